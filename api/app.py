@@ -1,0 +1,41 @@
+"""The Baton HTTP API. `uvicorn api.app:create_app --factory`"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.problems import install_problem_handlers
+from api.routers import orders, stores, webhooks
+from api.routers import settings as settings_router
+from models.db import create_tables, make_engine
+from models.settings import Settings, get_settings
+from workflows.client import connect_temporal
+
+DESCRIPTION = """Omnichannel order orchestration: every order is a durable Temporal workflow.
+
+Errors are RFC 9457 `application/problem+json`. Authenticate with `Authorization: Bearer <API key>`;
+store webhooks are signed with the store's secret instead."""
+
+
+def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and Temporal client."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = make_engine(settings.database_url)
+        create_tables(app.state.engine)
+        app.state.temporal = temporal or await connect_temporal(settings)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="Baton", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_problem_handlers(app)
+    for router in (orders.router, stores.router, webhooks.router, settings_router.router):
+        app.include_router(router)
+    return app

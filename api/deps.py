@@ -1,0 +1,61 @@
+"""Dependencies shared by the routers, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.problems import Forbidden, Unauthorized
+from models.settings import ApiKeyHolder, Role, Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from BATON_API_KEYS")
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+def _temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+SessionDep = Annotated[Session, Depends(_session)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+
+
+def _caller(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKeyHolder:
+    if credentials is None:
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", type_="missing-credentials")
+    holder = settings.api_keys.get(credentials.credentials)
+    if holder is None:
+        raise Unauthorized("unknown API key", type_="invalid-credentials")
+    return holder
+
+
+def _head_office(caller: Annotated[ApiKeyHolder, Depends(_caller)]) -> ApiKeyHolder:
+    if caller.role is not Role.head_office:
+        raise Forbidden("this action needs a Head Office key", type_="head-office-only")
+    return caller
+
+
+Caller = Annotated[ApiKeyHolder, Depends(_caller)]
+HeadOffice = Annotated[ApiKeyHolder, Depends(_head_office)]

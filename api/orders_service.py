@@ -1,0 +1,108 @@
+"""Placing orders and reading them back: idempotent start of the order workflow, views from SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.problems import InvalidInput, NotFound, field_error
+from api.schemas import OrderView
+from models import repository
+from models.order import OrderState, PlaceOrder, order_workflow_id
+from models.placement import new_order, placement_problems
+from models.tables import OrderPlacementRow
+from workflows import search_attributes as sa
+from workflows.order_workflow import OrderWorkflow
+
+ORDER_NUMBER_BASE = 100000
+
+
+def _request_hash(order: PlaceOrder) -> str:
+    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim_order_number(session: Session, idempotency_key: str | None, request_hash: str) -> tuple[str, bool]:
+    """A new order number, or the one this key already claimed; True when it is new."""
+    if idempotency_key is not None:
+        existing = session.exec(
+            select(OrderPlacementRow).where(OrderPlacementRow.idempotency_key == idempotency_key)
+        ).first()
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise field_error("Idempotency-Key", "this key was already used with a different request body")
+            return str(ORDER_NUMBER_BASE + existing.id), False  # type: ignore[operator]
+    row = OrderPlacementRow(idempotency_key=idempotency_key, request_hash=request_hash, created_at=datetime.now(UTC))
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two requests raced with the same key: the other one won, answer as it did.
+        session.rollback()
+        return _claim_order_number(session, idempotency_key, request_hash)
+    session.refresh(row)
+    return str(ORDER_NUMBER_BASE + row.id), True  # type: ignore[operator]
+
+
+async def place_order(
+    session: Session, temporal: Client, task_queue: str, order: PlaceOrder, idempotency_key: str | None
+) -> tuple[OrderView, bool]:
+    """Validate, claim a number, start the workflow once; returns the view and whether it was created now."""
+    request_hash = _request_hash(order)
+    products = repository.products_by_sku(session, {line.sku for line in order.lines})
+    problems = placement_problems(order, products, repository.get_store(session, order.fulfilment.store_id))
+    if problems:
+        raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
+    order_number, created = _claim_order_number(session, idempotency_key, request_hash)
+    state = new_order(order_number, order, products, datetime.now(UTC))
+    try:
+        await temporal.start_workflow(
+            OrderWorkflow.run,
+            state,
+            id=order_workflow_id(order_number),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.ORDER_NUMBER, order_number),
+                    SearchAttributePair(sa.ORDER_STATUS, state.status.value),
+                    SearchAttributePair(sa.STORE_ID, state.store_id),
+                    SearchAttributePair(sa.CHANNEL, state.channel.value),
+                    SearchAttributePair(sa.HAS_ALERT, False),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        created = False  # a retry of a placement whose workflow is already running
+    # The workflow projects on its first step too; writing version 1 here gives read-your-writes at once.
+    repository.save_projection(session, state)
+    return get_order_view(session, order_number), created
+
+
+def to_view(session: Session, state: OrderState) -> OrderView:
+    stock = [repository.stock_holding(session, sku) for sku in dict.fromkeys(line.sku for line in state.lines)]
+    return OrderView(
+        **state.model_dump(exclude={"seen_event_ids", "store_pushes"}),
+        workflow_id=order_workflow_id(state.order_number),
+        total=state.total(),
+        has_alert=state.has_open_alert,
+        stock=stock,
+    )
+
+
+def get_order_state(session: Session, order_number: str) -> OrderState:
+    record = repository.get_order_record(session, order_number)
+    if record is None:
+        raise NotFound(f"order {order_number} not found", type_="order-not-found")
+    return OrderState.model_validate(record.view)
+
+
+def get_order_view(session: Session, order_number: str) -> OrderView:
+    return to_view(session, get_order_state(session, order_number))

@@ -1,0 +1,24 @@
+"""Global settings: SLA durations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import HeadOffice, SessionDep
+from models import repository
+from models.sla import SlaPolicy
+
+router = APIRouter(prefix="/settings", tags=["settings"])
+
+
+@router.get("/sla", response_model=SlaPolicy)
+def get_sla(session: SessionDep) -> SlaPolicy:
+    """Global SLA durations (ISO 8601); stores may override each."""
+    return repository.get_sla_policy(session)
+
+
+@router.put("/sla", response_model=SlaPolicy)
+def put_sla(policy: SlaPolicy, session: SessionDep, _ho: HeadOffice) -> SlaPolicy:
+    """Replace the global SLA durations; durations are ISO 8601 (PT30M) or seconds. Running orders
+    use them from their next step."""
+    return repository.put_sla_policy(session, policy)

@@ -1,0 +1,110 @@
+"""Request and response bodies of the HTTP API (kept apart from the Temporal payloads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.catalogue import StockHolding
+from models.money import Money
+from models.order import (
+    Alert,
+    Channel,
+    Customer,
+    HistoryEntry,
+    HoldReason,
+    LoyaltyOffer,
+    Note,
+    OrderLine,
+    OrderStatus,
+    PaymentRecord,
+    StoreEventType,
+    StoreException,
+)
+
+
+class OrderView(BaseModel):
+    """One order in full, as Head Office and the webstore see it."""
+
+    order_number: str
+    workflow_id: str
+    web_reference: str
+    channel: Channel
+    customer: Customer
+    store_id: str
+    fulfilment_method: str
+    status: OrderStatus
+    status_since: datetime
+    created_at: datetime
+    total: Money
+    has_alert: bool
+    hold_reason: HoldReason | None
+    store_update_pending_since: datetime | None
+    lines: list[OrderLine]
+    payments: list[PaymentRecord]
+    loyalty_offers: list[LoyaltyOffer]
+    notes: list[Note]
+    alerts: list[Alert]
+    history: list[HistoryEntry]
+    store_exceptions: list[StoreException]
+    stock: list[StockHolding] = Field(default_factory=list, description="Each line's SKU in every location")
+    version: int
+
+
+class OrderSummary(BaseModel):
+    order_number: str
+    web_reference: str
+    channel: Channel
+    store_id: str
+    status: OrderStatus
+    customer_name: str
+    customer_email: str
+    has_alert: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class PickedLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: str = Field(min_length=1)
+    quantity: int = Field(ge=0)
+
+
+class StoreWebhookEvent(BaseModel):
+    """What a store posts to `/webhooks/stores/{store_id}`, signed with its secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=200)
+    type: StoreEventType
+    order_number: str = Field(min_length=1)
+    occurred_at: datetime
+    picked: list[PickedLine] | None = Field(default=None, description="Required for 'picked': every line's quantity")
+
+    @model_validator(mode="after")
+    def _picked_needs_lines(self) -> StoreWebhookEvent:
+        if self.type is StoreEventType.picked and not self.picked:
+            raise ValueError("a picked event needs 'picked': the quantity picked of each line")
+        return self
+
+
+class WebhookAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    event_id: str
+    order_number: str
+
+
+class ReleaseHoldRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, examples=["accept the short pick"])

@@ -1,0 +1,99 @@
+"""Products, locations (stores and warehouses) and stock, as the API and activities exchange them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.money import Money
+from models.sla import SlaOverrides
+
+
+class Product(BaseModel):
+    """One sellable variant: a style in a size and colour."""
+
+    sku: str
+    style: str
+    name: str
+    size: str
+    colour: str
+    price: Money
+
+
+class LocationKind(StrEnum):
+    store = "store"
+    warehouse = "warehouse"
+
+
+class Store(BaseModel):
+    """A store or warehouse as the API shows it; the webhook secret is never shown back."""
+
+    store_id: str
+    name: str
+    kind: LocationKind
+    click_and_collect_enabled: bool
+    webhook_url: str | None = None
+    webhook_secret_set: bool = False
+    sla_overrides: SlaOverrides = Field(default_factory=SlaOverrides)
+
+
+class StoreSettings(BaseModel):
+    """`PUT /stores/{store_id}`: create or replace a store's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: LocationKind = LocationKind.store
+    click_and_collect_enabled: bool = True
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2000)
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="Shared HMAC secret; kept when omitted"
+    )
+    sla_overrides: SlaOverrides = Field(default_factory=SlaOverrides)
+
+
+class StockAtLocation(BaseModel):
+    location_id: str
+    kind: LocationKind
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class StockHolding(BaseModel):
+    sku: str
+    locations: list[StockAtLocation]
+
+
+class LineReservation(BaseModel):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class ReserveStock(BaseModel):
+    """Reserve every line at one location, all or nothing."""
+
+    order_number: str
+    location_id: str
+    lines: list[LineReservation]
+
+
+class ReservationOutcome(BaseModel):
+    reserved: bool
+    short_lines: list[str] = Field(default_factory=list)
+    detail: str = ""
+
+
+class ResizeReservations(BaseModel):
+    """Set each line's reservation to a target quantity (0 releases it); safe to repeat."""
+
+    order_number: str
+    targets: dict[str, int]
+
+
+class CommitStock(BaseModel):
+    """Consume an order's reservations: the goods left the store with the customer."""
+
+    order_number: str

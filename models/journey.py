@@ -1,0 +1,191 @@
+"""Pure rules of the click & collect journey: transitions, holds, store events, alerts.
+
+Every function here takes `now` (and whatever else it needs) as arguments and does no I/O, so the
+workflow stays a thin shell and the rules are tested without Temporal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.order import (
+    Alert,
+    AlertType,
+    HistoryEntry,
+    HoldReason,
+    OrderState,
+    OrderStatus,
+    StoreEvent,
+    StoreEventType,
+    StoreException,
+)
+
+SYSTEM = "system"
+
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.received: frozenset({OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}),
+    OrderStatus.on_hold: frozenset(
+        {OrderStatus.awaiting_acknowledgement, OrderStatus.ready_for_collection, OrderStatus.cancelled}
+    ),
+    OrderStatus.awaiting_acknowledgement: frozenset(
+        {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled}
+    ),
+    OrderStatus.acknowledged: frozenset({OrderStatus.ready_for_collection, OrderStatus.on_hold, OrderStatus.cancelled}),
+    OrderStatus.ready_for_collection: frozenset({OrderStatus.collected, OrderStatus.cancelled}),
+    OrderStatus.collected: frozenset({OrderStatus.completed}),
+    OrderStatus.completed: frozenset(),
+    OrderStatus.cancelled: frozenset(),
+}
+
+# Exceptions that hold an order, and the SLA alerts whose cause is a status: cleared when it is left.
+_ALERT_CAUSE_STATUS = {
+    AlertType.not_acknowledged: OrderStatus.awaiting_acknowledgement,
+    AlertType.not_picked: OrderStatus.acknowledged,
+    AlertType.on_hold: OrderStatus.on_hold,
+    AlertType.not_collected: OrderStatus.ready_for_collection,
+    AlertType.stock_shortage: OrderStatus.on_hold,
+    AlertType.short_pick: OrderStatus.on_hold,
+}
+
+
+class TransitionRefused(ValueError):
+    """A change the rules do not allow; `rule` names the rule for the caller."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def store_actor(store_id: str) -> str:
+    return f"store:{store_id}"
+
+
+def record(state: OrderState, now: datetime, actor: str, action: str, detail: str = "") -> None:
+    state.history.append(HistoryEntry(at=now, actor=actor, action=action, detail=detail))
+    state.version += 1
+
+
+def transition(
+    state: OrderState, to: OrderStatus, now: datetime, actor: str, action: str, detail: str = ""
+) -> None:
+    """The one way an order's status changes: checked, timed, and written to its history."""
+    if to not in ALLOWED_TRANSITIONS[state.status]:
+        raise TransitionRefused("transition_not_allowed", f"an order {state.status} cannot become {to}")
+    state.history.append(
+        HistoryEntry(at=now, actor=actor, action=action, detail=detail, from_status=state.status, to_status=to)
+    )
+    state.status = to
+    state.status_since = now
+    if to != OrderStatus.on_hold:
+        state.hold_reason = None
+    state.version += 1
+    settle_alerts(state, now)
+
+
+def raise_alert(state: OrderState, alert_type: AlertType, now: datetime, detail: str = "") -> Alert:
+    alert = Alert(alert_id=f"A{len(state.alerts) + 1}", type=alert_type, raised_at=now, detail=detail)
+    state.alerts.append(alert)
+    record(state, now, SYSTEM, "alert_raised", f"{alert_type}: {detail}".rstrip(": "))
+    return alert
+
+
+def settle_alerts(state: OrderState, now: datetime) -> None:
+    """Clear every open alert whose cause is gone; a final order keeps no open alert."""
+    for alert in state.alerts:
+        if not alert.is_open:
+            continue
+        if alert.type is AlertType.not_updated:
+            resolved = state.store_update_pending_since is None
+        else:
+            resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
+        if resolved or state.is_final:
+            alert.cleared_at = now
+            state.history.append(HistoryEntry(at=now, actor=SYSTEM, action="alert_cleared", detail=alert.type))
+
+
+def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str) -> None:
+    """Put the order on hold for Head Office, with an alert saying why."""
+    transition(state, OrderStatus.on_hold, now, actor, f"held_{reason}", detail)
+    state.hold_reason = reason
+    raise_alert(state, AlertType(reason.value), now, detail)
+
+
+def refusal_for_store_event(state: OrderState, event: StoreEvent) -> str | None:
+    """Why a store event does not fit the order now, or None when it applies."""
+    if event.store_id != state.store_id:
+        return f"store {event.store_id} is not the order's store"
+    if state.is_final:
+        return f"the order is already {state.status}"
+    expected = {
+        StoreEventType.acknowledged: {OrderStatus.awaiting_acknowledgement},
+        StoreEventType.picked: {OrderStatus.acknowledged, OrderStatus.awaiting_acknowledgement},
+        StoreEventType.collected: {OrderStatus.ready_for_collection},
+        StoreEventType.not_collected: {OrderStatus.ready_for_collection},
+    }
+    if event.type is StoreEventType.update_acknowledged:
+        return None if state.store_update_pending_since else "no order update is waiting for acknowledgement"
+    if state.status not in expected[event.type]:
+        return f"{event.type} does not apply to an order {state.status}"
+    if event.type is StoreEventType.picked:
+        return _pick_refusal(state, event.picked)
+    return None
+
+
+def _pick_refusal(state: OrderState, picked: dict[str, int]) -> str | None:
+    if not picked:
+        return "a picked event needs the picked quantity of each line"
+    for line_id, quantity in picked.items():
+        line = state.line(line_id)
+        if line is None:
+            return f"line {line_id} is not on the order"
+        if not 0 <= quantity <= line.quantity:
+            return f"line {line_id}: picked {quantity} of {line.quantity}"
+    return None
+
+
+def record_store_exception(state: OrderState, event: StoreEvent, reason: str, now: datetime) -> None:
+    state.store_exceptions.append(StoreException(event_id=event.event_id, type=event.type, at=now, reason=reason))
+    record(state, now, store_actor(event.store_id), "store_exception", f"{event.type}: {reason}")
+
+
+def record_pick(state: OrderState, picked: dict[str, int]) -> list[str]:
+    """Store picked quantities on the lines; returns the ids of lines picked short."""
+    short = []
+    for line in state.lines:
+        line.picked_quantity = picked.get(line.line_id, 0)
+        if line.picked_quantity < line.quantity:
+            short.append(line.line_id)
+    return short
+
+
+def refusal_for_release_hold(state: OrderState) -> str | None:
+    return None if state.status == OrderStatus.on_hold else f"only an order on hold can be released (it is {state.status})"
+
+
+def accept_short_pick(state: OrderState, now: datetime, actor: str, reason: str) -> dict[str, int]:
+    """Head Office accepts what the store picked: lines shrink to it, the store must acknowledge.
+
+    Returns the quantity each line keeps, for resizing its stock reservation.
+    """
+    kept = {}
+    for line in state.lines:
+        line.quantity = line.picked_quantity if line.picked_quantity is not None else line.quantity
+        kept[line.line_id] = line.quantity
+    transition(state, OrderStatus.ready_for_collection, now, actor, "short_pick_accepted", reason)
+    request_store_update(state, now)
+    return kept
+
+
+def request_store_update(state: OrderState, now: datetime) -> None:
+    """Arm the 'not updated by the store' SLA until the store acknowledges the change."""
+    state.store_update_pending_since = now
+
+
+def acknowledge_store_update(state: OrderState, now: datetime, store_id: str) -> None:
+    state.store_update_pending_since = None
+    record(state, now, store_actor(store_id), "update_acknowledged")
+    settle_alerts(state, now)
+
+
+def seen(state: OrderState, event_id: str) -> bool:
+    return event_id in state.seen_event_ids

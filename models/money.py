@@ -1,0 +1,31 @@
+"""Exact money: integer minor units with an ISO 4217 currency, never float."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Money(BaseModel):
+    """An amount in minor units (cents, pence) of one ISO 4217 currency."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: int = Field(ge=0, description="Integer minor units, e.g. 1999 for 19.99")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. GBP")
+
+    def __add__(self, other: Money) -> Money:
+        _same_currency(self, other)
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    def times(self, quantity: int) -> Money:
+        return Money(amount=self.amount * quantity, currency=self.currency)
+
+    def minus(self, other: Money) -> Money:
+        """Subtract, floored at zero (a discount never makes an order pay the customer)."""
+        _same_currency(self, other)
+        return Money(amount=max(0, self.amount - other.amount), currency=self.currency)
+
+
+def _same_currency(a: Money, b: Money) -> None:
+    if a.currency != b.currency:
+        raise ValueError(f"cannot combine {a.currency} with {b.currency}")

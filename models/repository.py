@@ -1,0 +1,212 @@
+"""Queries over Baton's tables, shared by the API and the activities. Each takes an open Session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from models.catalogue import LocationKind, Product, StockAtLocation, StockHolding, Store, StoreSettings
+from models.money import Money
+from models.order import OrderState
+from models.sla import SlaOverrides, SlaPolicy, effective_policy
+from models.tables import LocationRow, OrderRecordRow, ProductRow, SettingRow, StockLevelRow
+
+SLA_SETTING_KEY = "sla"
+
+
+def _store(row: LocationRow) -> Store:
+    return Store(
+        store_id=row.store_id,
+        name=row.name,
+        kind=LocationKind(row.kind),
+        click_and_collect_enabled=row.click_and_collect_enabled,
+        webhook_url=row.webhook_url,
+        webhook_secret_set=bool(row.webhook_secret),
+        sla_overrides=SlaOverrides.model_validate(row.sla_overrides or {}),
+    )
+
+
+def get_store(session: Session, store_id: str) -> Store | None:
+    row = session.get(LocationRow, store_id)
+    return _store(row) if row else None
+
+
+def list_stores(session: Session, kind: LocationKind | None = None) -> list[Store]:
+    query = select(LocationRow).order_by(LocationRow.store_id)
+    if kind is not None:
+        query = query.where(LocationRow.kind == kind.value)
+    return [_store(row) for row in session.exec(query)]
+
+
+def put_store(session: Session, store_id: str, settings: StoreSettings) -> tuple[Store, bool]:
+    """Create or replace a store's settings; returns the store and whether it was created."""
+    row = session.get(LocationRow, store_id)
+    created = row is None
+    if row is None:
+        row = LocationRow(store_id=store_id, name=settings.name, kind=settings.kind.value)
+    row.name = settings.name
+    row.kind = settings.kind.value
+    row.click_and_collect_enabled = settings.click_and_collect_enabled
+    row.webhook_url = settings.webhook_url
+    if settings.webhook_secret is not None:
+        row.webhook_secret = settings.webhook_secret
+    row.sla_overrides = settings.sla_overrides.model_dump(mode="json", exclude_none=True)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return _store(row), created
+
+
+def store_webhook(session: Session, store_id: str) -> tuple[str | None, str | None]:
+    """The store's webhook URL and secret (secret stays server-side)."""
+    row = session.get(LocationRow, store_id)
+    return (row.webhook_url, row.webhook_secret) if row else (None, None)
+
+
+def _product(row: ProductRow) -> Product:
+    return Product(
+        sku=row.sku,
+        style=row.style,
+        name=row.name,
+        size=row.size,
+        colour=row.colour,
+        price=Money(amount=row.price_amount, currency=row.currency),
+    )
+
+
+def products_by_sku(session: Session, skus: set[str]) -> dict[str, Product]:
+    rows = session.exec(select(ProductRow).where(ProductRow.sku.in_(skus)))  # type: ignore[attr-defined]
+    return {row.sku: _product(row) for row in rows}
+
+
+def list_products(session: Session, style: str | None = None) -> list[Product]:
+    query = select(ProductRow).order_by(ProductRow.style, ProductRow.sku)
+    if style:
+        query = query.where(ProductRow.style == style)
+    return [_product(row) for row in session.exec(query)]
+
+
+def stock_holding(session: Session, sku: str) -> StockHolding:
+    query = (
+        select(StockLevelRow, LocationRow.kind)
+        .join(LocationRow, LocationRow.store_id == StockLevelRow.location_id)
+        .where(StockLevelRow.sku == sku)
+        .order_by(StockLevelRow.location_id)
+    )
+    return StockHolding(
+        sku=sku,
+        locations=[
+            StockAtLocation(
+                location_id=level.location_id,
+                kind=LocationKind(kind),
+                on_hand=level.on_hand,
+                reserved=level.reserved,
+                available=level.on_hand - level.reserved,
+            )
+            for level, kind in session.exec(query)
+        ],
+    )
+
+
+def get_sla_policy(session: Session) -> SlaPolicy:
+    row = session.get(SettingRow, SLA_SETTING_KEY)
+    return SlaPolicy.model_validate(row.value) if row else SlaPolicy()
+
+
+def put_sla_policy(session: Session, policy: SlaPolicy) -> SlaPolicy:
+    row = session.get(SettingRow, SLA_SETTING_KEY) or SettingRow(key=SLA_SETTING_KEY)
+    row.value = policy.model_dump(mode="json")
+    session.add(row)
+    session.commit()
+    return policy
+
+
+def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
+    store = get_store(session, store_id)
+    return effective_policy(get_sla_policy(session), store.sla_overrides if store else None)
+
+
+def order_view_json(state: OrderState) -> dict[str, Any]:
+    return state.model_dump(mode="json", exclude={"seen_event_ids"})
+
+
+def save_projection(session: Session, state: OrderState) -> bool:
+    """Upsert the order's read model unless a newer version is already there; True when written."""
+    values = {
+        "order_number": state.order_number,
+        "version": state.version,
+        "status": state.status.value,
+        "store_id": state.store_id,
+        "channel": state.channel.value,
+        "web_reference": state.web_reference,
+        "customer_id": state.customer.id,
+        "customer_name": state.customer.name,
+        "customer_email": state.customer.email.lower(),
+        "has_alert": state.has_open_alert,
+        "created_at": state.created_at,
+        "updated_at": datetime.now(UTC),
+        "view": order_view_json(state),
+    }
+    table = OrderRecordRow.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["order_number"],
+        set_={key: statement.excluded[key] for key in values if key != "order_number"},
+        where=table.c.version < statement.excluded.version,
+    )
+    result = session.exec(statement)  # type: ignore[call-overload]
+    session.commit()
+    return bool(result.rowcount)
+
+
+def get_order_record(session: Session, order_number: str) -> OrderRecordRow | None:
+    return session.get(OrderRecordRow, order_number)
+
+
+def search_orders(
+    session: Session,
+    *,
+    store_id: str | None = None,
+    customer: str | None = None,
+    web_reference: str | None = None,
+    order_number: str | None = None,
+    status: str | None = None,
+    has_alert: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[OrderRecordRow], int]:
+    """Filter the read model, newest first; returns one page and the total count."""
+    conditions = []
+    if store_id:
+        conditions.append(OrderRecordRow.store_id == store_id)
+    if web_reference:
+        conditions.append(OrderRecordRow.web_reference == web_reference)
+    if order_number:
+        conditions.append(OrderRecordRow.order_number == order_number)
+    if status:
+        conditions.append(OrderRecordRow.status == status)
+    if has_alert is not None:
+        conditions.append(OrderRecordRow.has_alert == has_alert)
+    if customer:
+        pattern = f"%{customer.lower()}%"
+        conditions.append(
+            or_(
+                OrderRecordRow.customer_id == customer,
+                OrderRecordRow.customer_email == customer.lower(),
+                func.lower(OrderRecordRow.customer_name).like(pattern),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(OrderRecordRow).where(*conditions)).one()
+    page = session.exec(
+        select(OrderRecordRow)
+        .where(*conditions)
+        .order_by(OrderRecordRow.created_at.desc(), OrderRecordRow.order_number.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(page), total

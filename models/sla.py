@@ -1,0 +1,99 @@
+"""SLA policy and the pure rules deciding which deadlines are running for an order."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.order import AlertType, OrderState, OrderStatus
+
+SLA_ALERTS = (
+    AlertType.not_acknowledged,
+    AlertType.not_picked,
+    AlertType.on_hold,
+    AlertType.not_collected,
+    AlertType.not_updated,
+)
+
+# Which status runs which SLA clock (not_updated runs on its own flag, see `_clock_start`).
+_CLOCK_STATUS = {
+    AlertType.not_acknowledged: OrderStatus.awaiting_acknowledgement,
+    AlertType.not_picked: OrderStatus.acknowledged,
+    AlertType.on_hold: OrderStatus.on_hold,
+    AlertType.not_collected: OrderStatus.ready_for_collection,
+}
+
+
+
+class SlaPolicy(BaseModel):
+    """How long each waiting step may take before an alert; collection_expiry cancels the order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    not_acknowledged: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
+    not_picked: timedelta = Field(default=timedelta(hours=2), gt=timedelta(0))
+    on_hold: timedelta = Field(default=timedelta(hours=4), gt=timedelta(0))
+    not_collected: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    not_updated: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+    collection_expiry: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+
+
+class SlaOverrides(BaseModel):
+    """A store's own SLA durations; anything left out falls back to the global policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    not_acknowledged: timedelta | None = Field(default=None, gt=timedelta(0))
+    not_picked: timedelta | None = Field(default=None, gt=timedelta(0))
+    on_hold: timedelta | None = Field(default=None, gt=timedelta(0))
+    not_collected: timedelta | None = Field(default=None, gt=timedelta(0))
+    not_updated: timedelta | None = Field(default=None, gt=timedelta(0))
+    collection_expiry: timedelta | None = Field(default=None, gt=timedelta(0))
+
+
+def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -> SlaPolicy:
+    if overrides is None:
+        return global_policy
+    return global_policy.model_copy(update=overrides.model_dump(exclude_none=True))
+
+
+def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
+    if alert_type is AlertType.not_updated:
+        return state.store_update_pending_since
+    return state.status_since if state.status == _CLOCK_STATUS[alert_type] else None
+
+
+def _already_raised(state: OrderState, alert_type: AlertType, since: datetime) -> bool:
+    return any(a.type == alert_type and a.raised_at >= since for a in state.alerts)
+
+
+def running_deadlines(state: OrderState, policy: SlaPolicy) -> dict[AlertType, datetime]:
+    """The SLA deadlines still ahead of this order: clocks running and not yet breached this episode."""
+    deadlines: dict[AlertType, datetime] = {}
+    if state.is_final:
+        return deadlines
+    for alert_type in SLA_ALERTS:
+        since = _clock_start(state, alert_type)
+        if since is not None and not _already_raised(state, alert_type, since):
+            deadlines[alert_type] = since + getattr(policy, alert_type.value)
+    return deadlines
+
+
+def breached(state: OrderState, policy: SlaPolicy, now: datetime) -> list[AlertType]:
+    return [t for t, due in running_deadlines(state, policy).items() if due <= now]
+
+
+def collection_deadline(state: OrderState, policy: SlaPolicy) -> datetime | None:
+    """When an uncollected order is cancelled and its stock released."""
+    if state.status != OrderStatus.ready_for_collection:
+        return None
+    return state.status_since + policy.collection_expiry
+
+
+def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:
+    candidates = list(running_deadlines(state, policy).values())
+    expiry = collection_deadline(state, policy)
+    if expiry is not None:
+        candidates.append(expiry)
+    return min(candidates, default=None)

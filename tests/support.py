@@ -1,0 +1,90 @@
+"""Helpers shared by the tests: order bodies, signed store webhooks, waiting for a state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from models.demo import demo_skus
+from models.signing import SIGNATURE_HEADER, sign
+
+STORE_SECRETS = {"S001": "s001-test-secret-0123456789", "S002": "s002-test-secret-0123456789",
+                 "S003": "s003-test-secret-0123456789", "S004": "s004-test-secret-0123456789",
+                 "W001": "w001-test-secret-0123456789"}
+HO_KEY = "test-ho-key"
+CHANNEL_KEY = "test-channel-key"
+API_KEYS = {HO_KEY: {"name": "alice", "role": "head_office"}, CHANNEL_KEY: {"name": "webstore", "role": "channel"}}
+HO = {"Authorization": f"Bearer {HO_KEY}"}
+CHANNEL = {"Authorization": f"Bearer {CHANNEL_KEY}"}
+
+PRICES = {sku: price for sku, _style, _name, _size, price, _colour in demo_skus()}
+TEE = "TEE-WHI-M"
+JEANS = "JEAN-IND-32"
+
+
+def order_body(store_id: str = "S001", lines: list[tuple[str, int]] | None = None, **overrides: Any) -> dict:
+    lines = lines or [(TEE, 2), (JEANS, 1)]
+    total = sum(PRICES[sku] * qty for sku, qty in lines)
+    body = {
+        "web_reference": f"WEB-{uuid.uuid4().hex[:8]}",
+        "channel": "web",
+        "customer": {"id": "C42", "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+441234567890"},
+        "fulfilment": {"method": "click_and_collect", "store_id": store_id},
+        "lines": [{"sku": sku, "quantity": qty, "unit_price": {"amount": PRICES[sku], "currency": "GBP"}}
+                  for sku, qty in lines],
+        "payment": {"mode": "prepaid", "method": "card", "amount": {"amount": total, "currency": "GBP"}},
+        "loyalty_offers": [],
+        "notes": ["Please gift wrap"],
+    }
+    body.update(overrides)
+    return body
+
+
+def signed_headers(store_id: str, body: bytes, *, secret: str | None = None, at: int | None = None) -> dict:
+    secret = secret or STORE_SECRETS[store_id]
+    return {SIGNATURE_HEADER: sign(secret, body, at or int(time.time())), "Content-Type": "application/json"}
+
+
+def store_event(order_number: str, type_: str, picked: dict[str, int] | None = None, **extra: Any) -> dict:
+    event: dict[str, Any] = {
+        "event_id": extra.pop("event_id", f"evt-{uuid.uuid4().hex}"),
+        "type": type_,
+        "order_number": order_number,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    if picked is not None:
+        event["picked"] = [{"line_id": line, "quantity": qty} for line, qty in picked.items()]
+    event.update(extra)
+    return event
+
+
+async def post_store_event(client: httpx.AsyncClient, store_id: str, event: dict, **sign_args: Any) -> httpx.Response:
+    body = json.dumps(event).encode()
+    return await client.post(f"/webhooks/stores/{store_id}", content=body, headers=signed_headers(store_id, body, **sign_args))
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Retry `check` until it returns a truthy value (workflows project asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(interval)
+
+
+async def wait_for_status(client: httpx.AsyncClient, order_number: str, status: str, timeout: float = 20.0) -> dict:
+    async def check() -> dict | None:
+        view = (await client.get(f"/orders/{order_number}", headers=HO)).json()
+        return view if view.get("status") == status else None
+
+    return await eventually(check, timeout)
