@@ -36,8 +36,9 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
     ]
 
 
-def build_worker(client: Client, settings: Settings, engine: Engine, http: httpx.AsyncClient,
-                 executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, engine: Engine, http: httpx.AsyncClient, executor: ThreadPoolExecutor
+) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -58,8 +58,14 @@ def field_error(field: str, message: str) -> InvalidInput:
 
 
 def _render(status: int, title: str, type_: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"https://baton.dev/problems/{type_}", "title": title, "status": status, "detail": detail,
-            "instance": instance, **extra}
+    body = {
+        "type": f"https://baton.dev/problems/{type_}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 

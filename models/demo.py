@@ -54,8 +54,9 @@ def seed_demo(session: Session, webhook_secrets: dict[str, str] | None = None) -
             )
         )
     for sku, style, name, size, price, colour in demo_skus():
-        session.add(ProductRow(sku=sku, style=style, name=name, size=size, colour=colour, price_amount=price,
-                               currency="GBP"))
+        session.add(
+            ProductRow(sku=sku, style=style, name=name, size=size, colour=colour, price_amount=price, currency="GBP")
+        )
     session.flush()
     for store_id, _name, kind, _cc in DEMO_STORES:
         quantity = WAREHOUSE_STOCK if kind is LocationKind.warehouse else STORE_STOCK

@@ -65,9 +65,7 @@ def record(state: OrderState, now: datetime, actor: str, action: str, detail: st
     state.version += 1
 
 
-def transition(
-    state: OrderState, to: OrderStatus, now: datetime, actor: str, action: str, detail: str = ""
-) -> None:
+def transition(state: OrderState, to: OrderStatus, now: datetime, actor: str, action: str, detail: str = "") -> None:
     """The one way an order's status changes: checked, timed, and written to its history."""
     if to not in ALLOWED_TRANSITIONS[state.status]:
         raise TransitionRefused("transition_not_allowed", f"an order {state.status} cannot become {to}")
@@ -159,7 +157,9 @@ def record_pick(state: OrderState, picked: dict[str, int]) -> list[str]:
 
 
 def refusal_for_release_hold(state: OrderState) -> str | None:
-    return None if state.status == OrderStatus.on_hold else f"only an order on hold can be released (it is {state.status})"
+    return (
+        None if state.status == OrderStatus.on_hold else f"only an order on hold can be released (it is {state.status})"
+    )
 
 
 def accept_short_pick(state: OrderState, now: datetime, actor: str, reason: str) -> dict[str, int]:

@@ -15,6 +15,7 @@ class FieldProblem:
     field: str
     message: str
 
+
 def placement_problems(order: PlaceOrder, products: dict[str, Product], store: Store | None) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed."""
     problems: list[FieldProblem] = []
@@ -45,9 +46,7 @@ def placement_problems(order: PlaceOrder, products: dict[str, Product], store: S
                 )
             )
         if line.unit_price.currency != currency:
-            problems.append(
-                FieldProblem(f"lines[{index}].unit_price.currency", f"every amount must be in {currency}")
-            )
+            problems.append(FieldProblem(f"lines[{index}].unit_price.currency", f"every amount must be in {currency}"))
     for index, offer in enumerate(order.loyalty_offers):
         if offer.discount.currency != currency:
             problems.append(
@@ -57,14 +56,18 @@ def placement_problems(order: PlaceOrder, products: dict[str, Product], store: S
         expected = order_total(order)
         if order.payment.amount.amount != expected:
             problems.append(
-                FieldProblem("payment.amount.amount", f"the order comes to {expected}, not {order.payment.amount.amount}")
+                FieldProblem(
+                    "payment.amount.amount", f"the order comes to {expected}, not {order.payment.amount.amount}"
+                )
             )
     return problems
+
 
 def order_total(order: PlaceOrder) -> int:
     gross = sum(line.unit_price.amount * line.quantity for line in order.lines)
     discount = sum(offer.discount.amount for offer in order.loyalty_offers)
     return max(0, gross - discount)
+
 
 def new_order(order_number: str, order: PlaceOrder, products: dict[str, Product], now: datetime) -> OrderState:
     """The order as it is born: lines numbered L1.., payment taken, notes from the customer."""

@@ -25,7 +25,6 @@ _CLOCK_STATUS = {
 }
 
 
-
 class SlaPolicy(BaseModel):
     """How long each waiting step may take before an alert; collection_expiry cancels the order."""
 

@@ -113,8 +113,9 @@ class Stack:
         self.env = env
 
 
-async def _stack(env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor,
-                 run_worker: bool = True) -> AsyncIterator[Stack]:
+async def _stack(
+    env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor, run_worker: bool = True
+) -> AsyncIterator[Stack]:
     settings = _settings(database_url, f"test-{uuid.uuid4().hex[:8]}")
     app = create_app(settings, temporal=env.client)
     async with httpx.AsyncClient() as outbound, app.router.lifespan_context(app):
@@ -130,14 +131,16 @@ async def _stack(env: WorkflowEnvironment, db: Engine, database_url: str, execut
 
 
 @pytest_asyncio.fixture
-async def stack(dev_env: WorkflowEnvironment, db: Engine, database_url: str,
-                executor: ThreadPoolExecutor) -> AsyncIterator[Stack]:
+async def stack(
+    dev_env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor
+) -> AsyncIterator[Stack]:
     async for s in _stack(dev_env, db, database_url, executor):
         yield s
 
 
 @pytest_asyncio.fixture
-async def skipping_stack(skipping_env: WorkflowEnvironment, db: Engine, database_url: str,
-                         executor: ThreadPoolExecutor) -> AsyncIterator[Stack]:
+async def skipping_stack(
+    skipping_env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor
+) -> AsyncIterator[Stack]:
     async for s in _stack(skipping_env, db, database_url, executor):
         yield s

@@ -15,9 +15,13 @@ import httpx
 from models.demo import demo_skus
 from models.signing import SIGNATURE_HEADER, sign
 
-STORE_SECRETS = {"S001": "s001-test-secret-0123456789", "S002": "s002-test-secret-0123456789",
-                 "S003": "s003-test-secret-0123456789", "S004": "s004-test-secret-0123456789",
-                 "W001": "w001-test-secret-0123456789"}
+STORE_SECRETS = {
+    "S001": "s001-test-secret-0123456789",
+    "S002": "s002-test-secret-0123456789",
+    "S003": "s003-test-secret-0123456789",
+    "S004": "s004-test-secret-0123456789",
+    "W001": "w001-test-secret-0123456789",
+}
 HO_KEY = "test-ho-key"
 CHANNEL_KEY = "test-channel-key"
 API_KEYS = {HO_KEY: {"name": "alice", "role": "head_office"}, CHANNEL_KEY: {"name": "webstore", "role": "channel"}}
@@ -37,8 +41,10 @@ def order_body(store_id: str = "S001", lines: list[tuple[str, int]] | None = Non
         "channel": "web",
         "customer": {"id": "C42", "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+441234567890"},
         "fulfilment": {"method": "click_and_collect", "store_id": store_id},
-        "lines": [{"sku": sku, "quantity": qty, "unit_price": {"amount": PRICES[sku], "currency": "GBP"}}
-                  for sku, qty in lines],
+        "lines": [
+            {"sku": sku, "quantity": qty, "unit_price": {"amount": PRICES[sku], "currency": "GBP"}}
+            for sku, qty in lines
+        ],
         "payment": {"mode": "prepaid", "method": "card", "amount": {"amount": total, "currency": "GBP"}},
         "loyalty_offers": [],
         "notes": ["Please gift wrap"],
@@ -67,7 +73,9 @@ def store_event(order_number: str, type_: str, picked: dict[str, int] | None = N
 
 async def post_store_event(client: httpx.AsyncClient, store_id: str, event: dict, **sign_args: Any) -> httpx.Response:
     body = json.dumps(event).encode()
-    return await client.post(f"/webhooks/stores/{store_id}", content=body, headers=signed_headers(store_id, body, **sign_args))
+    return await client.post(
+        f"/webhooks/stores/{store_id}", content=body, headers=signed_headers(store_id, body, **sign_args)
+    )
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.1) -> Any:

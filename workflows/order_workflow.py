@@ -24,8 +24,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 LEDGER_TIMEOUT = timedelta(seconds=30)
-STORE_PUSH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1),
-                               maximum_attempts=6)
+STORE_PUSH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
+)
 
 
 @workflow.defn
@@ -167,7 +168,11 @@ class OrderWorkflow:
         if expiry is not None and expiry <= now:
             await self._resize({line.line_id: 0 for line in state.lines})
             journey.transition(
-                state, OrderStatus.cancelled, now, journey.SYSTEM, "collection_expired",
+                state,
+                OrderStatus.cancelled,
+                now,
+                journey.SYSTEM,
+                "collection_expired",
                 f"not collected within {self._policy.collection_expiry}; stock released",
             )
         if breaches or state.is_final:
@@ -183,12 +188,15 @@ class OrderWorkflow:
     async def _send_to_store(self, message_type: str) -> None:
         state = self._state
         state.store_pushes += 1
-        push = StorePush(event_id=f"{workflow.info().workflow_id}:push:{state.store_pushes}", type=message_type,
-                         order=state)
+        push = StorePush(
+            event_id=f"{workflow.info().workflow_id}:push:{state.store_pushes}", type=message_type, order=state
+        )
         try:
             delivery = await workflow.execute_activity_method(
-                StoreActivities.push_to_store, push,
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=STORE_PUSH_RETRY,
+                StoreActivities.push_to_store,
+                push,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=STORE_PUSH_RETRY,
             )
             detail = f"{message_type} delivered to {delivery.url}" if delivery.delivered else delivery.detail
             journey.record(state, workflow.now(), journey.SYSTEM, "store_notified", detail)

@@ -57,8 +57,15 @@ def list_orders(
 ) -> OrderPage:
     """Search orders, newest first."""
     rows, total = repository.search_orders(
-        session, store_id=store_id, customer=customer, web_reference=web_reference, order_number=order_number,
-        status=status.value if status else None, has_alert=has_alert, limit=limit, offset=offset,
+        session,
+        store_id=store_id,
+        customer=customer,
+        web_reference=web_reference,
+        order_number=order_number,
+        status=status.value if status else None,
+        has_alert=has_alert,
+        limit=limit,
+        offset=offset,
     )
     items = [OrderSummary.model_validate(row, from_attributes=True) for row in rows]
     return OrderPage(items=items, total=total, limit=limit, offset=offset)

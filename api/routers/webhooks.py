@@ -25,9 +25,7 @@ router = APIRouter(prefix="/webhooks", tags=["store webhooks"])
     "/stores/{store_id}",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAccepted,
-    openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": StoreWebhookEvent.model_json_schema()}}}
-    },
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": StoreWebhookEvent.model_json_schema()}}}},
 )
 async def store_event(
     store_id: StoreId,
@@ -71,7 +69,8 @@ async def store_event(
         if error.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(
                 f"order {event.order_number} is closed ({record.status}); the event was not applied",
-                type_="order_closed", rule="order_closed",
+                type_="order_closed",
+                rule="order_closed",
             ) from error
         raise
     return WebhookAccepted(event_id=event.event_id, order_number=event.order_number)
