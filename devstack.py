@@ -24,7 +24,8 @@ from models.repository import store_webhook
 from models.settings import ROOT, Settings
 from workflows.client import connect_temporal, register_search_attributes
 
-VAR = ROOT / "var"
+# BATON_VAR_DIR lets a second stack run beside the first (benchmarks, demos) without sharing state.
+VAR = Path(os.environ.get("BATON_VAR_DIR", ROOT / "var")).resolve()
 CREDENTIALS = VAR / "dev-credentials.json"
 BIN = Path(sys.executable).parent
 
@@ -82,6 +83,7 @@ def main() -> int:
     env.setdefault("BATON_TEMPORAL_UI_URL", f"http://localhost:{args.ui_port}")
     if "BATON_API_KEYS" not in env:
         env["BATON_API_KEYS"] = json.dumps(_dev_api_keys())
+    env.setdefault("BATON_DATABASE_URL", f"sqlite:///{VAR / 'baton.db'}")
     os.environ.update(env)
     settings = Settings()
 
