@@ -1,0 +1,92 @@
+"""Recorded order histories replay against today's workflow code: a change that would break running
+orders fails here. Record new ones with `BATON_RECORD_HISTORIES=1 ./baton test tests/workflows/test_replay.py`."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from models.order import order_workflow_id
+from tests.support import CHANNEL, HO, order_body, post_store_event, store_event, wait_for_status
+from workflows.client import DATA_CONVERTER
+from workflows.order_workflow import OrderWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+RECORD = os.environ.get("BATON_RECORD_HISTORIES") == "1"
+
+
+def _recorded() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await Replayer(workflows=[OrderWorkflow], data_converter=DATA_CONVERTER).replay_workflow(history)
+
+
+def test_histories_are_recorded():
+    assert len(_recorded()) >= 3, "tests/histories/ should hold recorded order histories"
+
+
+async def _save(stack, number: str, name: str) -> None:
+    history = await stack.client.get_workflow_handle(order_workflow_id(number)).fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def _send(stack, number: str, type_: str, **kwargs) -> None:
+    assert (await post_store_event(stack.http, "S001", store_event(number, type_, **kwargs))).status_code == 202
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_click_and_collect_histories(stack):
+    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await _send(stack, number, "acknowledged")
+    await wait_for_status(stack.http, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "collected")
+    await wait_for_status(stack.http, number, "completed")
+    await _save(stack, number, "click_and_collect_completed")
+
+    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await _send(stack, number, "picked", picked={"L1": 1, "L2": 1})
+    await wait_for_status(stack.http, number, "on_hold")
+    released = await stack.http.post(f"/orders/{number}/release-hold", json={"reason": "accept"}, headers=HO)
+    assert released.status_code == 200
+    await _send(stack, number, "update_acknowledged")
+    await _send(stack, number, "collected", event_id="dup-collected")
+    await _send(stack, number, "collected", event_id="dup-collected")
+    await wait_for_status(stack.http, number, "completed")
+    await _save(stack, number, "short_pick_released_then_collected")
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_sla_histories(skipping_stack):
+    stack = skipping_stack
+    number = (await stack.http.post("/orders", json=order_body(lines=[("TEE-WHI-M", 11)]), headers=CHANNEL)).json()[
+        "order_number"
+    ]
+    await wait_for_status(stack.http, number, "on_hold")
+    await stack.env.sleep(timedelta(hours=5))
+    cancelled_hold = await stack.http.post(f"/orders/{number}/release-hold", json={"reason": "retry"}, headers=HO)
+    assert cancelled_hold.status_code == 200
+    await _save(stack, number, "stock_shortage_on_hold_alert")
+
+    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await stack.env.sleep(timedelta(hours=1))
+    await _send(stack, number, "acknowledged")
+    await wait_for_status(stack.http, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await stack.env.sleep(timedelta(days=8))
+    await wait_for_status(stack.http, number, "cancelled")
+    await _save(stack, number, "alerts_then_collection_expired")
