@@ -98,7 +98,7 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
             alert.cleared_at = now
-            state.history.append(HistoryEntry(at=now, actor=SYSTEM, action="alert_cleared", detail=alert.type))
+            record(state, now, SYSTEM, "alert_cleared", alert.type)
 
 
 def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str) -> None:
@@ -167,6 +167,11 @@ def accept_short_pick(state: OrderState, now: datetime, actor: str, reason: str)
 
     Returns the quantity each line keeps, for resizing its stock reservation.
     """
+    if (
+        OrderStatus.ready_for_collection not in ALLOWED_TRANSITIONS[state.status]
+        or state.hold_reason != HoldReason.short_pick
+    ):
+        raise TransitionRefused("not_held_for_short_pick", "only an order held for a short pick can accept it")
     kept = {}
     for line in state.lines:
         line.quantity = line.picked_quantity if line.picked_quantity is not None else line.quantity

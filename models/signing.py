@@ -28,12 +28,13 @@ def verify(
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise SignatureError("signature has no valid timestamp t=") from None
+    raw_timestamp = parts.get("t", [""])[0]
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
+        raise SignatureError("signature has no valid timestamp t=")
+    timestamp = int(raw_timestamp)
     if abs(now - timestamp) > tolerance_seconds:
         raise SignatureError(f"signature timestamp is more than {tolerance_seconds} seconds from now")
     expected = sign(secret, body, timestamp).rpartition("v1=")[2]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    candidates = [c.encode("ascii", "replace") for c in parts.get("v1", [])]
+    if not any(hmac.compare_digest(expected.encode(), candidate) for candidate in candidates):
         raise SignatureError("signature does not match")
