@@ -1,0 +1,250 @@
+"""A worker killed with SIGKILL and started again: orders carry on, and stock is reserved and committed once.
+
+The API runs in-process (no worker); the worker is the real entry point, `python worker.py`, run as a
+subprocess against the session's Temporal dev server and the test database, so it can be killed for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
+
+from models.tables import StockLevelRow, StockReservationRow
+from tests.conftest import Stack, _stack
+from tests.support import CHANNEL, HO, JEANS, TEE, order_body, post_store_event, store_event, wait_for_status
+
+ROOT = Path(__file__).resolve().parents[2]
+STORE = "S001"
+LINES = [(TEE, 2), (JEANS, 1)]
+PICKED = {"L1": 2, "L2": 1}
+# A killed worker leaves its workflow task to time out (10 s) or its sticky queue to expire (5 s) first.
+RECOVERY_TIMEOUT = 40.0
+POLLING_LINE = "worker polling task queue"
+
+
+class WorkerProcesses:
+    """Starts `python worker.py` subprocesses on one task queue; kills them with SIGKILL; never leaks one."""
+
+    def __init__(self, address: str, task_queue: str, database_url: str, log_dir: Path) -> None:
+        self._env = {
+            **os.environ,
+            "BATON_TEMPORAL_ADDRESS": address,
+            "BATON_TASK_QUEUE": task_queue,
+            "BATON_DATABASE_URL": database_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self._log_dir = log_dir
+        self._started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self) -> subprocess.Popen:
+        log = self._log_dir / f"worker-{len(self._started) + 1}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "worker.py"], cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT
+            )
+        self._started.append((process, log))
+        return process
+
+    def log(self, process: subprocess.Popen) -> str:
+        path = next(log for started, log in self._started if started is process)
+        return path.read_text(errors="replace")
+
+    async def wait_polling(self, process: subprocess.Popen, timeout: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while POLLING_LINE not in self.log(process):
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited with {process.returncode}:\n{self.log(process)}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"worker did not start polling in {timeout} s:\n{self.log(process)}")
+            await asyncio.sleep(0.05)
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL: no shutdown hook runs, in-flight tasks and connections are simply dropped."""
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        assert process.returncode == -signal.SIGKILL
+
+    def kill_all(self) -> None:
+        for process, _log in self._started:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')}" for _p, log in self._started)
+
+
+@pytest_asyncio.fixture
+async def api(
+    dev_env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor
+) -> AsyncIterator[Stack]:
+    """The API in-process against the dev server, with no in-process worker."""
+    async for stack in _stack(dev_env, db, database_url, executor, run_worker=False):
+        yield stack
+
+
+@pytest.fixture
+def workers(dev_env: WorkflowEnvironment, api: Stack, database_url: str, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    processes = WorkerProcesses(
+        dev_env.client.service_client.config.target_host, api.settings.task_queue, database_url, tmp_path
+    )
+    try:
+        yield processes
+    finally:
+        processes.kill_all()
+
+
+def _reservations(engine: Engine, order_number: str) -> list[tuple[str, str, str, int, str]]:
+    with Session(engine) as session:
+        rows = session.exec(select(StockReservationRow).where(StockReservationRow.order_number == order_number)).all()
+        return sorted((r.line_id, r.location_id, r.sku, r.quantity, r.status) for r in rows)
+
+
+def _levels(engine: Engine, location_id: str = STORE) -> dict[str, tuple[int, int]]:
+    """(on_hand, reserved) of each SKU on the order at the store."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(StockLevelRow).where(
+                StockLevelRow.location_id == location_id, StockLevelRow.sku.in_([sku for sku, _ in LINES])
+            )
+        ).all()
+        return {r.sku: (r.on_hand, r.reserved) for r in rows}
+
+
+def _expected_reservations(status: str) -> list[tuple[str, str, str, int, str]]:
+    return [(f"L{i}", STORE, sku, qty, status) for i, (sku, qty) in enumerate(LINES, start=1)]
+
+
+async def _post(api: Stack, event: dict) -> None:
+    response = await post_store_event(api.http, STORE, event)
+    assert response.status_code == 202, response.text
+
+
+async def _place(api: Stack) -> str:
+    response = await api.http.post("/orders", json=order_body(STORE, lines=LINES), headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "received"
+    return response.json()["order_number"]
+
+
+def _transitions(view: dict) -> list[tuple[str, str]]:
+    return [(h["from_status"], h["to_status"]) for h in view["history"] if h["to_status"]]
+
+
+def _actions(view: dict) -> list[str]:
+    return [h["action"] for h in view["history"]]
+
+
+async def test_worker_killed_mid_journey_and_restarted_completes_with_stock_reserved_once(
+    api: Stack, db: Engine, workers: WorkerProcesses
+):
+    before = _levels(db)
+    number = await _place(api)
+
+    first = workers.start()
+    try:
+        await wait_for_status(api.http, number, "awaiting_acknowledgement", timeout=30)
+        assert _reservations(db, number) == _expected_reservations("reserved")
+        assert _levels(db) == {sku: (before[sku][0], before[sku][1] + qty) for sku, qty in LINES}
+
+        acknowledged = store_event(number, "acknowledged")
+        await _post(api, acknowledged)
+        await wait_for_status(api.http, number, "acknowledged")
+
+        # The pick is durably with Temporal (202); the worker dies while it may be processing it.
+        picked = store_event(number, "picked", picked=PICKED)
+        await _post(api, picked)
+        workers.kill(first)
+
+        second = workers.start()
+        await workers.wait_polling(second)
+        # The store retries its webhooks after the outage: the same event ids are accepted and applied once.
+        await _post(api, acknowledged)
+        await _post(api, picked)
+        await wait_for_status(api.http, number, "ready_for_collection", timeout=RECOVERY_TIMEOUT)
+
+        # The collection commits the stock; the worker dies again while that may be in flight.
+        collected = store_event(number, "collected")
+        await _post(api, collected)
+        workers.kill(second)
+
+        third = workers.start()
+        await workers.wait_polling(third)
+        await _post(api, collected)
+        await _post(api, picked)
+        view = await wait_for_status(api.http, number, "completed", timeout=RECOVERY_TIMEOUT)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{workers.logs()}") from error
+
+    assert _reservations(db, number) == _expected_reservations("committed")
+    assert _levels(db) == {sku: (before[sku][0] - qty, before[sku][1]) for sku, qty in LINES}
+    assert _transitions(view) == [
+        ("received", "awaiting_acknowledgement"),
+        ("awaiting_acknowledgement", "acknowledged"),
+        ("acknowledged", "ready_for_collection"),
+        ("ready_for_collection", "collected"),
+        ("collected", "completed"),
+    ]
+    actions = _actions(view)
+    for action in ("order_placed", "stock_reserved", "store_notified", "acknowledged", "picked", "collected"):
+        assert actions.count(action) == 1, actions
+    assert view["store_exceptions"] == []
+    assert [(line["line_id"], line["picked_quantity"]) for line in view["lines"]] == list(PICKED.items())
+
+
+async def test_order_placed_while_no_worker_runs_is_reserved_once_when_a_worker_finally_starts(
+    api: Stack, db: Engine, workers: WorkerProcesses
+):
+    before = _levels(db)
+    number = await _place(api)  # no worker polls the task queue: the workflow's first task waits in Temporal
+
+    # A worker that dies before it ever ran: killed while the interpreter is still starting.
+    stillborn = workers.start()
+    workers.kill(stillborn)
+    assert POLLING_LINE not in workers.log(stillborn)
+    assert _reservations(db, number) == []
+    assert _levels(db) == before
+
+    first = workers.start()
+    try:
+        await wait_for_status(api.http, number, "awaiting_acknowledgement", timeout=30)
+        assert _reservations(db, number) == _expected_reservations("reserved")
+        assert _levels(db) == {sku: (before[sku][0], before[sku][1] + qty) for sku, qty in LINES}
+
+        # With no worker running again, the store's events are queued as signals; a retried webhook repeats one.
+        workers.kill(first)
+        acknowledged = store_event(number, "acknowledged")
+        await _post(api, acknowledged)
+        await _post(api, acknowledged)
+        assert (await api.http.get(f"/orders/{number}", headers=HO)).json()["status"] == "awaiting_acknowledgement"
+
+        second = workers.start()
+        view = await wait_for_status(api.http, number, "acknowledged", timeout=RECOVERY_TIMEOUT)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{workers.logs()}") from error
+    workers.kill(second)
+
+    assert _reservations(db, number) == _expected_reservations("reserved")
+    assert _levels(db) == {sku: (before[sku][0], before[sku][1] + qty) for sku, qty in LINES}
+    assert _transitions(view) == [
+        ("received", "awaiting_acknowledgement"),
+        ("awaiting_acknowledgement", "acknowledged"),
+    ]
+    actions = _actions(view)
+    assert actions.count("stock_reserved") == 1, actions
+    assert actions.count("acknowledged") == 1, actions
+    assert view["store_exceptions"] == []
