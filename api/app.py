@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.problems import install_problem_handlers
 from api.routers import orders, stores, webhooks
 from api.routers import settings as settings_router
+from api.routers.codec import install_codec_server
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
@@ -38,4 +39,5 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     install_problem_handlers(app)
     for router in (orders.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)
+    install_codec_server(app, settings)  # /codec/* only when the payload codec is configured
     return app

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +37,65 @@ class Settings(BaseSettings):
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.
     api_keys: dict[str, ApiKeyHolder] = Field(default_factory=dict)
     temporal_ui_url: str = "http://localhost:8233"
+
+    # Connecting to a remote Temporal (docs/temporal-connection.md). TLS is used when `temporal_tls` is set,
+    # or any TLS file / server name, or an API key is given.
+    temporal_tls: bool = False
+    temporal_tls_client_cert_path: FilePath | None = None  # mTLS: client certificate (PEM) ...
+    temporal_tls_client_key_path: FilePath | None = None  # ... and its private key (PEM), always together
+    temporal_tls_server_ca_cert_path: FilePath | None = None  # CA of the server certificate (else system roots)
+    temporal_tls_server_name: str | None = None  # TLS server name (SNI) if not the address's host
+    temporal_api_key: SecretStr | None = None  # Temporal Cloud API key, sent as "Authorization: Bearer"
+    # Payload encryption (workflows/codec.py): key id -> base64 AES key (16, 24 or 32 bytes). Payloads are
+    # encrypted with the active key; every listed key still decrypts. No active key id: the codec is off.
+    codec_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    codec_active_key_id: str | None = None
+    # Origins (e.g. the Temporal UI's) allowed to call the codec server endpoints /codec/encode, /codec/decode.
+    codec_server_cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("codec_keys")
+    @classmethod
+    def _codec_keys_are_aes_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id, key in keys.items():
+            if not key_id.strip():
+                raise ValueError("codec key ids must not be empty")
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError(f"codec key {key_id!r} is not valid base64") from None
+            if len(raw) not in (16, 24, 32):
+                raise ValueError(
+                    f"codec key {key_id!r} decodes to {len(raw)} bytes; an AES key is 16, 24 or 32 bytes (32 advised)"
+                )
+        return keys
+
+    @model_validator(mode="after")
+    def _temporal_connection_is_consistent(self) -> Self:
+        if self.codec_active_key_id is not None and self.codec_active_key_id not in self.codec_keys:
+            known = ", ".join(sorted(self.codec_keys)) or "none"
+            raise ValueError(
+                f"codec_active_key_id {self.codec_active_key_id!r} is not a key id in codec_keys (known: {known})"
+            )
+        if (self.temporal_tls_client_cert_path is None) != (self.temporal_tls_client_key_path is None):
+            raise ValueError(
+                "temporal_tls_client_cert_path and temporal_tls_client_key_path must be given together (mTLS)"
+            )
+        return self
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        return bool(
+            self.temporal_tls
+            or self.temporal_api_key is not None
+            or self.temporal_tls_client_cert_path
+            or self.temporal_tls_server_ca_cert_path
+            or self.temporal_tls_server_name
+        )
+
+    @property
+    def codec_enabled(self) -> bool:
+        return self.codec_active_key_id is not None
+
 
 
 @lru_cache

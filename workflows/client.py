@@ -2,22 +2,63 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from models.settings import Settings
 from workflows import search_attributes
+from workflows.codec import codec_from_settings
 
+# Without the payload codec; every process should use data_converter(settings), which adds it when configured.
 DATA_CONVERTER = pydantic_data_converter
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=DATA_CONVERTER
+def data_converter(settings: Settings) -> DataConverter:
+    """The pydantic data converter, with the AES-GCM payload codec when `codec_active_key_id` is set."""
+    codec = codec_from_settings(settings)
+    return DATA_CONVERTER if codec is None else dataclasses.replace(DATA_CONVERTER, payload_codec=codec)
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """False (plain), True (TLS with the system's roots), or a TLSConfig with the configured files' bytes."""
+    if not settings.temporal_tls_enabled:
+        return False
+    cert, key, ca = (
+        settings.temporal_tls_client_cert_path,
+        settings.temporal_tls_client_key_path,
+        settings.temporal_tls_server_ca_cert_path,
     )
+    if not (cert or ca or settings.temporal_tls_server_name):
+        return True
+    return TLSConfig(
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+        domain=settings.temporal_tls_server_name,
+        client_cert=cert.read_bytes() if cert else None,
+        client_private_key=key.read_bytes() if key else None,
+    )
+
+
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for Client.connect: address, namespace, TLS, API key, data converter."""
+    api_key = settings.temporal_api_key
+    return {
+        "target_host": settings.temporal_address,
+        "namespace": settings.temporal_namespace,
+        "tls": tls_config(settings),
+        "api_key": api_key.get_secret_value() if api_key is not None else None,
+        "data_converter": data_converter(settings),
+    }
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    return await Client.connect(**connect_options(settings))
 
 
 async def register_search_attributes(client: Client) -> list[str]:
