@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = make_engine(settings.database_url)
-        create_tables(app.state.engine)
+        if settings.database_auto_create:  # production runs migrations instead (./baton migrate)
+            create_tables(app.state.engine)
         app.state.temporal = temporal or await connect_temporal(settings)
         yield
         app.state.engine.dispose()

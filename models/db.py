@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event
 from sqlmodel import SQLModel, create_engine
 
 from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.settings import ROOT
 
 
 def make_engine(url: str) -> Engine:
@@ -32,3 +35,18 @@ def make_engine(url: str) -> Engine:
 
 def create_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """The Alembic config of this checkout's migrations/, pointed at `url` (no alembic.ini needed)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # ConfigParser interpolates "%"
+    return config
+
+
+def run_migrations(url: str, revision: str = "head") -> None:
+    """`alembic upgrade head` (or up to `revision`) against `url`, programmatically. Production runs this
+    (`./baton migrate`) instead of creating tables on start."""
+    alembic_command.upgrade(alembic_config(url), revision)

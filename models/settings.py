@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "baton-orders"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'baton.db'}"
+    # The embedded default creates tables on start; production sets BATON_DATABASE_AUTO_CREATE=false and runs
+    # migrations (`./baton migrate`, Alembic) instead.
+    database_auto_create: bool = True
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     store_push_timeout_seconds: float = Field(default=10.0, gt=0)
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.

@@ -1,0 +1,130 @@
+"""Schema migrations: an empty database upgraded to head matches the SQLModel tables, on PostgreSQL and
+SQLite; downgrade to base removes everything and upgrade again restores it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from models.db import alembic_config, run_migrations
+
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1/postgres"
+STOCK_CHECKS = {"reserved_not_negative", "reserved_within_on_hand"}
+
+
+def _postgres_admin_url() -> str:
+    """The server of BATON_TEST_DATABASE_URL when that is PostgreSQL, else the local one."""
+    test_url = os.environ.get("BATON_TEST_DATABASE_URL", "")
+    if test_url.startswith("postgresql"):
+        return make_url(test_url).set(database="postgres").render_as_string(hide_password=False)
+    return DEFAULT_POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    admin_url = _postgres_admin_url()
+    admin = create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 5}
+    )
+    name = f"baton_migr_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL unreachable at {make_url(admin_url)!r}: {str(error).splitlines()[0]}")
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path / 'migrated.db'}"
+
+
+def _engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)
+
+
+def _assert_matches_models(url: str) -> None:
+    """The database is at head, has every table, column, type, index, key and CHECK constraint of the models."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert context.get_current_revision() == head
+            differences = compare_metadata(context, SQLModel.metadata)
+            assert differences == [], f"migrated schema differs from the models: {differences}"
+            inspector = inspect(conn)
+            assert set(inspector.get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
+            # Alembic never compares CHECK constraints: look for them, and see them refuse negative stock.
+            checks = {check["name"] for check in inspector.get_check_constraints("stock_levels")}
+            assert STOCK_CHECKS <= checks, f"stock_levels lacks CHECK constraints: {STOCK_CHECKS - checks}"
+        for on_hand, reserved in ((5, -1), (2, 3)):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(
+                    text("INSERT INTO locations (store_id, name, kind, click_and_collect_enabled, sla_overrides) "
+                         "VALUES ('S1', 'Store', 'store', true, '{}')")
+                )
+                conn.execute(
+                    text("INSERT INTO products (sku, style, name, size, colour, price_amount, currency) "
+                         "VALUES ('SKU-1', 'TEE', 'Tee', 'M', 'white', 1500, 'GBP')")
+                )
+                conn.execute(
+                    text("INSERT INTO stock_levels (location_id, sku, on_hand, reserved) "
+                         "VALUES ('S1', 'SKU-1', :on_hand, :reserved)"),
+                    {"on_hand": on_hand, "reserved": reserved},
+                )
+    finally:
+        engine.dispose()
+
+
+def _assert_empty(url: str) -> None:
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() is None
+            assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def _upgrade_downgrade_upgrade(url: str) -> None:
+    run_migrations(url)
+    _assert_matches_models(url)
+    command.downgrade(alembic_config(url), "base")
+    _assert_empty(url)
+    run_migrations(url)
+    _assert_matches_models(url)
+    run_migrations(url)  # already at head: nothing to do
+    _assert_matches_models(url)
+
+
+def test_postgres_upgrade_matches_models(postgres_url: str) -> None:
+    _upgrade_downgrade_upgrade(postgres_url)
+
+
+def test_sqlite_upgrade_matches_models(sqlite_url: str) -> None:
+    _upgrade_downgrade_upgrade(sqlite_url)
+
+
+def test_single_head() -> None:
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"migrations have several heads, merge them: {heads}"
