@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, make_url, text
+from sqlalchemy import CheckConstraint, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
@@ -74,9 +74,16 @@ def _assert_matches_models(url: str) -> None:
             assert differences == [], f"migrated schema differs from the models: {differences}"
             inspector = inspect(conn)
             assert set(inspector.get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
-            # Alembic never compares CHECK constraints: look for them, and see them refuse negative stock.
+            # Alembic compares neither primary keys nor CHECK constraints: compare them here.
+            for table in SQLModel.metadata.sorted_tables:
+                primary_key = inspector.get_pk_constraint(table.name)["constrained_columns"]
+                assert primary_key == [c.name for c in table.primary_key.columns], f"primary key of {table.name}"
+                checks = {check["name"] for check in inspector.get_check_constraints(table.name)}
+                wanted = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
+                assert wanted <= checks, f"{table.name} lacks CHECK constraints {wanted - checks}"
             checks = {check["name"] for check in inspector.get_check_constraints("stock_levels")}
             assert STOCK_CHECKS <= checks, f"stock_levels lacks CHECK constraints: {STOCK_CHECKS - checks}"
+        # ... and they refuse negative stock.
         for on_hand, reserved in ((5, -1), (2, 3)):
             with pytest.raises(IntegrityError), engine.begin() as conn:
                 conn.execute(

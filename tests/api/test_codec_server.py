@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import os
+import sys
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest_asyncio
+import uvicorn
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from models.settings import Settings
-from tests.support import API_KEYS, CHANNEL, HO
-from workflows.client import DATA_CONVERTER, data_converter
+from tests.support import API_KEYS, CHANNEL, HO, HO_KEY
+from workflows.client import DATA_CONVERTER, connect_temporal, data_converter
 
 UI = "http://localhost:8233"
 KEYS = {"old": base64.b64encode(os.urandom(32)).decode(), "new": base64.b64encode(os.urandom(32)).decode()}
@@ -164,3 +170,42 @@ async def test_codec_server_is_absent_when_the_codec_is_off(api_without_codec):
         assert answer.status_code == 404
     openapi = (await api_without_codec.get("/openapi.json")).json()
     assert not any(path.startswith("/codec") for path in openapi["paths"])
+
+
+async def test_temporal_cli_shows_decrypted_history_through_the_codec_server(dev_env, db, database_url):
+    """The real consumer of the protocol: `temporal workflow show --codec-endpoint ... --codec-auth ...`."""
+    address = dev_env.client.service_client.config.target_host
+    settings = _codec_settings(database_url).model_copy(update={"temporal_address": address})
+    encrypting = await connect_temporal(settings)
+    workflow_id = f"codec-cli-{uuid.uuid4().hex[:8]}"
+    # no worker polls this queue: the encrypted input simply sits in the history
+    handle = await encrypting.start_workflow("OrderWorkflow", ORDER, id=workflow_id, task_queue=f"idle-{workflow_id}")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, temporal=encrypting), port=0, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+
+        async def show(*codec_args: str) -> dict:
+            cli = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "temporal"), "workflow", "show", "--workflow-id", workflow_id,
+                "--address", address, "--output", "json", *codec_args,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(cli.communicate(), timeout=60)
+            assert cli.returncode == 0, err.decode()
+            started = json.loads(out)["events"][0]["workflowExecutionStartedEventAttributes"]
+            return started["input"]["payloads"][0]
+
+        stored = await show()
+        assert base64.b64decode(stored["metadata"]["encoding"]) == b"binary/encrypted"
+        assert b"ada@example.com" not in base64.b64decode(stored["data"])
+
+        decoded = await show("--codec-endpoint", f"http://127.0.0.1:{port}/codec", "--codec-auth", f"Bearer {HO_KEY}")
+        assert base64.b64decode(decoded["metadata"]["encoding"]) == b"json/plain"
+        assert json.loads(base64.b64decode(decoded["data"])) == ORDER
+    finally:
+        server.should_exit = True
+        await serving
+        await handle.terminate("test finished")

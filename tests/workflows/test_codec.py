@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +18,9 @@ from google.protobuf.message import Message
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from api.app import create_app
 from models.order import OrderState, order_workflow_id
@@ -27,6 +29,9 @@ from tests.support import API_KEYS, CHANNEL, order_body, wait_for_status
 from worker import build_worker
 from workflows.client import DATA_CONVERTER, connect_temporal, data_converter
 from workflows.codec import ENCODING, KEY_ID_METADATA, AesGcmCodec, CodecError
+from workflows.order_workflow import OrderWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
 
 def _key() -> str:
@@ -126,6 +131,14 @@ async def test_truncated_or_unlabelled_payloads_fail_clearly(keys):
         await codec.decode([Payload(metadata={"encoding": ENCODING}, data=os.urandom(64))])
 
 
+async def test_turning_the_codec_on_keeps_recorded_plain_histories_replaying(keys):
+    """Orders started before the codec was switched on carry plain payloads; the codec passes them through."""
+    path = HISTORIES / "click_and_collect_completed.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    converter = data_converter(_settings(keys, "2026-01"))
+    await Replayer(workflows=[OrderWorkflow], data_converter=converter).replay_workflow(history)
+
+
 # --- an order through the dev server with the codec on -----------------------------------------------------
 
 
@@ -223,7 +236,10 @@ async def test_order_history_is_encrypted_on_the_server_and_readable_with_the_ke
         assert state.order_number == number
         assert state.customer.email == "ada@example.com"
 
-        # ... and a client without the keys cannot
+        # the encrypted history replays with the codec (as the replay tests do with recorded histories)
+        await Replayer(workflows=[OrderWorkflow], data_converter=codec_stack.codec.data_converter).replay_workflow(raw)
+
+        # ... and a client without the keys cannot read it
         with pytest.raises(Exception):  # noqa: B017 - the pydantic converter does not know binary/encrypted
             await DATA_CONVERTER.decode(started.workflow_execution_started_event_attributes.input.payloads)
     finally:
