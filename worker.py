@@ -13,12 +13,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.inventory import InventoryActivities
+from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order_workflow import OrderWorkflow
+from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
 WORKFLOWS = [OrderWorkflow]
 
@@ -27,10 +29,14 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
+    payments = PaymentActivities(engine)
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
         inventory.commit_stock,
+        inventory.dispatch_transfer,
+        inventory.receive_transfer,
+        payments.record_payment_transaction,
         projection.project_order,
         stores.push_to_store,
     ]
@@ -55,7 +61,8 @@ async def main() -> None:
     engine = make_engine(settings.database_url)
     if settings.database_auto_create:  # production runs migrations instead (./baton migrate)
         create_tables(engine)
-    client = await connect_temporal(settings)
+    tracer_provider = configure_tracing("baton-worker") if settings.otel_enabled else None
+    client = await connect_temporal(settings, runtime=worker_runtime(settings))  # SDK + Baton metrics if set
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,7 +72,17 @@ async def main() -> None:
             worker = build_worker(client, settings, engine, http, executor)
             async with worker:
                 logging.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+                health = None
+                if settings.worker_health_address:
+                    health = await start_health_server(settings.worker_health_address, lambda: worker.is_running)
+                    logging.info("worker health on http://%s/", settings.worker_health_address)
+                if settings.worker_metrics_address:
+                    logging.info("worker metrics on http://%s/metrics", settings.worker_metrics_address)
                 await stop.wait()
+                if health is not None:
+                    health.close()
+    if tracer_provider is not None:
+        tracer_provider.shutdown()  # flush the last spans
 
 
 if __name__ == "__main__":

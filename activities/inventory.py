@@ -1,14 +1,24 @@
-"""Stock ledger activities: reserve, resize and commit an order's stock. Each is safe to repeat."""
+"""Stock ledger activities: reserve, resize, commit and transfer stock. Each is safe to repeat, and the
+conditional updates keep stock from going negative even when two copies run at once."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.catalogue import CommitStock, ReservationOutcome, ReserveStock, ResizeReservations
-from models.tables import StockLevelRow, StockReservationRow
+from models.catalogue import (
+    CommitStock,
+    DispatchTransfer,
+    ReceiveTransfer,
+    ReservationOutcome,
+    ReserveStock,
+    ResizeReservations,
+)
+from models.tables import StockLevelRow, StockReservationRow, StockTransferRow
 
 
 def _take(session: Session, location_id: str, sku: str, quantity: int) -> bool:
@@ -33,36 +43,67 @@ def _give_back(session: Session, location_id: str, sku: str, quantity: int) -> N
     )
 
 
+def _set_reservation(session: Session, row: StockReservationRow, quantity: int) -> bool:
+    """Change a reservation's quantity only if nobody changed it since we read it."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(StockReservationRow)
+        .where(
+            StockReservationRow.order_number == row.order_number,
+            StockReservationRow.line_id == row.line_id,
+            StockReservationRow.location_id == row.location_id,
+            StockReservationRow.quantity == row.quantity,
+            StockReservationRow.status == "reserved",
+        )
+        .values(quantity=quantity)
+    )
+    return bool(result.rowcount)
+
+
+def _reserved_rows(session: Session, order_number: str, location_id: str | None = None) -> list[StockReservationRow]:
+    query = select(StockReservationRow).where(
+        StockReservationRow.order_number == order_number, StockReservationRow.status == "reserved"
+    )
+    if location_id is not None:
+        query = query.where(StockReservationRow.location_id == location_id)
+    return list(session.exec(query).all())
+
+
 class InventoryActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     @activity.defn
     def reserve_stock(self, request: ReserveStock) -> ReservationOutcome:
-        """Reserve all lines at one location or none; a line already reserved is not reserved again."""
+        """Reserve all lines at one location or none; a line already reserved there is not reserved again."""
         with Session(self._engine) as session:
-            existing = {
-                row.line_id
+            held = {
+                row.line_id: row
                 for row in session.exec(
-                    select(StockReservationRow).where(StockReservationRow.order_number == request.order_number)
+                    select(StockReservationRow).where(
+                        StockReservationRow.order_number == request.order_number,
+                        StockReservationRow.location_id == request.location_id,
+                    )
                 )
             }
             short = []
             for line in request.lines:
-                if line.line_id in existing:
+                row = held.get(line.line_id)
+                if row is not None and (row.quantity > 0 or row.status != "reserved"):
                     continue
                 if not _take(session, request.location_id, line.sku, line.quantity):
                     short.append(line.line_id)
-                    continue
-                session.add(
-                    StockReservationRow(
-                        order_number=request.order_number,
-                        line_id=line.line_id,
-                        location_id=request.location_id,
-                        sku=line.sku,
-                        quantity=line.quantity,
+                elif row is not None:
+                    _set_reservation(session, row, line.quantity)
+                else:
+                    session.add(
+                        StockReservationRow(
+                            order_number=request.order_number,
+                            line_id=line.line_id,
+                            location_id=request.location_id,
+                            sku=line.sku,
+                            quantity=line.quantity,
+                        )
                     )
-                )
             if short:
                 session.rollback()
                 skus = ", ".join(line.sku for line in request.lines if line.line_id in short)
@@ -76,39 +117,44 @@ class InventoryActivities:
     def resize_reservations(self, request: ResizeReservations) -> None:
         """Set each line's reservation to its target quantity; 0 releases it. Targets make repeats harmless."""
         with Session(self._engine) as session:
-            rows = session.exec(
-                select(StockReservationRow).where(
-                    StockReservationRow.order_number == request.order_number,
-                    StockReservationRow.status == "reserved",
-                )
-            ).all()
-            for row in rows:
+            for row in _reserved_rows(session, request.order_number, request.location_id):
                 target = request.targets.get(row.line_id, row.quantity)
                 delta = target - row.quantity
-                if delta < 0:
-                    _give_back(session, row.location_id, row.sku, -delta)
-                elif delta > 0 and not _take(session, row.location_id, row.sku, delta):
+                if delta == 0:
+                    continue
+                if delta > 0 and not _take(session, row.location_id, row.sku, delta):
                     session.rollback()
                     raise ApplicationError(
                         f"not enough {row.sku} at {row.location_id} to reserve {target}",
                         type="stock_shortage",
                         non_retryable=True,
                     )
-                row.quantity = target
-                session.add(row)
+                if not _set_reservation(session, row, target):
+                    session.rollback()
+                    raise ApplicationError("reservation changed concurrently; retrying", type="reservation_race")
+                if delta < 0:
+                    _give_back(session, row.location_id, row.sku, -delta)
             session.commit()
 
     @activity.defn
     def commit_stock(self, request: CommitStock) -> None:
         """The goods left with the customer: reduce on-hand and consume the reservations, once."""
         with Session(self._engine) as session:
-            rows = session.exec(
-                select(StockReservationRow).where(
-                    StockReservationRow.order_number == request.order_number,
-                    StockReservationRow.status == "reserved",
+            for row in _reserved_rows(session, request.order_number, request.location_id):
+                if request.line_ids is not None and row.line_id not in request.line_ids:
+                    continue
+                claimed = session.exec(  # type: ignore[call-overload]
+                    update(StockReservationRow)
+                    .where(
+                        StockReservationRow.order_number == row.order_number,
+                        StockReservationRow.line_id == row.line_id,
+                        StockReservationRow.location_id == row.location_id,
+                        StockReservationRow.status == "reserved",
+                    )
+                    .values(status="committed")
                 )
-            ).all()
-            for row in rows:
+                if not claimed.rowcount:
+                    continue  # another copy of this activity committed it
                 session.exec(  # type: ignore[call-overload]
                     update(StockLevelRow)
                     .where(StockLevelRow.location_id == row.location_id, StockLevelRow.sku == row.sku)
@@ -117,6 +163,63 @@ class InventoryActivities:
                         on_hand=StockLevelRow.on_hand - row.quantity,
                     )
                 )
-                row.status = "committed"
-                session.add(row)
+            session.commit()
+
+    @activity.defn
+    def dispatch_transfer(self, request: DispatchTransfer) -> None:
+        """Send stock from a warehouse or store towards the collection store (once per transfer id)."""
+        with Session(self._engine) as session:
+            if session.get(StockTransferRow, request.transfer_id) is not None:
+                return
+            taken = session.exec(  # type: ignore[call-overload]
+                update(StockLevelRow)
+                .where(
+                    StockLevelRow.location_id == request.from_location,
+                    StockLevelRow.sku == request.sku,
+                    StockLevelRow.on_hand - StockLevelRow.reserved >= request.quantity,
+                )
+                .values(on_hand=StockLevelRow.on_hand - request.quantity)
+            )
+            if not taken.rowcount:
+                session.rollback()
+                raise ApplicationError(
+                    f"{request.from_location} has fewer than {request.quantity} {request.sku} available",
+                    type="stock_shortage",
+                    non_retryable=True,
+                )
+            session.add(
+                StockTransferRow(
+                    transfer_id=request.transfer_id,
+                    order_number=request.order_number,
+                    sku=request.sku,
+                    quantity=request.quantity,
+                    from_location=request.from_location,
+                    to_location=request.to_location,
+                    dispatched_at=datetime.now(UTC),
+                )
+            )
+            session.commit()
+
+    @activity.defn
+    def receive_transfer(self, request: ReceiveTransfer) -> None:
+        """The store confirmed the transfer arrived: its stock grows, once."""
+        with Session(self._engine) as session:
+            transfer = session.get(StockTransferRow, request.transfer_id)
+            if transfer is None:
+                raise ApplicationError(f"unknown transfer {request.transfer_id}", non_retryable=True)
+            arrived = session.exec(  # type: ignore[call-overload]
+                update(StockTransferRow)
+                .where(StockTransferRow.transfer_id == request.transfer_id, StockTransferRow.status == "in_transit")
+                .values(status="received", received_at=datetime.now(UTC))
+            )
+            if arrived.rowcount:
+                level = session.get(StockLevelRow, (transfer.to_location, transfer.sku))
+                if level is None:
+                    session.add(StockLevelRow(location_id=transfer.to_location, sku=transfer.sku, on_hand=0))
+                    session.flush()
+                session.exec(  # type: ignore[call-overload]
+                    update(StockLevelRow)
+                    .where(StockLevelRow.location_id == transfer.to_location, StockLevelRow.sku == transfer.sku)
+                    .values(on_hand=StockLevelRow.on_hand + transfer.quantity)
+                )
             session.commit()

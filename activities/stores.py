@@ -21,8 +21,9 @@ class StorePush(BaseModel):
     """One message to a store; `event_id` is derived from the workflow so the store can de-duplicate."""
 
     event_id: str
-    type: str  # order_created | order_updated
+    type: str  # order_created | order_updated | order_cancelled | order_prompt | transfer_incoming
     order: OrderState
+    store_id: str | None = None  # who to tell, when not the order's store (the store an order moved away from)
 
 
 class StoreDelivery(BaseModel):
@@ -40,8 +41,20 @@ class StoreActivities:
     @activity.defn
     async def push_to_store(self, push: StorePush) -> StoreDelivery:
         """POST the order to the store's webhook_url; a store without one reads orders from the API."""
+        try:
+            delivery = await self._push(push)
+        except ApplicationError as error:
+            _count_push(error.type or "failed")  # each failed attempt: store_unreachable, _unavailable, _refused
+            raise
+        except Exception:
+            _count_push("error")
+            raise
+        _count_push("delivered" if delivery.delivered else "no_webhook_url")
+        return delivery
+
+    async def _push(self, push: StorePush) -> StoreDelivery:
         with Session(self._engine) as session:
-            url, secret = store_webhook(session, push.order.store_id)
+            url, secret = store_webhook(session, push.store_id or push.order.store_id)
         if not url:
             return StoreDelivery(delivered=False, detail="store has no webhook_url; order is listed for it in the API")
         body = json.dumps(
@@ -65,3 +78,10 @@ class StoreActivities:
                 non_retryable=True,
             )
         return StoreDelivery(delivered=True, url=url, status_code=response.status_code)
+
+
+def _count_push(outcome: str) -> None:
+    """baton_store_pushes{outcome} on the worker's Prometheus endpoint (a no-op outside a worker's metrics)."""
+    activity.metric_meter().create_counter("baton_store_pushes", "Pushes of orders to store webhooks").add(
+        1, {"outcome": outcome}
+    )

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.metrics import MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.problems import install_problem_handlers
-from api.routers import orders, stores, webhooks
+from api.routers import health, interventions, orders, stores, webhooks
 from api.routers import settings as settings_router
 from api.routers.codec import install_codec_server
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
+from workflows.telemetry import configure_tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 DESCRIPTION = """Omnichannel order orchestration: every order is a durable Temporal workflow.
 
@@ -22,8 +29,10 @@ Errors are RFC 9457 `application/problem+json`. Authenticate with `Authorization
 store webhooks are signed with the store's secret instead."""
 
 
-def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and Temporal client."""
+def create_app(
+    settings: Settings | None = None, temporal: Client | None = None, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """Build the app; tests pass their own settings and Temporal client (and a tracer provider)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -38,7 +47,16 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
 
     app = FastAPI(title="Baton", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
-    for router in (orders.router, stores.router, webhooks.router, settings_router.router):
+    for router in (orders.router, interventions.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)
+    app.include_router(health.router)  # /health/live, /health/ready
+    app.include_router(metrics_router)  # /metrics, Prometheus text format
+    app.add_middleware(MetricsMiddleware)
+    if settings.otel_enabled:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracer_provider or configure_tracing("baton-api"), excluded_urls="/health/,/metrics"
+        )
     install_codec_server(app, settings)  # /codec/* only when the payload codec is configured
     return app

@@ -57,5 +57,17 @@ def _head_office(caller: Annotated[ApiKeyHolder, Depends(_caller)]) -> ApiKeyHol
     return caller
 
 
+def _order_placer(caller: Annotated[ApiKeyHolder, Depends(_caller)]) -> ApiKeyHolder:
+    if caller.role is Role.store:
+        raise Forbidden("store keys read their own store's orders; place orders with a channel key", type_="forbidden")
+    return caller
+
+
 Caller = Annotated[ApiKeyHolder, Depends(_caller)]
+OrderPlacer = Annotated[ApiKeyHolder, Depends(_order_placer)]
 HeadOffice = Annotated[ApiKeyHolder, Depends(_head_office)]
+
+
+def visible_store(caller: ApiKeyHolder) -> str | None:
+    """The only store whose orders the caller may see, or None for all."""
+    return caller.store_id if caller.role is Role.store else None

@@ -12,11 +12,14 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.deps import visible_store
 from api.problems import InvalidInput, NotFound, field_error
 from api.schemas import OrderView
 from models import repository
+from models.money import Money
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
+from models.settings import ApiKeyHolder
 from models.tables import OrderPlacementRow
 from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
@@ -92,14 +95,19 @@ def to_view(session: Session, state: OrderState) -> OrderView:
         **state.model_dump(exclude={"seen_event_ids", "store_pushes"}),
         workflow_id=order_workflow_id(state.order_number),
         total=state.total(),
+        paid=state.paid(),
+        refunded=state.refunded(),
+        balance=Money(amount=max(0, state.total().amount - state.refundable().amount), currency=state.currency),
         has_alert=state.has_open_alert,
         stock=stock,
     )
 
 
-def get_order_state(session: Session, order_number: str) -> OrderState:
+def get_order_state(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> OrderState:
+    """The order's projected state; a store caller gets 404 for another store's order (no existence leak)."""
     record = repository.get_order_record(session, order_number)
-    if record is None:
+    own_store = visible_store(caller) if caller is not None else None
+    if record is None or (own_store is not None and record.store_id != own_store):
         raise NotFound(f"order {order_number} not found", type_="order-not-found")
     return OrderState.model_validate(record.view)
 

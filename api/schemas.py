@@ -20,8 +20,10 @@ from models.order import (
     OrderLine,
     OrderStatus,
     PaymentRecord,
+    RefundRecord,
     StoreEventType,
     StoreException,
+    Transfer,
 )
 
 
@@ -44,6 +46,11 @@ class OrderView(BaseModel):
     store_update_pending_since: datetime | None
     lines: list[OrderLine]
     payments: list[PaymentRecord]
+    refunds: list[RefundRecord]
+    paid: Money
+    refunded: Money
+    balance: Money = Field(description="What the customer still owes (0 when settled)")
+    transfers: list[Transfer]
     loyalty_offers: list[LoyaltyOffer]
     notes: list[Note]
     alerts: list[Alert]
@@ -90,11 +97,14 @@ class StoreWebhookEvent(BaseModel):
     order_number: str = Field(min_length=1)
     occurred_at: datetime
     picked: list[PickedLine] | None = Field(default=None, description="Required for 'picked': every line's quantity")
+    transfer_id: str | None = Field(default=None, description="Required for 'transfer_received'")
 
     @model_validator(mode="after")
-    def _picked_needs_lines(self) -> StoreWebhookEvent:
+    def _type_needs_its_fields(self) -> StoreWebhookEvent:
         if self.type is StoreEventType.picked and not self.picked:
             raise ValueError("a picked event needs 'picked': the quantity picked of each line")
+        if self.type is StoreEventType.transfer_received and not self.transfer_id:
+            raise ValueError("a transfer_received event needs 'transfer_id'")
         return self
 
 
@@ -102,9 +112,3 @@ class WebhookAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     event_id: str
     order_number: str
-
-
-class ReleaseHoldRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=500, examples=["accept the short pick"])

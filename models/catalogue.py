@@ -91,9 +91,25 @@ class ResizeReservations(BaseModel):
 
     order_number: str
     targets: dict[str, int]
+    location_id: str | None = None  # only reservations at this location (None: everywhere)
 
 
 class CommitStock(BaseModel):
     """Consume an order's reservations: the goods left the store with the customer."""
 
     order_number: str
+    location_id: str | None = None
+    line_ids: list[str] | None = None  # None: every line
+
+
+class DispatchTransfer(BaseModel):
+    transfer_id: str
+    order_number: str
+    sku: str
+    quantity: int
+    from_location: str
+    to_location: str
+
+
+class ReceiveTransfer(BaseModel):
+    transfer_id: str

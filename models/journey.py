@@ -25,13 +25,31 @@ SYSTEM = "system"
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.received: frozenset({OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}),
     OrderStatus.on_hold: frozenset(
-        {OrderStatus.awaiting_acknowledgement, OrderStatus.ready_for_collection, OrderStatus.cancelled}
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.ready_for_collection,
+            OrderStatus.awaiting_transfer,
+            OrderStatus.cancelled,
+        }
+    ),
+    OrderStatus.awaiting_transfer: frozenset(
+        {OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
     ),
     OrderStatus.awaiting_acknowledgement: frozenset(
         {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled}
     ),
-    OrderStatus.acknowledged: frozenset({OrderStatus.ready_for_collection, OrderStatus.on_hold, OrderStatus.cancelled}),
-    OrderStatus.ready_for_collection: frozenset({OrderStatus.collected, OrderStatus.cancelled}),
+    OrderStatus.acknowledged: frozenset(
+        {
+            OrderStatus.ready_for_collection,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+            OrderStatus.awaiting_acknowledgement,  # moved to another store
+        }
+    ),
+    # An item added after picking sends the order back to the store's pick list.
+    OrderStatus.ready_for_collection: frozenset(
+        {OrderStatus.collected, OrderStatus.cancelled, OrderStatus.acknowledged}
+    ),
     OrderStatus.collected: frozenset({OrderStatus.completed}),
     OrderStatus.completed: frozenset(),
     OrderStatus.cancelled: frozenset(),
@@ -94,6 +112,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             continue
         if alert.type is AlertType.not_updated:
             resolved = state.store_update_pending_since is None
+        elif alert.type is AlertType.transfer_not_received:
+            resolved = not state.pending_transfers()
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
@@ -122,6 +142,8 @@ def refusal_for_store_event(state: OrderState, event: StoreEvent) -> str | None:
     }
     if event.type is StoreEventType.update_acknowledged:
         return None if state.store_update_pending_since else "no order update is waiting for acknowledgement"
+    if event.type is StoreEventType.transfer_received:
+        return None if event.transfer_id else "a transfer_received event needs transfer_id"
     if state.status not in expected[event.type]:
         return f"{event.type} does not apply to an order {state.status}"
     if event.type is StoreEventType.picked:

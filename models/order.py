@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
 
@@ -23,6 +24,7 @@ class OrderStatus(StrEnum):
     on_hold = "on_hold"
     awaiting_acknowledgement = "awaiting_acknowledgement"
     acknowledged = "acknowledged"
+    awaiting_transfer = "awaiting_transfer"
     ready_for_collection = "ready_for_collection"
     collected = "collected"
     completed = "completed"
@@ -45,6 +47,7 @@ class AlertType(StrEnum):
     on_hold = "on_hold"
     not_collected = "not_collected"
     not_updated = "not_updated"
+    transfer_not_received = "transfer_not_received"
     # Exceptions raised the moment they happen.
     stock_shortage = "stock_shortage"
     short_pick = "short_pick"
@@ -61,6 +64,12 @@ class StoreEventType(StrEnum):
     collected = "collected"
     not_collected = "not_collected"
     update_acknowledged = "update_acknowledged"
+    transfer_received = "transfer_received"
+
+
+class LineFulfilment(StrEnum):
+    click_and_collect = "click_and_collect"
+    buy_in_store = "buy_in_store"  # refunded; the stock stays reserved at the store for the customer
 
 
 class _Strict(BaseModel):
@@ -125,10 +134,18 @@ class OrderLine(BaseModel):
     quantity: int
     unit_price: Money
     picked_quantity: int | None = None
+    fulfilment: LineFulfilment = LineFulfilment.click_and_collect
+    cancelled_quantity: int = 0
+    replaced_by: str | None = None
 
     @property
     def total(self) -> Money:
         return self.unit_price.times(self.quantity)
+
+    @property
+    def is_collectable(self) -> bool:
+        """Still to be picked and handed over as click & collect."""
+        return self.fulfilment is LineFulfilment.click_and_collect and self.quantity > 0
 
 
 class Note(BaseModel):
@@ -143,6 +160,28 @@ class PaymentRecord(BaseModel):
     method: str
     amount: Money
     status: Literal["taken"] = "taken"
+    at: datetime | None = None
+    actor: str = ""
+    reference: str = ""
+
+
+class RefundRecord(BaseModel):
+    amount: Money
+    at: datetime
+    actor: str
+    reason: str
+    reference: str
+
+
+class Transfer(BaseModel):
+    transfer_id: str
+    sku: str
+    quantity: int
+    from_location: str
+    to_location: str
+    requested_at: datetime
+    requested_by: str
+    received_at: datetime | None = None
 
 
 class Alert(BaseModel):
@@ -181,6 +220,7 @@ class StoreEvent(BaseModel):
     store_id: str
     occurred_at: datetime
     picked: dict[str, int] = Field(default_factory=dict)
+    transfer_id: str | None = None
 
 
 class OrderState(BaseModel):
@@ -197,6 +237,8 @@ class OrderState(BaseModel):
     created_at: datetime
     lines: list[OrderLine]
     payments: list[PaymentRecord] = Field(default_factory=list)
+    refunds: list[RefundRecord] = Field(default_factory=list)
+    transfers: list[Transfer] = Field(default_factory=list)
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
@@ -219,15 +261,33 @@ class OrderState(BaseModel):
     def line(self, line_id: str) -> OrderLine | None:
         return next((line for line in self.lines if line.line_id == line_id), None)
 
+    @property
+    def currency(self) -> str:
+        return self.lines[0].unit_price.currency
+
     def total(self) -> Money:
-        currency = self.lines[0].unit_price.currency
-        gross = sum((line.total.amount for line in self.lines), 0)
-        discount = sum((offer.discount.amount for offer in self.loyalty_offers), 0)
-        return Money(amount=max(0, gross - discount), currency=currency)
+        """What the customer owes for the click & collect lines, after loyalty discounts."""
+        gross = sum(line.total.amount for line in self.lines if line.fulfilment is LineFulfilment.click_and_collect)
+        discount = sum(offer.discount.amount for offer in self.loyalty_offers)
+        return Money(amount=max(0, gross - discount), currency=self.currency)
+
+    def paid(self) -> Money:
+        return Money(amount=sum(p.amount.amount for p in self.payments), currency=self.currency)
+
+    def refunded(self) -> Money:
+        return Money(amount=sum(r.amount.amount for r in self.refunds), currency=self.currency)
+
+    def refundable(self) -> Money:
+        """Captured money not yet refunded: the most any refund may return."""
+        return Money(amount=self.paid().amount - self.refunded().amount, currency=self.currency)
+
+    def pending_transfers(self) -> list[Transfer]:
+        return [t for t in self.transfers if t.received_at is None]
 
 
 class ReleaseHold(_Strict):
     """Head Office releases an order on hold."""
 
     reason: str = Field(min_length=1, max_length=500)
-    actor: str = ""
+    client_note: str | None = Field(default=None, max_length=1000)
+    actor: SkipJsonSchema[str] = ""

@@ -149,7 +149,8 @@ def save_projection(session: Session, state: OrderState) -> bool:
         "has_alert": state.has_open_alert,
         "created_at": state.created_at,
         "updated_at": datetime.now(UTC),
-        "view": order_view_json(state),
+        # The read model keeps the seen event ids too, so a webhook retried after the order closed is recognised.
+        "view": state.model_dump(mode="json"),
     }
     table = OrderRecordRow.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

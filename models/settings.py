@@ -18,11 +18,19 @@ ROOT = Path(__file__).resolve().parent.parent
 class Role(StrEnum):
     head_office = "head_office"  # everything, including settings and interventions
     channel = "channel"  # a webstore, POS or call centre: place and read orders
+    store = "store"  # one store's staff: read that store's orders only
 
 
 class ApiKeyHolder(BaseModel):
     name: str
     role: Role
+    store_id: str | None = None  # required for the store role
+
+    @model_validator(mode="after")
+    def _store_role_names_its_store(self) -> Self:
+        if (self.role is Role.store) != (self.store_id is not None):
+            raise ValueError("store_id is required for the store role, and only for it")
+        return self
 
 
 class Settings(BaseSettings):
@@ -40,6 +48,13 @@ class Settings(BaseSettings):
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.
     api_keys: dict[str, ApiKeyHolder] = Field(default_factory=dict)
     temporal_ui_url: str = "http://localhost:8233"
+    # How long a Head Office action waits for the order's worker before answering 503.
+    update_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Observability (docs/observability.md). GET /health/ready waits this long for the database and Temporal.
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+    worker_metrics_address: str | None = None  # "host:port": the worker's Prometheus endpoint (SDK + Baton)
+    worker_health_address: str | None = None  # "host:port": the worker answers 200 there while it runs
+    otel_enabled: bool = False  # OpenTelemetry tracing, exported over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
 
     # Connecting to a remote Temporal (docs/temporal-connection.md). TLS is used when `temporal_tls` is set,
     # or any TLS file / server name, or an API key is given.
@@ -98,7 +113,6 @@ class Settings(BaseSettings):
     @property
     def codec_enabled(self) -> bool:
         return self.codec_active_key_id is not None
-
 
 
 @lru_cache

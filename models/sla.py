@@ -14,6 +14,7 @@ SLA_ALERTS = (
     AlertType.on_hold,
     AlertType.not_collected,
     AlertType.not_updated,
+    AlertType.transfer_not_received,
 )
 
 # Which status runs which SLA clock (not_updated runs on its own flag, see `_clock_start`).
@@ -36,6 +37,7 @@ class SlaPolicy(BaseModel):
     not_collected: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
     not_updated: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
     collection_expiry: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    transfer_not_received: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
 
 
 class SlaOverrides(BaseModel):
@@ -49,6 +51,7 @@ class SlaOverrides(BaseModel):
     not_collected: timedelta | None = Field(default=None, gt=timedelta(0))
     not_updated: timedelta | None = Field(default=None, gt=timedelta(0))
     collection_expiry: timedelta | None = Field(default=None, gt=timedelta(0))
+    transfer_not_received: timedelta | None = Field(default=None, gt=timedelta(0))
 
 
 def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -> SlaPolicy:
@@ -60,6 +63,8 @@ def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -
 def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
     if alert_type is AlertType.not_updated:
         return state.store_update_pending_since
+    if alert_type is AlertType.transfer_not_received:
+        return min((t.requested_at for t in state.pending_transfers()), default=None)
     return state.status_since if state.status == _CLOCK_STATUS[alert_type] else None
 
 

@@ -50,16 +50,50 @@ class StockLevelRow(SQLModel, table=True):
 
 
 class StockReservationRow(SQLModel, table=True):
-    """One order line's claim on stock; its key makes reserving the same line twice impossible."""
+    """One order line's claim on stock at one location; its key makes reserving a line twice impossible.
+
+    A line moved to another store holds a row at each: the new one is taken before the old one is released.
+    """
 
     __tablename__ = "stock_reservations"
 
     order_number: str = Field(primary_key=True, max_length=32)
     line_id: str = Field(primary_key=True, max_length=16)
-    location_id: str = Field(max_length=32)
+    location_id: str = Field(primary_key=True, max_length=32)
     sku: str = Field(max_length=64)
     quantity: int
     status: str = Field(default="reserved", max_length=16)  # reserved | committed
+
+
+class StockTransferRow(SQLModel, table=True):
+    """Stock redirected between locations: it leaves the source at dispatch, arrives on the store's receipt."""
+
+    __tablename__ = "stock_transfers"
+
+    transfer_id: str = Field(primary_key=True, max_length=80)
+    order_number: str = Field(index=True, max_length=32)
+    sku: str = Field(max_length=64)
+    quantity: int
+    from_location: str = Field(max_length=32)
+    to_location: str = Field(max_length=32)
+    status: str = Field(default="in_transit", max_length=16)  # in_transit | received
+    dispatched_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    received_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class PaymentTransactionRow(SQLModel, table=True):
+    """Money taken or refunded on an order, keyed by a deterministic id so a retry never moves it twice."""
+
+    __tablename__ = "payment_transactions"
+
+    transaction_id: str = Field(primary_key=True, max_length=80)
+    order_number: str = Field(index=True, max_length=32)
+    kind: str = Field(max_length=16)  # payment | refund
+    method: str = Field(max_length=40)
+    amount: int
+    currency: str = Field(max_length=3)
+    actor: str = Field(max_length=120)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class OrderPlacementRow(SQLModel, table=True):

@@ -1,6 +1,8 @@
 """OrderWorkflow: one click & collect order from placement to completion.
 
-Signals: store_event (de-duplicated by event id). Updates: release_hold. Queries: view.
+Signals: store_event (de-duplicated by event id). Queries: view.
+Updates (Head Office, each with a validator): release_hold, cancel_order, cancel_lines, change_variant,
+add_item, buy_in_store, move_to_store, redirect_stock, prompt_store, add_note, take_payment, refund.
 SLA clocks are durable timers: the main loop sleeps until the next deadline or the next message.
 """
 
@@ -15,15 +17,37 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
+    from activities.payments import PaymentActivities, PaymentTransaction
     from activities.projection import ProjectionActivities
     from activities.stores import StoreActivities, StorePush
+    from models import interventions as ho
     from models import journey, sla
-    from models.catalogue import CommitStock, LineReservation, ReserveStock, ResizeReservations
-    from models.order import HoldReason, OrderState, OrderStatus, ReleaseHold, StoreEvent, StoreEventType
+    from models.catalogue import (
+        CommitStock,
+        DispatchTransfer,
+        LineReservation,
+        ReceiveTransfer,
+        ReserveStock,
+        ResizeReservations,
+    )
+    from models.money import Money
+    from models.order import (
+        HoldReason,
+        Note,
+        OrderState,
+        OrderStatus,
+        PaymentRecord,
+        ReleaseHold,
+        StoreEvent,
+        StoreEventType,
+    )
     from models.sla import SlaPolicy
     from workflows import search_attributes as sa
 
 LEDGER_TIMEOUT = timedelta(seconds=30)
+# After collection an order stays open this long for refunds (returns and payments come later).
+REFUND_WINDOW = timedelta(days=30)
+REFUND_WINDOW_PATCH = "refund-window-after-completion"
 STORE_PUSH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
 )
@@ -40,6 +64,7 @@ class OrderWorkflow:
         self._changed = False
         # The API starts the workflow with these already set; upsert only when they change.
         self._indexed = (state.status.value, state.has_open_alert)
+        self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
 
     @workflow.run
     async def run(self, state: OrderState) -> OrderState:
@@ -52,6 +77,8 @@ class OrderWorkflow:
                 while self._inbox:
                     await self._apply_store_event(self._inbox.pop(0))
                 await self._enforce_deadlines()
+        if self._state.status == OrderStatus.completed and workflow.patched(REFUND_WINDOW_PATCH):
+            await self._stay_open_for_refunds()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -78,6 +105,10 @@ class OrderWorkflow:
             else:
                 journey.record(self._state, now, command.actor, "hold_released", command.reason)
                 await self._reserve_and_send()
+            if command.client_note:
+                self._state.notes.append(
+                    Note(at=now, actor=command.actor, text=command.client_note, client_facing=True)
+                )
             await self._project()
             self._changed = True
             return self._state
@@ -87,6 +118,199 @@ class OrderWorkflow:
         refusal = journey.refusal_for_release_hold(self._state)
         if refusal:
             raise ApplicationError(refusal, type="order_not_on_hold")
+
+    @workflow.update
+    async def cancel_order(self, command: ho.CancelOrder) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_cancel_order, ho.apply_cancel_order)
+
+    @cancel_order.validator
+    def _validate_cancel_order(self, command: ho.CancelOrder) -> None:
+        _refuse(ho.refusal_for_cancel_order(self._state, command))
+
+    @workflow.update
+    async def cancel_lines(self, command: ho.CancelLines) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_cancel_lines, ho.apply_cancel_lines)
+
+    @cancel_lines.validator
+    def _validate_cancel_lines(self, command: ho.CancelLines) -> None:
+        _refuse(ho.refusal_for_cancel_lines(self._state, command))
+
+    @workflow.update
+    async def change_variant(self, command: ho.ChangeVariant) -> OrderState:
+        return await self._intervene(
+            command, ho.refusal_for_change_variant, ho.apply_change_variant, ho.needs_for_change_variant
+        )
+
+    @change_variant.validator
+    def _validate_change_variant(self, command: ho.ChangeVariant) -> None:
+        _refuse(ho.refusal_for_change_variant(self._state, command))
+
+    @workflow.update
+    async def add_item(self, command: ho.AddItem) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_add_item, ho.apply_add_item, ho.needs_for_add_item)
+
+    @add_item.validator
+    def _validate_add_item(self, command: ho.AddItem) -> None:
+        _refuse(ho.refusal_for_add_item(self._state, command))
+
+    @workflow.update
+    async def buy_in_store(self, command: ho.BuyInStore) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_buy_in_store, ho.apply_buy_in_store)
+
+    @buy_in_store.validator
+    def _validate_buy_in_store(self, command: ho.BuyInStore) -> None:
+        _refuse(ho.refusal_for_buy_in_store(self._state, command))
+
+    @workflow.update
+    async def move_to_store(self, command: ho.MoveToStore) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_move_to_store(self._state, command))
+            await self._reserve_or_refuse(ho.needs_for_move_to_store(self._state, command), command.store_id)
+            old_store = self._state.store_id
+            effects = ho.apply_move_to_store(self._state, command, workflow.now())
+            await self._resize(effects.resize, effects.resize_location)
+            await self._send_to_store("order_cancelled", store_id=old_store)
+            await self._send_to_store("order_created")
+            workflow.upsert_search_attributes([sa.STORE_ID.value_set(self._state.store_id)])
+            return await self._changed_view()
+
+    @move_to_store.validator
+    def _validate_move_to_store(self, command: ho.MoveToStore) -> None:
+        _refuse(ho.refusal_for_move_to_store(self._state, command))
+
+    @workflow.update
+    async def redirect_stock(self, command: ho.RedirectStock) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_redirect_stock(self._state, command))
+            now = workflow.now()
+            transfer_id = f"{workflow.info().workflow_id}:transfer:{len(self._state.transfers) + 1}"
+            transfer = ho.new_transfer(self._state, command, transfer_id, now)
+            await self._ledger_or_refuse(
+                InventoryActivities.dispatch_transfer,
+                DispatchTransfer(
+                    order_number=self._state.order_number,
+                    **transfer.model_dump(include={"transfer_id", "sku", "quantity", "from_location", "to_location"}),
+                ),
+            )
+            effects = ho.apply_redirect_stock(self._state, command, transfer, now)
+            await self._carry_out(effects, command.actor, command.reason)
+            return await self._changed_view()
+
+    @redirect_stock.validator
+    def _validate_redirect_stock(self, command: ho.RedirectStock) -> None:
+        _refuse(ho.refusal_for_redirect_stock(self._state, command))
+
+    @workflow.update
+    async def prompt_store(self, command: ho.PromptStore) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_prompt_store, ho.apply_prompt_store)
+
+    @prompt_store.validator
+    def _validate_prompt_store(self, command: ho.PromptStore) -> None:
+        _refuse(ho.refusal_for_prompt_store(self._state, command))
+
+    @workflow.update
+    async def add_note(self, command: ho.AddNote) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_add_note, ho.apply_add_note)
+
+    @workflow.update
+    async def take_payment(self, command: ho.TakePayment) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_take_payment, ho.apply_take_payment)
+
+    @take_payment.validator
+    def _validate_take_payment(self, command: ho.TakePayment) -> None:
+        _refuse(ho.refusal_for_take_payment(self._state, command))
+
+    @workflow.update
+    async def refund(self, command: ho.IssueRefund) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_refund, ho.apply_refund)
+
+    @refund.validator
+    def _validate_refund(self, command: ho.IssueRefund) -> None:
+        _refuse(ho.refusal_for_refund(self._state, command))
+
+    # ---- interventions: one path for all of them ---------------------------------------------
+
+    async def _intervene(self, command, refusal_for, apply, needs=None) -> OrderState:  # type: ignore[no-untyped-def]
+        async with self._lock:
+            # Checked again under the lock: a concurrent intervention may have changed the order since the
+            # validator ran (two users refunding the same money, spending the same stock).
+            _refuse(refusal_for(self._state, command))
+            if needs is not None:
+                await self._reserve_or_refuse(needs(self._state, command), self._state.store_id)
+            effects = apply(self._state, command, workflow.now())
+            await self._carry_out(effects, command.actor, getattr(command, "reason", ""))
+            return await self._changed_view()
+
+    async def _changed_view(self) -> OrderState:
+        await self._project()
+        self._changed = True
+        return self._state
+
+    async def _reserve_or_refuse(self, lines: list[LineReservation], location_id: str) -> None:
+        outcome = await workflow.execute_local_activity_method(
+            InventoryActivities.reserve_stock,
+            ReserveStock(order_number=self._state.order_number, location_id=location_id, lines=lines),
+            start_to_close_timeout=LEDGER_TIMEOUT,
+        )
+        if not outcome.reserved:
+            raise ApplicationError(outcome.detail, type="stock_shortage")
+
+    async def _ledger_or_refuse(self, activity, request) -> None:  # type: ignore[no-untyped-def]
+        try:
+            await workflow.execute_local_activity_method(activity, request, start_to_close_timeout=LEDGER_TIMEOUT)
+        except ActivityError as error:
+            if isinstance(error.cause, ApplicationError):
+                raise ApplicationError(error.cause.message, type=error.cause.type) from error
+            raise
+
+    async def _carry_out(self, effects: ho.Effects, actor: str, reason: str) -> None:
+        if effects.resize:
+            await self._resize(effects.resize, effects.resize_location)
+        if effects.refund is not None:
+            await self._move_money("refund", effects.refund, actor, reason)
+        if effects.charge is not None:
+            await self._move_money("payment", effects.charge, actor, reason)
+        if effects.store_message:
+            await self._send_to_store(effects.store_message)
+
+    async def _move_money(self, kind: str, amount: Money, actor: str, reason: str) -> None:
+        state = self._state
+        count = len(state.refunds if kind == "refund" else state.payments) + 1
+        method = state.payments[0].method if state.payments else "manual"
+        reference = await workflow.execute_local_activity_method(
+            PaymentActivities.record_payment_transaction,
+            PaymentTransaction(
+                transaction_id=f"{workflow.info().workflow_id}:{kind}:{count}",
+                order_number=state.order_number,
+                kind=kind,  # type: ignore[arg-type]
+                method=method,
+                amount=amount,
+                actor=actor,
+            ),
+            start_to_close_timeout=LEDGER_TIMEOUT,
+        )
+        now = workflow.now()
+        if kind == "refund":
+            ho.record_refund(state, amount, reference, actor, reason, now)
+        else:
+            state.payments.append(
+                PaymentRecord(
+                    mode="head_office", method=method, amount=amount, at=now, actor=actor, reference=reference
+                )
+            )
+            journey.record(state, now, actor, "payment_taken", f"{amount.amount} {amount.currency} ({reference})")
+
+    async def _stay_open_for_refunds(self) -> None:
+        """Completed orders accept refunds and notes for a while; late store events are recorded."""
+        deadline = workflow.now() + REFUND_WINDOW
+        while workflow.now() < deadline:
+            try:
+                await workflow.wait_condition(lambda: bool(self._inbox), timeout=deadline - workflow.now())
+            except TimeoutError:
+                return
+            async with self._lock:
+                while self._inbox:
+                    await self._apply_store_event(self._inbox.pop(0))
 
     # ---- steps -------------------------------------------------------------------------------
 
@@ -156,7 +380,23 @@ class OrderWorkflow:
             journey.transition(state, OrderStatus.cancelled, now, actor, "not_collected", "stock released")
         elif event.type is StoreEventType.update_acknowledged:
             journey.acknowledge_store_update(state, now, event.store_id)
+        elif event.type is StoreEventType.transfer_received:
+            await self._receive_transfer(event)
         await self._project()
+
+    async def _receive_transfer(self, event: StoreEvent) -> None:
+        state = self._state
+        refusal = ho.receive_transfer(state, event.transfer_id or "", event.store_id, workflow.now())
+        if refusal:
+            journey.record_store_exception(state, event, refusal.message, workflow.now())
+            return
+        await workflow.execute_local_activity_method(
+            InventoryActivities.receive_transfer,
+            ReceiveTransfer(transfer_id=event.transfer_id or ""),
+            start_to_close_timeout=LEDGER_TIMEOUT,
+        )
+        if state.status == OrderStatus.awaiting_transfer and not state.pending_transfers():
+            await self._reserve_and_send()
 
     async def _enforce_deadlines(self) -> None:
         state, now = self._state, workflow.now()
@@ -178,18 +418,21 @@ class OrderWorkflow:
         if breaches or state.is_final:
             await self._project()
 
-    async def _resize(self, targets: dict[str, int]) -> None:
+    async def _resize(self, targets: dict[str, int], location_id: str | None = None) -> None:
         await workflow.execute_local_activity_method(
             InventoryActivities.resize_reservations,
-            ResizeReservations(order_number=self._state.order_number, targets=targets),
+            ResizeReservations(order_number=self._state.order_number, targets=targets, location_id=location_id),
             start_to_close_timeout=LEDGER_TIMEOUT,
         )
 
-    async def _send_to_store(self, message_type: str) -> None:
+    async def _send_to_store(self, message_type: str, store_id: str | None = None) -> None:
         state = self._state
         state.store_pushes += 1
         push = StorePush(
-            event_id=f"{workflow.info().workflow_id}:push:{state.store_pushes}", type=message_type, order=state
+            event_id=f"{workflow.info().workflow_id}:push:{state.store_pushes}",
+            type=message_type,
+            order=state,
+            store_id=store_id,
         )
         try:
             delivery = await workflow.execute_activity_method(
@@ -205,7 +448,17 @@ class OrderWorkflow:
             cause = error.cause.message if error.cause else str(error)
             journey.record(state, workflow.now(), journey.SYSTEM, "store_push_failed", f"{message_type}: {cause}")
 
+    def _count_raised_alerts(self) -> None:
+        """Metrics only: no command, so recorded histories still replay; the SDK skips them while replaying."""
+        raised = self._state.alerts[self._alerts_counted :]
+        if raised:
+            counter = workflow.metric_meter().create_counter("baton_sla_alerts_raised", "Alerts raised on orders")
+            for alert in raised:
+                counter.add(1, {"type": alert.type.value})
+            self._alerts_counted = len(self._state.alerts)
+
     async def _project(self) -> None:
+        self._count_raised_alerts()  # every change to the order is projected, so every new alert passes here
         self._policy = await workflow.execute_local_activity_method(
             ProjectionActivities.project_order, self._state, start_to_close_timeout=LEDGER_TIMEOUT
         )
@@ -215,3 +468,9 @@ class OrderWorkflow:
             workflow.upsert_search_attributes(
                 [sa.ORDER_STATUS.value_set(indexed[0]), sa.HAS_ALERT.value_set(indexed[1])]
             )
+
+
+def _refuse(refusal: ho.Refusal | None) -> None:
+    """Refuse an update: from a validator it leaves no trace in history; the API answers 409 with the rule."""
+    if refusal is not None:
+        raise ApplicationError(refusal.message, type=refusal.rule)

@@ -63,10 +63,14 @@ async def store_event(
                 store_id=store_id,
                 occurred_at=event.occurred_at,
                 picked={line.line_id: line.quantity for line in event.picked or []},
+                transfer_id=event.transfer_id,
             ),
         )
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
+            if event.event_id in record.view.get("seen_event_ids", []):
+                # A retry of an event that was applied before the order closed: it is safe to say yes again.
+                return WebhookAccepted(event_id=event.event_id, order_number=event.order_number)
             raise Conflict(
                 f"order {event.order_number} is closed ({record.status}); the event was not applied",
                 type_="order_closed",

@@ -113,22 +113,26 @@ async def test_webhook_with_bad_body_is_422_naming_the_field(stack):
     assert response.json()["errors"][0]["field"] == "type"
 
 
-async def test_webhook_to_a_completed_order_is_409(stack):
+async def test_webhook_after_completion_is_recorded_and_a_retry_is_accepted(stack):
     number = await _placed(stack)
-    for event in (
-        store_event(number, "acknowledged"),
-        store_event(number, "picked", picked={"L1": 2, "L2": 1}),
-        store_event(number, "collected"),
-    ):
+    collected = store_event(number, "collected")
+    for event in (store_event(number, "acknowledged"), store_event(number, "picked", picked={"L1": 2, "L2": 1}),
+                  collected):
         assert (await post_store_event(stack.http, "S001", event)).status_code == 202
     await wait_for_status(stack.http, number, "completed")
+    # The order stays open for refunds after collection: a late event is recorded, not applied.
+    assert (await post_store_event(stack.http, "S001", store_event(number, "acknowledged"))).status_code == 202
+    # A retry of an event already applied is accepted again and changes nothing.
+    assert (await post_store_event(stack.http, "S001", collected)).status_code == 202
 
-    async def closed():
-        response = await post_store_event(stack.http, "S001", store_event(number, "acknowledged"))
-        return response if response.status_code == 409 else None
+    async def recorded():
+        view = await _view(stack, number)
+        return view if view["store_exceptions"] else None
 
-    response = await eventually(closed)
-    assert response.json()["rule"] == "order_closed"
+    view = await eventually(recorded)
+    assert [e["type"] for e in view["store_exceptions"]] == ["acknowledged"]
+    assert "completed" in view["store_exceptions"][0]["reason"]
+    assert view["status"] == "completed"
 
 
 async def test_short_pick_holds_the_order_and_ho_release_accepts_it(stack):

@@ -18,10 +18,11 @@ S = OrderStatus
 # The journey as the design describes it, written out independently of models/journey.py.
 EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     S.received: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
-    S.on_hold: {S.awaiting_acknowledgement, S.ready_for_collection, S.cancelled},
+    S.on_hold: {S.awaiting_acknowledgement, S.ready_for_collection, S.awaiting_transfer, S.cancelled},
+    S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
     S.awaiting_acknowledgement: {S.acknowledged, S.on_hold, S.cancelled},
-    S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled},
-    S.ready_for_collection: {S.collected, S.cancelled},
+    S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled, S.awaiting_acknowledgement},
+    S.ready_for_collection: {S.collected, S.cancelled, S.acknowledged},
     S.collected: {S.completed},
     S.completed: set(),
     S.cancelled: set(),
@@ -484,11 +485,12 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 assert state.model_dump() == before
         elif kind == "alert":
             # The workflow raises an alert only while its cause is present.
-            cause_present = (
-                state.store_update_pending_since is not None
-                if arg is AlertType.not_updated
-                else state.status is CAUSE[arg]
-            )
+            if arg is AlertType.not_updated:
+                cause_present = state.store_update_pending_since is not None
+            elif arg is AlertType.transfer_not_received:
+                cause_present = bool(state.pending_transfers())
+            else:
+                cause_present = state.status is CAUSE[arg]
             if cause_present and not state.is_final:
                 journey.raise_alert(state, arg, now)
         elif kind == "update" and not state.is_final:

@@ -1,0 +1,494 @@
+"""Head Office interventions: the commands, the rules that refuse them, and what each does to an order.
+
+Each `refusal_for_*` returns a `Refusal` naming the rule (or None); each `apply_*` changes the order state
+and returns the `Effects` the workflow must carry out (stock, money, store). Work that can fail on its own
+(reserving new stock, dispatching a transfer) is described by `needs_*` and done before anything changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from models import journey
+from models.catalogue import LineReservation
+from models.money import Money
+from models.order import (
+    LineFulfilment,
+    Note,
+    OrderLine,
+    OrderState,
+    OrderStatus,
+    RefundRecord,
+    Transfer,
+)
+
+# Before collection an order may be changed; after it only refunds (returns come later).
+_CHANGEABLE = frozenset(
+    {
+        OrderStatus.received,
+        OrderStatus.on_hold,
+        OrderStatus.awaiting_transfer,
+        OrderStatus.awaiting_acknowledgement,
+        OrderStatus.acknowledged,
+        OrderStatus.ready_for_collection,
+    }
+)
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, description="Why; kept in the order's history")
+    client_note: str | None = Field(default=None, max_length=1000, description="Optional note for the customer")
+    actor: SkipJsonSchema[str] = Field(default="", description="Set by the API from the caller's credential")
+
+
+class CancelOrder(_Command):
+    """Cancel the whole order: everything paid is refunded and the stock released."""
+
+
+class LineQuantity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: str
+    quantity: int = Field(ge=1)
+
+
+class CancelLines(_Command):
+    lines: list[LineQuantity] = Field(min_length=1)
+
+
+class NewLine(BaseModel):
+    """A catalogue variant resolved by the API (sku, description, current price)."""
+
+    sku: str
+    style: str
+    size: str
+    colour: str
+    unit_price: Money
+
+
+class ChangeVariant(_Command):
+    line_id: str
+    variant: NewLine
+
+
+class AddItem(_Command):
+    item: NewLine
+    quantity: int = Field(ge=1, le=999)
+
+
+class BuyInStore(_Command):
+    line_ids: list[str] = Field(min_length=1)
+
+
+class MoveToStore(_Command):
+    store_id: str
+
+
+class RedirectStock(_Command):
+    sku: str
+    quantity: int = Field(ge=1, le=9999)
+    from_location: str
+
+
+class PromptStore(_Command):
+    pass
+
+
+class AddNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000)
+    client_facing: bool = False
+    actor: SkipJsonSchema[str] = ""
+
+
+class TakePayment(_Command):
+    method: str = Field(min_length=1, max_length=40)
+    amount: Money
+
+
+class IssueRefund(_Command):
+    amount: Money
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule: str
+    message: str
+
+
+@dataclass
+class Effects:
+    """What the workflow must do after a change: stock, money and the store."""
+
+    resize: dict[str, int] = field(default_factory=dict)
+    resize_location: str | None = None
+    refund: Money | None = None
+    charge: Money | None = None
+    store_message: str | None = None  # order_updated | order_cancelled | order_prompt | transfer_incoming
+    arm_store_update: bool = False
+
+
+def _closed(state: OrderState) -> Refusal | None:
+    if state.status in (OrderStatus.collected, OrderStatus.completed):
+        return Refusal("order_collected", "nothing changes after collection except refunds")
+    if state.status not in _CHANGEABLE:
+        return Refusal("order_closed", f"the order is {state.status}")
+    return None
+
+
+def _line(state: OrderState, line_id: str) -> OrderLine | Refusal:
+    line = state.line(line_id)
+    if line is None:
+        return Refusal("unknown_line", f"line {line_id} is not on the order")
+    if not line.is_collectable:
+        return Refusal("line_not_open", f"line {line_id} is {'cancelled' if line.quantity == 0 else line.fulfilment}")
+    return line
+
+
+def _currency(state: OrderState, amount: Money) -> Refusal | None:
+    if amount.currency != state.currency:
+        return Refusal("currency_mismatch", f"the order is in {state.currency}, not {amount.currency}")
+    return None
+
+
+def _next_line_id(state: OrderState) -> str:
+    return f"L{len(state.lines) + 1}"
+
+
+def _record(state: OrderState, now: datetime, command: _Command, action: str, detail: str = "") -> None:
+    text = f"{detail} — {command.reason}" if detail else command.reason
+    journey.record(state, now, command.actor, action, text)
+    if command.client_note:
+        state.notes.append(Note(at=now, actor=command.actor, text=command.client_note, client_facing=True))
+
+
+def _refund_at_most(state: OrderState, amount: int) -> Money | None:
+    amount = min(amount, state.refundable().amount)
+    return Money(amount=amount, currency=state.currency) if amount > 0 else None
+
+
+# ---- cancel ----------------------------------------------------------------------------------------
+
+
+def refusal_for_cancel_order(state: OrderState, command: CancelOrder) -> Refusal | None:
+    return _closed(state)
+
+
+def apply_cancel_order(state: OrderState, command: CancelOrder, now: datetime) -> Effects:
+    for line in state.lines:
+        if line.quantity:
+            line.cancelled_quantity += line.quantity
+            line.quantity = 0
+    effects = Effects(
+        resize={line.line_id: 0 for line in state.lines},
+        refund=_refund_at_most(state, state.refundable().amount),
+        store_message="order_cancelled",
+    )
+    journey.transition(state, OrderStatus.cancelled, now, command.actor, "order_cancelled", command.reason)
+    _record(state, now, command, "stock_released", "every line")
+    return effects
+
+
+def refusal_for_cancel_lines(state: OrderState, command: CancelLines) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    if len({item.line_id for item in command.lines}) != len(command.lines):
+        return Refusal("duplicate_line", "each line may appear once")
+    for item in command.lines:
+        line = _line(state, item.line_id)
+        if isinstance(line, Refusal):
+            return line
+        if item.quantity > line.quantity:
+            return Refusal("quantity_exceeds_line", f"line {line.line_id} has {line.quantity}, not {item.quantity}")
+        if line.quantity - item.quantity < (line.picked_quantity or 0):
+            return Refusal(
+                "below_picked_quantity",
+                f"line {line.line_id}: the store already picked {line.picked_quantity}; it cannot go below that",
+            )
+    return None
+
+
+def apply_cancel_lines(state: OrderState, command: CancelLines, now: datetime) -> Effects:
+    before = state.total().amount
+    effects = Effects(store_message="order_updated", arm_store_update=True)
+    for item in command.lines:
+        line = state.line(item.line_id)
+        assert line is not None
+        line.quantity -= item.quantity
+        line.cancelled_quantity += item.quantity
+        effects.resize[line.line_id] = line.quantity
+    effects.refund = _refund_at_most(state, before - state.total().amount)
+    detail = ", ".join(f"{item.line_id} × {item.quantity}" for item in command.lines)
+    _record(state, now, command, "lines_cancelled", detail)
+    if not any(line.quantity for line in state.lines):
+        journey.transition(state, OrderStatus.cancelled, now, command.actor, "order_cancelled", "no lines left")
+        effects.store_message, effects.arm_store_update = "order_cancelled", False
+    else:
+        journey.request_store_update(state, now)
+    return effects
+
+
+# ---- change a line, add an item --------------------------------------------------------------------
+
+
+def refusal_for_change_variant(state: OrderState, command: ChangeVariant) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    line = _line(state, command.line_id)
+    if isinstance(line, Refusal):
+        return line
+    if line.picked_quantity:
+        return Refusal("line_already_picked", f"line {line.line_id} is already picked; cancel it and add an item")
+    if command.variant.sku == line.sku:
+        return Refusal("same_variant", f"line {line.line_id} is already {line.sku}")
+    if command.variant.style != line.style:
+        return Refusal("not_a_sibling_variant", f"{command.variant.sku} is not a {line.style}")
+    return _currency(state, command.variant.unit_price)
+
+
+def needs_for_change_variant(state: OrderState, command: ChangeVariant) -> list[LineReservation]:
+    line = state.line(command.line_id)
+    assert line is not None
+    return [LineReservation(line_id=_next_line_id(state), sku=command.variant.sku, quantity=line.quantity)]
+
+
+def apply_change_variant(state: OrderState, command: ChangeVariant, now: datetime) -> Effects:
+    line = state.line(command.line_id)
+    assert line is not None
+    before = state.total().amount
+    new_line = _new_line(state, command.variant, line.quantity)
+    line.replaced_by = new_line.line_id
+    line.cancelled_quantity += line.quantity
+    line.quantity = 0
+    state.lines.append(new_line)
+    effects = Effects(resize={line.line_id: 0}, store_message="order_updated", arm_store_update=True)
+    _money_difference(state, before, effects)
+    _record(state, now, command, "variant_changed", f"{line.line_id} {line.sku} → {new_line.line_id} {new_line.sku}")
+    journey.request_store_update(state, now)
+    return effects
+
+
+def refusal_for_add_item(state: OrderState, command: AddItem) -> Refusal | None:
+    return _closed(state) or _currency(state, command.item.unit_price)
+
+
+def needs_for_add_item(state: OrderState, command: AddItem) -> list[LineReservation]:
+    return [LineReservation(line_id=_next_line_id(state), sku=command.item.sku, quantity=command.quantity)]
+
+
+def apply_add_item(state: OrderState, command: AddItem, now: datetime) -> Effects:
+    before = state.total().amount
+    new_line = _new_line(state, command.item, command.quantity)
+    state.lines.append(new_line)
+    effects = Effects(store_message="order_updated", arm_store_update=True)
+    _money_difference(state, before, effects)
+    _record(state, now, command, "item_added", f"{new_line.line_id} {new_line.sku} × {new_line.quantity}")
+    if state.status == OrderStatus.ready_for_collection:
+        journey.transition(state, OrderStatus.acknowledged, now, command.actor, "to_pick_again", new_line.line_id)
+    journey.request_store_update(state, now)
+    return effects
+
+
+def _new_line(state: OrderState, variant: NewLine, quantity: int) -> OrderLine:
+    return OrderLine(
+        line_id=_next_line_id(state),
+        sku=variant.sku,
+        style=variant.style,
+        size=variant.size,
+        colour=variant.colour,
+        quantity=quantity,
+        unit_price=variant.unit_price,
+    )
+
+
+def _money_difference(state: OrderState, total_before: int, effects: Effects) -> None:
+    difference = state.total().amount - total_before
+    if difference > 0:
+        effects.charge = Money(amount=difference, currency=state.currency)
+    elif difference < 0:
+        effects.refund = _refund_at_most(state, -difference)
+
+
+# ---- fulfilment ------------------------------------------------------------------------------------
+
+
+def refusal_for_buy_in_store(state: OrderState, command: BuyInStore) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    for line_id in command.line_ids:
+        line = _line(state, line_id)
+        if isinstance(line, Refusal):
+            return line
+    return None
+
+
+def apply_buy_in_store(state: OrderState, command: BuyInStore, now: datetime) -> Effects:
+    before = state.total().amount
+    for line_id in command.line_ids:
+        line = state.line(line_id)
+        assert line is not None
+        line.fulfilment = LineFulfilment.buy_in_store
+    effects = Effects(store_message="order_updated", arm_store_update=True)
+    effects.refund = _refund_at_most(state, before - state.total().amount)
+    _record(state, now, command, "buy_in_store", f"{', '.join(command.line_ids)} held at {state.store_id}")
+    journey.request_store_update(state, now)
+    return effects
+
+
+_MOVABLE = frozenset(
+    {
+        OrderStatus.received,
+        OrderStatus.on_hold,
+        OrderStatus.awaiting_transfer,
+        OrderStatus.awaiting_acknowledgement,
+        OrderStatus.acknowledged,
+    }
+)
+
+
+def refusal_for_move_to_store(state: OrderState, command: MoveToStore) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    if command.store_id == state.store_id:
+        return Refusal("same_store", f"the order is already collected at {state.store_id}")
+    if state.status not in _MOVABLE or any(line.picked_quantity for line in state.lines):
+        return Refusal("already_picked", "the store has picked the order; cancel lines instead")
+    if state.pending_transfers():
+        return Refusal("transfer_in_progress", "stock is on its way to the current store")
+    return None
+
+
+def needs_for_move_to_store(state: OrderState, command: MoveToStore) -> list[LineReservation]:
+    return [LineReservation(line_id=l.line_id, sku=l.sku, quantity=l.quantity) for l in state.lines if l.quantity]
+
+
+def apply_move_to_store(state: OrderState, command: MoveToStore, now: datetime) -> Effects:
+    old_store = state.store_id
+    effects = Effects(resize={line.line_id: 0 for line in state.lines}, resize_location=old_store)
+    state.store_id = command.store_id
+    _record(state, now, command, "moved_to_store", f"{old_store} → {command.store_id}")
+    if state.status == OrderStatus.awaiting_acknowledgement:
+        state.status_since = now  # the new store's acknowledgement clock starts now
+    else:
+        journey.transition(state, OrderStatus.awaiting_acknowledgement, now, command.actor, "sent_to_new_store")
+    state.store_update_pending_since = None
+    journey.settle_alerts(state, now)
+    return effects
+
+
+# ---- stock, store, notes, money ---------------------------------------------------------------------
+
+
+def refusal_for_redirect_stock(state: OrderState, command: RedirectStock) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    if state.status == OrderStatus.ready_for_collection:
+        return Refusal("already_picked", "the order is ready for collection")
+    if command.from_location == state.store_id:
+        return Refusal("same_location", "stock must come from another store or a warehouse")
+    if not any(line.sku == command.sku and line.is_collectable for line in state.lines):
+        return Refusal("sku_not_on_order", f"{command.sku} is not on an open line of the order")
+    return None
+
+
+def new_transfer(state: OrderState, command: RedirectStock, transfer_id: str, now: datetime) -> Transfer:
+    return Transfer(
+        transfer_id=transfer_id,
+        sku=command.sku,
+        quantity=command.quantity,
+        from_location=command.from_location,
+        to_location=state.store_id,
+        requested_at=now,
+        requested_by=command.actor,
+    )
+
+
+def apply_redirect_stock(state: OrderState, command: RedirectStock, transfer: Transfer, now: datetime) -> Effects:
+    state.transfers.append(transfer)
+    route = f"{transfer.from_location} → {transfer.to_location}"
+    detail = f"{transfer.transfer_id}: {transfer.quantity} × {transfer.sku} {route}"
+    _record(state, now, command, "stock_redirected", detail)
+    if state.status == OrderStatus.on_hold:
+        journey.transition(state, OrderStatus.awaiting_transfer, now, command.actor, "awaiting_transfer")
+    return Effects(store_message="transfer_incoming")
+
+
+def receive_transfer(state: OrderState, transfer_id: str, store_id: str, now: datetime) -> Refusal | None:
+    transfer = next((t for t in state.transfers if t.transfer_id == transfer_id), None)
+    if transfer is None:
+        return Refusal("unknown_transfer", f"transfer {transfer_id} is not on the order")
+    if transfer.to_location != store_id:
+        return Refusal("wrong_store", f"transfer {transfer_id} goes to {transfer.to_location}")
+    if transfer.received_at is not None:
+        return Refusal("already_received", f"transfer {transfer_id} was already received")
+    transfer.received_at = now
+    journey.record(state, now, journey.store_actor(store_id), "transfer_received", transfer_id)
+    journey.settle_alerts(state, now)
+    return None
+
+
+def refusal_for_prompt_store(state: OrderState, command: PromptStore) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    waiting_on_store = {OrderStatus.awaiting_acknowledgement, OrderStatus.acknowledged}
+    if state.status not in waiting_on_store and state.store_update_pending_since is None:
+        return Refusal("store_not_expected_to_act", f"nothing waits for the store while the order is {state.status}")
+    return None
+
+
+def apply_prompt_store(state: OrderState, command: PromptStore, now: datetime) -> Effects:
+    _record(state, now, command, "store_prompted", f"store {state.store_id}")
+    return Effects(store_message="order_prompt")
+
+
+def refusal_for_add_note(state: OrderState, command: AddNote) -> Refusal | None:
+    return None
+
+
+def apply_add_note(state: OrderState, command: AddNote, now: datetime) -> Effects:
+    state.notes.append(Note(at=now, actor=command.actor, text=command.text, client_facing=command.client_facing))
+    journey.record(state, now, command.actor, "note_added", "client-facing" if command.client_facing else "internal")
+    return Effects()
+
+
+def refusal_for_take_payment(state: OrderState, command: TakePayment) -> Refusal | None:
+    if refusal := _closed(state):
+        return refusal
+    if command.amount.amount <= 0:
+        return Refusal("amount_not_positive", "a payment must be more than zero")
+    return _currency(state, command.amount)
+
+
+def apply_take_payment(state: OrderState, command: TakePayment, now: datetime) -> Effects:
+    _record(state, now, command, "payment_requested", f"{command.amount.amount} {command.amount.currency}")
+    return Effects(charge=command.amount)
+
+
+def refusal_for_refund(state: OrderState, command: IssueRefund) -> Refusal | None:
+    if refusal := _currency(state, command.amount):
+        return refusal
+    if command.amount.amount <= 0:
+        return Refusal("amount_not_positive", "a refund must be more than zero")
+    if command.amount.amount > state.refundable().amount:
+        return Refusal(
+            "refund_exceeds_captured",
+            f"at most {state.refundable().amount} {state.currency} can be refunded (captured minus refunded)",
+        )
+    return None
+
+
+def apply_refund(state: OrderState, command: IssueRefund, now: datetime) -> Effects:
+    _record(state, now, command, "refund_requested", f"{command.amount.amount} {command.amount.currency}")
+    return Effects(refund=command.amount)
+
+
+def record_refund(state: OrderState, amount: Money, reference: str, actor: str, reason: str, now: datetime) -> None:
+    state.refunds.append(RefundRecord(amount=amount, at=now, actor=actor, reason=reason, reference=reference))
+    journey.record(state, now, actor, "refunded", f"{amount.amount} {amount.currency} ({reference})")
