@@ -24,9 +24,18 @@ STORE_SECRETS = {
 }
 HO_KEY = "test-ho-key"
 CHANNEL_KEY = "test-channel-key"
-API_KEYS = {HO_KEY: {"name": "alice", "role": "head_office"}, CHANNEL_KEY: {"name": "webstore", "role": "channel"}}
+API_KEYS = {
+    HO_KEY: {"name": "alice", "role": "head_office"},
+    "test-ho-key-2": {"name": "bob", "role": "head_office"},
+    CHANNEL_KEY: {"name": "webstore", "role": "channel"},
+    "test-store-s001": {"name": "oxford-street", "role": "store", "store_id": "S001"},
+    "test-store-s002": {"name": "manchester", "role": "store", "store_id": "S002"},
+}
 HO = {"Authorization": f"Bearer {HO_KEY}"}
+HO_BOB = {"Authorization": "Bearer test-ho-key-2"}
 CHANNEL = {"Authorization": f"Bearer {CHANNEL_KEY}"}
+STORE_S001 = {"Authorization": "Bearer test-store-s001"}
+STORE_S002 = {"Authorization": "Bearer test-store-s002"}
 
 PRICES = {sku: price for sku, _style, _name, _size, price, _colour in demo_skus()}
 TEE = "TEE-WHI-M"
