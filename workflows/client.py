@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from models.settings import Settings
 from workflows import search_attributes
 from workflows.codec import codec_from_settings
+from workflows.telemetry import tracing_interceptors
 
 # Without the payload codec; every process should use data_converter(settings), which adds it when configured.
 DATA_CONVERTER = pydantic_data_converter
@@ -57,8 +60,16 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    return await Client.connect(**connect_options(settings))
+async def connect_temporal(
+    settings: Settings, *, interceptors: Sequence[Interceptor] = (), runtime: Runtime | None = None
+) -> Client:
+    """Connect with the settings' options; with `otel_enabled` the tracing interceptor comes first, and a
+    `runtime` (e.g. telemetry.worker_runtime) carries the SDK metrics of the client and its workers."""
+    return await Client.connect(
+        **connect_options(settings),
+        interceptors=[*tracing_interceptors(settings), *interceptors],
+        runtime=runtime,
+    )
 
 
 async def register_search_attributes(client: Client) -> list[str]:
