@@ -29,9 +29,21 @@ def _start(var: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("BATON_")}
     env["BATON_VAR_DIR"] = str(var)
     return subprocess.Popen(
-        [sys.executable, "devstack.py", "--api-port", str(ports["api"]), "--temporal-port", str(ports["temporal"]),
-         "--ui-port", str(ports["ui"])],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "devstack.py",
+            "--api-port",
+            str(ports["api"]),
+            "--temporal-port",
+            str(ports["temporal"]),
+            "--ui-port",
+            str(ports["ui"]),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

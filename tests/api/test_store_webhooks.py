@@ -116,8 +116,11 @@ async def test_webhook_with_bad_body_is_422_naming_the_field(stack):
 async def test_webhook_after_completion_is_recorded_and_a_retry_is_accepted(stack):
     number = await _placed(stack)
     collected = store_event(number, "collected")
-    for event in (store_event(number, "acknowledged"), store_event(number, "picked", picked={"L1": 2, "L2": 1}),
-                  collected):
+    for event in (
+        store_event(number, "acknowledged"),
+        store_event(number, "picked", picked={"L1": 2, "L2": 1}),
+        collected,
+    ):
         assert (await post_store_event(stack.http, "S001", event)).status_code == 202
     await wait_for_status(stack.http, number, "completed")
     # The order stays open for refunds after collection: a late event is recorded, not applied.
