@@ -5,8 +5,9 @@ routers stay free of metrics code:
 
 - `baton_orders_placed_total{channel}`: `POST /orders` answered 201 (an idempotent replay is not counted);
 - `baton_store_webhooks_total{type,outcome}`: every signed store webhook, by event type and how it ended;
-- `baton_interventions_total{action}`: a Head Office action on an order (`POST /orders/{n}/<action>`)
-  answered 2xx, e.g. `release_hold`.
+- `baton_interventions_total{action}`: a Head Office action on an order (`POST /orders/{n}/<...>`)
+  answered 2xx, labelled with its route's name, which is the workflow update's: `release_hold`,
+  `cancel_order`, `change_variant`, `refund`, ...
 
 Under `uvicorn --workers N` set `PROMETHEUS_MULTIPROC_DIR` to an empty directory so the processes share
 their counts (prometheus_client's multiprocess mode).
@@ -71,8 +72,10 @@ def webhook_outcome(status: int) -> str:
     return "error" if status >= 500 else "rejected"
 
 
-def record(method: str, route: str | None, status: int, headers: dict[bytes, bytes], body: bytes) -> None:
-    """Count one answered request (called by the middleware once the answer has started)."""
+def record(
+    method: str, route: str | None, name: str | None, status: int, headers: dict[bytes, bytes], body: bytes
+) -> None:
+    """Count one answered request to the route with path template `route` and name `name`."""
     if method != "POST" or route is None:
         return
     if route == PLACE_ORDER_ROUTE:
@@ -82,9 +85,7 @@ def record(method: str, route: str | None, status: int, headers: dict[bytes, byt
         event_type = _label(_json_field(body, "type"), StoreEventType, "unknown")
         STORE_WEBHOOKS.labels(type=event_type, outcome=webhook_outcome(status)).inc()
     elif route.startswith(INTERVENTION_ROUTE_PREFIX) and 200 <= status < 300:
-        action = route.removeprefix(INTERVENTION_ROUTE_PREFIX)
-        if "/" not in action and "{" not in action:
-            INTERVENTIONS.labels(action=action.replace("-", "_")).inc()
+        INTERVENTIONS.labels(action=name or route.removeprefix(INTERVENTION_ROUTE_PREFIX)).inc()
 
 
 class MetricsMiddleware:
@@ -115,5 +116,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive_and_keep, send_and_watch)
         finally:
-            route = getattr(scope.get("route"), "path", None)
-            record(scope["method"], route, answer.get("status", 500), answer.get("headers", {}), bytes(body))
+            route = scope.get("route")  # the matched route, set by the router
+            path, name = getattr(route, "path", None), getattr(route, "name", None)
+            record(scope["method"], path, name, answer.get("status", 500), answer.get("headers", {}), bytes(body))

@@ -124,3 +124,7 @@ async def test_metrics_count_interventions_by_action(stack):
     refused = await stack.http.post("/orders/999999999/release-hold", json={"reason": "x"}, headers=HO)
     assert refused.status_code == 404
     assert await _metric(stack.http, "baton_interventions_total", action="release_hold") == before + 1
+    notes = await _metric(stack.http, "baton_interventions_total", action="add_note")
+    noted = await stack.http.post(f"/orders/{number}/notes", json={"text": "Called the customer"}, headers=HO)
+    assert noted.status_code == 200, noted.text
+    assert await _metric(stack.http, "baton_interventions_total", action="add_note") == notes + 1
