@@ -13,6 +13,7 @@ from models.order import (
     Alert,
     Channel,
     Customer,
+    DeliveryAddress,
     HistoryEntry,
     HoldReason,
     LoyaltyOffer,
@@ -51,6 +52,9 @@ class OrderView(BaseModel):
     refunded: Money
     balance: Money = Field(description="What the customer still owes (0 when settled)")
     transfers: list[Transfer]
+    delivery_address: DeliveryAddress | None
+    dispatch_location: str | None
+    dispatched_at: datetime | None
     loyalty_offers: list[LoyaltyOffer]
     notes: list[Note]
     alerts: list[Alert]

@@ -17,6 +17,7 @@ from models import journey
 from models.catalogue import LineReservation
 from models.money import Money
 from models.order import (
+    DeliveryAddress,
     LineFulfilment,
     Note,
     OrderLine,
@@ -88,6 +89,11 @@ class BuyInStore(_Command):
 
 class MoveToStore(_Command):
     store_id: str
+
+
+class SwitchToHomeDelivery(_Command):
+    address: DeliveryAddress
+    from_location: str = Field(description="The warehouse or store that ships it")
 
 
 class RedirectStock(_Command):
@@ -381,6 +387,34 @@ def apply_move_to_store(state: OrderState, command: MoveToStore, now: datetime) 
     state.store_update_pending_since = None
     journey.settle_alerts(state, now)
     return effects
+
+
+def refusal_for_home_delivery(state: OrderState, command: SwitchToHomeDelivery) -> Refusal | None:
+    if refusal := refusal_for_move_to_store(state, MoveToStore(store_id=command.from_location, reason=command.reason)):
+        return refusal if refusal.rule != "same_store" else None
+    if any(line.fulfilment is LineFulfilment.buy_in_store and line.quantity for line in state.lines):
+        return Refusal("split_fulfilment", "some lines are held to buy in store; deliver all lines or none")
+    return None
+
+
+def needs_for_home_delivery(state: OrderState, command: SwitchToHomeDelivery) -> list[LineReservation]:
+    return needs_for_move_to_store(state, MoveToStore(store_id=command.from_location, reason=command.reason))
+
+
+def apply_home_delivery(state: OrderState, command: SwitchToHomeDelivery, now: datetime) -> Effects:
+    """The whole order is delivered instead of collected: shipped from `from_location`, the store told."""
+    for line in state.lines:
+        if line.quantity:
+            line.fulfilment = LineFulfilment.home_delivery
+    collection_store = state.store_id
+    state.delivery_address = command.address
+    state.dispatch_location = command.from_location
+    state.store_update_pending_since = None
+    _record(state, now, command, "switched_to_home_delivery", f"from {command.from_location}")
+    journey.transition(state, OrderStatus.awaiting_dispatch, now, command.actor, "awaiting_dispatch")
+    if command.from_location == collection_store:
+        return Effects()  # shipped from the store itself: the reservation stays where it is
+    return Effects(resize={line.line_id: 0 for line in state.lines}, resize_location=collection_store)
 
 
 # ---- stock, store, notes, money ---------------------------------------------------------------------

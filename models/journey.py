@@ -23,20 +23,34 @@ from models.order import (
 SYSTEM = "system"
 
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.received: frozenset({OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}),
+    OrderStatus.received: frozenset(
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+            OrderStatus.awaiting_dispatch,
+        }
+    ),
     OrderStatus.on_hold: frozenset(
         {
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.ready_for_collection,
             OrderStatus.awaiting_transfer,
             OrderStatus.cancelled,
+            OrderStatus.awaiting_dispatch,
         }
     ),
     OrderStatus.awaiting_transfer: frozenset(
-        {OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+            OrderStatus.awaiting_dispatch,
+        }
     ),
+    OrderStatus.awaiting_dispatch: frozenset({OrderStatus.completed, OrderStatus.cancelled}),
     OrderStatus.awaiting_acknowledgement: frozenset(
-        {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled}
+        {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled, OrderStatus.awaiting_dispatch}
     ),
     OrderStatus.acknowledged: frozenset(
         {
@@ -44,6 +58,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.on_hold,
             OrderStatus.cancelled,
             OrderStatus.awaiting_acknowledgement,  # moved to another store
+            OrderStatus.awaiting_dispatch,  # switched to home delivery
         }
     ),
     # An item added after picking sends the order back to the store's pick list.
@@ -130,8 +145,9 @@ def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detai
 
 def refusal_for_store_event(state: OrderState, event: StoreEvent) -> str | None:
     """Why a store event does not fit the order now, or None when it applies."""
-    if event.store_id != state.store_id:
-        return f"store {event.store_id} is not the order's store"
+    from_dispatch = event.type is StoreEventType.dispatched
+    if event.store_id != (state.dispatch_location if from_dispatch else state.store_id):
+        return f"store {event.store_id} is not the order's {'dispatch location' if from_dispatch else 'store'}"
     if state.is_final:
         return f"the order is already {state.status}"
     expected = {
@@ -139,6 +155,7 @@ def refusal_for_store_event(state: OrderState, event: StoreEvent) -> str | None:
         StoreEventType.picked: {OrderStatus.acknowledged, OrderStatus.awaiting_acknowledgement},
         StoreEventType.collected: {OrderStatus.ready_for_collection},
         StoreEventType.not_collected: {OrderStatus.ready_for_collection},
+        StoreEventType.dispatched: {OrderStatus.awaiting_dispatch},
     }
     if event.type is StoreEventType.update_acknowledged:
         return None if state.store_update_pending_since else "no order update is waiting for acknowledgement"

@@ -25,6 +25,7 @@ class OrderStatus(StrEnum):
     awaiting_acknowledgement = "awaiting_acknowledgement"
     acknowledged = "acknowledged"
     awaiting_transfer = "awaiting_transfer"
+    awaiting_dispatch = "awaiting_dispatch"  # switched to home delivery: the dispatch location ships it
     ready_for_collection = "ready_for_collection"
     collected = "collected"
     completed = "completed"
@@ -65,11 +66,13 @@ class StoreEventType(StrEnum):
     not_collected = "not_collected"
     update_acknowledged = "update_acknowledged"
     transfer_received = "transfer_received"
+    dispatched = "dispatched"  # from the dispatch location of a home-delivery order
 
 
 class LineFulfilment(StrEnum):
     click_and_collect = "click_and_collect"
     buy_in_store = "buy_in_store"  # refunded; the stock stays reserved at the store for the customer
+    home_delivery = "home_delivery"  # shipped from the order's dispatch location
 
 
 class _Strict(BaseModel):
@@ -173,6 +176,15 @@ class RefundRecord(BaseModel):
     reference: str
 
 
+class DeliveryAddress(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postcode: str = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
 class Transfer(BaseModel):
     transfer_id: str
     sku: str
@@ -238,6 +250,9 @@ class OrderState(BaseModel):
     lines: list[OrderLine]
     payments: list[PaymentRecord] = Field(default_factory=list)
     refunds: list[RefundRecord] = Field(default_factory=list)
+    delivery_address: DeliveryAddress | None = None
+    dispatch_location: str | None = None
+    dispatched_at: datetime | None = None
     transfers: list[Transfer] = Field(default_factory=list)
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
@@ -266,8 +281,8 @@ class OrderState(BaseModel):
         return self.lines[0].unit_price.currency
 
     def total(self) -> Money:
-        """What the customer owes for the click & collect lines, after loyalty discounts."""
-        gross = sum(line.total.amount for line in self.lines if line.fulfilment is LineFulfilment.click_and_collect)
+        """What the customer owes (lines bought in store are paid at the till), after loyalty discounts."""
+        gross = sum(line.total.amount for line in self.lines if line.fulfilment is not LineFulfilment.buy_in_store)
         discount = sum(offer.discount.amount for offer in self.loyalty_offers)
         return Money(amount=max(0, gross - discount), currency=self.currency)
 

@@ -2,7 +2,8 @@
 
 Signals: store_event (de-duplicated by event id). Queries: view.
 Updates (Head Office, each with a validator): release_hold, cancel_order, cancel_lines, change_variant,
-add_item, buy_in_store, move_to_store, redirect_stock, prompt_store, add_note, take_payment, refund.
+add_item, buy_in_store, move_to_store, switch_to_home_delivery, redirect_stock, prompt_store, add_note,
+take_payment, refund.
 SLA clocks are durable timers: the main loop sleeps until the next deadline or the next message.
 """
 
@@ -173,6 +174,21 @@ class OrderWorkflow:
             await self._send_to_store("order_created")
             workflow.upsert_search_attributes([sa.STORE_ID.value_set(self._state.store_id)])
             return await self._changed_view()
+
+    @workflow.update
+    async def switch_to_home_delivery(self, command: ho.SwitchToHomeDelivery) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_home_delivery(self._state, command))
+            await self._reserve_or_refuse(ho.needs_for_home_delivery(self._state, command), command.from_location)
+            effects = ho.apply_home_delivery(self._state, command, workflow.now())
+            await self._resize(effects.resize, effects.resize_location)
+            await self._send_to_store("order_cancelled")  # the store no longer hands it over
+            await self._send_to_store("delivery_created", store_id=command.from_location)
+            return await self._changed_view()
+
+    @switch_to_home_delivery.validator
+    def _validate_switch_to_home_delivery(self, command: ho.SwitchToHomeDelivery) -> None:
+        _refuse(ho.refusal_for_home_delivery(self._state, command))
 
     @move_to_store.validator
     def _validate_move_to_store(self, command: ho.MoveToStore) -> None:
@@ -382,6 +398,14 @@ class OrderWorkflow:
             journey.acknowledge_store_update(state, now, event.store_id)
         elif event.type is StoreEventType.transfer_received:
             await self._receive_transfer(event)
+        elif event.type is StoreEventType.dispatched:
+            await workflow.execute_local_activity_method(
+                InventoryActivities.commit_stock,
+                CommitStock(order_number=state.order_number, location_id=event.store_id),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+            )
+            state.dispatched_at = now
+            journey.transition(state, OrderStatus.completed, now, actor, "dispatched", "on its way to the customer")
         await self._project()
 
     async def _receive_transfer(self, event: StoreEvent) -> None:

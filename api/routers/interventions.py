@@ -151,6 +151,34 @@ async def move_to_store(actions: Actions, command: Annotated[ho.MoveToStore, _ex
     return await actions.run(OrderWorkflow.move_to_store, command)
 
 
+@router.post("/home-delivery", response_model=OrderView)
+async def switch_to_home_delivery(
+    actions: Actions,
+    command: Annotated[
+        ho.SwitchToHomeDelivery,
+        _example(
+            from_location="W001",
+            address={
+                "name": "Ada Lovelace",
+                "line1": "12 St James's Square",
+                "city": "London",
+                "postcode": "SW1Y 4JH",
+                "country": "GB",
+            },
+        ),
+    ],
+) -> OrderView:
+    """Deliver the whole order instead: stock reserved at the dispatch location, released at the store."""
+    location = repository.get_store(actions.session, command.from_location)
+    if location is None:
+        raise field_error("from_location", f"unknown location {command.from_location!r}")
+    state = get_order_state(actions.session, actions.order_number)
+    for line in state.lines:
+        if line.quantity:
+            require_available(actions.session, command.from_location, line.sku, line.quantity)
+    return await actions.run(OrderWorkflow.switch_to_home_delivery, command)
+
+
 @router.post("/redirect-stock", response_model=OrderView)
 async def redirect_stock(
     actions: Actions,

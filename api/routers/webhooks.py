@@ -51,7 +51,8 @@ async def store_event(
             [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in error.errors()]
         ) from error
     record = repository.get_order_record(session, event.order_number)
-    if record is None or record.store_id != store_id:
+    senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
+    if store_id not in senders:
         raise NotFound(f"store {store_id} has no order {event.order_number}", type_="order-not-found")
     handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(event.order_number))
     try:

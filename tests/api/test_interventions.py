@@ -270,3 +270,39 @@ async def test_action_answers_503_quickly_when_no_worker_runs(dev_env, db, datab
         assert refused.status_code == 503
         assert refused.json()["type"].endswith("worker-unavailable")
         await stack.client.get_workflow_handle(order_workflow_id(number)).terminate("test finished")
+
+
+async def test_switch_to_home_delivery_ships_from_warehouse_and_completes_on_dispatch(stack):
+    order = await _placed(stack)
+    number = order["order_number"]
+    address = {
+        "name": "Ada Lovelace",
+        "line1": "12 St James's Square",
+        "city": "London",
+        "postcode": "SW1Y 4JH",
+        "country": "GB",
+    }
+    bad = await stack.http.post(
+        f"/orders/{number}/home-delivery",
+        headers=HO,
+        json={"address": {**address, "country": "Britain"}, "from_location": "W001", "reason": "x"},
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "address.country"
+    view = (
+        await stack.http.post(
+            f"/orders/{number}/home-delivery",
+            headers=HO,
+            json={"address": address, "from_location": "W001", "reason": "cannot get to the store"},
+        )
+    ).json()
+    assert view["status"] == "awaiting_dispatch" and view["dispatch_location"] == "W001"
+    assert {line["fulfilment"] for line in view["lines"]} == {"home_delivery"}
+    tee = {loc["location_id"]: loc for loc in (await stack.http.get(f"/stock/{TEE}")).json()["locations"]}
+    assert (tee["S001"]["reserved"], tee["W001"]["reserved"]) == (0, 2)
+
+    assert (await post_store_event(stack.http, "S002", store_event(number, "dispatched"))).status_code == 404
+    assert (await post_store_event(stack.http, "W001", store_event(number, "dispatched"))).status_code == 202
+    view = await wait_for_status(stack.http, number, "completed")
+    assert view["dispatched_at"] is not None
+    tee = {loc["location_id"]: loc for loc in (await stack.http.get(f"/stock/{TEE}")).json()["locations"]}
+    assert (tee["W001"]["on_hand"], tee["W001"]["reserved"]) == (198, 0)

@@ -17,11 +17,18 @@ S = OrderStatus
 
 # The journey as the design describes it, written out independently of models/journey.py.
 EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
-    S.received: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
-    S.on_hold: {S.awaiting_acknowledgement, S.ready_for_collection, S.awaiting_transfer, S.cancelled},
-    S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
-    S.awaiting_acknowledgement: {S.acknowledged, S.on_hold, S.cancelled},
-    S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled, S.awaiting_acknowledgement},
+    S.received: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
+    S.on_hold: {
+        S.awaiting_acknowledgement,
+        S.ready_for_collection,
+        S.awaiting_transfer,
+        S.cancelled,
+        S.awaiting_dispatch,
+    },
+    S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
+    S.awaiting_dispatch: {S.completed, S.cancelled},
+    S.awaiting_acknowledgement: {S.acknowledged, S.on_hold, S.cancelled, S.awaiting_dispatch},
+    S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled, S.awaiting_acknowledgement, S.awaiting_dispatch},
     S.ready_for_collection: {S.collected, S.cancelled, S.acknowledged},
     S.collected: {S.completed},
     S.completed: set(),
@@ -326,7 +333,8 @@ def test_refusal_for_store_event_update_acknowledged_needs_pending_update(status
 def test_refusal_for_store_event_wrong_store(event_type: StoreEventType, status: OrderStatus) -> None:
     state = make_state(status, store_update_pending_since=at(0))
     refusal = journey.refusal_for_store_event(state, store_event(event_type, OTHER_STORE, picked=VALID_PICK))
-    assert refusal == f"store {OTHER_STORE} is not the order's store"
+    role = "dispatch location" if event_type is StoreEventType.dispatched else "store"
+    assert refusal == f"store {OTHER_STORE} is not the order's {role}"
 
 
 @pytest.mark.parametrize(

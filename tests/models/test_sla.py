@@ -29,6 +29,7 @@ POLICY_FIELDS = list(SlaPolicy.model_fields)
 
 EXPECTED_CLOCKS = {
     S.received: {},
+    S.awaiting_dispatch: {},
     S.awaiting_transfer: {},  # its clock is the transfer's, see the transfer tests
     S.awaiting_acknowledgement: {AlertType.not_acknowledged: timedelta(minutes=30)},
     S.acknowledged: {AlertType.not_picked: timedelta(hours=2)},
