@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.problems import Forbidden, Unauthorized
@@ -71,3 +72,18 @@ HeadOffice = Annotated[ApiKeyHolder, Depends(_head_office)]
 def visible_store(caller: ApiKeyHolder) -> str | None:
     """The only store whose orders the caller may see, or None for all."""
     return caller.store_id if caller.role is Role.store else None
+
+
+T = TypeVar("T")
+
+
+async def in_threadpool(session: Session, function: Callable[..., T], *args: Any) -> T:
+    """Run database work off the event loop and give the connection back before the next await."""
+
+    def work() -> T:
+        try:
+            return function(*args)
+        finally:
+            session.close()
+
+    return await run_in_threadpool(work)

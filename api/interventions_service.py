@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import orders_service
+from api.deps import in_threadpool
 from api.problems import Conflict, Unavailable, field_error
 from api.schemas import OrderView
 from models import repository
@@ -36,7 +37,7 @@ async def run_update(
     timeout_seconds: float,
 ) -> OrderView:
     """Run one update on the order; the Idempotency-Key is the update id, so a retry is applied once."""
-    orders_service.get_order_state(session, order_number)  # 404 before touching Temporal
+    await in_threadpool(session, orders_service.get_order_state, session, order_number)  # 404 first
     handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_number))  # type: ignore[arg-type]
     try:
         state: OrderState = await asyncio.wait_for(
@@ -57,7 +58,7 @@ async def run_update(
         if error.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(f"order {order_number} is closed", type_="order_closed", rule="order_closed") from error
         raise
-    return orders_service.to_view(session, state)
+    return await in_threadpool(session, orders_service.to_view, session, state)
 
 
 def sibling_variant(session: Session, current: Product, size: str | None, colour: str | None) -> NewLine:

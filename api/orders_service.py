@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -54,10 +55,7 @@ def _claim_order_number(session: Session, idempotency_key: str | None, request_h
     return str(ORDER_NUMBER_BASE + row.id), True  # type: ignore[operator]
 
 
-async def place_order(
-    session: Session, temporal: Client, task_queue: str, order: PlaceOrder, idempotency_key: str | None
-) -> tuple[OrderView, bool]:
-    """Validate, claim a number, start the workflow once; returns the view and whether it was created now."""
+def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None) -> tuple[OrderState, bool]:
     request_hash = _request_hash(order)
     products = repository.products_by_sku(session, {line.sku for line in order.lines})
     problems = placement_problems(order, products, repository.get_store(session, order.fulfilment.store_id))
@@ -65,6 +63,28 @@ async def place_order(
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
     order_number, created = _claim_order_number(session, idempotency_key, request_hash)
     state = new_order(order_number, order, products, datetime.now(UTC))
+    session.close()  # never hold a pooled connection while waiting on Temporal
+    return state, created
+
+
+def _project_first_version(session: Session, state: OrderState) -> OrderView:
+    # The workflow projects on its first step too; writing version 1 here gives read-your-writes at once.
+    repository.save_projection(session, state)
+    view = get_order_view(session, state.order_number)
+    session.close()
+    return view
+
+
+async def place_order(
+    session: Session, temporal: Client, task_queue: str, order: PlaceOrder, idempotency_key: str | None
+) -> tuple[OrderView, bool]:
+    """Validate, claim a number, start the workflow once; returns the view and whether it was created now.
+
+    Database work runs in the thread pool: blocking the event loop on a busy connection pool would stall
+    every request, including the ones that would give their connection back.
+    """
+    state, created = await run_in_threadpool(_prepare, session, order, idempotency_key)
+    order_number = state.order_number
     try:
         await temporal.start_workflow(
             OrderWorkflow.run,
@@ -84,9 +104,7 @@ async def place_order(
         )
     except WorkflowAlreadyStartedError:
         created = False  # a retry of a placement whose workflow is already running
-    # The workflow projects on its first step too; writing version 1 here gives read-your-writes at once.
-    repository.save_projection(session, state)
-    return get_order_view(session, order_number), created
+    return await run_in_threadpool(_project_first_version, session, state), created
 
 
 def to_view(session: Session, state: OrderState) -> OrderView:

@@ -87,16 +87,22 @@ def _assert_matches_models(url: str) -> None:
         for on_hand, reserved in ((5, -1), (2, 3)):
             with pytest.raises(IntegrityError), engine.begin() as conn:
                 conn.execute(
-                    text("INSERT INTO locations (store_id, name, kind, click_and_collect_enabled, sla_overrides) "
-                         "VALUES ('S1', 'Store', 'store', true, '{}')")
+                    text(
+                        "INSERT INTO locations (store_id, name, kind, click_and_collect_enabled, sla_overrides) "
+                        "VALUES ('S1', 'Store', 'store', true, '{}')"
+                    )
                 )
                 conn.execute(
-                    text("INSERT INTO products (sku, style, name, size, colour, price_amount, currency) "
-                         "VALUES ('SKU-1', 'TEE', 'Tee', 'M', 'white', 1500, 'GBP')")
+                    text(
+                        "INSERT INTO products (sku, style, name, size, colour, price_amount, currency) "
+                        "VALUES ('SKU-1', 'TEE', 'Tee', 'M', 'white', 1500, 'GBP')"
+                    )
                 )
                 conn.execute(
-                    text("INSERT INTO stock_levels (location_id, sku, on_hand, reserved) "
-                         "VALUES ('S1', 'SKU-1', :on_hand, :reserved)"),
+                    text(
+                        "INSERT INTO stock_levels (location_id, sku, on_hand, reserved) "
+                        "VALUES ('S1', 'SKU-1', :on_hand, :reserved)"
+                    ),
                     {"on_hand": on_hand, "reserved": reserved},
                 )
     finally:

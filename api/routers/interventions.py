@@ -4,12 +4,14 @@ Idempotency-Key: a retried request is applied once."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
-from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep
+from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.interventions_service import actor_of, require_available, run_update, sibling_variant, to_new_line
 from api.orders_service import get_order_state
 from api.problems import field_error
@@ -19,6 +21,8 @@ from models import repository
 from models.catalogue import LocationKind
 from models.order import ReleaseHold
 from workflows.order_workflow import OrderWorkflow
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/orders/{order_number}", tags=["head office actions"])
 
@@ -52,8 +56,18 @@ class OrderActions:
             self._settings.update_timeout_seconds,
         )
 
+    async def prepare(self, check: Callable[[Session], T]) -> T:
+        """Run the database checks that build a command off the event loop."""
+        return await in_threadpool(self.session, check, self.session)
+
 
 Actions = Annotated[OrderActions, Depends()]
+
+
+def _require_lines_available(session: Session, order_number: str, location_id: str) -> None:
+    for line in get_order_state(session, order_number).lines:
+        if line.quantity:
+            require_available(session, location_id, line.sku, line.quantity)
 
 
 def _example(**fields: Any) -> Any:
@@ -98,17 +112,20 @@ async def change_variant(
     actions: Actions, request: Annotated[ChangeVariantRequest, _example(line_id="L1", size="L")]
 ) -> OrderView:
     """Swap a line to another size and/or colour of the same style; the price difference is charged or refunded."""
-    state = get_order_state(actions.session, actions.order_number)
-    line = state.line(request.line_id)
-    if line is None:
-        raise field_error("line_id", f"line {request.line_id} is not on the order")
-    current = repository.products_by_sku(actions.session, {line.sku})[line.sku]
-    variant = sibling_variant(actions.session, current, request.size, request.colour)
-    require_available(actions.session, state.store_id, variant.sku, line.quantity)
-    command = ho.ChangeVariant(
-        line_id=request.line_id, variant=variant, reason=request.reason, client_note=request.client_note
-    )
-    return await actions.run(OrderWorkflow.change_variant, command)
+
+    def prepare(session: Session) -> ho.ChangeVariant:
+        state = get_order_state(session, actions.order_number)
+        line = state.line(request.line_id)
+        if line is None:
+            raise field_error("line_id", f"line {request.line_id} is not on the order")
+        current = repository.products_by_sku(session, {line.sku})[line.sku]
+        variant = sibling_variant(session, current, request.size, request.colour)
+        require_available(session, state.store_id, variant.sku, line.quantity)
+        return ho.ChangeVariant(
+            line_id=request.line_id, variant=variant, reason=request.reason, client_note=request.client_note
+        )
+
+    return await actions.run(OrderWorkflow.change_variant, await actions.prepare(prepare))
 
 
 @router.post("/add-item", response_model=OrderView)
@@ -116,18 +133,21 @@ async def add_item(
     actions: Actions, request: Annotated[AddItemRequest, _example(sku="TEE-BLA-M", quantity=1)]
 ) -> OrderView:
     """Add an item, reserved at the collection store to be collected with the rest; its price is charged."""
-    products = repository.products_by_sku(actions.session, {request.sku})
-    if request.sku not in products:
-        raise field_error("sku", f"unknown SKU {request.sku!r}")
-    state = get_order_state(actions.session, actions.order_number)
-    require_available(actions.session, state.store_id, request.sku, request.quantity)
-    command = ho.AddItem(
-        item=to_new_line(products[request.sku]),
-        quantity=request.quantity,
-        reason=request.reason,
-        client_note=request.client_note,
-    )
-    return await actions.run(OrderWorkflow.add_item, command)
+
+    def prepare(session: Session) -> ho.AddItem:
+        products = repository.products_by_sku(session, {request.sku})
+        if request.sku not in products:
+            raise field_error("sku", f"unknown SKU {request.sku!r}")
+        state = get_order_state(session, actions.order_number)
+        require_available(session, state.store_id, request.sku, request.quantity)
+        return ho.AddItem(
+            item=to_new_line(products[request.sku]),
+            quantity=request.quantity,
+            reason=request.reason,
+            client_note=request.client_note,
+        )
+
+    return await actions.run(OrderWorkflow.add_item, await actions.prepare(prepare))
 
 
 @router.post("/buy-in-store", response_model=OrderView)
@@ -139,16 +159,17 @@ async def buy_in_store(actions: Actions, command: Annotated[ho.BuyInStore, _exam
 @router.post("/move-to-store", response_model=OrderView)
 async def move_to_store(actions: Actions, command: Annotated[ho.MoveToStore, _example(store_id="S002")]) -> OrderView:
     """Collect the whole order at another store: stock reserved there, released here, both stores told."""
-    store = repository.get_store(actions.session, command.store_id)
-    if store is None or store.kind != LocationKind.store:
-        raise field_error("store_id", f"unknown store {command.store_id!r}")
-    if not store.click_and_collect_enabled:
-        raise field_error("store_id", f"store {command.store_id} is not enabled for click & collect")
-    state = get_order_state(actions.session, actions.order_number)
-    for line in state.lines:
-        if line.quantity:
-            require_available(actions.session, command.store_id, line.sku, line.quantity)
-    return await actions.run(OrderWorkflow.move_to_store, command)
+
+    def check(session: Session) -> ho.MoveToStore:
+        store = repository.get_store(session, command.store_id)
+        if store is None or store.kind != LocationKind.store:
+            raise field_error("store_id", f"unknown store {command.store_id!r}")
+        if not store.click_and_collect_enabled:
+            raise field_error("store_id", f"store {command.store_id} is not enabled for click & collect")
+        _require_lines_available(session, actions.order_number, command.store_id)
+        return command
+
+    return await actions.run(OrderWorkflow.move_to_store, await actions.prepare(check))
 
 
 @router.post("/home-delivery", response_model=OrderView)
@@ -169,14 +190,14 @@ async def switch_to_home_delivery(
     ],
 ) -> OrderView:
     """Deliver the whole order instead: stock reserved at the dispatch location, released at the store."""
-    location = repository.get_store(actions.session, command.from_location)
-    if location is None:
-        raise field_error("from_location", f"unknown location {command.from_location!r}")
-    state = get_order_state(actions.session, actions.order_number)
-    for line in state.lines:
-        if line.quantity:
-            require_available(actions.session, command.from_location, line.sku, line.quantity)
-    return await actions.run(OrderWorkflow.switch_to_home_delivery, command)
+
+    def check(session: Session) -> ho.SwitchToHomeDelivery:
+        if repository.get_store(session, command.from_location) is None:
+            raise field_error("from_location", f"unknown location {command.from_location!r}")
+        _require_lines_available(session, actions.order_number, command.from_location)
+        return command
+
+    return await actions.run(OrderWorkflow.switch_to_home_delivery, await actions.prepare(check))
 
 
 @router.post("/redirect-stock", response_model=OrderView)
@@ -185,10 +206,14 @@ async def redirect_stock(
     command: Annotated[ho.RedirectStock, _example(sku="TEE-WHI-M", quantity=2, from_location="W001")],
 ) -> OrderView:
     """Send stock from a warehouse or another store to the collection store; the order waits for its receipt."""
-    if repository.get_store(actions.session, command.from_location) is None:
-        raise field_error("from_location", f"unknown location {command.from_location!r}")
-    require_available(actions.session, command.from_location, command.sku, command.quantity)
-    return await actions.run(OrderWorkflow.redirect_stock, command)
+
+    def check(session: Session) -> ho.RedirectStock:
+        if repository.get_store(session, command.from_location) is None:
+            raise field_error("from_location", f"unknown location {command.from_location!r}")
+        require_available(session, command.from_location, command.sku, command.quantity)
+        return command
+
+    return await actions.run(OrderWorkflow.redirect_stock, await actions.prepare(check))
 
 
 @router.post("/prompt-store", response_model=OrderView)

@@ -127,3 +127,13 @@ async def test_get_unknown_order_is_404(stack):
     response = await stack.http.get("/orders/999999999", headers=HO)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_many_concurrent_placements_do_not_starve_the_connection_pool(stack):
+    """More requests in flight than the pool has connections: none may hold one while it waits on Temporal."""
+    responses = await asyncio.wait_for(
+        asyncio.gather(*(stack.http.post("/orders", json=order_body(), headers=CHANNEL) for _ in range(40))),
+        timeout=60,
+    )
+    assert [r.status_code for r in responses] == [201] * 40
+    assert len({r.json()["order_number"] for r in responses}) == 40

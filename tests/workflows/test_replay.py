@@ -3,11 +3,13 @@ orders fails here. Record new ones with `BATON_RECORD_HISTORIES=1 ./baton test t
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -34,8 +36,21 @@ def test_histories_are_recorded():
     assert len(_recorded()) >= 3, "tests/histories/ should hold recorded order histories"
 
 
+_SETTLED = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_TIMER_STARTED,
+}
+
+
 async def _save(stack, number: str, name: str) -> None:
-    history = await stack.client.get_workflow_handle(order_workflow_id(number)).fetch_history()
+    """Save the history once the workflow is idle, so it never ends inside a workflow task."""
+    handle = stack.client.get_workflow_handle(order_workflow_id(number))
+    for _ in range(100):
+        history = await handle.fetch_history()
+        if history.events[-1].event_type in _SETTLED:
+            break
+        await asyncio.sleep(0.1)
     (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
@@ -66,6 +81,43 @@ async def test_record_click_and_collect_histories(stack):
     await _send(stack, number, "collected", event_id="dup-collected")
     await wait_for_status(stack.http, number, "completed")
     await _save(stack, number, "short_pick_released_then_collected")
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_intervention_histories(stack):
+    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await _send(stack, number, "acknowledged")
+    for action, body in [
+        ("add-item", {"sku": "JKT-OLI-M", "quantity": 1, "reason": "customer called"}),
+        ("change-variant", {"line_id": "L1", "size": "L", "reason": "too small"}),
+        ("cancel-lines", {"lines": [{"line_id": "L2", "quantity": 1}], "reason": "not needed"}),
+        ("notes", {"text": "called the customer", "client_facing": False}),
+        ("prompt-store", {"reason": "please pick today"}),
+    ]:
+        response = await stack.http.post(f"/orders/{number}/{action}", json=body, headers=HO)
+        assert response.status_code == 200, response.text
+    await _send(stack, number, "update_acknowledged")
+    await _send(stack, number, "picked", picked={"L3": 1, "L4": 2})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "collected")
+    await wait_for_status(stack.http, number, "completed")
+    refund = {"amount": {"amount": 1500, "currency": "GBP"}, "reason": "faulty"}
+    assert (await stack.http.post(f"/orders/{number}/refunds", json=refund, headers=HO)).status_code == 200
+    await _save(stack, number, "interventions_then_refund_after_collection")
+
+    number = (await stack.http.post("/orders", json=order_body(lines=[("TEE-WHI-M", 11)]), headers=CHANNEL)).json()[
+        "order_number"
+    ]
+    await wait_for_status(stack.http, number, "on_hold")
+    body = {"sku": "TEE-WHI-M", "quantity": 1, "from_location": "W001", "reason": "one short"}
+    transfer = (await stack.http.post(f"/orders/{number}/redirect-stock", json=body, headers=HO)).json()["transfers"][0]
+    await _send(stack, number, "transfer_received", transfer_id=transfer["transfer_id"])
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    assert (
+        await stack.http.post(f"/orders/{number}/cancel", json={"reason": "changed mind"}, headers=HO)
+    ).status_code == 200
+    await _save(stack, number, "redirected_stock_then_cancelled")
 
 
 @pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
