@@ -59,14 +59,15 @@ async def _wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes]
 
 
 def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the API, then the worker, then Temporal: each one finishes before what it depends on goes."""
     for process in reversed(processes):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    for process in reversed(processes):
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def main() -> int:
