@@ -33,11 +33,16 @@ BIN = Path(sys.executable).parent
 def _dev_api_keys() -> dict[str, dict[str, str]]:
     """Demo API keys, made once per checkout and kept in var/ (production sets BATON_API_KEYS)."""
     if CREDENTIALS.exists():
-        return json.loads(CREDENTIALS.read_text())
-    keys = {
-        f"ho-{secrets.token_urlsafe(18)}": {"name": "demo-head-office", "role": "head_office"},
-        f"web-{secrets.token_urlsafe(18)}": {"name": "demo-webstore", "role": "channel"},
-    }
+        keys = json.loads(CREDENTIALS.read_text())
+        if any(holder["role"] == "store" for holder in keys.values()):
+            return keys
+    else:
+        keys = {
+            f"ho-{secrets.token_urlsafe(18)}": {"name": "demo-head-office", "role": "head_office"},
+            f"web-{secrets.token_urlsafe(18)}": {"name": "demo-webstore", "role": "channel"},
+        }
+    # Store staff sign in to the Pick Manager (/ui/store) with a store key.
+    keys[f"store-{secrets.token_urlsafe(18)}"] = {"name": "demo-store-s001", "role": "store", "store_id": "S001"}
     CREDENTIALS.write_text(json.dumps(keys, indent=2))
     CREDENTIALS.chmod(0o600)
     return keys
@@ -128,12 +133,15 @@ def main() -> int:
         keys = json.loads(env["BATON_API_KEYS"])
         ho_key = next((k for k, v in keys.items() if v["role"] == "head_office"), "(set in BATON_API_KEYS)")
         web_key = next((k for k, v in keys.items() if v["role"] == "channel"), "(set in BATON_API_KEYS)")
+        store_key = next((k for k, v in keys.items() if v["role"] == "store"), "(set in BATON_API_KEYS)")
         print(
             "\nBaton is running. Ctrl-C stops everything.\n"
             f"  API docs:        http://{args.host}:{args.api_port}/docs\n"
+            f"  Web pages:       http://{args.host}:{args.api_port}/ui (sign in with a key below)\n"
             f"  Temporal UI:     http://localhost:{args.ui_port}\n"
             f"  Head Office key: {ho_key}\n"
             f"  Webstore key:    {web_key}\n"
+            f"  Store S001 key:  {store_key} (the Pick Manager)\n"
             f"  Store S001 webhook secret: {demo_secret}\n",
             flush=True,
         )

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.problems import install_problem_handlers
-from api.routers import health, interventions, orders, stores, webhooks
+from api.routers import health, interventions, orders, pages, stores, webhooks
 from api.routers import settings as settings_router
 from api.routers.codec import install_codec_server
 from models.db import create_tables, make_engine
@@ -58,5 +58,6 @@ def create_app(
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=tracer_provider or configure_tracing("baton-api"), excluded_urls="/health/,/metrics"
         )
+    pages.install(app)  # the web pages under /ui: dashboard, order page, Pick Manager (and /ui/static)
     install_codec_server(app, settings)  # /codec/* only when the payload codec is configured
     return app

@@ -30,6 +30,8 @@ def make_env() -> tuple[str, dict[str, dict[str, str]]]:
         f"POSTGRES_BATON_PASSWORD={secrets.token_urlsafe(24)}",
         "# Baton's API keys: key -> {name, role}, role head_office or channel (docs/production.md).",
         f"BATON_API_KEYS='{json.dumps(keys)}'",
+        "# Signs the web pages' session cookie (sign-in at /ui); every API instance needs the same one.",
+        f"BATON_SESSION_SECRET={secrets.token_urlsafe(32)}",
     ]
     return "\n".join(lines) + "\n", keys
 

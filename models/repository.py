@@ -211,3 +211,35 @@ def search_orders(
         .offset(offset)
     ).all()
     return list(page), total
+
+
+def count_orders_by_status(session: Session, store_id: str | None = None) -> dict[str, int]:
+    """How many orders are in each status (one GROUP BY over the indexed status column)."""
+    query = select(OrderRecordRow.status, func.count()).group_by(OrderRecordRow.status)
+    if store_id:
+        query = query.where(OrderRecordRow.store_id == store_id)
+    return {status: count for status, count in session.exec(query)}
+
+
+def count_open_alerts_by_type(session: Session, store_id: str | None = None) -> dict[str, int]:
+    """How many orders have an open alert of each type, read from the views of the orders with an alert."""
+    query = select(OrderRecordRow.view).where(OrderRecordRow.has_alert == True)  # noqa: E712
+    if store_id:
+        query = query.where(OrderRecordRow.store_id == store_id)
+    counts: dict[str, int] = {}
+    for view in session.exec(query):
+        for alert_type in {a["type"] for a in view.get("alerts", []) if not a.get("cleared_at")}:
+            counts[alert_type] = counts.get(alert_type, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list[OrderRecordRow]:
+    """A store's orders still to be handled (not completed or cancelled), oldest first."""
+    query = (
+        select(OrderRecordRow)
+        .where(OrderRecordRow.store_id == store_id)
+        .where(OrderRecordRow.status.not_in(["completed", "cancelled"]))  # type: ignore[attr-defined]
+        .order_by(OrderRecordRow.created_at, OrderRecordRow.order_number)
+        .limit(limit)
+    )
+    return list(session.exec(query))

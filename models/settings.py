@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.
     api_keys: dict[str, ApiKeyHolder] = Field(default_factory=dict)
     temporal_ui_url: str = "http://localhost:8233"
+    # Signs the web pages' session cookie. The default is random per process (fine for one dev process; every
+    # sign-in is lost on restart); production sets BATON_SESSION_SECRET, the same for every API instance.
+    session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     # How long a Head Office action waits for the order's worker before answering 503.
     update_timeout_seconds: float = Field(default=10.0, gt=0)
     # Observability (docs/observability.md). GET /health/ready waits this long for the database and Temporal.

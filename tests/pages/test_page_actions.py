@@ -1,0 +1,87 @@
+"""Every Head Office form on the order page maps onto its API action (no browser: the page endpoints over ASGI)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.support import CHANNEL, HO, HO_KEY, order_body, wait_for_status
+
+
+async def _place(http: httpx.AsyncClient, **kwargs) -> str:
+    response = await http.post("/orders", json=order_body(**kwargs), headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number = response.json()["order_number"]
+    await wait_for_status(http, number, "awaiting_acknowledgement")
+    return number
+
+
+async def _act(http: httpx.AsyncClient, number: str, action: str, form: dict) -> tuple[str | None, str]:
+    """Post an action form like htmx does; returns the refusing rule (None when done) and the HTML."""
+    response = await http.post(f"/ui/orders/{number}/actions/{action}", data=form, headers={"HX-Request": "true"})
+    assert response.status_code == 200, response.text
+    html = response.text
+    refused = re.search(r'<b class="rule">([^<]+)</b>', html)
+    if refused is None:
+        assert f"{action.replace('-', ' ')}: done" in html, html[:2000]
+    return (refused.group(1) if refused else None), html
+
+
+async def test_every_head_office_form_runs_its_action(stack):
+    http = stack.http
+    response = await http.post("/ui/sign-in", data={"api_key": HO_KEY})
+    assert response.status_code == 303 and response.headers["location"] == "/ui/orders"
+    reason = {"reason": "customer called", "client_note": ""}
+
+    a = await _place(http)
+    assert (await _act(http, a, "notes", {"text": "rang the customer", "client_facing": "on"}))[0] is None
+    assert (await _act(http, a, "payments", {"method": "card", "amount": "5.00", **reason}))[0] is None
+    assert (await _act(http, a, "refunds", {"amount": "5.00", **reason}))[0] is None
+    assert (await _act(http, a, "change-variant", {"line_id": "L1", "size": "L", "colour": "", **reason}))[0] is None
+    assert (await _act(http, a, "add-item", {"sku": "TEE-BLA-M", "quantity": "1", **reason}))[0] is None
+    assert (await _act(http, a, "cancel-lines", {"line_id": "L2", "quantity": "1", **reason}))[0] is None
+    assert (await _act(http, a, "prompt-store", reason))[0] is None
+    rule, html = await _act(http, a, "release-hold", reason)
+    assert rule is not None and rule != "invalid-input"
+    assert (await _act(http, a, "refunds", {"amount": "1.5", **reason}))[0] is None
+    rule, html = await _act(http, a, "refunds", {"amount": "abc", **reason})
+    assert rule == "invalid-input" and "is not an amount" in html
+    assert (
+        await _act(http, a, "redirect-stock", {"sku": "TEE-WHI-L", "quantity": "1", "from_location": "W001", **reason})
+    )[0] is None
+    assert (await _act(http, a, "cancel", reason))[0] is None
+
+    view = (await http.get(f"/orders/{a}", headers=HO)).json()
+    actions = [entry["action"] for entry in view["history"] if entry["actor"] == "ho:alice"]
+    assert view["status"] == "cancelled"
+    assert view["notes"][-1]["text"] == "rang the customer" and view["notes"][-1]["client_facing"]
+    assert len(actions) >= 9, actions
+
+    b = await _place(http)
+    assert (await _act(http, b, "buy-in-store", {"line_ids": ["L2"], **reason}))[0] is None
+    assert (await _act(http, b, "move-to-store", {"store_id": "S002", **reason}))[0] is None
+    view = (await http.get(f"/orders/{b}", headers=HO)).json()
+    assert view["store_id"] == "S002" and view["lines"][1]["fulfilment"] == "buy_in_store"
+
+    c = await _place(http)
+    address = {"name": "Ada Lovelace", "line1": "12 St James's Square", "line2": "", "city": "London"}
+    form = {**address, "postcode": "SW1Y 4JH", "country": "GB", "from_location": "W001", **reason}
+    assert (await _act(http, c, "home-delivery", form))[0] is None
+    assert (await http.get(f"/orders/{c}", headers=HO)).json()["status"] == "awaiting_dispatch"
+
+
+async def test_pages_answer_errors_as_pages_and_the_api_keeps_problem_json(stack):
+    http = stack.http
+    response = await http.get("/ui/orders")
+    assert response.status_code == 303 and response.headers["location"].startswith("/ui/sign-in")
+    await http.post("/ui/sign-in", data={"api_key": HO_KEY})
+    for path in ("/ui/nope", "/ui/orders/999999"):
+        response = await http.get(path)
+        assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+        assert "<h1>Not found</h1>" in response.text
+    response = await http.get("/orders/999999", headers=HO)
+    assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
+    assert (await http.get("/ui/static/htmx.min.js")).status_code == 200
+    response = await http.post("/ui/sign-in", data={"api_key": "test-channel-key"})
+    assert response.status_code == 401 and "Channel keys cannot sign in" in response.text

@@ -1,0 +1,148 @@
+"""The web pages in a real Chromium: the Head Office dashboard, the order page and the store's Pick Manager."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Page, expect
+
+from tests.pages.conftest import Live, screenshot, sign_in
+from tests.support import CHANNEL, HO, HO_KEY, JEANS, TEE, order_body, wait_for_status
+
+STORE_S001_KEY = "test-store-s001"
+
+
+async def _place(live: Live, **kwargs) -> str:
+    response = await live.http.post("/orders", json=order_body(**kwargs), headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    return response.json()["order_number"]
+
+
+async def test_pages_need_sign_in_and_sign_out_ends_the_session(page: Page, live: Live):
+    await page.goto("/ui/orders")
+    await expect(page).to_have_url(re.compile(r"/ui/sign-in"))
+
+    await page.fill("input[name=api_key]", "not-a-key")
+    await page.click("button[type=submit]")
+    await expect(page.locator("#sign-in-error")).to_contain_text("Unknown key")
+
+    await page.fill("input[name=api_key]", HO_KEY)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/ui/orders$"))
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "baton_session")
+    assert cookie["httpOnly"] and HO_KEY not in cookie["value"]
+
+    await page.click("text=Sign out")
+    await expect(page).to_have_url(re.compile(r"/ui/sign-in"))
+    await page.goto("/ui/orders")
+    await expect(page).to_have_url(re.compile(r"/ui/sign-in"))
+
+
+async def test_dashboard_shows_a_new_order_live_and_turns_a_breached_row_red(page: Page, live: Live):
+    await sign_in(page, HO_KEY)
+    await expect(page.locator("h1")).to_have_text("Orders")
+
+    number = await _place(live)  # placed after the page loaded: the polling brings it in
+    row = page.locator(f"tr[data-order='{number}']")
+    await expect(row).to_be_visible()
+    await expect(row).not_to_have_class(re.compile(r"\balert\b"))
+    await expect(row).to_contain_text("awaiting acknowledgement")
+
+    response = await live.http.put("/settings/sla", json={"not_acknowledged": 1}, headers=HO)
+    assert response.status_code == 200, response.text
+    late = await _place(live, store_id="S002")
+    late_row = page.locator(f"tr[data-order='{late}']")
+    await expect(late_row).to_have_class(re.compile(r"\balert\b"), timeout=20_000)
+    await expect(late_row).to_contain_text("not acknowledged")
+    await expect(page.locator("#alert-counts [data-alert='not_acknowledged'] b")).to_have_text("1")
+    await expect(page.locator("#status-counts [data-status='awaiting_acknowledgement'] b")).to_have_text("2")
+
+    # Filters: by branch, and by alert.
+    await page.goto("/ui/orders?store_id=S001")
+    await expect(page.locator(f"tr[data-order='{number}']")).to_be_visible()
+    await expect(page.locator(f"tr[data-order='{late}']")).to_have_count(0)
+    await page.goto("/ui/orders?alert=yes")
+    await expect(page.locator(f"tr[data-order='{late}']")).to_be_visible()
+    await expect(page.locator(f"tr[data-order='{number}']")).to_have_count(0)
+    await page.goto("/ui/orders")
+    await expect(page.locator(f"tr[data-order='{late}']")).to_have_class(re.compile(r"\balert\b"))
+    await screenshot(page, "dashboard.png")
+
+
+async def test_order_page_cancels_a_line_and_shows_a_refusal(page: Page, live: Live):
+    number = await _place(live, lines=[(TEE, 2), (JEANS, 1)])
+    await wait_for_status(live.http, number, "awaiting_acknowledgement")
+    await sign_in(page, HO_KEY)
+    await page.goto(f"/ui/orders/{number}")
+    await expect(page.locator("#order-status")).to_have_text("awaiting acknowledgement")
+    link = page.locator("#temporal-link")
+    assert await link.get_attribute("href") == f"http://localhost:8233/namespaces/default/workflows/order-{number}"
+    await expect(page.locator("#stock")).to_contain_text("W001")
+
+    form = page.locator("#action-cancel-lines")
+    await form.locator("select[name=line_id]").select_option("L1")
+    await form.locator("input[name=quantity]").fill("1")
+    await form.locator("input[name=reason]").fill("customer only wants one")
+    await form.locator("button").click()
+    await expect(page.locator(".done")).to_contain_text("cancel lines")
+    await expect(page.locator("tr[data-line='L1'] .qty")).to_have_text("1")
+    await expect(page.locator("#history")).to_contain_text("ho:alice")
+    await expect(page.locator("#refunded")).to_have_text("£15.00")
+
+    form = page.locator("#action-notes")
+    await form.locator("textarea[name=text]").fill("Customer called about the tee")
+    await form.locator("button").click()
+    await expect(page.locator("#notes")).to_contain_text("Customer called about the tee")
+    await expect(page.locator(".refusal")).to_have_count(0)
+
+    form = page.locator("#action-refunds")
+    await form.locator("input[name=amount]").fill("9999.00")
+    await form.locator("input[name=reason]").fill("goodwill")
+    await form.locator("button").click()
+    refusal = page.locator(".refusal")
+    await expect(refusal).to_contain_text("refund_exceeds_captured")
+    await expect(page.locator("#refunded")).to_have_text("£15.00")  # nothing changed
+
+    view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
+    assert view["lines"][0]["quantity"] == 1 and view["refunded"]["amount"] == 1500
+    await screenshot(page, "order-page.png")
+
+
+async def test_store_acknowledges_picks_and_hands_over_on_the_pick_manager(page: Page, live: Live):
+    number = await _place(live, store_id="S001")
+    other = await _place(live, store_id="S002")
+    await wait_for_status(live.http, number, "awaiting_acknowledgement")
+    await sign_in(page, STORE_S001_KEY)
+    await expect(page).to_have_url(re.compile(r"/ui/store$"))
+    card = page.locator(f".store-order[data-order='{number}']")
+    await expect(card).to_be_visible()
+    await expect(page.locator(f".store-order[data-order='{other}']")).to_have_count(0)
+
+    await card.locator("button[name=acknowledge]").click()
+    await expect(card).to_have_attribute("data-status", "acknowledged")
+    await card.locator("button[name=pick]").click()
+    await expect(card).to_have_attribute("data-status", "ready_for_collection")
+    await card.locator("button[name=hand-over]").click()
+    await expect(page.locator("#store-message")).to_contain_text("completed")
+    await expect(card).to_have_count(0)  # no longer open
+
+    view = await wait_for_status(live.http, number, "completed")
+    assert [line["picked_quantity"] for line in view["lines"]] == [2, 1]
+    assert any(entry["actor"] == "store:S001" for entry in view["history"])
+
+
+async def test_a_store_user_cannot_open_another_stores_order(page: Page, live: Live):
+    other = await _place(live, store_id="S002")
+    own = await _place(live, store_id="S001")
+    await sign_in(page, STORE_S001_KEY)
+    response = await page.goto(f"/ui/orders/{other}")
+    assert response is not None and response.status == 404
+    await expect(page.locator("h1")).to_have_text("Not found")
+
+    response = await page.goto(f"/ui/orders/{own}")
+    assert response is not None and response.status == 200
+    await expect(page.locator("h1")).to_contain_text(f"Order {own}")
+    await expect(page.locator("#action-cancel")).to_have_count(0)  # no Head Office actions for a store
+
+    await page.goto("/ui/orders")  # the dashboard is Head Office's: a store user lands on its Pick Manager
+    await expect(page).to_have_url(re.compile(r"/ui/store$"))
