@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -13,7 +13,7 @@ from models.catalogue import LocationKind, Product, StockAtLocation, StockHoldin
 from models.money import Money
 from models.order import OrderState
 from models.sla import SlaOverrides, SlaPolicy, effective_policy
-from models.tables import LocationRow, OrderRecordRow, ProductRow, SettingRow, StockLevelRow
+from models.tables import LocationRow, OrderOpenAlertRow, OrderRecordRow, ProductRow, SettingRow, StockLevelRow
 
 SLA_SETTING_KEY = "sla"
 
@@ -161,8 +161,15 @@ def save_projection(session: Session, state: OrderState) -> bool:
         where=table.c.version < statement.excluded.version,
     )
     result = session.exec(statement)  # type: ignore[call-overload]
+    written = bool(result.rowcount)
+    if written:
+        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == state.order_number))  # type: ignore[call-overload]
+        for alert_type in sorted({alert.type.value for alert in state.alerts if alert.is_open}):
+            session.add(
+                OrderOpenAlertRow(order_number=state.order_number, alert_type=alert_type, store_id=state.store_id)
+            )
     session.commit()
-    return bool(result.rowcount)
+    return written
 
 
 def get_order_record(session: Session, order_number: str) -> OrderRecordRow | None:
@@ -178,6 +185,7 @@ def search_orders(
     order_number: str | None = None,
     status: str | None = None,
     has_alert: bool | None = None,
+    alert_type: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -193,6 +201,9 @@ def search_orders(
         conditions.append(OrderRecordRow.status == status)
     if has_alert is not None:
         conditions.append(OrderRecordRow.has_alert == has_alert)
+    if alert_type:
+        alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
+        conditions.append(OrderRecordRow.order_number.in_(alerted))  # type: ignore[attr-defined]
     if customer:
         pattern = f"%{customer.lower()}%"
         conditions.append(
@@ -222,15 +233,11 @@ def count_orders_by_status(session: Session, store_id: str | None = None) -> dic
 
 
 def count_open_alerts_by_type(session: Session, store_id: str | None = None) -> dict[str, int]:
-    """How many orders have an open alert of each type, read from the views of the orders with an alert."""
-    query = select(OrderRecordRow.view).where(OrderRecordRow.has_alert == True)  # noqa: E712
+    """How many orders have an open alert of each type (one GROUP BY over an indexed table)."""
+    query = select(OrderOpenAlertRow.alert_type, func.count()).group_by(OrderOpenAlertRow.alert_type)
     if store_id:
-        query = query.where(OrderRecordRow.store_id == store_id)
-    counts: dict[str, int] = {}
-    for view in session.exec(query):
-        for alert_type in {a["type"] for a in view.get("alerts", []) if not a.get("cleared_at")}:
-            counts[alert_type] = counts.get(alert_type, 0) + 1
-    return dict(sorted(counts.items()))
+        query = query.where(OrderOpenAlertRow.store_id == store_id)
+    return dict(sorted((alert_type, count) for alert_type, count in session.exec(query)))
 
 
 def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list[OrderRecordRow]:

@@ -137,3 +137,13 @@ class OrderRecordRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class OrderOpenAlertRow(SQLModel, table=True):
+    """One open alert type on one order: lets the dashboard filter and count by alert type from an index."""
+
+    __tablename__ = "order_open_alerts"
+
+    order_number: str = Field(primary_key=True, foreign_key="orders.order_number", max_length=32)
+    alert_type: str = Field(primary_key=True, index=True, max_length=32)
+    store_id: str = Field(index=True, max_length=32)

@@ -27,6 +27,7 @@ from models.order import order_workflow_id
 from models.settings import Settings
 from models.tables import (
     LocationRow,
+    OrderOpenAlertRow,
     OrderRecordRow,
     ProductRow,
     SettingRow,
@@ -65,7 +66,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 def db(engine: Engine) -> Engine:
     """Fresh demo data for each test. Order numbers keep counting so workflow ids never repeat."""
     with Session(engine) as session:
-        for table in (StockReservationRow, StockLevelRow, OrderRecordRow, ProductRow, LocationRow, SettingRow):
+        for table in (
+            StockReservationRow,
+            StockLevelRow,
+            OrderOpenAlertRow,
+            OrderRecordRow,
+            ProductRow,
+            LocationRow,
+            SettingRow,
+        ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()
         seed_demo(session, STORE_SECRETS)

@@ -10,7 +10,7 @@ from api import orders_service
 from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
 from api.schemas import OrderPage, OrderSummary, OrderView
 from models import repository
-from models.order import OrderStatus, PlaceOrder
+from models.order import AlertType, OrderStatus, PlaceOrder
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -43,6 +43,7 @@ def list_orders(
     order_number: str | None = None,
     status: OrderStatus | None = None,
     has_alert: bool | None = None,
+    alert_type: Annotated[AlertType | None, Query(description="orders with an open alert of this type")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OrderPage:
@@ -60,6 +61,7 @@ def list_orders(
         order_number=order_number,
         status=status.value if status else None,
         has_alert=has_alert,
+        alert_type=alert_type.value if alert_type else None,
         limit=limit,
         offset=offset,
     )

@@ -35,7 +35,7 @@ from api.schemas import OrderView
 from models import interventions as ho
 from models import repository
 from models.catalogue import LocationKind
-from models.order import OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
+from models.order import AlertType, OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
 from models.settings import ApiKeyHolder, Role, Settings
 from workflows.order_workflow import OrderWorkflow
 
@@ -177,7 +177,7 @@ class Filters:
     web_reference: str = ""
     order_number: str = ""
     status: str = ""
-    alert: str = ""  # "" any, "yes" with an open alert, "no" without
+    alert: str = ""  # "" any, "yes" with an open alert, "no" without, or an alert type
     page: int = 1
 
     @classmethod
@@ -194,7 +194,7 @@ class Filters:
             web_reference=q.get("web_reference", "").strip(),
             order_number=q.get("order_number", "").strip(),
             status=status if status in OrderStatus.__members__ else "",
-            alert=q.get("alert", "") if q.get("alert") in ("yes", "no") else "",
+            alert=q.get("alert", "") if q.get("alert") in ("yes", "no", *AlertType.__members__) else "",
             page=page,
         )
 
@@ -212,6 +212,7 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         order_number=filters.order_number or None,
         status=filters.status or None,
         has_alert={"yes": True, "no": False}.get(filters.alert),
+        alert_type=filters.alert if filters.alert in AlertType.__members__ else None,
         limit=PAGE_SIZE,
         offset=(filters.page - 1) * PAGE_SIZE,
     )
@@ -227,6 +228,7 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "status_counts": repository.count_orders_by_status(session),
         "alert_counts": repository.count_open_alerts_by_type(session),
         "statuses": list(OrderStatus),
+        "alert_types": list(AlertType),
         "stores": repository.list_stores(session, LocationKind.store),
         "refreshed_at": datetime.now(UTC),
     }

@@ -45,3 +45,29 @@ async def test_list_orders_filters_and_pages(stack):
     assert bad.json()["errors"][0]["field"] == "status"
     assert (await stack.http.get("/orders", params={"limit": 0}, headers=HO)).status_code == 422
     assert (await stack.http.get("/orders")).status_code == 401
+
+
+async def test_list_orders_by_open_alert_type_from_the_index(stack):
+    from sqlmodel import Session
+
+    from models.repository import count_open_alerts_by_type
+    from tests.support import TEE
+
+    short = (await stack.http.post("/orders", json=order_body("S001", lines=[(TEE, 11)]), headers=CHANNEL)).json()
+    fine = (await stack.http.post("/orders", json=order_body("S002"), headers=CHANNEL)).json()
+    await wait_for_status(stack.http, short["order_number"], "on_hold")
+    await wait_for_status(stack.http, fine["order_number"], "awaiting_acknowledgement")
+
+    response = await stack.http.get("/orders", params={"alert_type": "stock_shortage"}, headers=HO)
+    assert [i["order_number"] for i in response.json()["items"]] == [short["order_number"]]
+    assert (await stack.http.get("/orders", params={"alert_type": "not_picked"}, headers=HO)).json()["total"] == 0
+    bad = await stack.http.get("/orders", params={"alert_type": "late"}, headers=HO)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "alert_type"
+    with Session(stack.engine) as session:
+        assert count_open_alerts_by_type(session) == {"stock_shortage": 1}
+        assert count_open_alerts_by_type(session, "S002") == {}
+
+    cancelled = await stack.http.post(f"/orders/{short['order_number']}/cancel", json={"reason": "x"}, headers=HO)
+    assert cancelled.status_code == 200
+    with Session(stack.engine) as session:
+        assert count_open_alerts_by_type(session) == {}
