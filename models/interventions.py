@@ -431,7 +431,7 @@ def refusal_for_take_payment(state: OrderState, command: TakePayment) -> Refusal
 
 
 def apply_take_payment(state: OrderState, command: TakePayment, now: datetime) -> Effects:
-    _record(state, now, command, "payment_requested", f"{command.amount.amount} {command.amount.currency}")
+    _record(state, now, command, "payment_requested", str(command.amount))
     return Effects(charge=command.amount)
 
 
@@ -443,16 +443,16 @@ def refusal_for_refund(state: OrderState, command: IssueRefund) -> Refusal | Non
     if command.amount.amount > state.refundable().amount:
         return Refusal(
             "refund_exceeds_captured",
-            f"at most {state.refundable().amount} {state.currency} can be refunded (captured minus refunded)",
+            f"at most {state.refundable()} can be refunded (captured minus refunded)",
         )
     return None
 
 
 def apply_refund(state: OrderState, command: IssueRefund, now: datetime) -> Effects:
-    _record(state, now, command, "refund_requested", f"{command.amount.amount} {command.amount.currency}")
+    _record(state, now, command, "refund_requested", str(command.amount))
     return Effects(refund=command.amount)
 
 
 def record_refund(state: OrderState, amount: Money, reference: str, actor: str, reason: str, now: datetime) -> None:
     state.refunds.append(RefundRecord(amount=amount, at=now, actor=actor, reason=reason, reference=reference))
-    journey.record(state, now, actor, "refunded", f"{amount.amount} {amount.currency} ({reference})")
+    journey.record(state, now, actor, "refunded", f"{amount} ({reference})")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# ISO 4217 minor-unit exponents that differ from the usual 2.
+_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
 
 class Money(BaseModel):
     """An amount in minor units (cents, pence) of one ISO 4217 currency."""
@@ -12,6 +15,14 @@ class Money(BaseModel):
 
     amount: int = Field(ge=0, description="Integer minor units, e.g. 1999 for 19.99")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. GBP")
+
+    def __str__(self) -> str:
+        """For people: 1999 GBP minor units reads "19.99 GBP"."""
+        exponent = _EXPONENTS.get(self.currency, 2)
+        if exponent == 0:
+            return f"{self.amount} {self.currency}"
+        whole, fraction = divmod(self.amount, 10**exponent)
+        return f"{whole}.{fraction:0{exponent}d} {self.currency}"
 
     def __add__(self, other: Money) -> Money:
         _same_currency(self, other)

@@ -314,7 +314,7 @@ class OrderWorkflow:
                     mode="head_office", method=method, amount=amount, at=now, actor=actor, reference=reference
                 )
             )
-            journey.record(state, now, actor, "payment_taken", f"{amount.amount} {amount.currency} ({reference})")
+            journey.record(state, now, actor, "payment_taken", f"{amount} ({reference})")
 
     async def _stay_open_for_refunds(self) -> None:
         """Completed orders accept refunds and notes for a while; late store events are recorded."""

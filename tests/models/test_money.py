@@ -105,3 +105,11 @@ def test_add_refuses_any_currency_mix(a: int, b: int, first: str, second: str) -
     else:
         with pytest.raises(ValueError):
             x + y
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [(1999, "GBP", "19.99 GBP"), (5, "EUR", "0.05 EUR"), (1500, "JPY", "1500 JPY"), (1234, "KWD", "1.234 KWD")],
+)
+def test_money_reads_in_major_units_by_currency_exponent(amount: int, currency: str, text: str) -> None:
+    assert str(Money(amount=amount, currency=currency)) == text
