@@ -93,9 +93,12 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server, for SLA timers measured in hours and days."""
+    """A time-skipping test server of its own for each test, for SLA timers measured in hours and days.
+
+    Not shared: a skip of hours would also fire a previous test's leftover timers, and one leftover workflow
+    task with no worker to take it stops virtual time for everyone (seen as sleeps that never return)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"), data_converter=DATA_CONVERTER
     )
