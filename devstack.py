@@ -114,9 +114,21 @@ def main() -> int:
     try:
         processes.append(
             subprocess.Popen(
-                [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(VAR / "temporal.db"),
-                 "--ip", args.host, "--port", str(args.temporal_port), "--ui-port", str(args.ui_port),
-                 "--log-level", "warn"],
+                [
+                    str(BIN / "temporal"),
+                    "server",
+                    "start-dev",
+                    "--db-filename",
+                    str(VAR / "temporal.db"),
+                    "--ip",
+                    args.host,
+                    "--port",
+                    str(args.temporal_port),
+                    "--ui-port",
+                    str(args.ui_port),
+                    "--log-level",
+                    "warn",
+                ],
                 env=env,
             )
         )
@@ -124,8 +136,19 @@ def main() -> int:
         processes.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT))
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", args.host,
-                 "--port", str(args.api_port), "--log-level", "warning"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "api.app:create_app",
+                    "--factory",
+                    "--host",
+                    args.host,
+                    "--port",
+                    str(args.api_port),
+                    "--log-level",
+                    "warning",
+                ],
                 env=env,
                 cwd=ROOT,
             )
@@ -148,8 +171,11 @@ def main() -> int:
         while not stopping:
             for process in processes:
                 if process.poll() is not None:
-                    print(f"{process.args[1] if len(process.args) > 1 else process.args[0]} exited "
-                          f"with code {process.returncode}; stopping", file=sys.stderr)
+                    print(
+                        f"{process.args[1] if len(process.args) > 1 else process.args[0]} exited "
+                        f"with code {process.returncode}; stopping",
+                        file=sys.stderr,
+                    )
                     stopping = failed = True
             try:
                 processes[0].wait(timeout=0.5)

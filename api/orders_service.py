@@ -17,7 +17,6 @@ from api.deps import visible_store
 from api.problems import InvalidInput, NotFound, field_error
 from api.schemas import OrderView
 from models import repository
-from models.money import Money
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
 from models.settings import ApiKeyHolder
@@ -26,6 +25,7 @@ from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
 
 ORDER_NUMBER_BASE = 100000
+GATEWAYS = frozenset({"test", "stripe"})  # the adapters in activities/gateways
 
 
 def _request_hash(order: PlaceOrder) -> str:
@@ -55,14 +55,16 @@ def _claim_order_number(session: Session, idempotency_key: str | None, request_h
     return str(ORDER_NUMBER_BASE + row.id), True  # type: ignore[operator]
 
 
-def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None) -> tuple[OrderState, bool]:
+def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None, gateway: str) -> tuple[OrderState, bool]:
     request_hash = _request_hash(order)
     products = repository.products_by_sku(session, {line.sku for line in order.lines})
-    problems = placement_problems(order, products, repository.get_store(session, order.fulfilment.store_id))
+    policy = repository.get_payment_policy(session)
+    store = repository.get_store(session, order.fulfilment.store_id)
+    problems = placement_problems(order, products, store, policy, GATEWAYS)
     if problems:
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
     order_number, created = _claim_order_number(session, idempotency_key, request_hash)
-    state = new_order(order_number, order, products, datetime.now(UTC))
+    state = new_order(order_number, order, products, datetime.now(UTC), policy, gateway)
     session.close()  # never hold a pooled connection while waiting on Temporal
     return state, created
 
@@ -76,14 +78,19 @@ def _project_first_version(session: Session, state: OrderState) -> OrderView:
 
 
 async def place_order(
-    session: Session, temporal: Client, task_queue: str, order: PlaceOrder, idempotency_key: str | None
+    session: Session,
+    temporal: Client,
+    task_queue: str,
+    order: PlaceOrder,
+    idempotency_key: str | None,
+    gateway: str = "test",
 ) -> tuple[OrderView, bool]:
     """Validate, claim a number, start the workflow once; returns the view and whether it was created now.
 
     Database work runs in the thread pool: blocking the event loop on a busy connection pool would stall
     every request, including the ones that would give their connection back.
     """
-    state, created = await run_in_threadpool(_prepare, session, order, idempotency_key)
+    state, created = await run_in_threadpool(_prepare, session, order, idempotency_key, gateway)
     order_number = state.order_number
     try:
         await temporal.start_workflow(
@@ -110,12 +117,14 @@ async def place_order(
 def to_view(session: Session, state: OrderState) -> OrderView:
     stock = [repository.stock_holding(session, sku) for sku in dict.fromkeys(line.sku for line in state.lines)]
     return OrderView(
-        **state.model_dump(exclude={"seen_event_ids", "store_pushes"}),
+        **state.model_dump(exclude={"seen_event_ids": True, "store_pushes": True, "payments": {"__all__": {"token"}}}),
         workflow_id=order_workflow_id(state.order_number),
         total=state.total(),
         paid=state.paid(),
+        authorised=state.authorised(),
         refunded=state.refunded(),
-        balance=Money(amount=max(0, state.total().amount - state.refundable().amount), currency=state.currency),
+        outstanding=state.outstanding(),
+        balance=state.outstanding(),
         has_alert=state.has_open_alert,
         stock=stock,
     )

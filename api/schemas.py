@@ -26,6 +26,7 @@ from models.order import (
     StoreException,
     Transfer,
 )
+from models.payment_policy import PaymentPolicy
 
 
 class OrderView(BaseModel):
@@ -48,9 +49,13 @@ class OrderView(BaseModel):
     lines: list[OrderLine]
     payments: list[PaymentRecord]
     refunds: list[RefundRecord]
-    paid: Money
+    paid: Money = Field(description="Captured (taken) money, before refunds")
+    authorised: Money = Field(description="Held at the gateway, not captured yet")
     refunded: Money
-    balance: Money = Field(description="What the customer still owes (0 when settled)")
+    outstanding: Money = Field(description="What the order comes to less captured money kept (0 when settled)")
+    balance: Money = Field(description="The same as outstanding (kept for existing clients)")
+    approval_reason: str | None = None
+    payment_policy: PaymentPolicy
     transfers: list[Transfer]
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None

@@ -3,7 +3,9 @@ the rules in `models/interventions.py` decide whether and how each applies."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
@@ -90,4 +92,43 @@ class TakePayment(_Command):
 
 
 class IssueRefund(_Command):
-    amount: Money
+    """Refund an amount, or the value of given quantities of lines (returned, damaged); give one of the two."""
+
+    amount: Money | None = None
+    lines: list[LineQuantity] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _amount_or_lines(self) -> Self:
+        if (self.amount is None) == (self.lines is None):
+            raise ValueError("give either `amount` or `lines`")
+        return self
+
+
+# ---- payments and approvals ------------------------------------------------------------------------
+
+
+class ApproveOrder(_Command):
+    """Approve an order held for approval: its payments are taken and it goes to the store."""
+
+
+class RejectOrder(_Command):
+    """Reject an order held for approval: it is cancelled; anything prepaid is refunded."""
+
+
+class ConfirmPayment(_Command):
+    """The offline payment (phone, bank transfer) arrived: the order goes ahead."""
+
+    reference: str = Field(min_length=1, max_length=200, description="The bank or till reference of the payment")
+
+
+class RetryPayment(_Command):
+    """Try a declined payment again, with a new card token if the customer gave one."""
+
+    token: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class OverridePayment(_Command):
+    """Settle a failed capture by hand (money taken another way); audited in the order's history."""
+
+    payment_id: str | None = Field(default=None, description="The payment (P1, P2); every failed one if left out")
+    reference: str = Field(min_length=1, max_length=200, description="Where the money was taken")

@@ -15,22 +15,28 @@ from models.catalogue import LineReservation
 from models.intervention_commands import (  # re-exported: workflows and the API use them as ho.<Command>
     AddItem,
     AddNote,
+    ApproveOrder,
     BuyInStore,
     CancelLines,
     CancelOrder,
     ChangeVariant,
+    ConfirmPayment,
     IssueRefund,
     LineQuantity,  # noqa: F401  (re-exported)
     MoveToStore,
     NewLine,
+    OverridePayment,
     PromptStore,
     RedirectStock,
+    RejectOrder,
+    RetryPayment,
     SwitchToHomeDelivery,
     TakePayment,
     _Command,
 )
 from models.money import Money
 from models.order import (
+    HoldReason,
     LineFulfilment,
     Note,
     OrderLine,
@@ -69,9 +75,12 @@ class Effects:
     charge: Money | None = None
     store_message: str | None = None  # order_updated | order_cancelled | order_prompt | transfer_incoming
     arm_store_update: bool = False
+    strict_refund: bool = False  # a declined refund fails the action (a refund asked for), else it is recorded
 
 
 def _closed(state: OrderState) -> Refusal | None:
+    if state.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
+        return Refusal("order_not_cleared", f"the order is {state.status}: approve it or confirm its payment first")
     if state.status in (OrderStatus.collected, OrderStatus.completed):
         return Refusal("order_collected", "nothing changes after collection except refunds")
     if state.status not in _CHANGEABLE:
@@ -114,6 +123,8 @@ def _refund_at_most(state: OrderState, amount: int) -> Money | None:
 
 
 def refusal_for_cancel_order(state: OrderState, command: CancelOrder) -> Refusal | None:
+    if state.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
+        return None  # cancelling is how Head Office turns down an order it will not approve or was not paid for
     return _closed(state)
 
 
@@ -435,12 +446,30 @@ def apply_take_payment(state: OrderState, command: TakePayment, now: datetime) -
     return Effects(charge=command.amount)
 
 
+def refund_amount(state: OrderState, command: IssueRefund) -> Money | Refusal:
+    """The amount asked for, or the value of the lines named."""
+    if command.amount is not None:
+        return command.amount
+    total = 0
+    for item in command.lines or []:
+        line = state.line(item.line_id)
+        if line is None:
+            return Refusal("unknown_line", f"line {item.line_id} is not on the order")
+        if item.quantity > line.quantity:
+            return Refusal("quantity_exceeds_line", f"line {line.line_id} has {line.quantity}, not {item.quantity}")
+        total += line.unit_price.amount * item.quantity
+    return Money(amount=total, currency=state.currency)
+
+
 def refusal_for_refund(state: OrderState, command: IssueRefund) -> Refusal | None:
-    if refusal := _currency(state, command.amount):
+    amount = refund_amount(state, command)
+    if isinstance(amount, Refusal):
+        return amount
+    if refusal := _currency(state, amount):
         return refusal
-    if command.amount.amount <= 0:
+    if amount.amount <= 0:
         return Refusal("amount_not_positive", "a refund must be more than zero")
-    if command.amount.amount > state.refundable().amount:
+    if amount.amount > state.refundable().amount:
         return Refusal(
             "refund_exceeds_captured",
             f"at most {state.refundable()} can be refunded (captured minus refunded)",
@@ -449,8 +478,52 @@ def refusal_for_refund(state: OrderState, command: IssueRefund) -> Refusal | Non
 
 
 def apply_refund(state: OrderState, command: IssueRefund, now: datetime) -> Effects:
-    _record(state, now, command, "refund_requested", str(command.amount))
-    return Effects(refund=command.amount)
+    amount = refund_amount(state, command)
+    assert isinstance(amount, Money)  # the refusal check ran first
+    lines = ", ".join(f"{item.line_id} × {item.quantity}" for item in command.lines or [])
+    _record(state, now, command, "refund_requested", f"{amount} for {lines}" if lines else str(amount))
+    return Effects(refund=amount)
+
+
+# ---- approvals and payments ------------------------------------------------------------------------
+
+
+def apply_reject_order(state: OrderState, command: RejectOrder, now: datetime) -> Effects:
+    journey.transition(state, OrderStatus.cancelled, now, command.actor, "order_rejected", command.reason)
+    return Effects(refund=_refund_at_most(state, state.refundable().amount))
+
+
+def refusal_for_approval(state: OrderState, command: ApproveOrder | RejectOrder) -> Refusal | None:
+    if state.status != OrderStatus.awaiting_approval:
+        return Refusal(
+            "order_not_awaiting_approval", f"only an order awaiting approval can be approved (it is {state.status})"
+        )
+    return None
+
+
+def refusal_for_confirm_payment(state: OrderState, command: ConfirmPayment) -> Refusal | None:
+    if state.status != OrderStatus.awaiting_payment:
+        return Refusal(
+            "order_not_awaiting_payment", f"only an order awaiting payment can be confirmed (it is {state.status})"
+        )
+    return None
+
+
+def refusal_for_retry_payment(state: OrderState, command: RetryPayment) -> Refusal | None:
+    if state.status != OrderStatus.on_hold or state.hold_reason is not HoldReason.payment_declined:
+        return Refusal("no_declined_payment", "only an order held for a declined payment can retry it")
+    return None
+
+
+def refusal_for_override_payment(state: OrderState, command: OverridePayment) -> Refusal | None:
+    failed = [p.payment_id for p in state.payments if p.status in ("capture_failed", "declined")]
+    if not failed:
+        return Refusal("no_failed_payment", "the order has no failed capture or declined payment to settle")
+    if command.payment_id is not None and command.payment_id not in failed:
+        return Refusal(
+            "no_failed_payment", f"payment {command.payment_id} has not failed (failed: {', '.join(failed)})"
+        )
+    return None
 
 
 def record_refund(state: OrderState, amount: Money, reference: str, actor: str, reason: str, now: datetime) -> None:

@@ -29,7 +29,16 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.on_hold,
             OrderStatus.cancelled,
             OrderStatus.awaiting_dispatch,
+            OrderStatus.awaiting_approval,
+            OrderStatus.awaiting_payment,
         }
+    ),
+    # Waiting for Head Office: approval first, then the payment; a declined card holds the order.
+    OrderStatus.awaiting_approval: frozenset(
+        {OrderStatus.awaiting_payment, OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
+    ),
+    OrderStatus.awaiting_payment: frozenset(
+        {OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
     ),
     OrderStatus.on_hold: frozenset(
         {
@@ -78,6 +87,9 @@ _ALERT_CAUSE_STATUS = {
     AlertType.not_collected: OrderStatus.ready_for_collection,
     AlertType.stock_shortage: OrderStatus.on_hold,
     AlertType.short_pick: OrderStatus.on_hold,
+    AlertType.payment_declined: OrderStatus.on_hold,
+    AlertType.awaiting_approval: OrderStatus.awaiting_approval,
+    AlertType.awaiting_payment: OrderStatus.awaiting_payment,
 }
 
 
@@ -129,6 +141,17 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = state.store_update_pending_since is None
         elif alert.type is AlertType.transfer_not_received:
             resolved = not state.pending_transfers()
+        elif alert.type is AlertType.payment_failed:
+            # Money owed after handover: stays open on a completed order until Head Office settles it.
+            owed = [
+                p
+                for p in state.payments
+                if p.status == "capture_failed" or (p.status == "authorised" and not p.renewable)
+            ]
+            if not owed:
+                alert.cleared_at = now
+                record(state, now, SYSTEM, "alert_cleared", alert.type)
+            continue
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
@@ -196,9 +219,11 @@ def record_pick(state: OrderState, picked: dict[str, int]) -> list[str]:
 
 
 def refusal_for_release_hold(state: OrderState) -> str | None:
-    return (
-        None if state.status == OrderStatus.on_hold else f"only an order on hold can be released (it is {state.status})"
-    )
+    if state.status != OrderStatus.on_hold:
+        return f"only an order on hold can be released (it is {state.status})"
+    if state.hold_reason is HoldReason.payment_declined:
+        return "the order is held for a declined payment: retry the payment, settle it by hand, or cancel the order"
+    return None
 
 
 def accept_short_pick(state: OrderState, now: datetime, actor: str, reason: str) -> dict[str, int]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
+from models.payment_policy import PaymentPolicy
 
 TASK_QUEUE = "baton-orders"
 
@@ -21,6 +22,8 @@ def order_workflow_id(order_number: str) -> str:
 
 class OrderStatus(StrEnum):
     received = "received"
+    awaiting_approval = "awaiting_approval"  # held for Head Office approval before anything is charged or sent
+    awaiting_payment = "awaiting_payment"  # offline prepaid (phone, bank transfer): until Head Office confirms it
     on_hold = "on_hold"
     awaiting_acknowledgement = "awaiting_acknowledgement"
     acknowledged = "acknowledged"
@@ -49,14 +52,19 @@ class AlertType(StrEnum):
     not_collected = "not_collected"
     not_updated = "not_updated"
     transfer_not_received = "transfer_not_received"
+    awaiting_approval = "awaiting_approval"  # SLA: Head Office has not approved or rejected in time
+    awaiting_payment = "awaiting_payment"  # SLA: an offline payment was not confirmed in time
     # Exceptions raised the moment they happen.
     stock_shortage = "stock_shortage"
     short_pick = "short_pick"
+    payment_declined = "payment_declined"  # at placement: the order is held (or cancelled, by configuration)
+    payment_failed = "payment_failed"  # a capture or re-authorisation failed: Head Office settles it by hand
 
 
 class HoldReason(StrEnum):
     stock_shortage = "stock_shortage"
     short_pick = "short_pick"
+    payment_declined = "payment_declined"
 
 
 class StoreEventType(StrEnum):
@@ -100,10 +108,37 @@ class LineRequest(_Strict):
     unit_price: Money
 
 
+class PaymentMode(StrEnum):
+    prepaid = "prepaid"  # the channel took the money before placing the order: recorded as captured
+    auth_capture = "auth_capture"  # Baton authorises and captures through the gateway at placement
+    authorise = "authorise"  # authorised at placement, captured at handover (collection or dispatch)
+    offline = "offline"  # phone or bank transfer: the order waits in awaiting_payment until Head Office confirms
+    on_collection = "on_collection"  # paid at the store at handover, confirmed by the store's collected event
+
+
+GATEWAY_MODES = frozenset({PaymentMode.auth_capture, PaymentMode.authorise})
+# Stored-value funds are taken first and at once; a card (or another method) pays the rest.
+STORED_VALUE_METHODS = frozenset({"gift_card", "wallet"})
+
+
 class PaymentRequest(_Strict):
-    mode: Literal["prepaid"]
+    mode: PaymentMode
     method: str = Field(min_length=1, max_length=40, examples=["card"])
     amount: Money
+    token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="auth_capture / authorise: the gateway's card token or payment method id (never a card number)",
+        examples=["tok_approve"],
+    )
+    gateway: str | None = Field(default=None, description="test | stripe; BATON_PAYMENT_GATEWAY when left out")
+
+    @model_validator(mode="after")
+    def _gateway_modes_need_a_token(self) -> Self:
+        if self.mode in GATEWAY_MODES and self.token is None:
+            raise ValueError(f"a {self.mode} payment needs the card token")
+        return self
 
 
 class LoyaltyOffer(_Strict):
@@ -120,9 +155,27 @@ class PlaceOrder(_Strict):
     customer: Customer
     fulfilment: Fulfilment
     lines: list[LineRequest] = Field(min_length=1, max_length=100)
-    payment: PaymentRequest
+    payment: PaymentRequest | None = Field(default=None, description="One payment (or give `payments`)")
+    payments: list[PaymentRequest] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Up to two payments: gift card or wallet funds first, then a card (or another method) for the rest",
+    )
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_way_to_give_payments(self) -> Self:
+        if (self.payment is None) == (not self.payments):
+            raise ValueError("give either `payment` or `payments` (up to two)")
+        return self
+
+    @property
+    def given_payments(self) -> list[tuple[str, PaymentRequest]]:
+        """Each payment with the field path it came in under (for error messages)."""
+        if self.payment is not None:
+            return [("payment", self.payment)]
+        return [(f"payments[{index}]", payment) for index, payment in enumerate(self.payments)]
 
 
 # ---- the order state, owned by its workflow ---------------------------------------------------
@@ -158,14 +211,45 @@ class Note(BaseModel):
     client_facing: bool = False
 
 
+PaymentStatus = Literal[
+    "taken",  # captured outside a gateway: prepaid by the channel, or taken by Head Office
+    "pending",  # not tried yet (waiting for approval)
+    "authorised",  # funds reserved at the gateway until authorised_until
+    "captured",
+    "declined",
+    "voided",
+    "awaiting",  # offline: waiting for Head Office to confirm the money arrived
+    "due",  # paid at handover
+    "capture_failed",  # Head Office settles it (override) or cancels
+]
+
+
 class PaymentRecord(BaseModel):
     mode: str
     method: str
     amount: Money
-    status: Literal["taken"] = "taken"
+    status: PaymentStatus = "taken"
     at: datetime | None = None
     actor: str = ""
-    reference: str = ""
+    reference: str = ""  # what a refund refers to: the capture or sale at the gateway, or the ledger entry
+    payment_id: str = ""
+    gateway: str | None = None
+    token: str | None = None  # the gateway's token for re-authorisation; never shown in views or extracts
+    authorisation_reference: str = ""
+    authorised_until: datetime | None = None
+    captured_amount: int | None = None  # minor units actually captured; None means all of `amount`
+    renewable: bool = True  # False once a re-authorisation was declined: it lapses, Head Office is alerted
+    detail: str = ""
+
+    @property
+    def captured(self) -> int:
+        if self.status not in ("taken", "captured"):
+            return 0
+        return self.amount.amount if self.captured_amount is None else self.captured_amount
+
+    @property
+    def is_stored_value(self) -> bool:
+        return self.method in STORED_VALUE_METHODS
 
 
 class RefundRecord(BaseModel):
@@ -174,6 +258,7 @@ class RefundRecord(BaseModel):
     actor: str
     reason: str
     reference: str
+    payment_id: str = ""  # the payment it went back to ("" on orders placed before payment gateways)
 
 
 class DeliveryAddress(_Strict):
@@ -260,6 +345,9 @@ class OrderState(BaseModel):
     history: list[HistoryEntry] = Field(default_factory=list)
     store_exceptions: list[StoreException] = Field(default_factory=list)
     hold_reason: HoldReason | None = None
+    payment_policy: PaymentPolicy = Field(default_factory=PaymentPolicy)
+    approval_reason: str | None = None  # why Head Office must approve the order before it goes ahead
+    gateway_operations: int = 0  # numbers each gateway operation: its idempotency key is order-<n>:<kind>:<seq>
     store_update_pending_since: datetime | None = None
     store_pushes: int = 0
     seen_event_ids: list[str] = Field(default_factory=list)
@@ -287,7 +375,22 @@ class OrderState(BaseModel):
         return Money(amount=max(0, gross - discount), currency=self.currency)
 
     def paid(self) -> Money:
-        return Money(amount=sum(p.amount.amount for p in self.payments), currency=self.currency)
+        """Captured money (taken, captured), before refunds."""
+        return Money(amount=sum(p.captured for p in self.payments), currency=self.currency)
+
+    def authorised(self) -> Money:
+        """Funds held at the gateway and not captured yet."""
+        return Money(
+            amount=sum(p.amount.amount for p in self.payments if p.status == "authorised"), currency=self.currency
+        )
+
+    def outstanding(self) -> Money:
+        """What the customer still owes: the total less captured money kept (0 when settled)."""
+        kept = self.paid().amount - self.refunded().amount
+        return Money(amount=max(0, self.total().amount - kept), currency=self.currency)
+
+    def payment(self, payment_id: str) -> PaymentRecord | None:
+        return next((p for p in self.payments if p.payment_id == payment_id), None)
 
     def refunded(self) -> Money:
         return Money(amount=sum(r.amount.amount for r in self.refunds), currency=self.currency)

@@ -7,7 +7,10 @@ from datetime import datetime
 
 from models.catalogue import LocationKind, Product, Store
 from models.journey import record
-from models.order import Note, OrderLine, OrderState, PaymentRecord, PlaceOrder
+from models.money import Money
+from models.order import Note, OrderLine, OrderState, PlaceOrder
+from models.payment_policy import PaymentPolicy
+from models.settlement import approval_reason, initial_payments, payment_problems
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,13 @@ class FieldProblem:
     message: str
 
 
-def placement_problems(order: PlaceOrder, products: dict[str, Product], store: Store | None) -> list[FieldProblem]:
+def placement_problems(
+    order: PlaceOrder,
+    products: dict[str, Product],
+    store: Store | None,
+    policy: PaymentPolicy | None = None,
+    gateways: frozenset[str] = frozenset({"test"}),
+) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed."""
     problems: list[FieldProblem] = []
     store_field = "fulfilment.store_id"
@@ -25,7 +34,11 @@ def placement_problems(order: PlaceOrder, products: dict[str, Product], store: S
     elif not store.click_and_collect_enabled:
         problems.append(FieldProblem(store_field, f"store {store.store_id} is not enabled for click & collect"))
 
-    currency = order.payment.amount.currency
+    given = order.given_payments
+    currency = given[0][1].amount.currency
+    for path, payment in given[1:]:
+        if payment.amount.currency != currency:
+            problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
     for index, line in enumerate(order.lines):
         product = products.get(line.sku)
         if product is None:
@@ -53,13 +66,10 @@ def placement_problems(order: PlaceOrder, products: dict[str, Product], store: S
                 FieldProblem(f"loyalty_offers[{index}].discount.currency", f"every amount must be in {currency}")
             )
     if not problems:
-        expected = order_total(order)
-        if order.payment.amount.amount != expected:
-            problems.append(
-                FieldProblem(
-                    "payment.amount.amount", f"the order comes to {expected}, not {order.payment.amount.amount}"
-                )
-            )
+        problems.extend(
+            FieldProblem(p.field, p.message)
+            for p in payment_problems(order, order_total(order), policy or PaymentPolicy(), gateways)
+        )
     return problems
 
 
@@ -69,8 +79,17 @@ def order_total(order: PlaceOrder) -> int:
     return max(0, gross - discount)
 
 
-def new_order(order_number: str, order: PlaceOrder, products: dict[str, Product], now: datetime) -> OrderState:
-    """The order as it is born: lines numbered L1.., payment taken, notes from the customer."""
+def new_order(
+    order_number: str,
+    order: PlaceOrder,
+    products: dict[str, Product],
+    now: datetime,
+    policy: PaymentPolicy | None = None,
+    default_gateway: str = "test",
+) -> OrderState:
+    """The order as it is born: lines numbered L1.., its payments, notes from the customer, and whether Head
+    Office must approve it (under the payment policy in force, kept on the order)."""
+    policy = policy or PaymentPolicy()
     state = OrderState(
         order_number=order_number,
         web_reference=order.web_reference,
@@ -92,9 +111,11 @@ def new_order(order_number: str, order: PlaceOrder, products: dict[str, Product]
             )
             for index, line in enumerate(order.lines, start=1)
         ],
-        payments=[PaymentRecord(mode=order.payment.mode, method=order.payment.method, amount=order.payment.amount)],
+        payments=initial_payments(order, default_gateway, now),
         loyalty_offers=order.loyalty_offers,
+        payment_policy=policy,
     )
+    state.approval_reason = approval_reason(order, Money(amount=order_total(order), currency=state.currency), policy)
     actor = f"{order.channel}:{order.customer.id}"
     record(state, now, actor, "order_placed", f"{len(state.lines)} line(s), web reference {order.web_reference}")
     state.notes = [Note(at=now, actor=actor, text=text, client_facing=True) for text in order.notes]

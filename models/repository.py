@@ -12,10 +12,12 @@ from sqlmodel import Session, select
 from models.catalogue import LocationKind, Product, StockAtLocation, StockHolding, Store, StoreSettings
 from models.money import Money
 from models.order import OrderState
+from models.payment_policy import PaymentPolicy
 from models.sla import SlaOverrides, SlaPolicy, effective_policy
 from models.tables import LocationRow, OrderOpenAlertRow, OrderRecordRow, ProductRow, SettingRow, StockLevelRow
 
 SLA_SETTING_KEY = "sla"
+PAYMENT_SETTING_KEY = "payments"
 
 
 def _store(row: LocationRow) -> Store:
@@ -125,6 +127,19 @@ def put_sla_policy(session: Session, policy: SlaPolicy) -> SlaPolicy:
     return policy
 
 
+def get_payment_policy(session: Session) -> PaymentPolicy:
+    row = session.get(SettingRow, PAYMENT_SETTING_KEY)
+    return PaymentPolicy.model_validate(row.value) if row else PaymentPolicy()
+
+
+def put_payment_policy(session: Session, policy: PaymentPolicy) -> PaymentPolicy:
+    row = session.get(SettingRow, PAYMENT_SETTING_KEY) or SettingRow(key=PAYMENT_SETTING_KEY)
+    row.value = policy.model_dump(mode="json")
+    session.add(row)
+    session.commit()
+    return policy
+
+
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
     store = get_store(session, store_id)
     return effective_policy(get_sla_policy(session), store.sla_overrides if store else None)
@@ -150,7 +165,8 @@ def save_projection(session: Session, state: OrderState) -> bool:
         "created_at": state.created_at,
         "updated_at": datetime.now(UTC),
         # The read model keeps the seen event ids too, so a webhook retried after the order closed is recognised.
-        "view": state.model_dump(mode="json"),
+        # Card tokens stay in the workflow (it needs them to re-authorise); the read model never holds them.
+        "view": state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}}),
     }
     table = OrderRecordRow.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -15,6 +15,8 @@ SLA_ALERTS = (
     AlertType.not_collected,
     AlertType.not_updated,
     AlertType.transfer_not_received,
+    AlertType.awaiting_approval,
+    AlertType.awaiting_payment,
 )
 
 # Which status runs which SLA clock (not_updated runs on its own flag, see `_clock_start`).
@@ -23,6 +25,8 @@ _CLOCK_STATUS = {
     AlertType.not_picked: OrderStatus.acknowledged,
     AlertType.on_hold: OrderStatus.on_hold,
     AlertType.not_collected: OrderStatus.ready_for_collection,
+    AlertType.awaiting_approval: OrderStatus.awaiting_approval,
+    AlertType.awaiting_payment: OrderStatus.awaiting_payment,
 }
 
 
@@ -38,6 +42,8 @@ class SlaPolicy(BaseModel):
     not_updated: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
     collection_expiry: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     transfer_not_received: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+    awaiting_approval: timedelta = Field(default=timedelta(hours=4), gt=timedelta(0))
+    awaiting_payment: timedelta = Field(default=timedelta(days=2), gt=timedelta(0))
 
 
 class SlaOverrides(BaseModel):
@@ -52,6 +58,8 @@ class SlaOverrides(BaseModel):
     not_updated: timedelta | None = Field(default=None, gt=timedelta(0))
     collection_expiry: timedelta | None = Field(default=None, gt=timedelta(0))
     transfer_not_received: timedelta | None = Field(default=None, gt=timedelta(0))
+    awaiting_approval: timedelta | None = Field(default=None, gt=timedelta(0))
+    awaiting_payment: timedelta | None = Field(default=None, gt=timedelta(0))
 
 
 def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -> SlaPolicy:

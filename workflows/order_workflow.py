@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.projection import ProjectionActivities
     from activities.stores import StoreActivities, StorePush
     from models import interventions as ho
-    from models import journey, sla
+    from models import journey, settlement, sla
     from models.catalogue import (
         CommitStock,
         DispatchTransfer,
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         StoreEvent,
         StoreEventType,
     )
+    from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
     from models.sla import SlaPolicy
     from workflows import search_attributes as sa
 
@@ -52,6 +53,17 @@ REFUND_WINDOW_PATCH = "refund-window-after-completion"
 STORE_PUSH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=6
 )
+# Orders placed from this patch on settle payments through gateways (approvals, authorise/capture, offline,
+# re-authorisation); orders placed before keep the payment ledger they started with.
+PAYMENTS_PATCH = "payment-gateways"
+# A gateway that is down is retried a while; a decline is an answer, never retried.
+GATEWAY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=8,
+)
+GATEWAY_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn
@@ -71,7 +83,8 @@ class OrderWorkflow:
     async def run(self, state: OrderState) -> OrderState:
         async with self._lock:
             await self._project()
-            await self._reserve_and_send()
+            if not _settles() or await self._clear_for_store():
+                await self._reserve_and_send()
         while not self._state.is_final:
             await self._wait_for_message_or_deadline()
             async with self._lock:
@@ -238,15 +251,250 @@ class OrderWorkflow:
 
     @workflow.update
     async def refund(self, command: ho.IssueRefund) -> OrderState:
-        return await self._intervene(command, ho.refusal_for_refund, ho.apply_refund)
+        return await self._intervene(command, ho.refusal_for_refund, ho.apply_refund, strict_refund=True)
 
     @refund.validator
     def _validate_refund(self, command: ho.IssueRefund) -> None:
         _refuse(ho.refusal_for_refund(self._state, command))
 
+    # ---- approvals and payments -------------------------------------------------------------
+
+    @workflow.update
+    async def approve_order(self, command: ho.ApproveOrder) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_approval(self._state, command))
+            journey.record(self._state, workflow.now(), command.actor, "order_approved", command.reason)
+            await self._go_ahead_once_paid()
+            return await self._changed_view()
+
+    @approve_order.validator
+    def _validate_approve_order(self, command: ho.ApproveOrder) -> None:
+        _refuse(ho.refusal_for_approval(self._state, command))
+
+    @workflow.update
+    async def reject_order(self, command: ho.RejectOrder) -> OrderState:
+        return await self._intervene(command, ho.refusal_for_approval, ho.apply_reject_order)
+
+    @reject_order.validator
+    def _validate_reject_order(self, command: ho.RejectOrder) -> None:
+        _refuse(ho.refusal_for_approval(self._state, command))
+
+    @workflow.update
+    async def confirm_payment(self, command: ho.ConfirmPayment) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_confirm_payment(self._state, command))
+            settlement.confirm_offline(self._state, command.reference, command.actor, workflow.now())
+            journey.record(self._state, workflow.now(), command.actor, "offline_payment_received", command.reason)
+            await self._go_ahead_once_paid()
+            return await self._changed_view()
+
+    @confirm_payment.validator
+    def _validate_confirm_payment(self, command: ho.ConfirmPayment) -> None:
+        _refuse(ho.refusal_for_confirm_payment(self._state, command))
+
+    @workflow.update
+    async def retry_payment(self, command: ho.RetryPayment) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_retry_payment(self._state, command))
+            settlement.retry_declined(self._state, command.token)
+            journey.record(self._state, workflow.now(), command.actor, "payment_retried", command.reason)
+            await self._go_ahead_once_paid()
+            return await self._changed_view()
+
+    @retry_payment.validator
+    def _validate_retry_payment(self, command: ho.RetryPayment) -> None:
+        _refuse(ho.refusal_for_retry_payment(self._state, command))
+
+    @workflow.update
+    async def override_payment(self, command: ho.OverridePayment) -> OrderState:
+        async with self._lock:
+            _refuse(ho.refusal_for_override_payment(self._state, command))
+            state = self._state
+            settlement.override(
+                state, command.payment_id, command.reference, command.actor, command.reason, workflow.now()
+            )
+            if state.hold_reason is HoldReason.payment_declined and settlement.is_cleared(state):
+                await self._go_ahead_once_paid()
+            return await self._changed_view()
+
+    @override_payment.validator
+    def _validate_override_payment(self, command: ho.OverridePayment) -> None:
+        _refuse(ho.refusal_for_override_payment(self._state, command))
+
+    async def _clear_for_store(self) -> bool:
+        """Approval first, then payment: True when the order may go to the store now."""
+        state = self._state
+        if state.approval_reason:
+            journey.transition(
+                state,
+                OrderStatus.awaiting_approval,
+                workflow.now(),
+                journey.SYSTEM,
+                "approval_required",
+                state.approval_reason,
+            )
+            await self._project()
+            return False
+        return await self._take_payments()
+
+    async def _go_ahead_once_paid(self) -> None:
+        if await self._take_payments():
+            await self._reserve_and_send()
+
+    async def _take_payments(self) -> bool:
+        """Take or authorise what is still pending; True when nothing blocks the order any more."""
+        state = self._state
+        for payment in settlement.to_take_at_placement(state):
+            result = await self._gateway(payment, settlement.placement_kind(payment), payment.amount)
+            settlement.apply_gateway_result(
+                state, payment, result, state.payment_policy, workflow.now(), journey.SYSTEM
+            )
+            if not result.approved:
+                break
+        now = workflow.now()
+        declined = settlement.declined(state)
+        if declined:
+            reason = "; ".join(f"{p.payment_id} {p.method} declined: {p.detail}" for p in declined)
+            if state.payment_policy.on_decline == "cancel":
+                journey.transition(state, OrderStatus.cancelled, now, journey.SYSTEM, "payment_declined", reason)
+                await self._settle_cancellation(journey.SYSTEM, "payment declined")
+            elif state.status == OrderStatus.on_hold:
+                journey.record(state, now, journey.SYSTEM, "still_declined", reason)
+            else:
+                journey.hold(state, HoldReason.payment_declined, now, journey.SYSTEM, reason)
+            await self._project()
+            return False
+        if settlement.awaiting_offline_payment(state):
+            journey.transition(
+                state,
+                OrderStatus.awaiting_payment,
+                now,
+                journey.SYSTEM,
+                "awaiting_payment",
+                "offline payment to confirm",
+            )
+            await self._project()
+            return False
+        if any(p.status in ("taken", "captured", "authorised") for p in state.payments):
+            journey.record(state, now, journey.SYSTEM, "payment_confirmed", settlement.confirmation(state))
+        return True
+
+    async def _gateway(
+        self,
+        payment: PaymentRecord,
+        kind: GatewayOperationKind,
+        amount: Money,
+        reference: str | None = None,
+        actor: str = journey.SYSTEM,
+    ) -> GatewayResult:
+        """One money movement at the payment's gateway, under an idempotency key only this operation has."""
+        state = self._state
+        state.gateway_operations += 1
+        operation_id = f"{workflow.info().workflow_id}:{kind}:{state.gateway_operations}"
+        request = GatewayRequest(
+            operation_id=operation_id,
+            order_number=state.order_number,
+            kind=kind,
+            gateway=payment.gateway or "test",
+            method=payment.method,
+            amount=amount,
+            token=payment.token if kind in (GatewayOperationKind.authorise, GatewayOperationKind.sale) else None,
+            reference=reference,
+            actor=actor,
+        )
+        try:
+            return await workflow.execute_activity_method(
+                PaymentActivities.call_gateway,
+                request,
+                start_to_close_timeout=GATEWAY_TIMEOUT,
+                retry_policy=GATEWAY_RETRY,
+            )
+        except ActivityError as error:
+            # The gateway stayed unreachable through every retry: an answer for the order, not a crash.
+            cause = error.cause.message if error.cause else str(error)
+            return GatewayResult(
+                operation_id=operation_id,
+                kind=kind,
+                approved=False,
+                detail=f"gateway error: {cause}",
+                amount=amount,
+                at=workflow.now(),
+            )
+
+    async def _settle_at_handover(self, reference: str, actor: str) -> None:
+        """Capture what was authorised (or void what is no longer needed) and take payment due at handover."""
+        state = self._state
+        for payment, amount in settlement.captures_at_handover(state):
+            if amount.amount == 0:
+                result = await self._gateway(
+                    payment, GatewayOperationKind.void, payment.amount, payment.authorisation_reference
+                )
+            else:
+                result = await self._gateway(
+                    payment, GatewayOperationKind.capture, amount, payment.authorisation_reference
+                )
+            settlement.apply_gateway_result(
+                state, payment, result, state.payment_policy, workflow.now(), journey.SYSTEM
+            )
+        if settlement.take_due_at_handover(state, reference, actor, workflow.now()):
+            journey.record(state, workflow.now(), actor, "payment_confirmed", settlement.confirmation(state))
+
+    async def _settle_cancellation(self, actor: str, reason: str) -> None:
+        """A cancelled order holds no authorisation: each is voided (refunds are the cancelling rule's)."""
+        state = self._state
+        for payment in settlement.to_void(state):
+            result = await self._gateway(
+                payment, GatewayOperationKind.void, payment.amount, payment.authorisation_reference, actor
+            )
+            settlement.apply_gateway_result(state, payment, result, state.payment_policy, workflow.now(), actor)
+
+    async def _refund(self, amount: Money, actor: str, reason: str) -> list[str]:
+        """Refund through the gateway that took the money (card first, stored value last); money taken outside
+        a gateway is refunded in the ledger. Returns what was declined."""
+        state, declined = self._state, []
+        for payment, part in settlement.refund_plan(state, amount):
+            if payment.gateway and payment.status == "captured":
+                result = await self._gateway(payment, GatewayOperationKind.refund, part, payment.reference, actor)
+                if not result.approved:
+                    declined.append(f"{payment.payment_id} {part}: {result.detail}")
+                    journey.record(state, workflow.now(), actor, "refund_declined", declined[-1])
+                    continue
+                reference = result.reference
+            else:
+                state.gateway_operations += 1
+                reference = await workflow.execute_local_activity_method(
+                    PaymentActivities.record_payment_transaction,
+                    PaymentTransaction(
+                        transaction_id=f"{workflow.info().workflow_id}:refund:{state.gateway_operations}",
+                        order_number=state.order_number,
+                        kind="refund",
+                        method=payment.method,
+                        amount=part,
+                        actor=actor,
+                    ),
+                    start_to_close_timeout=LEDGER_TIMEOUT,
+                )
+            settlement.record_refund(state, payment, part, reference, actor, reason, workflow.now())
+        return declined
+
+    async def _reauthorise_before_lapse(self) -> bool:
+        state, changed = self._state, False
+        for payment in settlement.to_reauthorise(state, workflow.now()):
+            result = await self._gateway(payment, GatewayOperationKind.authorise, payment.amount)
+            old = settlement.reauthorised(state, payment, result, state.payment_policy, workflow.now())
+            if old:
+                # The new authorisation is in place: release the old one rather than let it hold funds.
+                void = await self._gateway(payment, GatewayOperationKind.void, payment.amount, old)
+                detail = (
+                    f"{payment.payment_id} previous authorisation {old}: {'voided' if void.approved else void.detail}"
+                )
+                journey.record(state, workflow.now(), journey.SYSTEM, "authorisation_replaced", detail)
+            changed = True
+        return changed
+
     # ---- interventions: one path for all of them ---------------------------------------------
 
-    async def _intervene(self, command, refusal_for, apply, needs=None) -> OrderState:  # type: ignore[no-untyped-def]
+    async def _intervene(self, command, refusal_for, apply, needs=None, strict_refund=False) -> OrderState:  # type: ignore[no-untyped-def]
         async with self._lock:
             # Checked again under the lock: a concurrent intervention may have changed the order since the
             # validator ran (two users refunding the same money, spending the same stock).
@@ -254,6 +502,7 @@ class OrderWorkflow:
             if needs is not None:
                 await self._reserve_or_refuse(needs(self._state, command), self._state.store_id)
             effects = apply(self._state, command, workflow.now())
+            effects.strict_refund = strict_refund
             await self._carry_out(effects, command.actor, getattr(command, "reason", ""))
             return await self._changed_view()
 
@@ -282,8 +531,15 @@ class OrderWorkflow:
     async def _carry_out(self, effects: ho.Effects, actor: str, reason: str) -> None:
         if effects.resize:
             await self._resize(effects.resize, effects.resize_location)
-        if effects.refund is not None:
+        if effects.refund is not None and _settles():
+            declined = await self._refund(effects.refund, actor, reason)
+            if declined and effects.strict_refund:
+                await self._project()
+                raise ApplicationError(f"refund declined: {'; '.join(declined)}", type="refund_declined")
+        elif effects.refund is not None:
             await self._move_money("refund", effects.refund, actor, reason)
+        if _settles() and self._state.status == OrderStatus.cancelled:
+            await self._settle_cancellation(actor, reason)
         if effects.charge is not None:
             await self._move_money("payment", effects.charge, actor, reason)
         if effects.store_message:
@@ -331,7 +587,14 @@ class OrderWorkflow:
     # ---- steps -------------------------------------------------------------------------------
 
     async def _wait_for_message_or_deadline(self) -> None:
-        wakeup = sla.next_wakeup(self._state, self._policy)
+        wakeup = min(
+            (
+                due
+                for due in (sla.next_wakeup(self._state, self._policy), settlement.reauthorisation_due(self._state))
+                if due
+            ),
+            default=None,
+        )
         timeout = None if wakeup is None else wakeup - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
@@ -390,10 +653,14 @@ class OrderWorkflow:
                 CommitStock(order_number=state.order_number),
                 start_to_close_timeout=LEDGER_TIMEOUT,
             )
+            if _settles():
+                await self._settle_at_handover(event.event_id, actor)
             journey.transition(state, OrderStatus.completed, workflow.now(), journey.SYSTEM, "completed")
         elif event.type is StoreEventType.not_collected:
             await self._resize({line.line_id: 0 for line in state.lines})
             journey.transition(state, OrderStatus.cancelled, now, actor, "not_collected", "stock released")
+            if _settles():
+                await self._settle_cancellation(actor, "not collected")
         elif event.type is StoreEventType.update_acknowledged:
             journey.acknowledge_store_update(state, now, event.store_id)
         elif event.type is StoreEventType.transfer_received:
@@ -404,6 +671,8 @@ class OrderWorkflow:
                 CommitStock(order_number=state.order_number, location_id=event.store_id),
                 start_to_close_timeout=LEDGER_TIMEOUT,
             )
+            if _settles():
+                await self._settle_at_handover(event.event_id, actor)
             state.dispatched_at = now
             journey.transition(state, OrderStatus.completed, now, actor, "dispatched", "on its way to the customer")
         await self._project()
@@ -439,7 +708,10 @@ class OrderWorkflow:
                 "collection_expired",
                 f"not collected within {self._policy.collection_expiry}; stock released",
             )
-        if breaches or state.is_final:
+            if _settles():
+                await self._settle_cancellation(journey.SYSTEM, "collection expired")
+        reauthorised = _settles() and await self._reauthorise_before_lapse()
+        if breaches or state.is_final or reauthorised:
             await self._project()
 
     async def _resize(self, targets: dict[str, int], location_id: str | None = None) -> None:
@@ -492,6 +764,11 @@ class OrderWorkflow:
             workflow.upsert_search_attributes(
                 [sa.ORDER_STATUS.value_set(indexed[0]), sa.HAS_ALERT.value_set(indexed[1])]
             )
+
+
+def _settles() -> bool:
+    """True for orders that settle payments through gateways (memoised by the SDK after the first call)."""
+    return workflow.patched(PAYMENTS_PATCH)
 
 
 def _refuse(refusal: ho.Refusal | None) -> None:

@@ -255,3 +255,39 @@ async def refund(
 ) -> OrderView:
     """Refund all or part of what was captured; never more than captured minus refunded."""
     return await actions.run(OrderWorkflow.refund, command)
+
+
+@router.post("/approve", response_model=OrderView)
+async def approve_order(actions: Actions, command: Annotated[ho.ApproveOrder, _example()]) -> OrderView:
+    """Approve an order awaiting approval: its payments are taken and it goes to the store."""
+    return await actions.run(OrderWorkflow.approve_order, command)
+
+
+@router.post("/reject", response_model=OrderView)
+async def reject_order(actions: Actions, command: Annotated[ho.RejectOrder, _example()]) -> OrderView:
+    """Reject an order awaiting approval: it is cancelled and anything prepaid refunded."""
+    return await actions.run(OrderWorkflow.reject_order, command)
+
+
+@router.post("/confirm-payment", response_model=OrderView)
+async def confirm_payment(
+    actions: Actions, command: Annotated[ho.ConfirmPayment, _example(reference="BACS 2026-11-22 0042")]
+) -> OrderView:
+    """The offline payment (phone, bank transfer) arrived: the order goes ahead."""
+    return await actions.run(OrderWorkflow.confirm_payment, command)
+
+
+@router.post("/retry-payment", response_model=OrderView)
+async def retry_payment(
+    actions: Actions, command: Annotated[ho.RetryPayment, _example(token="tok_approve")]
+) -> OrderView:
+    """Try a declined payment again, with a new card token if the customer gave one."""
+    return await actions.run(OrderWorkflow.retry_payment, command)
+
+
+@router.post("/override-payment", response_model=OrderView)
+async def override_payment(
+    actions: Actions, command: Annotated[ho.OverridePayment, _example(reference="taken by phone, PDQ 7781")]
+) -> OrderView:
+    """Settle a failed capture or a declined payment by hand (money taken another way); audited."""
+    return await actions.run(OrderWorkflow.override_payment, command)

@@ -26,7 +26,9 @@ async def place_order(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> OrderView:
     """Place an order; the same Idempotency-Key with the same body returns the same order."""
-    view, created = await orders_service.place_order(session, temporal, settings.task_queue, order, idempotency_key)
+    view, created = await orders_service.place_order(
+        session, temporal, settings.task_queue, order, idempotency_key, settings.payment_gateway
+    )
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/orders/{view.order_number}"

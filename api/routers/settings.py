@@ -1,4 +1,4 @@
-"""Global settings: SLA durations."""
+"""Global settings: SLA durations, and the payment policy (authorisations, declines, approvals)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import HeadOffice, SessionDep
 from models import repository
+from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
 
 router = APIRouter(prefix="/settings", tags=["settings"])
@@ -22,3 +23,16 @@ def put_sla(policy: SlaPolicy, session: SessionDep, _ho: HeadOffice) -> SlaPolic
     """Replace the global SLA durations; durations are ISO 8601 (PT30M) or seconds. Running orders
     use them from their next step."""
     return repository.put_sla_policy(session, policy)
+
+
+@router.get("/payments", response_model=PaymentPolicy)
+def get_payments(session: SessionDep) -> PaymentPolicy:
+    """How payments settle and which orders need approval; blocked customers."""
+    return repository.get_payment_policy(session)
+
+
+@router.put("/payments", response_model=PaymentPolicy)
+def put_payments(policy: PaymentPolicy, session: SessionDep, _ho: HeadOffice) -> PaymentPolicy:
+    """Replace the payment policy. New orders are placed under it; each order keeps the policy it was placed
+    under."""
+    return repository.put_payment_policy(session, policy)

@@ -17,7 +17,16 @@ S = OrderStatus
 
 # The journey as the design describes it, written out independently of models/journey.py.
 EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
-    S.received: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
+    S.received: {
+        S.awaiting_acknowledgement,
+        S.on_hold,
+        S.cancelled,
+        S.awaiting_dispatch,
+        S.awaiting_approval,
+        S.awaiting_payment,
+    },
+    S.awaiting_approval: {S.awaiting_payment, S.awaiting_acknowledgement, S.on_hold, S.cancelled},
+    S.awaiting_payment: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
     S.on_hold: {
         S.awaiting_acknowledgement,
         S.ready_for_collection,
@@ -47,6 +56,9 @@ STATUS_ALERTS = [
     (AlertType.not_collected, S.ready_for_collection, S.collected),
     (AlertType.stock_shortage, S.on_hold, S.awaiting_acknowledgement),
     (AlertType.short_pick, S.on_hold, S.ready_for_collection),
+    (AlertType.payment_declined, S.on_hold, S.awaiting_acknowledgement),
+    (AlertType.awaiting_approval, S.awaiting_approval, S.awaiting_payment),
+    (AlertType.awaiting_payment, S.awaiting_payment, S.awaiting_acknowledgement),
 ]
 CAUSE = {alert: status for alert, status, _next in STATUS_ALERTS}
 
@@ -497,6 +509,8 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = state.store_update_pending_since is not None
             elif arg is AlertType.transfer_not_received:
                 cause_present = bool(state.pending_transfers())
+            elif arg is AlertType.payment_failed:
+                cause_present = any(p.status == "capture_failed" for p in state.payments)
             else:
                 cause_present = state.status is CAUSE[arg]
             if cause_present and not state.is_final:

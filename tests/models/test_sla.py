@@ -29,6 +29,8 @@ POLICY_FIELDS = list(SlaPolicy.model_fields)
 
 EXPECTED_CLOCKS = {
     S.received: {},
+    S.awaiting_approval: {AlertType.awaiting_approval: timedelta(hours=4)},
+    S.awaiting_payment: {AlertType.awaiting_payment: timedelta(days=2)},
     S.awaiting_dispatch: {},
     S.awaiting_transfer: {},  # its clock is the transfer's, see the transfer tests
     S.awaiting_acknowledgement: {AlertType.not_acknowledged: timedelta(minutes=30)},
