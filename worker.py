@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
@@ -25,11 +26,11 @@ from workflows.telemetry import configure_tracing, start_health_server, worker_r
 WORKFLOWS = [OrderWorkflow]
 
 
-def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
+def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
-    payments = PaymentActivities(engine)
+    payments = PaymentActivities(engine, build_gateways(settings or get_settings(), engine))
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -37,6 +38,7 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
         inventory.dispatch_transfer,
         inventory.receive_transfer,
         payments.record_payment_transaction,
+        payments.call_gateway,
         projection.project_order,
         stores.push_to_store,
     ]
@@ -49,7 +51,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(engine, http),
+        activities=build_activities(engine, http, settings),
         activity_executor=executor,
         max_concurrent_activities=32,
     )

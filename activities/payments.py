@@ -1,11 +1,13 @@
 """Money movements on an order, kept in Baton's payment ledger (payment_transactions).
 
 Each transaction id derives from the workflow and the operation (`order-100001:refund:2`), so a retried
-activity or a replayed workflow never moves money twice. Gateway adapters (card, wallet) plug in here.
+activity or a replayed workflow never moves money twice. `call_gateway` moves money through a gateway adapter
+(activities/gateways/) and records every outcome, approved, declined or failed, under the operation id.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -14,9 +16,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.gateways import GatewayErrorType, GatewayUnavailable, PaymentGateway, misconfigured, perform
 from models.money import Money
+from models.payments import GatewayRequest, GatewayResult
 from models.tables import PaymentTransactionRow
+
+FINAL_STATUSES = ("approved", "declined")
 
 
 class PaymentTransaction(BaseModel):
@@ -29,8 +36,68 @@ class PaymentTransaction(BaseModel):
 
 
 class PaymentActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, gateways: dict[str, PaymentGateway] | None = None) -> None:
         self._engine = engine
+        self._gateways = gateways or {}
+
+    @activity.defn
+    async def call_gateway(self, request: GatewayRequest) -> GatewayResult:
+        """Move money through the request's gateway once; a decline is a result (approved=False), not an error."""
+        recorded = await asyncio.to_thread(self._recorded_outcome, request.operation_id)
+        if recorded is not None:
+            return recorded  # a retry, a duplicate or a replay: the gateway already answered
+        gateway = self._gateways.get(request.gateway)
+        if gateway is None:
+            known = ", ".join(sorted(self._gateways)) or "none"
+            raise misconfigured(f"gateway {request.gateway!r} is not configured on this worker (configured: {known})")
+        try:
+            result = await perform(gateway, request)
+        except GatewayUnavailable as fault:
+            await asyncio.to_thread(self._record_error, request, str(fault))
+            raise ApplicationError(str(fault), type=GatewayErrorType.unavailable) from fault  # retried
+        except ApplicationError as error:
+            await asyncio.to_thread(self._record_error, request, str(error))
+            raise
+        return await asyncio.to_thread(self._record_outcome, request, result)
+
+    def _recorded_outcome(self, operation_id: str) -> GatewayResult | None:
+        with Session(self._engine) as session:
+            row = session.get(PaymentTransactionRow, operation_id)
+            return _result(row) if row is not None and row.status in FINAL_STATUSES else None
+
+    def _record_outcome(self, request: GatewayRequest, result: GatewayResult) -> GatewayResult:
+        """Write the final outcome over any error recorded before; if a concurrent copy already wrote one, keep
+        it (the gateway answered both alike, by idempotency key)."""
+        status = "approved" if result.approved else "declined"
+        for _ in range(3):
+            with Session(self._engine) as session:
+                row = session.get(PaymentTransactionRow, request.operation_id)
+                if row is not None and row.status in FINAL_STATUSES:
+                    return _result(row)
+                row = row or _new_row(request)
+                row.status = status
+                row.gateway_reference = result.reference or None
+                row.detail = result.detail[:500] or None
+                row.answered_at = result.at
+                row.expires_at = result.expires_at
+                row.attempts = _attempt()
+                if _committed(session, row):
+                    return result
+        raise RuntimeError(f"could not record {request.operation_id}")  # retried; the gateway answers alike
+
+    def _record_error(self, request: GatewayRequest, detail: str) -> None:
+        """Record a failed attempt, unless a final outcome is already there."""
+        for _ in range(3):
+            with Session(self._engine) as session:
+                row = session.get(PaymentTransactionRow, request.operation_id)
+                if row is not None and row.status in FINAL_STATUSES:
+                    return
+                row = row or _new_row(request)
+                row.status = "error"
+                row.detail = detail[:500]
+                row.attempts = _attempt()
+                if _committed(session, row):
+                    return
 
     @activity.defn
     def record_payment_transaction(self, transaction: PaymentTransaction) -> str:
@@ -54,3 +121,51 @@ class PaymentActivities:
                 except IntegrityError:
                     session.rollback()  # a concurrent copy of this activity recorded it first
         return transaction.transaction_id
+
+
+def _attempt() -> int:
+    return activity.info().attempt if activity.in_activity() else 1
+
+
+def _new_row(request: GatewayRequest) -> PaymentTransactionRow:
+    return PaymentTransactionRow(
+        transaction_id=request.operation_id,
+        order_number=request.order_number,
+        kind=request.kind.value,
+        method=request.method,
+        amount=request.amount.amount,
+        currency=request.amount.currency,
+        actor=request.actor,
+        created_at=datetime.now(UTC),
+        gateway=request.gateway,
+        request_reference=request.reference,
+    )
+
+
+def _committed(session: Session, row: PaymentTransactionRow) -> bool:
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a concurrent copy of this activity inserted the row first
+        return False
+    return True
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
+
+
+def _result(row: PaymentTransactionRow) -> GatewayResult:
+    return GatewayResult(
+        operation_id=row.transaction_id,
+        kind=row.kind,  # type: ignore[arg-type]
+        approved=row.status == "approved",
+        reference=row.gateway_reference or "",
+        detail=row.detail or "",
+        amount=Money(amount=row.amount, currency=row.currency),
+        at=_utc(row.answered_at or row.created_at),
+        expires_at=_utc(row.expires_at),
+    )

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # Origins (e.g. the Temporal UI's) allowed to call the codec server endpoints /codec/encode, /codec/decode.
     codec_server_cors_origins: list[str] = Field(default_factory=list)
 
+    # Payment gateways (activities/gateways/). "test" is the built-in test gateway, whose outcome the card token
+    # chooses; "stripe" moves real money through Stripe PaymentIntents and needs the API key.
+    payment_gateway: Literal["test", "stripe"] = "test"
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"  # point at a localstripe for tests
+    test_gateway_slow_seconds: float = Field(default=5.0, ge=0)  # how long tok_slow answers after recording
+    test_gateway_authorisation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)  # when authorisations lapse
+
     @field_validator("codec_keys")
     @classmethod
     def _codec_keys_are_aes_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
@@ -104,6 +112,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "temporal_tls_client_cert_path and temporal_tls_client_key_path must be given together (mTLS)"
             )
+        if self.payment_gateway == "stripe" and self.stripe_api_key is None:
+            raise ValueError("payment_gateway 'stripe' needs stripe_api_key (BATON_STRIPE_API_KEY)")
         return self
 
     @property

@@ -88,12 +88,21 @@ class PaymentTransactionRow(SQLModel, table=True):
 
     transaction_id: str = Field(primary_key=True, max_length=80)
     order_number: str = Field(index=True, max_length=32)
-    kind: str = Field(max_length=16)  # payment | refund
+    kind: str = Field(max_length=16)  # payment | refund; gateway calls: authorise | capture | sale | void | refund
     method: str = Field(max_length=40)
     amount: int
     currency: str = Field(max_length=3)
     actor: str = Field(max_length=120)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # Gateway calls (PaymentActivities.call_gateway). Rows of record_payment_transaction keep the defaults.
+    gateway: str | None = Field(default=None, max_length=16)  # test | stripe
+    status: str = Field(default="approved", max_length=16, sa_column_kwargs={"server_default": "approved"})
+    gateway_reference: str | None = Field(default=None, max_length=80)  # what the gateway created
+    request_reference: str | None = Field(default=None, max_length=80)  # the authorisation or capture acted on
+    detail: str | None = Field(default=None, max_length=500)  # decline reason or error
+    attempts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # the activity attempt recording it
+    answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class OrderPlacementRow(SQLModel, table=True):
@@ -147,3 +156,29 @@ class OrderOpenAlertRow(SQLModel, table=True):
     order_number: str = Field(primary_key=True, foreign_key="orders.order_number", max_length=32)
     alert_type: str = Field(primary_key=True, index=True, max_length=32)
     store_id: str = Field(index=True, max_length=32)
+
+
+# --- Payment gateways -------------------------------------------------------------------------------------------
+
+
+class GatewayTestOperationRow(SQLModel, table=True):
+    """The built-in test gateway's own books, kept as an external gateway keeps them: one row per idempotency key,
+    so a retry from any worker process gets the original answer and tests can count what moved."""
+
+    __tablename__ = "test_gateway_operations"
+
+    idempotency_key: str = Field(primary_key=True, max_length=120)
+    order_number: str = Field(index=True, max_length=32)
+    kind: str = Field(max_length=16)  # authorise | capture | sale | void | refund
+    method: str = Field(max_length=40)
+    token: str = Field(max_length=80)  # captures, voids and refunds inherit the authorisation's token
+    parent_reference: str | None = Field(default=None, index=True, max_length=80)
+    reference: str = Field(index=True, max_length=80)  # "" unless approved
+    amount: int
+    currency: str = Field(max_length=3)
+    outcome: str = Field(max_length=16)  # failed (a simulated transient fault, retried) | approved | declined
+    detail: str = Field(default="", max_length=500)
+    calls: int = 1
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
