@@ -25,7 +25,6 @@ from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
 
 ORDER_NUMBER_BASE = 100000
-GATEWAYS = frozenset({"test", "stripe"})  # the adapters in activities/gateways
 
 
 def _request_hash(order: PlaceOrder) -> str:
@@ -60,7 +59,7 @@ def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None, g
     products = repository.products_by_sku(session, {line.sku for line in order.lines})
     policy = repository.get_payment_policy(session)
     store = repository.get_store(session, order.fulfilment.store_id)
-    problems = placement_problems(order, products, store, policy, GATEWAYS)
+    problems = placement_problems(order, products, store, policy, frozenset({gateway}))
     if problems:
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
     order_number, created = _claim_order_number(session, idempotency_key, request_hash)

@@ -16,6 +16,8 @@ class PaymentPolicy(BaseModel):
     # Card authorisations lapse at the gateway; Baton re-authorises this long before they do.
     authorisation_lifetime: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     reauthorise_before: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+    # How long one gateway call may take before Baton tries it again (same idempotency key, so never twice).
+    gateway_timeout: timedelta = Field(default=timedelta(seconds=30), gt=timedelta(0), le=timedelta(minutes=5))
     # A card declined at placement holds the order for Head Office, or cancels it.
     on_decline: Literal["hold", "cancel"] = "hold"
     # Approvals: orders from these channels or customers, or above these amounts (currency -> minor units), wait

@@ -54,8 +54,6 @@ class Settings(BaseSettings):
     session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     # How long a Head Office action waits for the order's worker before answering 503.
     update_timeout_seconds: float = Field(default=10.0, gt=0)
-    # The gateway for card payments Baton takes itself (auth_capture, authorise) when the order names none.
-    payment_gateway: Literal["test", "stripe"] = "test"
     # Observability (docs/observability.md). GET /health/ready waits this long for the database and Temporal.
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
     worker_metrics_address: str | None = None  # "host:port": the worker's Prometheus endpoint (SDK + Baton)

@@ -182,7 +182,7 @@ def apply_gateway_result(
     if kind is GatewayOperationKind.authorise:
         payment.status = "authorised"
         payment.authorisation_reference = result.reference
-        payment.authorised_until = result.expires_at or now + policy.authorisation_lifetime
+        payment.authorised_until = _lapses_at(result, policy, now)
         payment.at = now
         journey.record(state, now, actor, "payment_authorised", f"{payment.payment_id} {amount}{ref}")
     elif kind in (GatewayOperationKind.sale, GatewayOperationKind.capture):
@@ -197,6 +197,12 @@ def apply_gateway_result(
     elif kind is GatewayOperationKind.void:
         payment.status, payment.authorised_until = "voided", None
         journey.record(state, now, actor, "authorisation_voided", f"{payment.payment_id} {amount}{ref}")
+
+
+def _lapses_at(result: GatewayResult, policy: PaymentPolicy, now: datetime) -> datetime:
+    """The sooner of the gateway's own expiry and the configured authorisation lifetime."""
+    configured = now + policy.authorisation_lifetime
+    return min(result.expires_at, configured) if result.expires_at else configured
 
 
 # ---- at handover -------------------------------------------------------------------------------------
@@ -278,7 +284,7 @@ def reauthorised(
         return None
     old = payment.authorisation_reference
     payment.authorisation_reference = result.reference
-    payment.authorised_until = result.expires_at or now + policy.authorisation_lifetime
+    payment.authorised_until = _lapses_at(result, policy, now)
     journey.record(
         state,
         now,

@@ -63,7 +63,6 @@ GATEWAY_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=8,
 )
-GATEWAY_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn
@@ -357,6 +356,8 @@ class OrderWorkflow:
             reason = "; ".join(f"{p.payment_id} {p.method} declined: {p.detail}" for p in declined)
             if state.payment_policy.on_decline == "cancel":
                 journey.transition(state, OrderStatus.cancelled, now, journey.SYSTEM, "payment_declined", reason)
+                if state.refundable().amount:  # stored value taken before the card was declined goes back
+                    await self._refund(state.refundable(), journey.SYSTEM, "payment declined")
                 await self._settle_cancellation(journey.SYSTEM, "payment declined")
             elif state.status == OrderStatus.on_hold:
                 journey.record(state, now, journey.SYSTEM, "still_declined", reason)
@@ -406,7 +407,7 @@ class OrderWorkflow:
             return await workflow.execute_activity_method(
                 PaymentActivities.call_gateway,
                 request,
-                start_to_close_timeout=GATEWAY_TIMEOUT,
+                start_to_close_timeout=state.payment_policy.gateway_timeout,
                 retry_policy=GATEWAY_RETRY,
             )
         except ActivityError as error:

@@ -170,11 +170,12 @@ def test_authorisation_records_its_reference_and_lapse() -> None:
     assert state.history[-1].action == "payment_authorised"
 
 
-def test_gateway_expiry_wins_over_the_policy_lifetime() -> None:
+@pytest.mark.parametrize(("gateway_days", "expected_days"), [(2, 2), (30, 7)])
+def test_the_sooner_of_gateway_expiry_and_policy_lifetime(gateway_days: int, expected_days: int) -> None:
     state = make_state(payments=[_card()])
-    result = _result("authorise", expires_at=T0 + timedelta(days=2))
+    result = _result("authorise", expires_at=T0 + timedelta(days=gateway_days))
     settlement.apply_gateway_result(state, state.payments[0], result, PaymentPolicy(), T0, journey.SYSTEM)
-    assert state.payments[0].authorised_until == T0 + timedelta(days=2)
+    assert state.payments[0].authorised_until == T0 + timedelta(days=expected_days)
 
 
 def test_a_decline_at_placement_marks_the_payment_declined() -> None:
