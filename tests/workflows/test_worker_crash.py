@@ -21,9 +21,19 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from models.tables import StockLevelRow, StockReservationRow
+from models.tables import GatewayTestOperationRow, PaymentTransactionRow, StockLevelRow, StockReservationRow
 from tests.conftest import Stack, _stack
-from tests.support import CHANNEL, HO, JEANS, TEE, order_body, post_store_event, store_event, wait_for_status
+from tests.support import (
+    CHANNEL,
+    HO,
+    JEANS,
+    TEE,
+    eventually,
+    order_body,
+    post_store_event,
+    store_event,
+    wait_for_status,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = "S001"
@@ -48,11 +58,15 @@ class WorkerProcesses:
         self._log_dir = log_dir
         self._started: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self) -> subprocess.Popen:
+    def start(self, **env: str) -> subprocess.Popen:
         log = self._log_dir / f"worker-{len(self._started) + 1}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "worker.py"], cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "worker.py"],
+                cwd=ROOT,
+                env={**self._env, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         self._started.append((process, log))
         return process
@@ -248,3 +262,61 @@ async def test_order_placed_while_no_worker_runs_is_reserved_once_when_a_worker_
     assert actions.count("stock_reserved") == 1, actions
     assert actions.count("acknowledged") == 1, actions
     assert view["store_exceptions"] == []
+
+
+def _captures(engine: Engine, order_number: str) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+    """Captures on the gateway's books (outcome, amount, calls) and in Baton's ledger (status, amount, attempt)."""
+    with Session(engine) as session:
+        booked = session.exec(
+            select(GatewayTestOperationRow).where(
+                GatewayTestOperationRow.order_number == order_number, GatewayTestOperationRow.kind == "capture"
+            )
+        ).all()
+        ledger = session.exec(
+            select(PaymentTransactionRow).where(
+                PaymentTransactionRow.order_number == order_number, PaymentTransactionRow.kind == "capture"
+            )
+        ).all()
+        return [(r.outcome, r.amount, r.calls) for r in booked], [(r.status, r.amount, r.attempts) for r in ledger]
+
+
+async def test_worker_killed_right_after_the_gateway_captured_captures_exactly_once(
+    api: Stack, db: Engine, workers: WorkerProcesses
+):
+    # tok_slow: the gateway books each operation, then answers 3 s later — the window in which the worker dies.
+    # A gateway call is retried after 5 s here (the payment policy's gateway_timeout), with the same key.
+    policy = (await api.http.get("/settings/payments", headers=HO)).json()
+    assert (await api.http.put("/settings/payments", json={**policy, "gateway_timeout": "PT5S"}, headers=HO)).is_success
+    body = order_body(STORE, lines=LINES)
+    body["payment"] = {"mode": "authorise", "method": "card", "token": "tok_slow", "amount": body["payment"]["amount"]}
+    response = await api.http.post("/orders", json=body, headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number, total = response.json()["order_number"], response.json()["total"]["amount"]
+
+    slow = {"BATON_TEST_GATEWAY_SLOW_SECONDS": "3"}
+    first = workers.start(**slow)
+    try:
+        await wait_for_status(api.http, number, "awaiting_acknowledgement", timeout=30)
+        await _post(api, store_event(number, "acknowledged"))
+        await _post(api, store_event(number, "picked", picked=PICKED))
+        await wait_for_status(api.http, number, "ready_for_collection")
+        await _post(api, store_event(number, "collected"))
+
+        async def captured_at_gateway():
+            return _captures(db, number)[0] == [("approved", total, 1)]
+
+        await eventually(captured_at_gateway, timeout=30, interval=0.02)
+        workers.kill(first)  # the money moved; the worker never heard the answer
+        assert _captures(db, number)[1] == []  # Baton's ledger has not recorded it yet
+
+        second = workers.start(**slow)
+        view = await wait_for_status(api.http, number, "completed", timeout=RECOVERY_TIMEOUT)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{workers.logs()}") from error
+
+    booked, ledger = _captures(db, number)
+    assert booked == [("approved", total, 1)]  # captured once at the gateway
+    assert ledger == [("approved", total, 2)]  # recorded by the retry, which the gateway answered from its books
+    assert view["paid"]["amount"] == total and view["outstanding"]["amount"] == 0
+    assert _actions(view).count("payment_captured") == 1
+    workers.kill(second)
