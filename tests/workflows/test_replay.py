@@ -152,3 +152,50 @@ async def test_record_sla_histories(skipping_stack):
     await stack.env.sleep(timedelta(days=8))
     await wait_for_status(stack.http, number, "cancelled")
     await _save(stack, number, "alerts_then_collection_expired")
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_payment_histories(stack):
+    policy = (await stack.http.get("/settings/payments", headers=HO)).json()
+    assert (
+        await stack.http.put("/settings/payments", json={**policy, "approval_channels": ["phone"]}, headers=HO)
+    ).is_success
+    body = order_body(channel="phone")
+    total = body["payment"]["amount"]["amount"]
+    body["payment"] = None
+    body["payments"] = [
+        {
+            "mode": "auth_capture",
+            "method": "gift_card",
+            "token": "tok_approve",
+            "amount": {"amount": 1000, "currency": "GBP"},
+        },
+        {
+            "mode": "authorise",
+            "method": "card",
+            "token": "tok_approve",
+            "amount": {"amount": total - 1000, "currency": "GBP"},
+        },
+    ]
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_approval")
+    assert (await stack.http.post(f"/orders/{number}/approve", json={"reason": "known"}, headers=HO)).status_code == 200
+    await _send(stack, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "collected")
+    await wait_for_status(stack.http, number, "completed")
+    refund = {"lines": [{"line_id": "L2", "quantity": 1}], "reason": "returned"}
+    assert (await stack.http.post(f"/orders/{number}/refunds", json=refund, headers=HO)).status_code == 200
+    await _save(stack, number, "approved_split_payment_captured_then_refunded")
+
+    body = order_body()
+    body["payment"] = {**body["payment"], "mode": "authorise", "token": "tok_decline"}
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "on_hold")
+    retry = {"reason": "new card", "token": "tok_approve"}
+    assert (await stack.http.post(f"/orders/{number}/retry-payment", json=retry, headers=HO)).status_code == 200
+    assert (
+        await stack.http.post(f"/orders/{number}/cancel", json={"reason": "changed mind"}, headers=HO)
+    ).status_code == 200
+    await _save(stack, number, "declined_card_retried_then_cancelled")
