@@ -327,6 +327,10 @@ def _action_body(action: str, form: Any, currency: str) -> dict[str, Any]:
         body["from_location"] = _text(form, "from_location")
     elif action == "notes":
         body = {"text": _text(form, "text"), "client_facing": form.get("client_facing") == "on"}
+    elif action in ("confirm-payment", "override-payment"):
+        body["reference"] = _text(form, "reference")
+    elif action == "retry-payment":
+        body["token"] = _text(form, "token")
     elif action in ("payments", "refunds"):
         body["amount"] = {"amount": _minor_units(str(form.get("amount", ""))), "currency": currency}
         if action == "payments":
@@ -349,6 +353,11 @@ ACTIONS: dict[str, tuple[Any, type[BaseModel]]] = {
     "release-hold": (api_actions.release_hold, ReleaseHold),
     "payments": (api_actions.take_payment, ho.TakePayment),
     "refunds": (api_actions.refund, ho.IssueRefund),
+    "approve": (api_actions.approve_order, ho.ApproveOrder),
+    "reject": (api_actions.reject_order, ho.RejectOrder),
+    "confirm-payment": (api_actions.confirm_payment, ho.ConfirmPayment),
+    "retry-payment": (api_actions.retry_payment, ho.RetryPayment),
+    "override-payment": (api_actions.override_payment, ho.OverridePayment),
 }
 
 

@@ -71,6 +71,47 @@ async def test_every_head_office_form_runs_its_action(stack):
     assert (await http.get(f"/orders/{c}", headers=HO)).json()["status"] == "awaiting_dispatch"
 
 
+async def test_payment_and_approval_forms_appear_when_they_apply_and_run_their_action(stack):
+    http = stack.http
+    assert (await http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
+    reason = {"reason": "checked with the customer", "client_note": ""}
+    policy = (await http.get("/settings/payments", headers=HO)).json()
+    assert (
+        await http.put("/settings/payments", json={**policy, "approval_channels": ["phone"]}, headers=HO)
+    ).is_success
+
+    def payment(mode: str, token: str | None = None) -> dict:
+        body = order_body()["payment"] | {"mode": mode}
+        return body | {"token": token} if token else body
+
+    async def placed(status: str, **kwargs) -> str:
+        response = await http.post("/orders", json=order_body(**kwargs), headers=CHANNEL)
+        assert response.status_code == 201, response.text
+        await wait_for_status(http, response.json()["order_number"], status)
+        return response.json()["order_number"]
+
+    approval = await placed("awaiting_approval", channel="phone", payment=payment("authorise", "tok_approve"))
+    page = (await http.get(f"/ui/orders/{approval}")).text
+    assert 'id="action-approve"' in page and 'id="action-confirm-payment"' not in page
+    assert (await _act(http, approval, "approve", reason))[0] is None
+
+    offline = await placed("awaiting_payment", payment=payment("offline"))
+    assert 'id="action-confirm-payment"' in (await http.get(f"/ui/orders/{offline}")).text
+    assert (await _act(http, offline, "confirm-payment", {"reference": "BACS 1", **reason}))[0] is None
+
+    declined = await placed("on_hold", payment=payment("authorise", "tok_decline"))
+    page = (await http.get(f"/ui/orders/{declined}")).text
+    assert 'id="action-retry-payment"' in page and 'id="action-override-payment"' in page
+    assert "declined — card declined" in page
+    assert (await _act(http, declined, "retry-payment", {"token": "tok_approve", **reason}))[0] is None
+
+    failed = await placed("awaiting_acknowledgement", payment=payment("authorise", "tok_capture_declined"))
+    assert (await _act(http, failed, "override-payment", {"reference": "x", **reason}))[0] == "no_failed_payment"
+
+    views = [(await http.get(f"/orders/{n}", headers=HO)).json() for n in (approval, offline, declined)]
+    assert [v["status"] for v in views] == ["awaiting_acknowledgement"] * 3
+
+
 async def test_pages_answer_errors_as_pages_and_the_api_keeps_problem_json(stack):
     http = stack.http
     response = await http.get("/ui/orders")
