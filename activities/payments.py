@@ -46,12 +46,8 @@ class PaymentActivities:
         recorded = await asyncio.to_thread(self._recorded_outcome, request.operation_id)
         if recorded is not None:
             return recorded  # a retry, a duplicate or a replay: the gateway already answered
-        gateway = self._gateways.get(request.gateway)
-        if gateway is None:
-            known = ", ".join(sorted(self._gateways)) or "none"
-            raise misconfigured(f"gateway {request.gateway!r} is not configured on this worker (configured: {known})")
         try:
-            result = await perform(gateway, request)
+            result = await perform(self._gateway(request.gateway), request)
         except GatewayUnavailable as fault:
             await asyncio.to_thread(self._record_error, request, str(fault))
             raise ApplicationError(str(fault), type=GatewayErrorType.unavailable) from fault  # retried
@@ -59,6 +55,13 @@ class PaymentActivities:
             await asyncio.to_thread(self._record_error, request, str(error))
             raise
         return await asyncio.to_thread(self._record_outcome, request, result)
+
+    def _gateway(self, name: str) -> PaymentGateway:
+        gateway = self._gateways.get(name)
+        if gateway is None:
+            known = ", ".join(sorted(self._gateways)) or "none"
+            raise misconfigured(f"gateway {name!r} is not configured on this worker (configured: {known})")
+        return gateway
 
     def _recorded_outcome(self, operation_id: str) -> GatewayResult | None:
         with Session(self._engine) as session:

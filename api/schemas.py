@@ -121,3 +121,26 @@ class WebhookAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     event_id: str
     order_number: str
+
+
+class PaymentTransactionView(BaseModel):
+    """One entry of an order's payment ledger."""
+
+    transaction_id: str = Field(description="The operation id, e.g. order-100001:capture:1 (the idempotency key)")
+    kind: str = Field(description="authorise | capture | sale | void | refund (gateway calls); payment | refund")
+    status: Literal["approved", "declined", "error"] = Field(description="error: failing, being retried")
+    method: str
+    amount: Money
+    gateway: str | None = Field(description="test | stripe; null for movements recorded without a gateway")
+    gateway_reference: str | None = Field(description="What the gateway created (authorisation, capture, refund)")
+    request_reference: str | None = Field(description="The authorisation or capture this operation acted on")
+    detail: str | None = Field(description="The decline reason or the error")
+    attempts: int
+    actor: str
+    at: datetime = Field(description="When the gateway answered (or the attempt was recorded)")
+    expires_at: datetime | None = Field(description="Authorisations: when the gateway lets them lapse")
+
+
+class PaymentHistory(BaseModel):
+    order_number: str
+    transactions: list[PaymentTransactionView]

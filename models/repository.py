@@ -14,7 +14,15 @@ from models.money import Money
 from models.order import OrderState
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaOverrides, SlaPolicy, effective_policy
-from models.tables import LocationRow, OrderOpenAlertRow, OrderRecordRow, ProductRow, SettingRow, StockLevelRow
+from models.tables import (
+    LocationRow,
+    OrderOpenAlertRow,
+    OrderRecordRow,
+    PaymentTransactionRow,
+    ProductRow,
+    SettingRow,
+    StockLevelRow,
+)
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"
@@ -264,5 +272,16 @@ def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list
         .where(OrderRecordRow.status.not_in(["completed", "cancelled"]))  # type: ignore[attr-defined]
         .order_by(OrderRecordRow.created_at, OrderRecordRow.order_number)
         .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def payment_transactions(session: Session, order_number: str) -> list[PaymentTransactionRow]:
+    """The order's payment ledger, oldest first: every gateway call (approved, declined or failing) and every
+    recorded movement."""
+    query = (
+        select(PaymentTransactionRow)
+        .where(PaymentTransactionRow.order_number == order_number)
+        .order_by(PaymentTransactionRow.created_at, PaymentTransactionRow.transaction_id)  # type: ignore[arg-type]
     )
     return list(session.exec(query))

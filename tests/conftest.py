@@ -26,6 +26,7 @@ from models.demo import seed_demo
 from models.order import order_workflow_id
 from models.settings import Settings
 from models.tables import (
+    GatewayTestOperationRow,
     LocationRow,
     OrderOpenAlertRow,
     OrderRecordRow,
@@ -74,6 +75,7 @@ def db(engine: Engine) -> Engine:
             ProductRow,
             LocationRow,
             SettingRow,
+            GatewayTestOperationRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()

@@ -80,7 +80,7 @@ class StripeGateway:
         if intent.status != "succeeded":
             return declined(request, f"payment {intent.id} cannot be captured ({intent.status})")
         # Captured, now or by an earlier attempt of this operation.
-        return self._approved(request, _charge_id(intent), f"captured {_money(_received(intent), request)}")
+        return self._approved(request, _charge_id(intent), f"captured {request.amount}")
 
     async def _void(self, request: GatewayRequest) -> GatewayResult:
         intents = self._client.v1.payment_intents
@@ -101,7 +101,7 @@ class StripeGateway:
         target = {"charge": reference} if reference.startswith("ch_") else {"payment_intent": reference}
         existing = await _call(self._client.v1.refunds.list_async({**target, "limit": 100}))  # type: ignore[arg-type]
         for refund in existing.data:
-            if refund.metadata and refund.metadata.get("baton_operation_id") == request.operation_id:
+            if _metadata_of(refund).get("baton_operation_id") == request.operation_id:
                 return self._approved(request, refund.id, f"refund {refund.status}")
         try:
             refund = await _call(
@@ -207,12 +207,13 @@ def _capturable(intent: Any) -> int:
     return int(getattr(intent, "amount_capturable", None) or intent.amount)  # localstripe omits the field
 
 
-def _received(intent: Any) -> int:
-    return int(getattr(intent, "amount_received", None) or intent.amount)
-
-
 def _metadata(request: GatewayRequest) -> dict[str, str]:
     return {"baton_operation_id": request.operation_id, "order_number": request.order_number}
+
+
+def _metadata_of(stripe_object: Any) -> dict[str, Any]:
+    metadata = getattr(stripe_object, "metadata", None)
+    return metadata.to_dict() if metadata is not None else {}
 
 
 def _money(amount: int, like: GatewayRequest) -> Money:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api import orders_service
 from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
-from api.schemas import OrderPage, OrderSummary, OrderView
+from api.schemas import OrderPage, OrderSummary, OrderView, PaymentHistory, PaymentTransactionView
 from models import repository
+from models.money import Money
 from models.order import AlertType, OrderStatus, PlaceOrder
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -75,3 +77,35 @@ def list_orders(
 def get_order(order_number: str, session: SessionDep, caller: Caller) -> OrderView:
     """One order: lines, notes, payments, alerts, history and stock of each line everywhere."""
     return orders_service.to_view(session, orders_service.get_order_state(session, order_number, caller))
+
+
+@router.get("/{order_number}/payments", response_model=PaymentHistory)
+def get_order_payments(order_number: str, session: SessionDep, caller: Caller) -> PaymentHistory:
+    """Every payment operation on the order (authorise, capture, sale, void, refund), approved, declined or failing."""
+    orders_service.get_order_state(session, order_number, caller)  # 404: unknown, or another store's order
+    rows = repository.payment_transactions(session, order_number)
+    return PaymentHistory(
+        order_number=order_number,
+        transactions=[
+            PaymentTransactionView(
+                transaction_id=row.transaction_id,
+                kind=row.kind,
+                status=row.status,  # type: ignore[arg-type]
+                method=row.method,
+                amount=Money(amount=row.amount, currency=row.currency),
+                gateway=row.gateway,
+                gateway_reference=row.gateway_reference,
+                request_reference=row.request_reference,
+                detail=row.detail,
+                attempts=row.attempts,
+                actor=row.actor,
+                at=_utc(row.answered_at or row.created_at),
+                expires_at=_utc(row.expires_at) if row.expires_at else None,
+            )
+            for row in rows
+        ],
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
