@@ -129,6 +129,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = state.store_update_pending_since is None
         elif alert.type is AlertType.transfer_not_received:
             resolved = not state.pending_transfers()
+        elif alert.type is AlertType.store_offline:
+            resolved = state.offline_store_id != state.store_id or state.status == OrderStatus.awaiting_dispatch
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
