@@ -15,14 +15,16 @@ from temporalio.worker import Worker
 from activities.inventory import InventoryActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
+from activities.store_links import StoreLinkActivities
 from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order_workflow import OrderWorkflow
+from workflows.store_link import StoreLinkWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
-WORKFLOWS = [OrderWorkflow]
+WORKFLOWS = [OrderWorkflow, StoreLinkWorkflow]
 
 
 def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
@@ -30,6 +32,7 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
     payments = PaymentActivities(engine)
+    store_links = StoreLinkActivities(engine)
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -39,6 +42,9 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
         payments.record_payment_transaction,
         projection.project_order,
         stores.push_to_store,
+        store_links.load_store_link,
+        store_links.record_store_link,
+        store_links.tell_open_orders,
     ]
 
 
