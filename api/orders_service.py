@@ -21,6 +21,7 @@ from models.money import Money
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
 from models.settings import ApiKeyHolder
+from models.store_link_repository import link_state
 from models.tables import OrderPlacementRow
 from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
@@ -58,7 +59,10 @@ def _claim_order_number(session: Session, idempotency_key: str | None, request_h
 def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None) -> tuple[OrderState, bool]:
     request_hash = _request_hash(order)
     products = repository.products_by_sku(session, {line.sku for line in order.lines})
-    problems = placement_problems(order, products, repository.get_store(session, order.fulfilment.store_id))
+    store_id = order.fulfilment.store_id
+    problems = placement_problems(
+        order, products, repository.get_store(session, store_id), link_state(session, store_id)
+    )
     if problems:
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
     order_number, created = _claim_order_number(session, idempotency_key, request_hash)
