@@ -8,6 +8,7 @@ from datetime import datetime
 from models.catalogue import LocationKind, Product, Store
 from models.journey import record
 from models.order import Note, OrderLine, OrderState, PaymentRecord, PlaceOrder
+from models.store_link import LinkState, click_and_collect_refusal
 
 
 @dataclass(frozen=True)
@@ -16,14 +17,23 @@ class FieldProblem:
     message: str
 
 
-def placement_problems(order: PlaceOrder, products: dict[str, Product], store: Store | None) -> list[FieldProblem]:
-    """Everything wrong with an order before anything starts; empty when it may be placed."""
+def placement_problems(
+    order: PlaceOrder,
+    products: dict[str, Product],
+    store: Store | None,
+    link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
+) -> list[FieldProblem]:
+    """Everything wrong with an order before anything starts; empty when it may be placed.
+
+    `link` is the store's link state and since when (models/store_link.py): an offline store takes no orders."""
     problems: list[FieldProblem] = []
     store_field = "fulfilment.store_id"
     if store is None or store.kind != LocationKind.store:
         problems.append(FieldProblem(store_field, f"unknown store {order.fulfilment.store_id!r}"))
     elif not store.click_and_collect_enabled:
         problems.append(FieldProblem(store_field, f"store {store.store_id} is not enabled for click & collect"))
+    elif offline := click_and_collect_refusal(store.store_id, *link):
+        problems.append(FieldProblem(store_field, offline))
 
     currency = order.payment.amount.currency
     for index, line in enumerate(order.lines):
