@@ -11,7 +11,7 @@ Continues as new when Temporal suggests it or the history passes `history_cap`, 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -50,7 +50,11 @@ class StoreLinkWorkflow:
                 continue
             if deadline > workflow.now():
                 try:
-                    await workflow.wait_condition(self._continue_as_new_due, timeout=deadline - workflow.now())
+                    # Heartbeats do not wake it (no timer per heartbeat), except one with a shorter timeout.
+                    await workflow.wait_condition(
+                        lambda armed=deadline: self._continue_as_new_due() or self._deadline_before(armed),
+                        timeout=deadline - workflow.now(),
+                    )
                 except TimeoutError:
                     pass
                 continue  # heartbeats may have moved the deadline while it slept: re-arm
@@ -94,6 +98,10 @@ class StoreLinkWorkflow:
                 heartbeat_timeout=timedelta(minutes=1),
                 retry_policy=TELL_ORDERS_RETRY,
             )
+
+    def _deadline_before(self, armed: datetime) -> bool:
+        deadline = rules.offline_deadline(self._current)
+        return deadline is not None and deadline < armed
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
