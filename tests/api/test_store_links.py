@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from tests.support import CHANNEL, HO, STORE_S001, eventually, post_store_event, signed_headers
+from tests.support import CHANNEL, HO, HO_KEY, STORE_S001, eventually, post_store_event, signed_headers
 
 
 def heartbeat_event() -> dict:
@@ -103,3 +103,18 @@ async def test_link_of_an_unknown_store_is_404(stack):
     response = await stack.http.get("/stores/S999/link", headers=HO)
     assert response.status_code == 404
     assert response.json()["type"].endswith("/store-not-found")
+
+
+async def test_dashboard_shows_the_link_of_stores_that_send_heartbeats(stack):
+    assert (await post_store_event(stack.http, "S001", heartbeat_event())).status_code == 202
+    await eventually(lambda: _online(stack))
+    signed_in = await stack.http.post("/ui/sign-in", data={"api_key": HO_KEY})
+    assert signed_in.status_code == 303
+    page = await stack.http.get("/ui/orders/live")
+    assert page.status_code == 200
+    assert 'data-store="S001" data-link="online"' in page.text
+    assert 'data-store="S002"' not in page.text  # unmonitored stores are not listed
+
+
+async def _online(stack) -> bool:
+    return (await _link(stack))["state"] == "online"
