@@ -16,14 +16,16 @@ from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
+from activities.store_links import StoreLinkActivities
 from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order_workflow import OrderWorkflow
+from workflows.store_link import StoreLinkWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
-WORKFLOWS = [OrderWorkflow]
+WORKFLOWS = [OrderWorkflow, StoreLinkWorkflow]
 
 
 def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
@@ -31,6 +33,7 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
     payments = PaymentActivities(engine, build_gateways(settings or get_settings(), engine))
+    store_links = StoreLinkActivities(engine)
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -41,6 +44,9 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
         payments.call_gateway,
         projection.project_order,
         stores.push_to_store,
+        store_links.load_store_link,
+        store_links.record_store_link,
+        store_links.tell_open_orders,
     ]
 
 

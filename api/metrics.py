@@ -82,7 +82,8 @@ def record(
         if status == 201 and headers.get(b"idempotent-replayed") != b"true":
             ORDERS_PLACED.labels(channel=_label(_json_field(body, "channel"), Channel, "other")).inc()
     elif route == STORE_WEBHOOK_ROUTE:
-        event_type = _label(_json_field(body, "type"), StoreEventType, "unknown")
+        raw_type = _json_field(body, "type")
+        event_type = "heartbeat" if raw_type == "heartbeat" else _label(raw_type, StoreEventType, "unknown")
         STORE_WEBHOOKS.labels(type=event_type, outcome=webhook_outcome(status)).inc()
     elif route.startswith(INTERVENTION_ROUTE_PREFIX) and 200 <= status < 300:
         INTERVENTIONS.labels(action=name or route.removeprefix(INTERVENTION_ROUTE_PREFIX)).inc()

@@ -20,6 +20,7 @@ from models import repository
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
 from models.settings import ApiKeyHolder
+from models.store_link_repository import link_state
 from models.tables import OrderPlacementRow
 from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
@@ -58,8 +59,11 @@ def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None, g
     request_hash = _request_hash(order)
     products = repository.products_by_sku(session, {line.sku for line in order.lines})
     policy = repository.get_payment_policy(session)
-    store = repository.get_store(session, order.fulfilment.store_id)
-    problems = placement_problems(order, products, store, policy, frozenset({gateway}))
+    store_id = order.fulfilment.store_id
+    store = repository.get_store(session, store_id)
+    problems = placement_problems(
+        order, products, store, policy, frozenset({gateway}), link=link_state(session, store_id)
+    )
     if problems:
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
     order_number, created = _claim_order_number(session, idempotency_key, request_hash)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.catalogue import StockHolding
 from models.money import Money
@@ -102,11 +102,24 @@ class StoreWebhookEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=200)
-    type: StoreEventType
-    order_number: str = Field(min_length=1)
+    type: StoreEventType | Literal["heartbeat"]
+    order_number: str | None = Field(default=None, min_length=1, description="Required except for 'heartbeat'")
     occurred_at: datetime
     picked: list[PickedLine] | None = Field(default=None, description="Required for 'picked': every line's quantity")
     transfer_id: str | None = Field(default=None, description="Required for 'transfer_received'")
+
+    @field_validator("type", mode="wrap")
+    @classmethod
+    def _known_type(cls, value: Any, handler: Any) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:  # one message naming every type, instead of one per member of the union
+            known = ", ".join(repr(t) for t in [*(e.value for e in StoreEventType), "heartbeat"])
+            raise ValueError(f"Input should be one of {known}") from None
+
+    @property
+    def is_heartbeat(self) -> bool:
+        return self.type == "heartbeat"
 
     @model_validator(mode="after")
     def _type_needs_its_fields(self) -> StoreWebhookEvent:
@@ -120,7 +133,7 @@ class StoreWebhookEvent(BaseModel):
 class WebhookAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     event_id: str
-    order_number: str
+    order_number: str | None = None  # None for a heartbeat
 
 
 class PaymentTransactionView(BaseModel):

@@ -152,6 +152,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
                 alert.cleared_at = now
                 record(state, now, SYSTEM, "alert_cleared", alert.type)
             continue
+        elif alert.type is AlertType.store_offline:
+            resolved = state.offline_store_id != state.store_id or state.status == OrderStatus.awaiting_dispatch
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:

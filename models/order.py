@@ -20,6 +20,11 @@ def order_workflow_id(order_number: str) -> str:
     return f"order-{order_number}"
 
 
+def store_link_workflow_id(store_id: str) -> str:
+    """The store's link monitor (workflows/store_link.py): one long-lived workflow per store."""
+    return f"store-link-{store_id}"
+
+
 class OrderStatus(StrEnum):
     received = "received"
     awaiting_approval = "awaiting_approval"  # held for Head Office approval before anything is charged or sent
@@ -59,6 +64,8 @@ class AlertType(StrEnum):
     short_pick = "short_pick"
     payment_declined = "payment_declined"  # at placement: the order is held (or cancelled, by configuration)
     payment_failed = "payment_failed"  # a capture or re-authorisation failed: Head Office settles it by hand
+    # The collection store stopped linking (no heartbeat in time); cleared when it is back online.
+    store_offline = "store_offline"
 
 
 class HoldReason(StrEnum):
@@ -352,6 +359,10 @@ class OrderState(BaseModel):
     store_pushes: int = 0
     seen_event_ids: list[str] = Field(default_factory=list)
     version: int = 0
+    # Store link monitor (models/store_link.py): the store that went offline while this order was at it, and
+    # the link changes already applied (de-duplicated by change id).
+    offline_store_id: str | None = None
+    seen_link_change_ids: list[str] = Field(default_factory=list)
 
     @property
     def has_open_alert(self) -> bool:

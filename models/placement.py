@@ -11,6 +11,7 @@ from models.money import Money
 from models.order import Note, OrderLine, OrderState, PlaceOrder
 from models.payment_policy import PaymentPolicy
 from models.settlement import approval_reason, initial_payments, payment_problems
+from models.store_link import LinkState, click_and_collect_refusal
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,19 @@ def placement_problems(
     store: Store | None,
     policy: PaymentPolicy | None = None,
     gateways: frozenset[str] = frozenset({"test"}),
+    link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
 ) -> list[FieldProblem]:
-    """Everything wrong with an order before anything starts; empty when it may be placed."""
+    """Everything wrong with an order before anything starts; empty when it may be placed.
+
+    `link` is the store's link state and since when (models/store_link.py): an offline store takes no orders."""
     problems: list[FieldProblem] = []
     store_field = "fulfilment.store_id"
     if store is None or store.kind != LocationKind.store:
         problems.append(FieldProblem(store_field, f"unknown store {order.fulfilment.store_id!r}"))
     elif not store.click_and_collect_enabled:
         problems.append(FieldProblem(store_field, f"store {store.store_id} is not enabled for click & collect"))
+    elif offline := click_and_collect_refusal(store.store_id, *link):
+        problems.append(FieldProblem(store_field, offline))
 
     given = order.given_payments
     currency = given[0][1].amount.currency

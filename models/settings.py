@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     database_auto_create: bool = True
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     store_push_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A store that sent heartbeats and then none for this long goes offline (no new click & collect orders).
+    # Each heartbeat carries the value, so a change applies from the store's next heartbeat.
+    store_link_timeout_seconds: int = Field(default=600, ge=1)
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.
     api_keys: dict[str, ApiKeyHolder] = Field(default_factory=dict)
     temporal_ui_url: str = "http://localhost:8233"

@@ -182,3 +182,31 @@ class GatewayTestOperationRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+# ---- store link monitor (workflows/store_link.py): Baton's truth of which stores are online -------------
+
+
+class StoreLinkRow(SQLModel, table=True):
+    """A store's link as its link workflow last recorded it; no row means never heard from (unmonitored)."""
+
+    __tablename__ = "store_links"
+
+    store_id: str = Field(primary_key=True, max_length=32)
+    state: str = Field(max_length=16)  # online | offline
+    since: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class StoreLinkChangeRow(SQLModel, table=True):
+    """A store going online or offline, once per change id (`store-link-<store>:change:<n>`)."""
+
+    __tablename__ = "store_link_changes"
+    __table_args__ = (Index("ix_store_link_changes_store_at", "store_id", "at"),)
+
+    change_id: str = Field(primary_key=True, max_length=80)
+    store_id: str = Field(max_length=32)
+    state: str = Field(max_length=16)
+    previous: str = Field(max_length=16)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    detail: str = Field(default="", max_length=500)

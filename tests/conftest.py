@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 from api.app import create_app
 from models.db import create_tables, make_engine
 from models.demo import seed_demo
-from models.order import order_workflow_id
+from models.order import order_workflow_id, store_link_workflow_id
 from models.settings import Settings
 from models.tables import (
     GatewayTestOperationRow,
@@ -34,6 +34,8 @@ from models.tables import (
     SettingRow,
     StockLevelRow,
     StockReservationRow,
+    StoreLinkChangeRow,
+    StoreLinkRow,
 )
 from tests.support import API_KEYS, STORE_SECRETS
 from worker import build_worker
@@ -68,6 +70,8 @@ def db(engine: Engine) -> Engine:
     """Fresh demo data for each test. Order numbers keep counting so workflow ids never repeat."""
     with Session(engine) as session:
         for table in (
+            StoreLinkChangeRow,
+            StoreLinkRow,
             StockReservationRow,
             StockLevelRow,
             OrderOpenAlertRow,
@@ -124,11 +128,14 @@ async def _terminate_open_orders(client: Client, engine: Engine) -> None:
     task waits for a worker that has gone."""
     with Session(engine) as session:
         numbers = session.exec(select(OrderRecordRow.order_number)).all()
-    for number in numbers:
+        stores = session.exec(select(LocationRow.store_id)).all()
+    # Store link monitors too: the next test's heartbeats must start one on its own task queue.
+    workflow_ids = [order_workflow_id(n) for n in numbers] + [store_link_workflow_id(s) for s in stores]
+    for workflow_id in workflow_ids:
         try:
-            await client.get_workflow_handle(order_workflow_id(number)).terminate("test finished")
+            await client.get_workflow_handle(workflow_id).terminate("test finished")
         except RPCError:
-            pass  # already closed
+            pass  # already closed (or never started)
 
 
 class Stack:

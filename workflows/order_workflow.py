@@ -1,6 +1,7 @@
 """OrderWorkflow: one click & collect order from placement to completion.
 
-Signals: store_event (de-duplicated by event id). Queries: view.
+Signals: store_event (de-duplicated by event id), store_link_changed (from the store's link monitor,
+de-duplicated by change id). Queries: view.
 Updates (Head Office, each with a validator): release_hold, cancel_order, cancel_lines, change_variant,
 add_item, buy_in_store, move_to_store, switch_to_home_delivery, redirect_stock, prompt_store, add_note,
 take_payment, refund.
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
     from models.sla import SlaPolicy
+    from models.store_link import LinkChange, apply_to_order
     from workflows import search_attributes as sa
 
 LEDGER_TIMEOUT = timedelta(seconds=30)
@@ -106,6 +108,13 @@ class OrderWorkflow:
             return
         self._state.seen_event_ids.append(event.event_id)
         self._inbox.append(event)
+
+    @workflow.signal
+    async def store_link_changed(self, change: LinkChange) -> None:
+        """The order's store went offline (store_offline alert) or came back online (alert cleared)."""
+        async with self._lock:
+            if apply_to_order(self._state, change, workflow.now()):
+                await self._project()
 
     @workflow.update
     async def release_hold(self, command: ReleaseHold) -> OrderState:

@@ -20,6 +20,8 @@ from models import interventions as ho
 from models import repository
 from models.catalogue import LocationKind
 from models.order import ReleaseHold
+from models.store_link import click_and_collect_refusal
+from models.store_link_repository import link_state
 from workflows.order_workflow import OrderWorkflow
 
 T = TypeVar("T")
@@ -166,6 +168,8 @@ async def move_to_store(actions: Actions, command: Annotated[ho.MoveToStore, _ex
             raise field_error("store_id", f"unknown store {command.store_id!r}")
         if not store.click_and_collect_enabled:
             raise field_error("store_id", f"store {command.store_id} is not enabled for click & collect")
+        if offline := click_and_collect_refusal(command.store_id, *link_state(session, command.store_id)):
+            raise field_error("store_id", offline)
         _require_lines_available(session, actions.order_number, command.store_id)
         return command
 

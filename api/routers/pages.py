@@ -33,7 +33,7 @@ from api.problems import Conflict, InvalidInput, NotFound, Problem
 from api.routers import interventions as api_actions
 from api.schemas import OrderView
 from models import interventions as ho
-from models import repository
+from models import repository, store_link_repository
 from models.catalogue import LocationKind
 from models.order import AlertType, OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
 from models.settings import ApiKeyHolder, Role, Settings
@@ -230,6 +230,8 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "statuses": list(OrderStatus),
         "alert_types": list(AlertType),
         "stores": repository.list_stores(session, LocationKind.store),
+        # Only stores that send heartbeats have a link to show; the others are unmonitored.
+        "store_links": [link for link in store_link_repository.list_links(session) if link.since is not None],
         "refreshed_at": datetime.now(UTC),
     }
 

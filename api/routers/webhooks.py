@@ -1,32 +1,39 @@
-"""Inbound store webhooks: signed events handed durably to the order's workflow."""
+"""Inbound store webhooks: signed events handed durably to the order's workflow, heartbeats to the store's
+link workflow."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
 from pydantic import ValidationError
 from sqlmodel import Session
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, in_threadpool
-from api.problems import Conflict, InvalidInput, NotFound, Unauthorized
+from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_error
 from api.routers.stores import StoreId
 from api.schemas import StoreWebhookEvent, WebhookAccepted
 from models import repository
-from models.order import StoreEvent, order_workflow_id
+from models.order import StoreEvent, order_workflow_id, store_link_workflow_id
+from models.settings import Settings
 from models.signing import SignatureError, verify
+from models.store_link import Heartbeat, StoreLinkInput
 from workflows.order_workflow import OrderWorkflow
+from workflows.store_link import StoreLinkWorkflow
 
 router = APIRouter(prefix="/webhooks", tags=["store webhooks"])
 
 
 def _authenticate(
     session: Session, store_id: str, body: bytes, signature: str | None, tolerance_seconds: int
-) -> tuple[StoreWebhookEvent, str, set[str]]:
-    """Check the signature, the body and that the order is this store's; returns the event and the order's
-    status and seen event ids."""
+) -> StoreWebhookEvent:
+    """Check the store, the signature and the body."""
+    if repository.get_store(session, store_id) is None:
+        raise NotFound(f"store {store_id} not found", type_="store-not-found")
     _url, secret = repository.store_webhook(session, store_id)
     if not secret:
         raise Unauthorized(f"store {store_id} has no webhook secret", type_="invalid-signature")
@@ -35,16 +42,49 @@ def _authenticate(
     except SignatureError as error:
         raise Unauthorized(str(error), type_="invalid-signature") from error
     try:
-        event = StoreWebhookEvent.model_validate_json(body)
+        return StoreWebhookEvent.model_validate_json(body)
     except ValidationError as error:
         raise InvalidInput(
             [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in error.errors()]
         ) from error
-    record = repository.get_order_record(session, event.order_number)
+
+
+def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tuple[str, str, set[str]]:
+    """The event's order, which must be this store's: its number, status and seen event ids."""
+    order_number = event.order_number
+    if order_number is None:
+        raise field_error("order_number", f"a {event.type} event needs 'order_number'")
+    record = repository.get_order_record(session, order_number)
     senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
     if record is None or store_id not in senders:
-        raise NotFound(f"store {store_id} has no order {event.order_number}", type_="order-not-found")
-    return event, record.status, set(record.view.get("seen_event_ids", []))
+        raise NotFound(f"store {store_id} has no order {order_number}", type_="order-not-found")
+    return order_number, record.status, set(record.view.get("seen_event_ids", []))
+
+
+def _check(
+    session: Session, store_id: str, body: bytes, signature: str | None, tolerance_seconds: int
+) -> tuple[StoreWebhookEvent, tuple[str, str, set[str]] | None]:
+    event = _authenticate(session, store_id, body, signature, tolerance_seconds)
+    return event, None if event.is_heartbeat else _order_of(session, store_id, event)
+
+
+async def _hand_heartbeat(temporal: Client, settings: Settings, store_id: str, event: StoreWebhookEvent) -> None:
+    """Signal the store's link workflow, starting it if it is not running (signal-with-start)."""
+    await temporal.start_workflow(
+        StoreLinkWorkflow.run,
+        StoreLinkInput(store_id=store_id),
+        id=store_link_workflow_id(store_id),
+        task_queue=settings.task_queue,
+        start_signal="heartbeat",
+        start_signal_args=[
+            Heartbeat(
+                event_id=event.event_id,
+                store_id=store_id,
+                occurred_at=event.occurred_at,
+                timeout=timedelta(seconds=settings.store_link_timeout_seconds),
+            )
+        ],
+    )
 
 
 @router.post(
@@ -62,18 +102,22 @@ async def store_event(
     baton_signature: Annotated[str | None, Header(description="t=<unix seconds>,v1=<hex HMAC-SHA256>")] = None,
 ) -> WebhookAccepted:
     """A store reports acknowledged, picked, collected, not_collected, update_acknowledged, transfer_received
-    or dispatched."""
+    or dispatched about one of its orders, or sends a heartbeat (no order_number) to say it is online."""
     body = await request.body()
-    event, order_status, seen_event_ids = await in_threadpool(
-        session, _authenticate, session, store_id, body, baton_signature, settings.webhook_tolerance_seconds
+    event, order = await in_threadpool(
+        session, _check, session, store_id, body, baton_signature, settings.webhook_tolerance_seconds
     )
-    handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(event.order_number))
+    if order is None:
+        await _hand_heartbeat(temporal, settings, store_id, event)
+        return WebhookAccepted(event_id=event.event_id)
+    order_number, order_status, seen_event_ids = order
+    handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_number))
     try:
         await handle.signal(
             OrderWorkflow.store_event,
             StoreEvent(
                 event_id=event.event_id,
-                type=event.type,
+                type=event.type,  # type: ignore[arg-type]  # not a heartbeat: those went to the link workflow
                 store_id=store_id,
                 occurred_at=event.occurred_at,
                 picked={line.line_id: line.quantity for line in event.picked or []},
@@ -84,11 +128,11 @@ async def store_event(
         if error.status == RPCStatusCode.NOT_FOUND:
             if event.event_id in seen_event_ids:
                 # A retry of an event that was applied before the order closed: it is safe to say yes again.
-                return WebhookAccepted(event_id=event.event_id, order_number=event.order_number)
+                return WebhookAccepted(event_id=event.event_id, order_number=order_number)
             raise Conflict(
-                f"order {event.order_number} is closed ({order_status}); the event was not applied",
+                f"order {order_number} is closed ({order_status}); the event was not applied",
                 type_="order_closed",
                 rule="order_closed",
             ) from error
         raise
-    return WebhookAccepted(event_id=event.event_id, order_number=event.order_number)
+    return WebhookAccepted(event_id=event.event_id, order_number=order_number)

@@ -475,6 +475,8 @@ def _assert_alerts_settled(state: OrderState) -> None:
         assert not state.is_final, "a final order keeps no open alert"
         if alert.type is AlertType.not_updated:
             assert state.store_update_pending_since is not None
+        elif alert.type is AlertType.store_offline:
+            assert state.offline_store_id == state.store_id
         else:
             assert state.status is CAUSE[alert.type]
 
@@ -511,6 +513,8 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = bool(state.pending_transfers())
             elif arg is AlertType.payment_failed:
                 cause_present = any(p.status == "capture_failed" for p in state.payments)
+            elif arg is AlertType.store_offline:  # raised by the link monitor (tests/models/test_store_link.py)
+                cause_present = state.offline_store_id == state.store_id
             else:
                 cause_present = state.status is CAUSE[arg]
             if cause_present and not state.is_final:

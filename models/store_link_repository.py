@@ -1,0 +1,134 @@
+"""Queries over the store link tables, shared by the API and the link activities. Each takes an open Session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, func, select
+
+from models.store_link import LinkChange, LinkState, StoreLink, StoreLinkRecord
+from models.tables import LocationRow, OrderRecordRow, StoreLinkChangeRow, StoreLinkRow
+
+
+class StoreLinkView(BaseModel):
+    """One store's link as Head Office sees it."""
+
+    store_id: str
+    name: str
+    kind: str
+    state: LinkState
+    since: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+
+
+class StoreLinkDetail(StoreLinkView):
+    changes: list[LinkChange]
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored one is UTC.
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def _view(location: LocationRow, row: StoreLinkRow | None) -> StoreLinkView:
+    return StoreLinkView(
+        store_id=location.store_id,
+        name=location.name,
+        kind=location.kind,
+        state=LinkState(row.state) if row else LinkState.unmonitored,
+        since=_utc(row.since) if row else None,
+        last_heartbeat_at=_utc(row.last_heartbeat_at) if row else None,
+    )
+
+
+def link_state(session: Session, store_id: str) -> tuple[LinkState, datetime | None]:
+    """The store's link state and since when; unmonitored (None) when it never sent a heartbeat."""
+    row = session.get(StoreLinkRow, store_id)
+    return (LinkState(row.state), _utc(row.since)) if row else (LinkState.unmonitored, None)
+
+
+def list_links(session: Session) -> list[StoreLinkView]:
+    query = (
+        select(LocationRow, StoreLinkRow)
+        .join(StoreLinkRow, col(StoreLinkRow.store_id) == col(LocationRow.store_id), isouter=True)
+        .order_by(col(LocationRow.store_id))
+    )
+    return [_view(location, row) for location, row in session.exec(query)]
+
+
+def get_link(session: Session, store_id: str) -> StoreLinkDetail | None:
+    location = session.get(LocationRow, store_id)
+    if location is None:
+        return None
+    changes = session.exec(
+        select(StoreLinkChangeRow)
+        .where(StoreLinkChangeRow.store_id == store_id)
+        .order_by(col(StoreLinkChangeRow.at), col(StoreLinkChangeRow.change_id))
+    )
+    return StoreLinkDetail(
+        **_view(location, session.get(StoreLinkRow, store_id)).model_dump(),
+        changes=[
+            LinkChange(
+                change_id=c.change_id,
+                store_id=c.store_id,
+                state=LinkState(c.state),
+                previous=LinkState(c.previous),
+                at=_utc(c.at),  # type: ignore[arg-type]
+                detail=c.detail,
+            )
+            for c in changes
+        ],
+    )
+
+
+def load_link(session: Session, store_id: str) -> StoreLink:
+    """The last recorded link of a store, for a link workflow that starts without one."""
+    row = session.get(StoreLinkRow, store_id)
+    changes = session.exec(
+        select(func.count()).select_from(StoreLinkChangeRow).where(StoreLinkChangeRow.store_id == store_id)
+    ).one()
+    if row is None:
+        return StoreLink(store_id=store_id, changes=changes)
+    return StoreLink(
+        store_id=store_id,
+        state=LinkState(row.state),
+        since=_utc(row.since),
+        last_heartbeat_at=_utc(row.last_heartbeat_at),
+        changes=changes,
+    )
+
+
+def save_link(session: Session, record: StoreLinkRecord) -> None:
+    """Write the link and its change in one transaction; a change already written is not written again."""
+    link, change = record.link, record.change
+    if link.state is LinkState.unmonitored or link.since is None:
+        return
+    row = session.get(StoreLinkRow, link.store_id) or StoreLinkRow(
+        store_id=link.store_id, state=link.state.value, since=link.since
+    )
+    row.state, row.since, row.last_heartbeat_at = link.state.value, link.since, link.last_heartbeat_at
+    session.add(row)
+    if change is not None and session.get(StoreLinkChangeRow, change.change_id) is None:
+        session.add(
+            StoreLinkChangeRow(
+                change_id=change.change_id,
+                store_id=change.store_id,
+                state=change.state.value,
+                previous=change.previous.value,
+                at=change.at,
+                detail=change.detail[:500],
+            )
+        )
+    session.commit()
+
+
+def open_order_numbers(session: Session, store_id: str) -> list[str]:
+    """Every order at this store that is not completed or cancelled (from the read model)."""
+    query = (
+        select(OrderRecordRow.order_number)
+        .where(OrderRecordRow.store_id == store_id)
+        .where(col(OrderRecordRow.status).not_in(["completed", "cancelled"]))
+        .order_by(col(OrderRecordRow.order_number))
+    )
+    return list(session.exec(query))
