@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.extracts import ExtractActivities, ExtractDestinations
 from activities.inventory import InventoryActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
@@ -19,17 +20,19 @@ from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
+from workflows.extracts import PublishExtractWorkflow
 from workflows.order_workflow import OrderWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
-WORKFLOWS = [OrderWorkflow]
+WORKFLOWS = [OrderWorkflow, PublishExtractWorkflow]
 
 
-def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
+def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings) -> list[object]:
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
     payments = PaymentActivities(engine)
+    extracts = ExtractActivities(engine, http, ExtractDestinations.from_settings(settings))
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -39,6 +42,8 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
         payments.record_payment_transaction,
         projection.project_order,
         stores.push_to_store,
+        extracts.create_extract,
+        extracts.deliver_extract,
     ]
 
 
@@ -49,7 +54,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(engine, http),
+        activities=build_activities(engine, http, settings),
         activity_executor=executor,
         max_concurrent_activities=32,
     )

@@ -64,6 +64,11 @@ class ExtractInvalid(ValueError):
     """A document that does not match the schema; the message names each error with its line."""
 
 
+def extract_workflow_id(extract_id: str) -> str:
+    """The id of the PublishExtractWorkflow of one extract: starting it twice publishes it once."""
+    return f"extract-{extract_id}"
+
+
 def extract_file_name(order_number: str, extract_type: ExtractType | str, extract_id: str) -> str:
     """`<order>-<type>-<extract id>.xml`, with anything a file system may mind replaced by "_"."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{order_number}-{extract_type}-{extract_id}") + ".xml"

@@ -27,6 +27,7 @@ from models.order import order_workflow_id
 from models.settings import Settings
 from models.tables import (
     LocationRow,
+    NotificationExtractRow,
     OrderOpenAlertRow,
     OrderRecordRow,
     ProductRow,
@@ -74,6 +75,7 @@ def db(engine: Engine) -> Engine:
             ProductRow,
             LocationRow,
             SettingRow,
+            NotificationExtractRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()
