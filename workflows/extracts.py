@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.extracts import ExtractActivities
@@ -41,7 +41,7 @@ async def publish_extract(request: CreateExtract) -> ExtractDelivery:
             start_to_close_timeout=CREATE_TIMEOUT,
             schedule_to_close_timeout=CREATE_DEADLINE,
         )
-    except ActivityError as error:
+    except (ActivityError, ApplicationError) as error:  # a local activity's refusal arrives unwrapped
         return _failed(request.extract_id, "extract not created", error)
     try:
         return await workflow.execute_activity_method(
@@ -55,8 +55,8 @@ async def publish_extract(request: CreateExtract) -> ExtractDelivery:
         return _failed(extract_id, "extract not delivered", error)
 
 
-def _failed(extract_id: str, what: str, error: ActivityError) -> ExtractDelivery:
-    cause = error.cause.message if error.cause else str(error)
+def _failed(extract_id: str, what: str, error: ActivityError | ApplicationError) -> ExtractDelivery:
+    cause = error.cause.message if isinstance(error, ActivityError) and error.cause else error.message
     workflow.logger.warning("%s %s: %s", what, extract_id, cause)
     return ExtractDelivery(extract_id=extract_id, delivered=False, detail=f"{what}: {cause}")
 
