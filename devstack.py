@@ -90,6 +90,7 @@ def main() -> int:
     if "BATON_API_KEYS" not in env:
         env["BATON_API_KEYS"] = json.dumps(_dev_api_keys())
     env.setdefault("BATON_DATABASE_URL", f"sqlite:///{VAR / 'baton.db'}")
+    env.setdefault("BATON_EXTRACT_DROP_FOLDER", str(VAR / "extracts"))  # XML notification extracts land here
     os.environ.update(env)
     settings = Settings()
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.extracts import ExtractActivities, ExtractDestinations
 from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
 from activities.payments import PaymentActivities
@@ -21,19 +22,22 @@ from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
+from workflows.extracts import PublishExtractWorkflow
 from workflows.order_workflow import OrderWorkflow
 from workflows.store_link import StoreLinkWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
-WORKFLOWS = [OrderWorkflow, StoreLinkWorkflow]
+WORKFLOWS = [OrderWorkflow, StoreLinkWorkflow, PublishExtractWorkflow]
 
 
 def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
+    settings = settings or get_settings()
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
-    payments = PaymentActivities(engine, build_gateways(settings or get_settings(), engine))
+    payments = PaymentActivities(engine, build_gateways(settings, engine))
     store_links = StoreLinkActivities(engine)
+    extracts = ExtractActivities(engine, http, ExtractDestinations.from_settings(settings))
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -47,6 +51,8 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,
+        extracts.create_extract,
+        extracts.deliver_extract,
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 # ISO 4217 minor-unit exponents that differ from the usual 2.
@@ -23,6 +25,10 @@ class Money(BaseModel):
             return f"{self.amount} {self.currency}"
         whole, fraction = divmod(self.amount, 10**exponent)
         return f"{whole}.{fraction:0{exponent}d} {self.currency}"
+
+    def decimal(self) -> Decimal:
+        """The amount in major units, exactly: 1999 GBP minor units is Decimal("19.99")."""
+        return Decimal(self.amount).scaleb(-_EXPONENTS.get(self.currency, 2))
 
     def __add__(self, other: Money) -> Money:
         _same_currency(self, other)

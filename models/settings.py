@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     worker_metrics_address: str | None = None  # "host:port": the worker's Prometheus endpoint (SDK + Baton)
     worker_health_address: str | None = None  # "host:port": the worker answers 200 there while it runs
     otel_enabled: bool = False  # OpenTelemetry tracing, exported over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
+    # XML notification extracts (activities/extracts.py) go to a drop folder and/or are POSTed to a URL; with
+    # neither, third parties read them from GET /extracts. The dev stack (./baton up) uses var/extracts.
+    extract_drop_folder: Path | None = None
+    extract_http_url: str | None = Field(default=None, pattern=r"^https?://")
+    extract_http_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Connecting to a remote Temporal (docs/temporal-connection.md). TLS is used when `temporal_tls` is set,
     # or any TLS file / server name, or an API key is given.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Integer
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -210,3 +210,23 @@ class StoreLinkChangeRow(SQLModel, table=True):
     previous: str = Field(max_length=16)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     detail: str = Field(default="", max_length=500)
+
+
+# ---- XML notification extracts: the outbox (Baton's own truth) -----------------------------------
+
+
+class NotificationExtractRow(SQLModel, table=True):
+    """One XML extract, kept once per extract id, and how its delivery went (activities/extracts.py)."""
+
+    __tablename__ = "notification_extracts"
+
+    extract_id: str = Field(primary_key=True, max_length=160)
+    order_number: str = Field(index=True, max_length=32)
+    type: str = Field(max_length=32)
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the XML document, UTF-8
+    delivery_attempts: int = 0
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -28,6 +28,7 @@ from models.settings import Settings
 from models.tables import (
     GatewayTestOperationRow,
     LocationRow,
+    NotificationExtractRow,
     OrderOpenAlertRow,
     OrderRecordRow,
     ProductRow,
@@ -80,6 +81,7 @@ def db(engine: Engine) -> Engine:
             LocationRow,
             SettingRow,
             GatewayTestOperationRow,
+            NotificationExtractRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()

@@ -1,0 +1,72 @@
+"""Queries over the notification extract outbox, shared by the extract activities and the API.
+Each takes an open Session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models.tables import NotificationExtractRow
+
+
+def get_extract(session: Session, extract_id: str) -> NotificationExtractRow | None:
+    return session.get(NotificationExtractRow, extract_id)
+
+
+def add_extract(session: Session, row: NotificationExtractRow) -> bool:
+    """Keep the extract unless its id is already kept (the first document stays); True if added."""
+    if session.get(NotificationExtractRow, row.extract_id) is not None:
+        return False
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a concurrent copy of the same activity kept it first
+        return False
+    return True
+
+
+def list_extracts(
+    session: Session,
+    *,
+    order_number: str | None = None,
+    extract_type: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[NotificationExtractRow]:
+    """Oldest first, so a process polling with `since` reads them in the order they were made."""
+    query = select(NotificationExtractRow)
+    if order_number is not None:
+        query = query.where(NotificationExtractRow.order_number == order_number)
+    if extract_type is not None:
+        query = query.where(NotificationExtractRow.type == extract_type)
+    if since is not None:
+        # In UTC: SQLite keeps timestamps as UTC text without their offset.
+        query = query.where(col(NotificationExtractRow.created_at) >= since.astimezone(UTC))
+    query = query.order_by(col(NotificationExtractRow.created_at), col(NotificationExtractRow.extract_id))
+    return list(session.exec(query.limit(limit)))
+
+
+def record_delivery_attempt(
+    session: Session, extract_id: str, *, reached: list[str], error: str | None, now: datetime
+) -> NotificationExtractRow:
+    """Count one attempt (atomically, so concurrent attempts are all counted) and remember where the extract
+    got to; without an error the extract is delivered."""
+    session.exec(
+        update(NotificationExtractRow)  # type: ignore[call-overload]
+        .where(col(NotificationExtractRow.extract_id) == extract_id)
+        .values(delivery_attempts=NotificationExtractRow.delivery_attempts + 1)
+    )
+    row = session.get(NotificationExtractRow, extract_id, with_for_update=True)
+    assert row is not None
+    row.delivered_to = sorted(set(row.delivered_to) | set(reached))
+    row.last_error = error
+    if error is None and row.delivered_at is None:
+        row.delivered_at = now
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
