@@ -264,6 +264,10 @@ class OrderState(BaseModel):
     store_pushes: int = 0
     seen_event_ids: list[str] = Field(default_factory=list)
     version: int = 0
+    # Outbound notifications (models/events.py): history entries already turned into events, and the
+    # sequence number of the last event published to the order's notifications workflow.
+    notified_history: int = 0
+    published_events: int = 0
 
     @property
     def has_open_alert(self) -> bool:

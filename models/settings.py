@@ -13,6 +13,8 @@ from typing import Self
 from pydantic import BaseModel, Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.exporting import ExporterConfig, chain_problem
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -74,6 +76,22 @@ class Settings(BaseSettings):
     codec_active_key_id: str | None = None
     # Origins (e.g. the Temporal UI's) allowed to call the codec server endpoints /codec/encode, /codec/decode.
     codec_server_cors_origins: list[str] = Field(default_factory=list)
+
+    # Outbound webhooks and chained exporters (workflows/notifications.py). Each delivery retries with
+    # exponential backoff (x2) from the initial interval up to the maximum, until the horizon has passed.
+    exporters: list[ExporterConfig] = Field(default_factory=list)  # BATON_EXPORTERS, a JSON list
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbound_retry_initial_seconds: float = Field(default=5.0, gt=0)
+    outbound_retry_max_interval_seconds: float = Field(default=3600.0, gt=0)
+    outbound_retry_horizon_seconds: float = Field(default=86400.0, gt=0)
+
+    @field_validator("exporters")
+    @classmethod
+    def _exporters_chain(cls, exporters: list[ExporterConfig]) -> list[ExporterConfig]:
+        problem = chain_problem(exporters)
+        if problem:
+            raise ValueError(problem)
+        return exporters
 
     @field_validator("codec_keys")
     @classmethod
