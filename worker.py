@@ -13,23 +13,27 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.inventory import InventoryActivities
+from activities.outbound import OutboundActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
+from workflows.notifications import OrderNotificationsWorkflow
 from workflows.order_workflow import OrderWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
+from workflows.webhook_resend import WebhookResendWorkflow
 
-WORKFLOWS = [OrderWorkflow]
+WORKFLOWS = [OrderWorkflow, OrderNotificationsWorkflow, WebhookResendWorkflow]
 
 
-def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
+def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine)
     stores = StoreActivities(engine, http)
     payments = PaymentActivities(engine)
+    outbound = OutboundActivities(engine, http, settings or get_settings())
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -39,6 +43,12 @@ def build_activities(engine: Engine, http: httpx.AsyncClient) -> list[object]:
         payments.record_payment_transaction,
         projection.project_order,
         stores.push_to_store,
+        # outbound webhooks and exporters
+        outbound.plan_notifications,
+        outbound.mark_delivery_failed,
+        outbound.record_export,
+        outbound.deliver_webhook,
+        outbound.export_webhook,
     ]
 
 
@@ -49,7 +59,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(engine, http),
+        activities=build_activities(engine, http, settings),
         activity_executor=executor,
         max_concurrent_activities=32,
     )
