@@ -145,6 +145,9 @@ async def test_turning_the_codec_on_keeps_recorded_plain_histories_replaying(key
 # sdk-core's own bookkeeping in a local activity's marker (sequence number, attempt, times): no order data,
 # written by the SDK below the data converter.
 LOCAL_ACTIVITY_MARKER_DATA = "marker_recorded_event_attributes.details[data]"
+# A workflow.patched() marker: the patch id (e.g. "order-notifications") and a flag, written by sdk-core below
+# the data converter; no order data.
+PATCH_MARKER_DATA = "marker_recorded_event_attributes.details[patch-data]"
 
 
 def _history_payloads(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
@@ -161,7 +164,7 @@ def _history_payloads(message: Message, path: str = "") -> Iterator[tuple[str, P
         else:
             items = [(f"{here}[{i}]", item) for i, item in enumerate(value)]
         for item_path, item in items:
-            if item_path == LOCAL_ACTIVITY_MARKER_DATA:
+            if item_path in (LOCAL_ACTIVITY_MARKER_DATA, PATCH_MARKER_DATA):
                 continue
             if isinstance(item, Payload):
                 yield item_path, item
