@@ -44,6 +44,7 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
         projection.project_order,
         stores.push_to_store,
         # outbound webhooks and exporters
+        outbound.publish_events,
         outbound.plan_notifications,
         outbound.mark_delivery_failed,
         outbound.record_export,

@@ -14,22 +14,27 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from models import outbound_repository as outbound
 from models.events import OrderEvent
 from models.exporting import ExporterConfig
 from models.outbound import (
     EVENT_ID_HEADER,
+    NOTIFICATIONS_WORKFLOW,
+    PUBLISH_SIGNAL,
     DeliveryFailed,
     DeliveryOutcome,
     ExportAudit,
     ExportRun,
+    NotificationBatch,
     NotificationPlan,
     OutboundRetry,
     PlanRequest,
     WebhookDelivery,
     event_body,
+    notifications_workflow_id,
 )
 from models.repository import get_order_record
 from models.settings import Settings
@@ -44,7 +49,7 @@ class OutboundActivities:
         self._settings = settings
         self._exporters = {exporter.name: exporter for exporter in settings.exporters}
 
-    # ---- local: Baton's own database --------------------------------------------------------------
+    # ---- local: Baton's own database and Temporal ---------------------------------------------------
 
     @activity.defn
     def plan_notifications(self, request: PlanRequest) -> NotificationPlan:
@@ -79,6 +84,26 @@ class OutboundActivities:
         """Write an exporter run's audit row (started, succeeded or failed)."""
         with Session(self._engine) as session:
             outbound.record_export(session, audit)
+
+    @activity.defn
+    async def publish_events(self, batch: NotificationBatch) -> None:
+        """Signal the order's notifications workflow with a batch, starting it with the first one.
+
+        Safe to retry: the workflow drops events it already has (by sequence). Once it has finished (the order
+        closed and everything was delivered) its id is not reused, so a retried last batch starts nothing.
+        """
+        try:
+            await activity.client().start_workflow(
+                NOTIFICATIONS_WORKFLOW,
+                NotificationBatch(order_number=batch.order_number),
+                id=notifications_workflow_id(batch.order_number),
+                task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                start_signal=PUBLISH_SIGNAL,
+                start_signal_args=[batch],
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # finished already: this batch was delivered before the retry
 
     # ---- regular: external systems -----------------------------------------------------------------
 

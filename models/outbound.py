@@ -12,6 +12,9 @@ from models.events import OrderEvent, OrderEventType
 from models.exporting import ExporterRef
 
 EVENT_ID_HEADER = "Baton-Event-Id"
+# The order's notifications workflow and its signal, by name (activities start it without importing workflows).
+NOTIFICATIONS_WORKFLOW = "OrderNotificationsWorkflow"
+PUBLISH_SIGNAL = "publish"
 
 
 def notifications_workflow_id(order_number: str) -> str:

@@ -495,7 +495,7 @@ class OrderWorkflow:
             workflow.upsert_search_attributes(
                 [sa.ORDER_STATUS.value_set(indexed[0]), sa.HAS_ALERT.value_set(indexed[1])]
             )
-        self._notifier.publish_new_events(self._state)  # after the projection: receivers may read it back
+        await self._notifier.publish_new_events(self._state)  # after the projection: receivers may read it back
 
 
 def _refuse(refusal: ho.Refusal | None) -> None:
