@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.extracts import ExtractActivities, ExtractDestinations
 from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
+from activities.outbound import OutboundActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.store_links import StoreLinkActivities
@@ -23,11 +24,19 @@ from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.extracts import PublishExtractWorkflow
+from workflows.notifications import OrderNotificationsWorkflow
 from workflows.order_workflow import OrderWorkflow
 from workflows.store_link import StoreLinkWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
+from workflows.webhook_resend import WebhookResendWorkflow
 
-WORKFLOWS = [OrderWorkflow, StoreLinkWorkflow, PublishExtractWorkflow]
+WORKFLOWS = [
+    OrderWorkflow,
+    OrderNotificationsWorkflow,
+    WebhookResendWorkflow,
+    StoreLinkWorkflow,
+    PublishExtractWorkflow,
+]
 
 
 def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
@@ -38,6 +47,7 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
     payments = PaymentActivities(engine, build_gateways(settings, engine))
     store_links = StoreLinkActivities(engine)
     extracts = ExtractActivities(engine, http, ExtractDestinations.from_settings(settings))
+    outbound = OutboundActivities(engine, http, settings)
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -53,6 +63,13 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
         store_links.tell_open_orders,
         extracts.create_extract,
         extracts.deliver_extract,
+        # outbound webhooks and exporters
+        outbound.publish_events,
+        outbound.plan_notifications,
+        outbound.mark_delivery_failed,
+        outbound.record_export,
+        outbound.deliver_webhook,
+        outbound.export_webhook,
     ]
 
 

@@ -12,7 +12,17 @@ from temporalio.client import Client
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.problems import install_problem_handlers
-from api.routers import extracts, health, interventions, orders, pages, store_links, stores, webhooks
+from api.routers import (
+    extracts,
+    health,
+    interventions,
+    orders,
+    pages,
+    store_links,
+    stores,
+    webhook_subscribers,
+    webhooks,
+)
 from api.routers import settings as settings_router
 from api.routers.codec import install_codec_server
 from models.db import create_tables, make_engine
@@ -51,6 +61,7 @@ def create_app(
     for router in (orders.router, interventions.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)
     app.include_router(extracts.router)  # /extracts: XML notification extracts for third-party processes
+    app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)

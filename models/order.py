@@ -363,6 +363,10 @@ class OrderState(BaseModel):
     # the link changes already applied (de-duplicated by change id).
     offline_store_id: str | None = None
     seen_link_change_ids: list[str] = Field(default_factory=list)
+    # Outbound notifications (models/events.py): history entries already turned into events, and the
+    # sequence number of the last event published to the order's notifications workflow.
+    notified_history: int = 0
+    published_events: int = 0
 
     @property
     def has_open_alert(self) -> bool:

@@ -13,6 +13,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.exporting import ExporterConfig, chain_problem
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,6 +92,21 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"  # point at a localstripe for tests
     test_gateway_slow_seconds: float = Field(default=5.0, ge=0)  # how long tok_slow answers after recording
     test_gateway_authorisation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)  # when authorisations lapse
+    # Outbound webhooks and chained exporters (workflows/notifications.py). Each delivery retries with
+    # exponential backoff (x2) from the initial interval up to the maximum, until the horizon has passed.
+    exporters: list[ExporterConfig] = Field(default_factory=list)  # BATON_EXPORTERS, a JSON list
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbound_retry_initial_seconds: float = Field(default=5.0, gt=0)
+    outbound_retry_max_interval_seconds: float = Field(default=3600.0, gt=0)
+    outbound_retry_horizon_seconds: float = Field(default=86400.0, gt=0)
+
+    @field_validator("exporters")
+    @classmethod
+    def _exporters_chain(cls, exporters: list[ExporterConfig]) -> list[ExporterConfig]:
+        problem = chain_problem(exporters)
+        if problem:
+            raise ValueError(problem)
+        return exporters
 
     @field_validator("codec_keys")
     @classmethod

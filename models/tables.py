@@ -230,3 +230,60 @@ class NotificationExtractRow(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# ---- outbound webhooks and exports (workflows/notifications.py) -------------------------------------------
+
+
+class WebhookSubscriberRow(SQLModel, table=True):
+    """A system (ERP, WMS, CRM, customer messaging) that receives order events it subscribed to."""
+
+    __tablename__ = "webhook_subscribers"
+
+    subscriber_id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str = Field(max_length=200)
+    active: bool = True
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """The delivery log: one event to one subscriber (or a Head Office resend of it), every attempt counted."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_subscriber_order", "subscriber_id", "order_number"),)
+
+    delivery_id: str = Field(primary_key=True, max_length=200)  # "<subscriber>:<event_id>[:resend:<n>]"
+    subscriber_id: str = Field(max_length=40)
+    event_id: str = Field(index=True, max_length=80)
+    event_type: str = Field(max_length=32)
+    order_number: str = Field(max_length=32)
+    kind: str = Field(default="event", max_length=16)  # event | resend
+    status: str = Field(default="pending", max_length=16)  # pending | retrying | delivered | refused | failed
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=1000)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: str | None = Field(default=None, max_length=120)  # who asked for a resend
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class OrderExportRow(SQLModel, table=True):
+    """The audit of one exporter run on one order: which exporter, for which state, how it went."""
+
+    __tablename__ = "order_exports"
+
+    run_id: str = Field(primary_key=True, max_length=200)  # "<order_number>:<exporter>:<state>"
+    order_number: str = Field(index=True, max_length=32)
+    exporter: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    state: str = Field(max_length=64)
+    sets_state: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(default="running", max_length=16)  # running | succeeded | failed
+    attempts: int = 0
+    detail: str = Field(default="", max_length=1000)
+    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

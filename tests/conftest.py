@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,11 +25,13 @@ from api.app import create_app
 from models.db import create_tables, make_engine
 from models.demo import seed_demo
 from models.order import order_workflow_id, store_link_workflow_id
+from models.outbound import notifications_workflow_id
 from models.settings import Settings
 from models.tables import (
     GatewayTestOperationRow,
     LocationRow,
     NotificationExtractRow,
+    OrderExportRow,
     OrderOpenAlertRow,
     OrderRecordRow,
     ProductRow,
@@ -37,6 +40,8 @@ from models.tables import (
     StockReservationRow,
     StoreLinkChangeRow,
     StoreLinkRow,
+    WebhookDeliveryRow,
+    WebhookSubscriberRow,
 )
 from tests.support import API_KEYS, STORE_SECRETS
 from worker import build_worker
@@ -82,6 +87,9 @@ def db(engine: Engine) -> Engine:
             SettingRow,
             GatewayTestOperationRow,
             NotificationExtractRow,
+            WebhookDeliveryRow,
+            WebhookSubscriberRow,
+            OrderExportRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()
@@ -115,8 +123,14 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-def _settings(database_url: str, task_queue: str) -> Settings:
-    return Settings(database_url=database_url, task_queue=task_queue, api_keys=API_KEYS)  # type: ignore[arg-type]
+def _settings(database_url: str, task_queue: str, **overrides: Any) -> Settings:
+    return Settings(database_url=database_url, task_queue=task_queue, api_keys=API_KEYS, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    """Settings overrides for the `stack` fixtures; a test module overrides this fixture to change them."""
+    return {}
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +146,10 @@ async def _terminate_open_orders(client: Client, engine: Engine) -> None:
         numbers = session.exec(select(OrderRecordRow.order_number)).all()
         stores = session.exec(select(LocationRow.store_id)).all()
     # Store link monitors too: the next test's heartbeats must start one on its own task queue.
-    workflow_ids = [order_workflow_id(n) for n in numbers] + [store_link_workflow_id(s) for s in stores]
+    workflow_ids = [
+        workflow_id for n in numbers for workflow_id in (order_workflow_id(n), notifications_workflow_id(n))
+    ]
+    workflow_ids += [store_link_workflow_id(s) for s in stores]
     for workflow_id in workflow_ids:
         try:
             await client.get_workflow_handle(workflow_id).terminate("test finished")
@@ -154,9 +171,14 @@ class Stack:
 
 
 async def _stack(
-    env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor, run_worker: bool = True
+    env: WorkflowEnvironment,
+    db: Engine,
+    database_url: str,
+    executor: ThreadPoolExecutor,
+    run_worker: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
-    settings = _settings(database_url, f"test-{uuid.uuid4().hex[:8]}")
+    settings = _settings(database_url, f"test-{uuid.uuid4().hex[:8]}", **(overrides or {}))
     app = create_app(settings, temporal=env.client)
     async with httpx.AsyncClient() as outbound, app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -175,9 +197,13 @@ async def _stack(
 
 @pytest_asyncio.fixture
 async def stack(
-    dev_env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor
+    dev_env: WorkflowEnvironment,
+    db: Engine,
+    database_url: str,
+    executor: ThreadPoolExecutor,
+    stack_settings: dict[str, Any],
 ) -> AsyncIterator[Stack]:
-    async for s in _stack(dev_env, db, database_url, executor):
+    async for s in _stack(dev_env, db, database_url, executor, overrides=stack_settings):
         yield s
 
 

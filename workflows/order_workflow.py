@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from models.sla import SlaPolicy
     from models.store_link import LinkChange, apply_to_order
     from workflows import search_attributes as sa
+from workflows.notifications import OrderNotifier
 
 LEDGER_TIMEOUT = timedelta(seconds=30)
 # After collection an order stays open this long for refunds (returns and payments come later).
@@ -79,6 +80,7 @@ class OrderWorkflow:
         # The API starts the workflow with these already set; upsert only when they change.
         self._indexed = (state.status.value, state.has_open_alert)
         self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
+        self._notifier = OrderNotifier(state.order_number)  # order events to subscribers and exporters
 
     @workflow.run
     async def run(self, state: OrderState) -> OrderState:
@@ -95,6 +97,7 @@ class OrderWorkflow:
         if self._state.status == OrderStatus.completed and workflow.patched(REFUND_WINDOW_PATCH):
             await self._stay_open_for_refunds()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._notifier.close()
         return self._state
 
     @workflow.query
@@ -774,6 +777,7 @@ class OrderWorkflow:
             workflow.upsert_search_attributes(
                 [sa.ORDER_STATUS.value_set(indexed[0]), sa.HAS_ALERT.value_set(indexed[1])]
             )
+        await self._notifier.publish_new_events(self._state)  # after the projection: receivers may read it back
 
 
 def _settles() -> bool:

@@ -199,3 +199,17 @@ async def test_record_payment_histories(stack):
         await stack.http.post(f"/orders/{number}/cancel", json={"reason": "changed mind"}, headers=HO)
     ).status_code == 200
     await _save(stack, number, "declined_card_retried_then_cancelled")
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_notification_histories(stack):
+    """An order that publishes its events to its notifications workflow (patch "order-notifications")."""
+    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await _send(stack, number, "acknowledged")
+    await wait_for_status(stack.http, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "not_collected")
+    await wait_for_status(stack.http, number, "cancelled")
+    await _save(stack, number, "notifications_published_then_not_collected")

@@ -1,0 +1,180 @@
+"""Outbound webhooks: subscribers, their delivery log and resends (Head Office); an order's export audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api import orders_service
+from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
+from api.problems import Conflict, NotFound
+from models import outbound_repository as outbound
+from models.events import OrderEventType
+from models.outbound import WebhookDelivery
+from models.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
+from workflows.webhook_resend import WebhookResendWorkflow, resend_workflow_id
+
+router = APIRouter(tags=["outbound webhooks"])
+
+SubscriberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+class NewSubscriber(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["ERP"])
+    url: AnyHttpUrl = Field(examples=["https://erp.example.com/baton/events"])
+    event_types: list[OrderEventType] = Field(min_length=1, examples=[["payment_confirmed", "collected"]])
+
+
+class Subscriber(BaseModel):
+    subscriber_id: str
+    name: str
+    url: str
+    event_types: list[OrderEventType]
+    active: bool
+    created_at: datetime
+
+
+class CreatedSubscriber(Subscriber):
+    secret: str = Field(description="Signs every delivery (Baton-Signature); shown this once only")
+
+
+class Delivery(BaseModel):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    order_number: str
+    kind: str = Field(description="event, or resend (Head Office)")
+    status: str = Field(description="pending, retrying, delivered, refused or failed")
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    requested_by: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    total: int
+    limit: int
+    offset: int
+
+
+class OrderExport(BaseModel):
+    run_id: str
+    exporter: str
+    kind: str
+    state: str
+    sets_state: str | None
+    outcome: str = Field(description="running, succeeded or failed")
+    attempts: int
+    detail: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def _subscriber(row: WebhookSubscriberRow) -> Subscriber:
+    return Subscriber.model_validate(row, from_attributes=True)
+
+
+def _known_subscriber(session: Any, subscriber_id: str) -> WebhookSubscriberRow:
+    row = outbound.get_subscriber(session, subscriber_id)
+    if row is None:
+        raise NotFound(f"webhook subscriber {subscriber_id} not found", type_="subscriber-not-found")
+    return row
+
+
+@router.post("/webhook-subscribers", status_code=status.HTTP_201_CREATED, response_model=CreatedSubscriber)
+def create_subscriber(body: NewSubscriber, session: SessionDep, _ho: HeadOffice) -> CreatedSubscriber:
+    """Register a subscriber for order event types; answers its signing secret, this once only."""
+    row = outbound.create_subscriber(session, body.name, str(body.url), body.event_types, datetime.now(UTC))
+    return CreatedSubscriber(**_subscriber(row).model_dump(), secret=row.secret)
+
+
+@router.get("/webhook-subscribers", response_model=list[Subscriber])
+def list_subscribers(session: SessionDep, _ho: HeadOffice) -> list[Subscriber]:
+    """Every subscriber, active or not, oldest first."""
+    return [_subscriber(row) for row in outbound.list_subscribers(session)]
+
+
+@router.get("/webhook-subscribers/{subscriber_id}", response_model=Subscriber)
+def get_subscriber(subscriber_id: SubscriberId, session: SessionDep, _ho: HeadOffice) -> Subscriber:
+    """One subscriber (its secret is never shown again)."""
+    return _subscriber(_known_subscriber(session, subscriber_id))
+
+
+@router.delete("/webhook-subscribers/{subscriber_id}", response_model=Subscriber)
+def deactivate_subscriber(subscriber_id: SubscriberId, session: SessionDep, _ho: HeadOffice) -> Subscriber:
+    """Deactivate a subscriber: it receives nothing more (its delivery log stays)."""
+    _known_subscriber(session, subscriber_id)
+    return _subscriber(outbound.deactivate_subscriber(session, subscriber_id))  # type: ignore[arg-type]
+
+
+@router.get("/webhook-subscribers/{subscriber_id}/deliveries", response_model=DeliveryPage)
+def list_deliveries(
+    subscriber_id: SubscriberId,
+    session: SessionDep,
+    _ho: HeadOffice,
+    order_number: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeliveryPage:
+    """The subscriber's delivery log, oldest first (filter with ?order_number=)."""
+    _known_subscriber(session, subscriber_id)
+    rows, total = outbound.deliveries(session, subscriber_id, order_number, limit, offset)
+    items = [Delivery.model_validate(row, from_attributes=True) for row in rows]
+    return DeliveryPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _add_resend(session: Any, subscriber_id: str, event_id: str, actor: str) -> WebhookDeliveryRow:
+    subscriber = _known_subscriber(session, subscriber_id)
+    original = outbound.original_delivery(session, subscriber_id, event_id)
+    if original is None:
+        raise NotFound(f"no delivery of event {event_id} to {subscriber_id}", type_="delivery-not-found")
+    if not subscriber.active:
+        rule = "subscriber_inactive"
+        raise Conflict(f"webhook subscriber {subscriber_id} is deactivated", type_=rule, rule=rule)
+    return outbound.add_resend(session, original, actor, datetime.now(UTC))
+
+
+@router.post(
+    "/webhook-subscribers/{subscriber_id}/deliveries/{event_id}/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Delivery,
+)
+async def resend_delivery(
+    subscriber_id: SubscriberId,
+    event_id: Annotated[str, Path(max_length=80)],
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    caller: HeadOffice,
+) -> Delivery:
+    """Deliver a logged event again, with the same event id; the resend has its own row in the log."""
+    row = await in_threadpool(session, _add_resend, session, subscriber_id, event_id, f"ho:{caller.name}")
+    delivery = WebhookDelivery(delivery_id=row.delivery_id, subscriber_id=subscriber_id)
+    try:
+        await temporal.start_workflow(
+            WebhookResendWorkflow.run,
+            delivery,
+            id=resend_workflow_id(row.delivery_id),
+            task_queue=settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # the same resend already on its way
+    return Delivery.model_validate(row, from_attributes=True)
+
+
+@router.get("/orders/{order_number}/exports", response_model=list[OrderExport], tags=["orders"])
+def list_order_exports(order_number: str, session: SessionDep, caller: Caller) -> list[OrderExport]:
+    """The order's export audit: each exporter run, the state it ran for, its outcome and attempts."""
+    orders_service.get_order_state(session, order_number, caller)  # 404 for an unknown or another store's order
+    rows: list[OrderExportRow] = outbound.exports_for_order(session, order_number)
+    return [OrderExport.model_validate(row, from_attributes=True) for row in rows]

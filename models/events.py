@@ -1,0 +1,149 @@
+"""Order events for outside subscribers, derived from the order's history.
+
+The history is the order's audit log and only ever grows, so the events are read off it: each history entry
+the workflow has not yet published becomes zero or more events, numbered on from the last one published.
+`pending_events` says what is new, `mark_published` moves the two cursors kept in the order state. A rule
+that looks at more than the entry (payment confirmed at placement) is evaluated once, when the entry is new,
+so a later change to the order never rewrites an event already sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from models.money import Money
+from models.order import Channel, HistoryEntry, OrderState, OrderStatus
+
+
+class OrderEventType(StrEnum):
+    placed = "placed"
+    payment_confirmed = "payment_confirmed"
+    sent_to_store = "sent_to_store"
+    acknowledged = "acknowledged"
+    on_hold = "on_hold"
+    ready_for_collection = "ready_for_collection"
+    collected = "collected"
+    dispatched = "dispatched"
+    completed = "completed"
+    cancelled = "cancelled"
+    refunded = "refunded"
+    updated = "updated"  # Head Office changed lines, fulfilment, store or money
+    alert_raised = "alert_raised"
+
+
+class OrderEventSummary(BaseModel):
+    """What a subscriber needs to act on an event without calling back (no personal data beyond ids)."""
+
+    status: OrderStatus
+    store_id: str
+    channel: Channel
+    web_reference: str
+    customer_id: str
+    total: Money
+    paid: Money
+    refunded: Money
+    line_count: int
+
+
+class OrderEvent(BaseModel):
+    event_id: str  # "<order_number>:<sequence>": stable, so receivers de-duplicate on it
+    sequence: int  # 1, 2, 3 … per order, in the order things happened
+    type: OrderEventType
+    occurred_at: datetime
+    order_number: str
+    actor: str
+    detail: str = ""
+    order: OrderEventSummary
+
+
+# Head Office changes that subscribers hear about as `updated`.
+_UPDATE_ACTIONS = frozenset(
+    {
+        "lines_cancelled",
+        "variant_changed",
+        "item_added",
+        "buy_in_store",
+        "moved_to_store",
+        "switched_to_home_delivery",
+        "stock_redirected",
+        "payment_taken",
+    }
+)
+_BY_ACTION = {
+    # Recorded by the workflow when payment is guaranteed: prepaid, captured or authorised at placement, confirmed
+    # offline by Head Office, or taken at handover (models/settlement.py).
+    "payment_confirmed": [OrderEventType.payment_confirmed],
+    "sent_to_store": [OrderEventType.sent_to_store],
+    "sent_to_new_store": [OrderEventType.sent_to_store],
+    "acknowledged": [OrderEventType.acknowledged],
+    "collected": [OrderEventType.collected],
+    "completed": [OrderEventType.completed],
+    "dispatched": [OrderEventType.dispatched, OrderEventType.completed],
+    "refunded": [OrderEventType.refunded],
+    "alert_raised": [OrderEventType.alert_raised],
+} | {action: [OrderEventType.updated] for action in _UPDATE_ACTIONS}
+_BY_NEW_STATUS = {
+    OrderStatus.ready_for_collection: OrderEventType.ready_for_collection,
+    OrderStatus.on_hold: OrderEventType.on_hold,
+    OrderStatus.cancelled: OrderEventType.cancelled,
+}
+
+
+def event_types_for(entry: HistoryEntry, state: OrderState) -> list[OrderEventType]:
+    """The events one history entry means, in order (most entries mean none)."""
+    if entry.action == "order_placed":
+        return [OrderEventType.placed]
+    types = list(_BY_ACTION.get(entry.action, []))
+    by_status = _BY_NEW_STATUS.get(entry.to_status) if entry.to_status else None
+    if by_status is not None and by_status not in types:
+        types.append(by_status)
+    return types
+
+
+def summary_of(state: OrderState) -> OrderEventSummary:
+    return OrderEventSummary(
+        status=state.status,
+        store_id=state.store_id,
+        channel=state.channel,
+        web_reference=state.web_reference,
+        customer_id=state.customer.id,
+        total=state.total(),
+        paid=state.paid(),
+        refunded=state.refunded(),
+        line_count=len(state.lines),
+    )
+
+
+def pending_events(state: OrderState) -> list[OrderEvent]:
+    """Events from the history entries not yet published, numbered on from the last published event."""
+    entries = state.history[state.notified_history :]
+    if not entries:
+        return []
+    summary = summary_of(state)
+    events: list[OrderEvent] = []
+    for entry in entries:
+        for event_type in event_types_for(entry, state):
+            sequence = state.published_events + len(events) + 1
+            events.append(
+                OrderEvent(
+                    event_id=f"{state.order_number}:{sequence}",
+                    sequence=sequence,
+                    type=event_type,
+                    occurred_at=entry.at,
+                    order_number=state.order_number,
+                    actor=entry.actor,
+                    detail=entry.detail,
+                    order=summary,
+                )
+            )
+    return events
+
+
+def mark_published(state: OrderState, events: list[OrderEvent]) -> None:
+    """Every history entry so far is published; the next event number follows the last of `events`."""
+    state.notified_history = len(state.history)
+    if events:
+        state.published_events = events[-1].sequence

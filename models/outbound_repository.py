@@ -1,0 +1,161 @@
+"""Queries over the outbound tables: webhook subscribers, the delivery log, the export audit."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from models.events import OrderEventType
+from models.outbound import ExportAudit, SubscriberRef, resend_delivery_id
+from models.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
+
+
+def create_subscriber(
+    session: Session, name: str, url: str, event_types: list[OrderEventType], now: datetime
+) -> WebhookSubscriberRow:
+    """A new active subscriber with a generated signing secret."""
+    row = WebhookSubscriberRow(
+        subscriber_id=f"whs_{secrets.token_hex(8)}",
+        name=name,
+        url=url,
+        event_types=[event_type.value for event_type in event_types],
+        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        created_at=now,
+    )
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def list_subscribers(session: Session) -> list[WebhookSubscriberRow]:
+    return list(session.exec(select(WebhookSubscriberRow).order_by(col(WebhookSubscriberRow.created_at))))
+
+
+def get_subscriber(session: Session, subscriber_id: str) -> WebhookSubscriberRow | None:
+    return session.get(WebhookSubscriberRow, subscriber_id)
+
+
+def deactivate_subscriber(session: Session, subscriber_id: str) -> WebhookSubscriberRow | None:
+    row = session.get(WebhookSubscriberRow, subscriber_id)
+    if row is not None and row.active:
+        row.active = False
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def subscribers_for(session: Session, event_types: set[str]) -> list[SubscriberRef]:
+    """Active subscribers to any of these event types, oldest first."""
+    rows = session.exec(
+        select(WebhookSubscriberRow)
+        .where(WebhookSubscriberRow.active == True)  # noqa: E712  (SQL, not Python truthiness)
+        .order_by(col(WebhookSubscriberRow.created_at), col(WebhookSubscriberRow.subscriber_id))
+    )
+    return [
+        SubscriberRef(subscriber_id=row.subscriber_id, event_types=row.event_types)  # type: ignore[arg-type]
+        for row in rows
+        if event_types & set(row.event_types)
+    ]
+
+
+def deliveries(
+    session: Session, subscriber_id: str, order_number: str | None, limit: int, offset: int
+) -> tuple[list[WebhookDeliveryRow], int]:
+    query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscriber_id == subscriber_id)
+    if order_number is not None:
+        query = query.where(WebhookDeliveryRow.order_number == order_number)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(WebhookDeliveryRow.created_at), col(WebhookDeliveryRow.delivery_id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total
+
+
+def original_delivery(session: Session, subscriber_id: str, event_id: str) -> WebhookDeliveryRow | None:
+    return session.exec(
+        select(WebhookDeliveryRow).where(
+            WebhookDeliveryRow.subscriber_id == subscriber_id,
+            WebhookDeliveryRow.event_id == event_id,
+            WebhookDeliveryRow.kind == "event",
+        )
+    ).first()
+
+
+def add_resend(session: Session, original: WebhookDeliveryRow, actor: str, now: datetime) -> WebhookDeliveryRow:
+    """A Head Office resend of a logged delivery: same body, same event id, its own row in the log."""
+    while True:
+        count = session.exec(
+            select(func.count()).where(
+                WebhookDeliveryRow.subscriber_id == original.subscriber_id,
+                WebhookDeliveryRow.event_id == original.event_id,
+                WebhookDeliveryRow.kind == "resend",
+            )
+        ).one()
+        row = WebhookDeliveryRow(
+            delivery_id=resend_delivery_id(original.subscriber_id, original.event_id, count + 1),
+            subscriber_id=original.subscriber_id,
+            event_id=original.event_id,
+            event_type=original.event_type,
+            order_number=original.order_number,
+            kind="resend",
+            payload=original.payload,
+            requested_by=actor,
+            created_at=now,
+        )
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another resend of the same event took this number: take the next
+            continue
+        session.refresh(row)
+        return row
+
+
+def record_export(session: Session, audit: ExportAudit) -> None:
+    """Upsert a run's audit row; a finished run keeps its start time and attempt count."""
+    row = session.get(OrderExportRow, audit.run_id)
+    if row is None:
+        row = OrderExportRow(
+            run_id=audit.run_id,
+            order_number=audit.order_number,
+            exporter=audit.exporter,
+            kind=audit.kind,
+            state=audit.state,
+            sets_state=audit.sets_state,
+            started_at=audit.at,
+        )
+    elif row.outcome != "running":
+        return  # already finished: a retried local activity changes nothing
+    row.outcome = audit.outcome
+    row.detail = audit.detail[:1000]
+    if audit.outcome != "running":
+        row.finished_at = audit.at
+    session.add(row)
+    session.commit()
+
+
+def count_export_attempt(session: Session, run_id: str, attempt: int, detail: str = "") -> None:
+    row = session.get(OrderExportRow, run_id)
+    if row is not None:
+        row.attempts = max(row.attempts, attempt)
+        row.detail = detail[:1000]
+        session.add(row)
+        session.commit()
+
+
+def exports_for_order(session: Session, order_number: str) -> list[OrderExportRow]:
+    return list(
+        session.exec(
+            select(OrderExportRow)
+            .where(OrderExportRow.order_number == order_number)
+            .order_by(col(OrderExportRow.started_at), col(OrderExportRow.run_id))
+        )
+    )
