@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -122,30 +123,36 @@ def stock_holding(session: Session, sku: str) -> StockHolding:
     )
 
 
+SettingT = TypeVar("SettingT", bound=BaseModel)
+
+
+def _get_setting(session: Session, key: str, model: type[SettingT]) -> SettingT:
+    row = session.get(SettingRow, key)
+    return model.model_validate(row.value) if row else model()
+
+
+def _put_setting(session: Session, key: str, value: SettingT) -> SettingT:
+    row = session.get(SettingRow, key) or SettingRow(key=key)
+    row.value = value.model_dump(mode="json")
+    session.add(row)
+    session.commit()
+    return value
+
+
 def get_sla_policy(session: Session) -> SlaPolicy:
-    row = session.get(SettingRow, SLA_SETTING_KEY)
-    return SlaPolicy.model_validate(row.value) if row else SlaPolicy()
+    return _get_setting(session, SLA_SETTING_KEY, SlaPolicy)
 
 
 def put_sla_policy(session: Session, policy: SlaPolicy) -> SlaPolicy:
-    row = session.get(SettingRow, SLA_SETTING_KEY) or SettingRow(key=SLA_SETTING_KEY)
-    row.value = policy.model_dump(mode="json")
-    session.add(row)
-    session.commit()
-    return policy
+    return _put_setting(session, SLA_SETTING_KEY, policy)
 
 
 def get_payment_policy(session: Session) -> PaymentPolicy:
-    row = session.get(SettingRow, PAYMENT_SETTING_KEY)
-    return PaymentPolicy.model_validate(row.value) if row else PaymentPolicy()
+    return _get_setting(session, PAYMENT_SETTING_KEY, PaymentPolicy)
 
 
 def put_payment_policy(session: Session, policy: PaymentPolicy) -> PaymentPolicy:
-    row = session.get(SettingRow, PAYMENT_SETTING_KEY) or SettingRow(key=PAYMENT_SETTING_KEY)
-    row.value = policy.model_dump(mode="json")
-    session.add(row)
-    session.commit()
-    return policy
+    return _put_setting(session, PAYMENT_SETTING_KEY, policy)
 
 
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
