@@ -43,6 +43,7 @@ from models.tables import (
     WebhookDeliveryRow,
     WebhookSubscriberRow,
 )
+from tests.localstripe import running_localstripe
 from tests.support import API_KEYS, STORE_SECRETS
 from worker import build_worker
 from workflows import search_attributes
@@ -131,6 +132,13 @@ def _settings(database_url: str, task_queue: str, **overrides: Any) -> Settings:
 def stack_settings() -> dict[str, Any]:
     """Settings overrides for the `stack` fixtures; a test module overrides this fixture to change them."""
     return {}
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """A fake Stripe API (localstripe, from PyPI) on a loopback port, started once for the tests that ask."""
+    with running_localstripe() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,6 @@ authorise and capture, sale, void, partial refund, a declined card, error mappin
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -19,46 +13,7 @@ from activities.payments import PaymentActivities
 from models.payments import GatewayOperationKind as Kind
 from models.payments import GatewayRequest
 from tests.activities.gateway_support import gateway_request, ledger, new_order_number
-
-API_KEY = "sk_test_baton_localstripe"
-VISA = "pm_card_visa"
-DECLINED = "pm_card_chargeCustomerFail"  # localstripe's card whose charges are declined
-# localstripe's own entry point binds every interface and saves its state to /tmp/localstripe.pickle; run its
-# app on loopback only, with nothing written to disk, so parallel runs never share state.
-LOCALSTRIPE = (
-    "import sys; from aiohttp import web; from localstripe import server; from localstripe.resources import store; "
-    "store.dump_to_disk = lambda: None; "
-    "web.run_app(server.app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def localstripe_url() -> Iterator[str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-c", LOCALSTRIPE, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/v1/balance", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("localstripe did not start")
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.localstripe import API_KEY, DECLINED, VISA, free_port
 
 
 @pytest.fixture
@@ -157,7 +112,7 @@ async def test_wrong_api_key_is_not_retried_and_unreachable_stripe_is(localstrip
         await wrong_key.authorise(_request(order, Kind.authorise, 100, token=VISA))
     assert refused.value.type == GatewayErrorType.misconfigured and refused.value.non_retryable
     with pytest.raises(GatewayUnavailable):
-        unreachable = StripeGateway(API_KEY, f"http://127.0.0.1:{_free_port()}")
+        unreachable = StripeGateway(API_KEY, f"http://127.0.0.1:{free_port()}")
         await unreachable.authorise(_request(order, Kind.authorise, 100, token=VISA))
     with pytest.raises(ApplicationError) as unknown:
         await StripeGateway(API_KEY, localstripe_url).capture(_request(order, Kind.capture, 100, reference="pi_nope"))
