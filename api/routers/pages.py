@@ -35,7 +35,9 @@ from api.schemas import OrderView
 from models import interventions as ho
 from models import repository, store_link_repository
 from models.catalogue import LocationKind
+from models.extract_outbox import list_extracts
 from models.order import AlertType, OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
+from models.outbound_repository import exports_for_order
 from models.settings import ApiKeyHolder, Role, Settings
 from workflows.order_workflow import OrderWorkflow
 
@@ -275,6 +277,8 @@ def _order_context(session: Session, settings: Settings, view: OrderView) -> dic
         "stores": repository.list_stores(session, LocationKind.store),
         "locations": repository.list_stores(session),
         "products": repository.list_products(session),
+        "exports": exports_for_order(session, view.order_number),
+        "extracts": list_extracts(session, order_number=view.order_number),
         "form_key": lambda: str(uuid.uuid4()),
     }
 

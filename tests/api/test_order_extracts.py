@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from models.extracts import validate_extract
-from tests.support import CHANNEL, HO, eventually, order_body, post_store_event, store_event, wait_for_status
+from tests.support import CHANNEL, HO, HO_KEY, eventually, order_body, post_store_event, store_event, wait_for_status
 
 NS = {"n": "urn:baton:order-notification:1"}
 
@@ -93,3 +93,15 @@ async def test_xml_extract_exporters_chain_and_are_audited(stack):
     items = await _extracts(stack, number, 2)
     assert sorted(i["type"] for i in items) == ["collected", "order_export"]
     assert {i["extract_id"] for i in items} == {erp["run_id"], crm["run_id"]}
+
+
+async def test_the_order_page_lists_its_export_runs_and_extracts(stack):
+    response = await stack.http.post("/orders", json=order_body(), headers=CHANNEL)
+    number = response.json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    items = await _extracts(stack, number, 2)
+    assert (await stack.http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
+    page = (await stack.http.get(f"/ui/orders/{number}")).text
+    for item in items:
+        assert f'href="/extracts/{item["extract_id"]}"' in page
+    assert "erp" in page and "INITPAID → ERP_COMPLETED" in page and "succeeded" in page

@@ -108,6 +108,9 @@ async def test_payment_and_approval_forms_appear_when_they_apply_and_run_their_a
     failed = await placed("awaiting_acknowledgement", payment=payment("authorise", "tok_capture_declined"))
     assert (await _act(http, failed, "override-payment", {"reference": "x", **reason}))[0] == "no_failed_payment"
 
+    page = (await http.get(f"/ui/orders/{approval}")).text
+    assert 'id="exports"' in page and "No export runs." in page and 'id="extracts"' in page
+
     views = [(await http.get(f"/orders/{n}", headers=HO)).json() for n in (approval, offline, declined)]
     assert [v["status"] for v in views] == ["awaiting_acknowledgement"] * 3
 
