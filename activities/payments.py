@@ -13,12 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateways import GatewayErrorType, GatewayUnavailable, PaymentGateway, misconfigured, perform
+from models.db import commit_unless_taken
 from models.money import Money
 from models.payments import GatewayRequest, GatewayResult
 from models.tables import PaymentTransactionRow
@@ -84,7 +84,7 @@ class PaymentActivities:
                 row.answered_at = result.at
                 row.expires_at = result.expires_at
                 row.attempts = _attempt()
-                if _committed(session, row):
+                if commit_unless_taken(session, row):
                     return result
         raise RuntimeError(f"could not record {request.operation_id}")  # retried; the gateway answers alike
 
@@ -99,7 +99,7 @@ class PaymentActivities:
                 row.status = "error"
                 row.detail = detail[:500]
                 row.attempts = _attempt()
-                if _committed(session, row):
+                if commit_unless_taken(session, row):
                     return
 
     @activity.defn
@@ -107,7 +107,9 @@ class PaymentActivities:
         """Record a payment or refund once; returns its reference (the transaction id)."""
         with Session(self._engine) as session:
             if session.get(PaymentTransactionRow, transaction.transaction_id) is None:
-                session.add(
+                # A concurrent copy of this activity may record it first: either copy's row is the one.
+                commit_unless_taken(
+                    session,
                     PaymentTransactionRow(
                         transaction_id=transaction.transaction_id,
                         order_number=transaction.order_number,
@@ -117,12 +119,8 @@ class PaymentActivities:
                         currency=transaction.amount.currency,
                         actor=transaction.actor,
                         created_at=datetime.now(UTC),
-                    )
+                    ),
                 )
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()  # a concurrent copy of this activity recorded it first
         return transaction.transaction_id
 
 
@@ -143,16 +141,6 @@ def _new_row(request: GatewayRequest) -> PaymentTransactionRow:
         gateway=request.gateway,
         request_reference=request.reference,
     )
-
-
-def _committed(session: Session, row: PaymentTransactionRow) -> bool:
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # a concurrent copy of this activity inserted the row first
-        return False
-    return True
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -7,10 +7,23 @@ from pathlib import Path
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine
 
 from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.settings import ROOT
+
+
+def commit_unless_taken(session: Session, row: SQLModel) -> bool:
+    """Insert `row`; False (rolled back) when a concurrent writer took its key first. The one way Baton writes a
+    row keyed by an idempotency key, so retried or duplicated work settles on whichever copy committed."""
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def make_engine(url: str) -> Engine:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from models.db import commit_unless_taken
 from models.tables import NotificationExtractRow
 
 
@@ -20,13 +20,7 @@ def add_extract(session: Session, row: NotificationExtractRow) -> bool:
     """Keep the extract unless its id is already kept (the first document stays); True if added."""
     if session.get(NotificationExtractRow, row.extract_id) is not None:
         return False
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # a concurrent copy of the same activity kept it first
-        return False
-    return True
+    return commit_unless_taken(session, row)  # False: a concurrent copy of the same activity kept it first
 
 
 def list_extracts(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from models.db import commit_unless_taken
 from models.events import OrderEventType
 from models.outbound import ExportAudit, SubscriberRef, resend_delivery_id
 from models.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
@@ -109,12 +109,8 @@ def add_resend(session: Session, original: WebhookDeliveryRow, actor: str, now: 
             requested_by=actor,
             created_at=now,
         )
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # another resend of the same event took this number: take the next
-            continue
+        if not commit_unless_taken(session, row):
+            continue  # another resend of the same event took this number: take the next
         session.refresh(row)
         return row
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from activities.gateways.base import GatewayUnavailable, invalid_request
+from models.db import commit_unless_taken
 from models.money import Money
 from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
 from models.tables import GatewayTestOperationRow
@@ -105,7 +105,7 @@ class TestGateway:
                     row = _new_row(request, token, parent, now)
                     if token == CardToken.error_then_approve:
                         row.outcome, row.detail = "failed", "simulated transient fault"
-                        if _committed(session, row):
+                        if commit_unless_taken(session, row):
                             raise GatewayUnavailable(f"test gateway: {request.operation_id} failed, try again")
                         continue  # a concurrent copy wrote first: read its answer
                 else:
@@ -113,7 +113,7 @@ class TestGateway:
                 row.outcome, row.detail, row.expires_at = self._decide(session, request, token, parent, now)
                 row.reference = _reference(request) if row.outcome == "approved" else ""
                 row.answered_at = now
-                if _committed(session, row):
+                if commit_unless_taken(session, row):
                     return _Answer(_result(row), fresh=True, token=token)
         raise GatewayUnavailable(f"test gateway: {request.operation_id} is being answered concurrently")
 
@@ -190,16 +190,6 @@ def _new_row(
         created_at=now,
         answered_at=now,
     )
-
-
-def _committed(session: Session, row: GatewayTestOperationRow) -> bool:
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # a concurrent copy of this request wrote its row first
-        return False
-    return True
 
 
 def _same_request_or_refuse(row: GatewayTestOperationRow, request: GatewayRequest) -> None:
