@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlmodel import Session, select
 
 from models.demo import demo_skus
 from models.signing import SIGNATURE_HEADER, sign
+from models.tables import GatewayTestOperationRow
 
 STORE_SECRETS = {
     "S001": "s001-test-secret-0123456789",
@@ -105,3 +107,14 @@ async def wait_for_status(client: httpx.AsyncClient, order_number: str, status: 
         return view if view.get("status") == status else None
 
     return await eventually(check, timeout)
+
+
+def gateway_operations(engine: Any, order_number: str) -> list[tuple[str, str, int]]:
+    """The test gateway's books for one order, oldest first: (kind, outcome, amount)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(GatewayTestOperationRow)
+            .where(GatewayTestOperationRow.order_number == order_number)
+            .order_by(GatewayTestOperationRow.created_at)
+        ).all()
+        return [(row.kind, row.outcome, row.amount) for row in rows]

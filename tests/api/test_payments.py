@@ -7,8 +7,18 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models.tables import GatewayTestOperationRow, PaymentTransactionRow
-from tests.support import CHANNEL, HO, PRICES, TEE, order_body, post_store_event, store_event, wait_for_status
+from models.tables import PaymentTransactionRow
+from tests.support import (
+    CHANNEL,
+    HO,
+    PRICES,
+    TEE,
+    gateway_operations,
+    order_body,
+    post_store_event,
+    store_event,
+    wait_for_status,
+)
 
 TOTAL = PRICES[TEE] * 2 + PRICES["JEAN-IND-32"]
 
@@ -45,13 +55,7 @@ async def _act(stack, number: str, action: str, body: dict, status: int = 200, h
 
 
 def _gateway_ops(stack, number: str) -> list[tuple[str, str, int]]:
-    with Session(stack.engine) as session:
-        rows = session.exec(
-            select(GatewayTestOperationRow)
-            .where(GatewayTestOperationRow.order_number == number)
-            .order_by(GatewayTestOperationRow.created_at)
-        ).all()
-        return [(row.kind, row.outcome, row.amount) for row in rows]
+    return gateway_operations(stack.engine, number)
 
 
 def _ledger(stack, number: str) -> list[tuple[str, str, int]]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
-
-from models.tables import GatewayTestOperationRow
-from tests.support import CHANNEL, HO, eventually, order_body, wait_for_status
+from tests.support import CHANNEL, HO, eventually, gateway_operations, order_body, wait_for_status
 
 
 async def _view(stack, number: str) -> dict:
@@ -29,13 +26,7 @@ async def _place(stack, payment: dict, **overrides) -> str:
 
 
 def _operations(stack, number: str) -> list[tuple[str, str]]:
-    with Session(stack.engine) as session:
-        rows = session.exec(
-            select(GatewayTestOperationRow)
-            .where(GatewayTestOperationRow.order_number == number)
-            .order_by(GatewayTestOperationRow.created_at)
-        ).all()
-        return [(row.kind, row.outcome) for row in rows]
+    return [(kind, outcome) for kind, outcome, _amount in gateway_operations(stack.engine, number)]
 
 
 async def test_an_authorisation_is_renewed_before_it_lapses_and_the_old_one_voided(skipping_stack):
