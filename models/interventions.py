@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models import journey
+from models import journey, settlement
 from models.catalogue import LineReservation
 from models.intervention_commands import (  # re-exported: workflows and the API use them as ho.<Command>
     AddItem,
@@ -499,6 +499,20 @@ def refusal_for_approval(state: OrderState, command: ApproveOrder | RejectOrder)
             "order_not_awaiting_approval", f"only an order awaiting approval can be approved (it is {state.status})"
         )
     return None
+
+
+def apply_approve_order(state: OrderState, command: ApproveOrder, now: datetime) -> None:
+    journey.record(state, now, command.actor, "order_approved", command.reason)
+
+
+def apply_confirm_payment(state: OrderState, command: ConfirmPayment, now: datetime) -> None:
+    settlement.confirm_offline(state, command.reference, command.actor, now)
+    journey.record(state, now, command.actor, "offline_payment_received", command.reason)
+
+
+def apply_retry_payment(state: OrderState, command: RetryPayment, now: datetime) -> None:
+    settlement.retry_declined(state, command.token)
+    journey.record(state, now, command.actor, "payment_retried", command.reason)
 
 
 def refusal_for_confirm_payment(state: OrderState, command: ConfirmPayment) -> Refusal | None:

@@ -272,11 +272,7 @@ class OrderWorkflow:
 
     @workflow.update
     async def approve_order(self, command: ho.ApproveOrder) -> OrderState:
-        async with self._lock:
-            _refuse(ho.refusal_for_approval(self._state, command))
-            journey.record(self._state, workflow.now(), command.actor, "order_approved", command.reason)
-            await self._go_ahead_once_paid()
-            return await self._changed_view()
+        return await self._clear_and_go(command, ho.refusal_for_approval, ho.apply_approve_order)
 
     @approve_order.validator
     def _validate_approve_order(self, command: ho.ApproveOrder) -> None:
@@ -292,12 +288,7 @@ class OrderWorkflow:
 
     @workflow.update
     async def confirm_payment(self, command: ho.ConfirmPayment) -> OrderState:
-        async with self._lock:
-            _refuse(ho.refusal_for_confirm_payment(self._state, command))
-            settlement.confirm_offline(self._state, command.reference, command.actor, workflow.now())
-            journey.record(self._state, workflow.now(), command.actor, "offline_payment_received", command.reason)
-            await self._go_ahead_once_paid()
-            return await self._changed_view()
+        return await self._clear_and_go(command, ho.refusal_for_confirm_payment, ho.apply_confirm_payment)
 
     @confirm_payment.validator
     def _validate_confirm_payment(self, command: ho.ConfirmPayment) -> None:
@@ -305,12 +296,7 @@ class OrderWorkflow:
 
     @workflow.update
     async def retry_payment(self, command: ho.RetryPayment) -> OrderState:
-        async with self._lock:
-            _refuse(ho.refusal_for_retry_payment(self._state, command))
-            settlement.retry_declined(self._state, command.token)
-            journey.record(self._state, workflow.now(), command.actor, "payment_retried", command.reason)
-            await self._go_ahead_once_paid()
-            return await self._changed_view()
+        return await self._clear_and_go(command, ho.refusal_for_retry_payment, ho.apply_retry_payment)
 
     @retry_payment.validator
     def _validate_retry_payment(self, command: ho.RetryPayment) -> None:
@@ -331,6 +317,14 @@ class OrderWorkflow:
     @override_payment.validator
     def _validate_override_payment(self, command: ho.OverridePayment) -> None:
         _refuse(ho.refusal_for_override_payment(self._state, command))
+
+    async def _clear_and_go(self, command, refusal_for, apply) -> OrderState:  # type: ignore[no-untyped-def]
+        """Approve, confirm an offline payment, or retry a declined one: then pay and go to the store."""
+        async with self._lock:
+            _refuse(refusal_for(self._state, command))
+            apply(self._state, command, workflow.now())
+            await self._go_ahead_once_paid()
+            return await self._changed_view()
 
     async def _clear_for_store(self) -> bool:
         """Approval first, then payment: True when the order may go to the store now."""
