@@ -2,7 +2,8 @@
 
 The history is the order's audit log and only ever grows, so the events are read off it: each history entry
 the workflow has not yet published becomes zero or more events, numbered on from the last one published.
-`pending_events` says what is new, `mark_published` moves the two cursors kept in the order state. A rule
+`pending_events` says what is new, `mark_published` moves the two cursors kept in the order state. The summary
+each event carries is `views.for_event`: what the order looked like when the event was published. A rule
 that looks at more than the entry (payment confirmed at placement) is evaluated once, when the entry is new,
 so a later change to the order never rewrites an event already sent.
 """
@@ -14,8 +15,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from models.money import Money
-from models.order import Channel, HistoryEntry, OrderState, OrderStatus
+from models.order import HistoryEntry, OrderState, OrderStatus
+from models.views import OrderEventSummary, for_event
 
 
 class OrderEventType(StrEnum):
@@ -30,22 +31,9 @@ class OrderEventType(StrEnum):
     completed = "completed"
     cancelled = "cancelled"
     refunded = "refunded"
+    refund_instructed = "refund_instructed"  # money taken outside a gateway: the channel pays it back
     updated = "updated"  # Head Office changed lines, fulfilment, store or money
     alert_raised = "alert_raised"
-
-
-class OrderEventSummary(BaseModel):
-    """What a subscriber needs to act on an event without calling back (no personal data beyond ids)."""
-
-    status: OrderStatus
-    store_id: str
-    channel: Channel
-    web_reference: str
-    customer_id: str
-    total: Money
-    paid: Money
-    refunded: Money
-    line_count: int
 
 
 class OrderEvent(BaseModel):
@@ -69,7 +57,7 @@ _UPDATE_ACTIONS = frozenset(
         "moved_to_store",
         "switched_to_home_delivery",
         "stock_redirected",
-        "payment_taken",
+        "charge_added",
     }
 )
 _BY_ACTION = {
@@ -83,6 +71,7 @@ _BY_ACTION = {
     "completed": [OrderEventType.completed],
     "dispatched": [OrderEventType.dispatched, OrderEventType.completed],
     "refunded": [OrderEventType.refunded],
+    "refund_instructed": [OrderEventType.refund_instructed],
     "alert_raised": [OrderEventType.alert_raised],
 } | {action: [OrderEventType.updated] for action in _UPDATE_ACTIONS}
 _BY_NEW_STATUS = {
@@ -103,26 +92,12 @@ def event_types_for(entry: HistoryEntry, state: OrderState) -> list[OrderEventTy
     return types
 
 
-def summary_of(state: OrderState) -> OrderEventSummary:
-    return OrderEventSummary(
-        status=state.status,
-        store_id=state.store_id,
-        channel=state.channel,
-        web_reference=state.web_reference,
-        customer_id=state.customer.id,
-        total=state.total(),
-        paid=state.paid(),
-        refunded=state.refunded(),
-        line_count=len(state.lines),
-    )
-
-
 def pending_events(state: OrderState) -> list[OrderEvent]:
     """Events from the history entries not yet published, numbered on from the last published event."""
-    entries = state.history[state.notified_history :]
+    entries = state.history[state.published_history :]
     if not entries:
         return []
-    summary = summary_of(state)
+    summary = for_event(state)
     events: list[OrderEvent] = []
     for entry in entries:
         for event_type in event_types_for(entry, state):
@@ -144,6 +119,6 @@ def pending_events(state: OrderState) -> list[OrderEvent]:
 
 def mark_published(state: OrderState, events: list[OrderEvent]) -> None:
     """Every history entry so far is published; the next event number follows the last of `events`."""
-    state.notified_history = len(state.history)
+    state.published_history = len(state.history)
     if events:
         state.published_events = events[-1].sequence

@@ -9,15 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
-from models.order import DeliveryAddress
+from models.placing import DeliveryAddress
+from models.text import Line, Text
 
 
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, description="Why; kept in the order's history")
-    client_note: str | None = Field(default=None, max_length=1000, description="Optional note for the customer")
+    reason: Line = Field(min_length=1, max_length=500, description="Why; kept in the order's history")
+    client_note: Text | None = Field(default=None, max_length=1000, description="Optional note for the customer")
     actor: SkipJsonSchema[str] = Field(default="", description="Set by the API from the caller's credential")
+
+
+class ReleaseHold(_Command):
+    """Release an order on hold: accept a short pick, or try the reservation again."""
 
 
 class CancelOrder(_Command):
@@ -27,16 +32,18 @@ class CancelOrder(_Command):
 class LineQuantity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    line_id: str
-    quantity: int = Field(ge=1)
+    line_id: Line = Field(max_length=16)
+    quantity: int = Field(ge=1, le=999)
 
 
 class CancelLines(_Command):
-    lines: list[LineQuantity] = Field(min_length=1)
+    lines: list[LineQuantity] = Field(min_length=1, max_length=100)
 
 
 class NewLine(BaseModel):
     """A catalogue variant resolved by the API (sku, description, current price)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     sku: str
     style: str
@@ -46,7 +53,7 @@ class NewLine(BaseModel):
 
 
 class ChangeVariant(_Command):
-    line_id: str
+    line_id: Line = Field(max_length=16)
     variant: NewLine
 
 
@@ -56,22 +63,22 @@ class AddItem(_Command):
 
 
 class BuyInStore(_Command):
-    line_ids: list[str] = Field(min_length=1)
+    line_ids: list[Line] = Field(min_length=1, max_length=100)
 
 
 class MoveToStore(_Command):
-    store_id: str
+    store_id: Line = Field(max_length=32)
 
 
 class SwitchToHomeDelivery(_Command):
     address: DeliveryAddress
-    from_location: str = Field(description="The warehouse or store that ships it")
+    from_location: Line = Field(max_length=32, description="The warehouse or store that ships it")
 
 
 class RedirectStock(_Command):
-    sku: str
+    sku: Line = Field(max_length=64)
     quantity: int = Field(ge=1, le=9999)
-    from_location: str
+    from_location: Line = Field(max_length=32)
 
 
 class PromptStore(_Command):
@@ -81,13 +88,15 @@ class PromptStore(_Command):
 class AddNote(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: Text = Field(min_length=1, max_length=2000)
     client_facing: bool = False
     actor: SkipJsonSchema[str] = ""
 
 
 class TakePayment(_Command):
-    method: str = Field(min_length=1, max_length=40)
+    """Charge the customer more (a fee, a price agreed by phone): on the stored card, or due at the till."""
+
+    method: Line = Field(default="card", min_length=1, max_length=40, description="Kept for the record")
     amount: Money
 
 
@@ -95,7 +104,7 @@ class IssueRefund(_Command):
     """Refund an amount, or the value of given quantities of lines (returned, damaged); give one of the two."""
 
     amount: Money | None = None
-    lines: list[LineQuantity] | None = Field(default=None, min_length=1)
+    lines: list[LineQuantity] | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _amount_or_lines(self) -> Self:
@@ -116,19 +125,20 @@ class RejectOrder(_Command):
 
 
 class ConfirmPayment(_Command):
-    """The offline payment (phone, bank transfer) arrived: the order goes ahead."""
+    """Money arrived outside a gateway: the offline payment (the order goes ahead), or an amount due."""
 
-    reference: str = Field(min_length=1, max_length=200, description="The bank or till reference of the payment")
+    reference: Line = Field(min_length=1, max_length=200, description="The bank or till reference of the payment")
+    payment_id: Line | None = Field(default=None, max_length=8, description="P1, P2…; every awaiting or due one if left out")
 
 
 class RetryPayment(_Command):
     """Try a declined payment again, with a new card token if the customer gave one."""
 
-    token: str | None = Field(default=None, min_length=1, max_length=255)
+    token: Line | None = Field(default=None, min_length=1, max_length=255)
 
 
 class OverridePayment(_Command):
     """Settle a failed capture by hand (money taken another way); audited in the order's history."""
 
-    payment_id: str | None = Field(default=None, description="The payment (P1, P2); every failed one if left out")
-    reference: str = Field(min_length=1, max_length=200, description="Where the money was taken")
+    payment_id: Line | None = Field(default=None, max_length=8, description="The payment (P1, P2); every failed one if left out")
+    reference: Line = Field(min_length=1, max_length=200, description="Where the money was taken")

@@ -1,4 +1,4 @@
-"""Pure rules of the click & collect journey: transitions, holds, store events, alerts.
+"""Pure rules of the click & collect journey: transitions, holds, alerts and the order's history.
 
 Every function here takes `now` (and whatever else it needs) as arguments and does no I/O, so the
 workflow stays a thin shell and the rules are tested without Temporal.
@@ -15,9 +15,6 @@ from models.order import (
     HoldReason,
     OrderState,
     OrderStatus,
-    StoreEvent,
-    StoreEventType,
-    StoreException,
 )
 
 SYSTEM = "system"
@@ -154,6 +151,22 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             continue
         elif alert.type is AlertType.store_offline:
             resolved = state.offline_store_id != state.store_id or state.status == OrderStatus.awaiting_dispatch
+        elif alert.type is AlertType.payment_unknown:
+            if not state.unknown_operations():  # money without an answer stays an alert on a final order too
+                alert.cleared_at = now
+                record(state, now, SYSTEM, "alert_cleared", alert.type)
+            continue
+        elif alert.type is AlertType.refund_failed:
+            # Cleared once nothing is left to give back, or Head Office asked for a refund since.
+            resolved = state.kept().amount <= state.total().amount or any(
+                r.status != "declined" and r.at > alert.raised_at for r in state.refunds
+            )
+            if resolved:
+                alert.cleared_at = now
+                record(state, now, SYSTEM, "alert_cleared", alert.type)
+            continue
+        elif alert.type is AlertType.store_unreachable:
+            resolved = False  # cleared when the store is heard from (store_events.py)
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
@@ -161,63 +174,14 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             record(state, now, SYSTEM, "alert_cleared", alert.type)
 
 
-def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str) -> None:
-    """Put the order on hold for Head Office, with an alert saying why."""
+def hold(
+    state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str, *, alert: bool = True
+) -> None:
+    """Put the order on hold for Head Office, with an alert saying why (unless one is already raised)."""
     transition(state, OrderStatus.on_hold, now, actor, f"held_{reason}", detail)
     state.hold_reason = reason
-    raise_alert(state, AlertType(reason.value), now, detail)
-
-
-def refusal_for_store_event(state: OrderState, event: StoreEvent) -> str | None:
-    """Why a store event does not fit the order now, or None when it applies."""
-    from_dispatch = event.type is StoreEventType.dispatched
-    if event.store_id != (state.dispatch_location if from_dispatch else state.store_id):
-        return f"store {event.store_id} is not the order's {'dispatch location' if from_dispatch else 'store'}"
-    if state.is_final:
-        return f"the order is already {state.status}"
-    expected = {
-        StoreEventType.acknowledged: {OrderStatus.awaiting_acknowledgement},
-        StoreEventType.picked: {OrderStatus.acknowledged, OrderStatus.awaiting_acknowledgement},
-        StoreEventType.collected: {OrderStatus.ready_for_collection},
-        StoreEventType.not_collected: {OrderStatus.ready_for_collection},
-        StoreEventType.dispatched: {OrderStatus.awaiting_dispatch},
-    }
-    if event.type is StoreEventType.update_acknowledged:
-        return None if state.store_update_pending_since else "no order update is waiting for acknowledgement"
-    if event.type is StoreEventType.transfer_received:
-        return None if event.transfer_id else "a transfer_received event needs transfer_id"
-    if state.status not in expected[event.type]:
-        return f"{event.type} does not apply to an order {state.status}"
-    if event.type is StoreEventType.picked:
-        return _pick_refusal(state, event.picked)
-    return None
-
-
-def _pick_refusal(state: OrderState, picked: dict[str, int]) -> str | None:
-    if not picked:
-        return "a picked event needs the picked quantity of each line"
-    for line_id, quantity in picked.items():
-        line = state.line(line_id)
-        if line is None:
-            return f"line {line_id} is not on the order"
-        if not 0 <= quantity <= line.quantity:
-            return f"line {line_id}: picked {quantity} of {line.quantity}"
-    return None
-
-
-def record_store_exception(state: OrderState, event: StoreEvent, reason: str, now: datetime) -> None:
-    state.store_exceptions.append(StoreException(event_id=event.event_id, type=event.type, at=now, reason=reason))
-    record(state, now, store_actor(event.store_id), "store_exception", f"{event.type}: {reason}")
-
-
-def record_pick(state: OrderState, picked: dict[str, int]) -> list[str]:
-    """Store picked quantities on the lines; returns the ids of lines picked short."""
-    short = []
-    for line in state.lines:
-        line.picked_quantity = picked.get(line.line_id, 0)
-        if line.picked_quantity < line.quantity:
-            short.append(line.line_id)
-    return short
+    if alert:
+        raise_alert(state, AlertType(reason.value), now, detail)
 
 
 def refusal_for_release_hold(state: OrderState) -> str | None:
@@ -225,6 +189,8 @@ def refusal_for_release_hold(state: OrderState) -> str | None:
         return f"only an order on hold can be released (it is {state.status})"
     if state.hold_reason is HoldReason.payment_declined:
         return "the order is held for a declined payment: retry the payment, settle it by hand, or cancel the order"
+    if state.hold_reason is HoldReason.payment_unknown:
+        return "a payment's outcome is being reconciled with the gateway; the order goes ahead once it is known"
     return None
 
 
@@ -240,7 +206,9 @@ def accept_short_pick(state: OrderState, now: datetime, actor: str, reason: str)
         raise TransitionRefused("not_held_for_short_pick", "only an order held for a short pick can accept it")
     kept = {}
     for line in state.lines:
-        line.quantity = line.picked_quantity if line.picked_quantity is not None else line.quantity
+        picked = line.picked_quantity if line.picked_quantity is not None else line.quantity
+        line.cancelled_quantity += line.quantity - picked
+        line.quantity = picked
         kept[line.line_id] = line.quantity
     transition(state, OrderStatus.ready_for_collection, now, actor, "short_pick_accepted", reason)
     request_store_update(state, now)
@@ -260,3 +228,7 @@ def acknowledge_store_update(state: OrderState, now: datetime, store_id: str) ->
 
 def seen(state: OrderState, event_id: str) -> bool:
     return event_id in state.seen_event_ids
+
+
+def open_alert(state: OrderState, alert_type: AlertType) -> bool:
+    return any(alert.is_open and alert.type is alert_type for alert in state.alerts)

@@ -6,6 +6,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The largest amount Baton takes anywhere (minor units): 10^11, a billion in a two-decimal currency. Sums of many
+# lines stay far below 2^63, so every amount fits the 64-bit columns that store it.
+MAX_AMOUNT = 10**11
+
 # ISO 4217 minor-unit exponents that differ from the usual 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 
@@ -15,7 +19,7 @@ class Money(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    amount: int = Field(ge=0, description="Integer minor units, e.g. 1999 for 19.99")
+    amount: int = Field(ge=0, le=MAX_AMOUNT, description="Integer minor units, e.g. 1999 for 19.99")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. GBP")
 
     def __str__(self) -> str:

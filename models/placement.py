@@ -1,4 +1,5 @@
-"""Pure rules for placing an order: validation against the catalogue, and the order's first state."""
+"""Pure rules for placing an order: validation against the catalogue and the payment policy, whether Head Office
+must approve it, and the order's first state."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import datetime
 
 from models.catalogue import LocationKind, Product, Store
 from models.journey import record
-from models.money import Money
-from models.order import Note, OrderLine, OrderState, PlaceOrder
+from models.money import MAX_AMOUNT, Money
+from models.order import Note, OrderLine, OrderState
 from models.payment_policy import PaymentPolicy
-from models.settlement import approval_reason, initial_payments, payment_problems
+from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord
+from models.placing import PlaceOrder
 from models.store_link import LinkState, click_and_collect_refusal
 
 
@@ -46,43 +48,123 @@ def placement_problems(
         if payment.amount.currency != currency:
             problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
     for index, line in enumerate(order.lines):
-        product = products.get(line.sku)
-        if product is None:
-            problems.append(FieldProblem(f"lines[{index}].sku", f"unknown SKU {line.sku!r}"))
-            continue
-        if line.unit_price.currency != product.price.currency:
-            problems.append(
-                FieldProblem(
-                    f"lines[{index}].unit_price.currency",
-                    f"{line.sku} is sold in {product.price.currency}, not {line.unit_price.currency}",
-                )
-            )
-        elif line.unit_price.amount != product.price.amount:
-            problems.append(
-                FieldProblem(
-                    f"lines[{index}].unit_price.amount",
-                    f"{line.sku} costs {product.price.amount}, not {line.unit_price.amount}",
-                )
-            )
-        if line.unit_price.currency != currency:
-            problems.append(FieldProblem(f"lines[{index}].unit_price.currency", f"every amount must be in {currency}"))
+        problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency))
     for index, offer in enumerate(order.loyalty_offers):
         if offer.discount.currency != currency:
             problems.append(
                 FieldProblem(f"loyalty_offers[{index}].discount.currency", f"every amount must be in {currency}")
             )
+    if order.gross() > MAX_AMOUNT:
+        problems.append(FieldProblem("lines", f"the order comes to more than {Money(amount=MAX_AMOUNT, currency=currency)}"))
     if not problems:
-        problems.extend(
-            FieldProblem(p.field, p.message)
-            for p in payment_problems(order, order_total(order), policy or PaymentPolicy(), gateways)
-        )
+        problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
 
 
-def order_total(order: PlaceOrder) -> int:
-    gross = sum(line.unit_price.amount * line.quantity for line in order.lines)
-    discount = sum(offer.discount.amount for offer in order.loyalty_offers)
-    return max(0, gross - discount)
+def _line_problems(
+    index: int, sku: str, price: Money, products: dict[str, Product], currency: str
+) -> list[FieldProblem]:
+    product = products.get(sku)
+    if product is None:
+        return [FieldProblem(f"lines[{index}].sku", f"unknown SKU {sku!r}")]
+    problems = []
+    if price.currency != product.price.currency:
+        problems.append(
+            FieldProblem(
+                f"lines[{index}].unit_price.currency", f"{sku} is sold in {product.price.currency}, not {price.currency}"
+            )
+        )
+    elif price.amount != product.price.amount:
+        problems.append(
+            FieldProblem(f"lines[{index}].unit_price.amount", f"{sku} costs {product.price.amount}, not {price.amount}")
+        )
+    if price.currency != currency:
+        problems.append(FieldProblem(f"lines[{index}].unit_price.currency", f"every amount must be in {currency}"))
+    return problems
+
+
+def payment_problems(order: PlaceOrder, policy: PaymentPolicy, gateways: frozenset[str]) -> list[FieldProblem]:
+    """What is wrong with an order's payments; the caller has checked every amount is in the order's currency."""
+    problems: list[FieldProblem] = []
+    given = order.given_payments
+    if order.customer.id in policy.blocked_customers:
+        problems.append(FieldProblem("customer.id", f"customer {order.customer.id} is blocked; the order is refused"))
+    if len(given) == 2:
+        stored_value = [path for path, payment in given if payment.method in STORED_VALUE_METHODS]
+        if len(stored_value) != 1:
+            problems.append(
+                FieldProblem("payments", "two payments must be gift card or wallet funds plus one other payment method")
+            )
+        for path, payment in given:
+            if payment.amount.amount <= 0:
+                problems.append(FieldProblem(f"{path}.amount.amount", "each of two payments must be more than zero"))
+    for path, payment in given:
+        if payment.method in STORED_VALUE_METHODS and payment.mode not in (
+            PaymentMode.prepaid,
+            PaymentMode.auth_capture,
+        ):
+            problems.append(
+                FieldProblem(f"{path}.mode", f"{payment.method} funds are taken at once: prepaid or auth_capture")
+            )
+        if payment.mode in GATEWAY_MODES and payment.gateway is not None and payment.gateway not in gateways:
+            known = ", ".join(sorted(gateways))
+            problems.append(FieldProblem(f"{path}.gateway", f"unknown gateway {payment.gateway!r} (known: {known})"))
+    paid = sum(payment.amount.amount for _path, payment in given)
+    if not problems and paid != order.total():
+        field = f"{given[0][0]}.amount.amount" if len(given) == 1 else "payments"
+        problems.append(FieldProblem(field, f"the order comes to {order.total()}, not {paid}"))
+    return problems
+
+
+def approval_reason(order: PlaceOrder, currency: str, policy: PaymentPolicy) -> str | None:
+    """Why Head Office must approve this order before it goes ahead, or None. Amounts are judged on the gross
+    (before discounts), so a large discount cannot slip an order under the limit."""
+    gross, discount = order.gross(), order.discount()
+    if order.total() == 0:
+        return "the order comes to nothing"
+    if order.channel.value in policy.approval_channels:
+        return f"orders from the {order.channel} channel need approval"
+    if order.customer.id in policy.approval_customers:
+        return f"customer {order.customer.id} needs approval for every order"
+    limit = policy.approval_above.get(currency)
+    if limit is not None and gross > limit:
+        return f"the order ({Money(amount=gross, currency=currency)} before discounts) is above {Money(amount=limit, currency=currency)}"
+    if discount > gross * policy.approval_discount_share:
+        share = f"{policy.approval_discount_share:.0%}"
+        return f"the discount ({Money(amount=discount, currency=currency)}) is more than {share} of the order"
+    return None
+
+
+def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> list[PaymentRecord]:
+    """The order's payments as placed, stored value first (it is taken first)."""
+    requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in STORED_VALUE_METHODS)
+    actor = f"{order.channel}:{order.customer.id}"
+    records = []
+    for index, request in enumerate(requests, start=1):
+        status = {
+            PaymentMode.prepaid: "taken",
+            PaymentMode.auth_capture: "pending",
+            PaymentMode.authorise: "pending",
+            PaymentMode.offline: "awaiting",
+            PaymentMode.on_collection: "due",
+        }[request.mode]
+        if request.amount.amount == 0 and status == "pending":
+            status = "taken"  # nothing to pay (a fully discounted order): no gateway is asked for nothing
+        records.append(
+            PaymentRecord(
+                payment_id=f"P{index}",
+                mode=request.mode.value,
+                method=request.method,
+                amount=request.amount,
+                status=status,  # type: ignore[arg-type]
+                at=now if status == "taken" else None,
+                actor=actor if status == "taken" else "",
+                reference=request.reference or "",
+                gateway=(request.gateway or default_gateway) if request.mode in GATEWAY_MODES else None,
+                token=request.token,
+            )
+        )
+    return records
 
 
 def new_order(
@@ -121,7 +203,7 @@ def new_order(
         loyalty_offers=order.loyalty_offers,
         payment_policy=policy,
     )
-    state.approval_reason = approval_reason(order, Money(amount=order_total(order), currency=state.currency), policy)
+    state.approval_reason = approval_reason(order, state.currency, policy)
     actor = f"{order.channel}:{order.customer.id}"
     record(state, now, actor, "order_placed", f"{len(state.lines)} line(s), web reference {order.web_reference}")
     state.notes = [Note(at=now, actor=actor, text=text, client_facing=True) for text in order.notes]

@@ -1,278 +1,180 @@
-"""Pure rules for settling an order's payments: what is taken at placement, captured at handover, voided on
-cancellation, re-authorised before it lapses, and where a refund goes back to.
+"""Pure rules for an order's money while it lives: what to charge, capture, void and refund, and what each
+gateway answer means.
 
-The split rule: an order has at most two payments. With two, one is stored value (gift card or wallet) and
-the other pays the rest. Stored value is taken first and at once (prepaid or auth_capture); a refund goes back
-to the card (or other method) first and to stored value last, so the customer's own money returns first.
+The rules never move money: they queue `MoneyOperation`s on the order (`state.operations`), each with an
+operation id that is the gateway's idempotency key, and the workflow carries them out one at a time, outside
+any message, handing each answer back to `apply_result` (or `mark_unknown` when none came).
 
-The workflow asks these functions what to do, runs the gateway operations they describe, and hands each
-`GatewayResult` back to `apply_gateway_result`. Nothing here does I/O.
+One function keeps the money right: `rebalance` compares what the customer owes (`state.total()`) with what
+Baton holds and expects, and queues the difference: a refund of anything kept beyond what is owed (card first,
+newest first, stored value last), a charge for a shortfall (on the stored card, or due at the till), and, once
+the order is final, captures up to what is owed and voids of every authorisation left.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models import journey
 from models.money import Money
-from models.order import (
+from models.order import AlertType, HoldReason, OrderState, OrderStatus, order_workflow_id
+from models.payments import (
     GATEWAY_MODES,
-    STORED_VALUE_METHODS,
-    AlertType,
-    OrderState,
+    GatewayOperationKind,
+    GatewayResult,
+    MoneyOperation,
     PaymentMode,
     PaymentRecord,
-    PlaceOrder,
     RefundRecord,
 )
-from models.payment_policy import PaymentPolicy
-from models.payments import GatewayOperationKind, GatewayResult
+
+Kind = GatewayOperationKind
+RECONCILE_BACKOFF_CAP = timedelta(hours=1)
 
 
-@dataclass(frozen=True)
-class PaymentProblem:
-    field: str
-    message: str
+# ---- queueing ------------------------------------------------------------------------------------------------
 
 
-def payment_problems(
-    order: PlaceOrder, order_total: int, policy: PaymentPolicy, gateways: frozenset[str]
-) -> list[PaymentProblem]:
-    """What is wrong with an order's payments; the caller has checked every amount is in the order's currency."""
-    problems: list[PaymentProblem] = []
-    given = order.given_payments
-    if order.customer.id in policy.blocked_customers:
-        problems.append(PaymentProblem("customer.id", f"customer {order.customer.id} is blocked; the order is refused"))
-    if len(given) == 2:
-        stored_value = [path for path, payment in given if payment.method in STORED_VALUE_METHODS]
-        if len(stored_value) != 1:
-            problems.append(
-                PaymentProblem(
-                    "payments", "two payments must be gift card or wallet funds plus one other payment method"
-                )
-            )
-        for path, payment in given:
-            if payment.amount.amount <= 0:
-                problems.append(PaymentProblem(f"{path}.amount.amount", "each of two payments must be more than zero"))
-    for path, payment in given:
-        if payment.method in STORED_VALUE_METHODS and payment.mode not in (
-            PaymentMode.prepaid,
-            PaymentMode.auth_capture,
-        ):
-            problems.append(
-                PaymentProblem(f"{path}.mode", f"{payment.method} funds are taken at once: prepaid or auth_capture")
-            )
-        if payment.mode in GATEWAY_MODES and payment.gateway is not None and payment.gateway not in gateways:
-            known = ", ".join(sorted(gateways))
-            problems.append(PaymentProblem(f"{path}.gateway", f"unknown gateway {payment.gateway!r} (known: {known})"))
-    paid = sum(payment.amount.amount for _path, payment in given)
-    if not problems and paid != order_total:
-        field = f"{given[0][0]}.amount.amount" if len(given) == 1 else "payments"
-        problems.append(PaymentProblem(field, f"the order comes to {order_total}, not {paid}"))
-    return problems
+def queue(
+    state: OrderState,
+    payment: PaymentRecord,
+    kind: Kind,
+    amount: int,
+    now: datetime,
+    *,
+    reference: str | None = None,
+    refund_id: str | None = None,
+    replaces: str | None = None,
+    actor: str = journey.SYSTEM,
+) -> MoneyOperation:
+    state.money_operations += 1
+    operation = MoneyOperation(
+        operation_id=f"{order_workflow_id(state.order_number)}:{kind}:{state.money_operations}",
+        payment_id=payment.payment_id,
+        kind=kind,
+        amount=Money(amount=amount, currency=payment.amount.currency),
+        reference=reference,
+        refund_id=refund_id,
+        replaces=replaces,
+        actor=actor,
+        since=now,
+    )
+    state.operations.append(operation)
+    return operation
 
 
-def approval_reason(order: PlaceOrder, order_total: Money, policy: PaymentPolicy) -> str | None:
-    """Why Head Office must approve this order before it goes ahead, or None."""
-    if order.channel.value in policy.approval_channels:
-        return f"orders from the {order.channel} channel need approval"
-    if order.customer.id in policy.approval_customers:
-        return f"customer {order.customer.id} needs approval for every order"
-    limit = policy.approval_above.get(order_total.currency)
-    if limit is not None and order_total.amount > limit:
-        return f"the order ({order_total}) is above {Money(amount=limit, currency=order_total.currency)}"
+def busy(state: OrderState, payment_id: str) -> bool:
+    """An operation on this payment is queued, running or unknown: nothing else may start on it."""
+    return any(op.payment_id == payment_id for op in state.operations)
+
+
+def unknown_on(state: OrderState, payment_id: str | None = None) -> list[MoneyOperation]:
+    return [op for op in state.unknown_operations() if payment_id in (None, op.payment_id)]
+
+
+def next_operation(state: OrderState) -> MoneyOperation | None:
+    """The first queued operation whose payment has nothing running or unknown; it is marked running."""
+    held = {op.payment_id for op in state.operations if op.status != "queued"}
+    for operation in state.operations:
+        if operation.status == "queued" and operation.payment_id not in held:
+            operation.status = "running"
+            return operation
     return None
 
 
-def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> list[PaymentRecord]:
-    """The order's payments as placed, stored value first (it is taken first)."""
-    requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in STORED_VALUE_METHODS)
-    actor = f"{order.channel}:{order.customer.id}"
-    records = []
-    for index, request in enumerate(requests, start=1):
-        status = {
-            PaymentMode.prepaid: "taken",
-            PaymentMode.auth_capture: "pending",
-            PaymentMode.authorise: "pending",
-            PaymentMode.offline: "awaiting",
-            PaymentMode.on_collection: "due",
-        }[request.mode]
-        if request.amount.amount == 0:
-            status = "taken"  # nothing to pay (a fully discounted order): no gateway is asked for nothing
-        records.append(
-            PaymentRecord(
-                payment_id=f"P{index}",
-                mode=request.mode.value,
-                method=request.method,
-                amount=request.amount,
-                status=status,  # type: ignore[arg-type]
-                at=now if status == "taken" else None,
-                actor=actor if status == "taken" else "",
-                reference="prepaid by the channel" if status == "taken" else "",
-                gateway=(request.gateway or default_gateway) if request.mode in GATEWAY_MODES else None,
-                token=request.token,
-            )
-        )
-    return records
+def recheck_due(state: OrderState, now: datetime) -> bool:
+    """Unknown operations whose time has come are queued again, under the same operation id: a gateway answers a
+    repeated idempotency key from its books, so asking again can never move the money twice."""
+    due = [op for op in state.unknown_operations() if op.check_at is not None and op.check_at <= now]
+    for operation in due:
+        operation.status = "queued"
+    return bool(due)
 
 
-# ---- at placement ----------------------------------------------------------------------------------
+def next_reconciliation(state: OrderState) -> datetime | None:
+    return min((op.check_at for op in state.unknown_operations() if op.check_at), default=None)
 
 
-def to_take_at_placement(state: OrderState) -> list[PaymentRecord]:
-    """Gateway payments not tried yet, stored value first."""
-    return [p for p in state.payments if p.status == "pending"]
+# ---- what the gateway answered -------------------------------------------------------------------------------
 
 
-def placement_kind(payment: PaymentRecord) -> GatewayOperationKind:
-    return GatewayOperationKind.sale if payment.mode == PaymentMode.auth_capture else GatewayOperationKind.authorise
+def mark_unknown(state: OrderState, operation: MoneyOperation, detail: str, now: datetime) -> None:
+    """No answer through every retry: it may have happened. Ask again later under the same id; never redo it."""
+    first = operation.check_at is None
+    operation.checks = 0 if first else operation.checks + 1
+    if first:
+        operation.since = now
+    operation.status = "unknown"
+    wait = min(state.payment_policy.reconcile_every * (2**operation.checks), RECONCILE_BACKOFF_CAP)
+    operation.check_at = now + wait
+    if first:
+        text = f"{operation.payment_id} {operation.kind} of {operation.amount} ({operation.operation_id}): {detail}"
+        journey.record(state, now, journey.SYSTEM, "payment_outcome_unknown", text)
+        if not any(a.is_open and a.type is AlertType.payment_unknown for a in state.alerts):
+            journey.raise_alert(state, AlertType.payment_unknown, now, text)
 
 
-def declined(state: OrderState) -> list[PaymentRecord]:
-    return [p for p in state.payments if p.status == "declined"]
-
-
-def awaiting_offline_payment(state: OrderState) -> bool:
-    return any(p.status == "awaiting" for p in state.payments)
-
-
-def confirmation(state: OrderState) -> str:
-    """What the history says when payment is confirmed (the INITPAID moment)."""
-    parts = [f"{p.payment_id} {p.method} {p.amount} {p.status}" for p in state.payments]
-    return "; ".join(parts)
-
-
-def retry_declined(state: OrderState, token: str | None) -> list[PaymentRecord]:
-    """Head Office retries declined payments, optionally with a new card token."""
-    retried = declined(state)
-    for payment in retried:
-        payment.status = "pending"
-        payment.detail = ""
-        if token is not None:
-            payment.token = token
-    return retried
-
-
-def confirm_offline(state: OrderState, reference: str, actor: str, now: datetime) -> None:
-    for payment in state.payments:
-        if payment.status == "awaiting":
-            payment.status, payment.reference, payment.actor, payment.at = "taken", reference, actor, now
-
-
-# ---- gateway results ---------------------------------------------------------------------------------
-
-
-def apply_gateway_result(
-    state: OrderState, payment: PaymentRecord, result: GatewayResult, policy: PaymentPolicy, now: datetime, actor: str
-) -> None:
-    """Record what the gateway answered on the payment and in the order's history."""
-    kind, amount = result.kind, result.amount
+def apply_result(state: OrderState, operation: MoneyOperation, result: GatewayResult, now: datetime) -> None:
+    """Record the gateway's answer on the payment (or refund) and in the history; then keep the money right."""
+    state.operations = [op for op in state.operations if op.operation_id != operation.operation_id]
+    payment = state.payment(operation.payment_id)
+    assert payment is not None
     ref = f" ({result.reference})" if result.reference else ""
-    if not result.approved:
-        detail = f"{payment.payment_id} {kind} of {amount} declined: {result.detail}"
-        if kind in (GatewayOperationKind.authorise, GatewayOperationKind.sale) and payment.status == "pending":
-            payment.status, payment.detail = "declined", result.detail
-        elif kind is GatewayOperationKind.capture:
+    what = f"{payment.payment_id} {operation.kind} of {operation.amount}"
+    if operation.kind in (Kind.authorise, Kind.sale) and operation.replaces:
+        _reauthorised(state, payment, operation, result, now)
+    elif operation.kind in (Kind.authorise, Kind.sale):
+        _placed(state, payment, operation, result, now)
+    elif operation.kind is Kind.capture:
+        if result.approved:
+            payment.status, payment.reference, payment.captured_amount = "captured", result.reference, result.amount.amount
+            payment.authorised_until, payment.at = None, now
+            journey.record(state, now, journey.SYSTEM, "payment_captured", f"{what}{ref}")
+        else:
             payment.status, payment.detail = "capture_failed", result.detail
-            journey.raise_alert(state, AlertType.payment_failed, now, detail)
-            return
-        journey.record(state, now, actor, f"{kind}_declined", detail)
+            journey.raise_alert(state, AlertType.payment_failed, now, f"{what} declined: {result.detail}")
+    elif operation.kind is Kind.void:
+        if result.approved:
+            payment.status, payment.authorised_until = "voided", None
+            journey.record(state, now, journey.SYSTEM, "authorisation_voided", f"{what}{ref}")
+        else:  # an authorisation that cannot be voided lapses by itself
+            journey.record(state, now, journey.SYSTEM, "void_declined", f"{what}: {result.detail}")
+            if payment.status == "authorised" and operation.reference == payment.authorisation_reference:
+                payment.status = "voided"
+    elif operation.kind is Kind.refund:
+        _refunded(state, payment, operation, result, now)
+    journey.settle_alerts(state, now)
+    rebalance(state, now)
+
+
+def _placed(
+    state: OrderState, payment: PaymentRecord, operation: MoneyOperation, result: GatewayResult, now: datetime
+) -> None:
+    what = f"{payment.payment_id} {operation.kind} of {operation.amount}"
+    if not result.approved:
+        payment.detail = result.detail
+        if state.cleared_at is not None or payment.mode == "charge":
+            # A later charge on the stored card: the store takes it at the till instead.
+            payment.status = "due"
+            journey.record(state, now, journey.SYSTEM, "charge_declined", f"{what}: {result.detail}; due at handover")
+        else:
+            payment.status = "declined"
+            action = "still_declined" if state.status == OrderStatus.on_hold else f"{operation.kind}_declined"
+            journey.record(state, now, journey.SYSTEM, action, f"{what} declined: {result.detail}")
         return
-    if kind is GatewayOperationKind.authorise:
-        payment.status = "authorised"
-        payment.authorisation_reference = result.reference
-        payment.authorised_until = _lapses_at(result, policy, now)
-        payment.at = now
-        journey.record(state, now, actor, "payment_authorised", f"{payment.payment_id} {amount}{ref}")
-    elif kind in (GatewayOperationKind.sale, GatewayOperationKind.capture):
-        payment.status, payment.reference, payment.captured_amount, payment.at = (
-            "captured",
-            result.reference,
-            amount.amount,
-            now,
-        )
-        payment.authorised_until = None
-        journey.record(state, now, actor, "payment_captured", f"{payment.payment_id} {amount}{ref}")
-    elif kind is GatewayOperationKind.void:
-        payment.status, payment.authorised_until = "voided", None
-        journey.record(state, now, actor, "authorisation_voided", f"{payment.payment_id} {amount}{ref}")
+    payment.at = now
+    if operation.kind is Kind.authorise:
+        payment.status, payment.authorisation_reference = "authorised", result.reference
+        payment.authorised_until = lapses_at(result, state, now)
+        journey.record(state, now, journey.SYSTEM, "payment_authorised", f"{what} ({result.reference})")
+    else:
+        payment.status, payment.reference, payment.captured_amount = "captured", result.reference, result.amount.amount
+        journey.record(state, now, journey.SYSTEM, "payment_captured", f"{what} ({result.reference})")
 
 
-def _lapses_at(result: GatewayResult, policy: PaymentPolicy, now: datetime) -> datetime:
-    """The sooner of the gateway's own expiry and the configured authorisation lifetime."""
-    configured = now + policy.authorisation_lifetime
-    return min(result.expires_at, configured) if result.expires_at else configured
-
-
-# ---- at handover -------------------------------------------------------------------------------------
-
-
-def captures_at_handover(state: OrderState) -> list[tuple[PaymentRecord, Money]]:
-    """Authorised payments and what to capture of each: what the order still comes to, card last. A zero
-    amount means the authorisation is no longer needed and is voided."""
-    owed = state.outstanding().amount
-    plan = []
-    for payment in sorted(state.payments, key=lambda p: not p.is_stored_value):
-        if payment.status != "authorised":
-            continue
-        amount = min(payment.amount.amount, owed)
-        owed -= amount
-        plan.append((payment, Money(amount=amount, currency=payment.amount.currency)))
-    return plan
-
-
-def take_due_at_handover(state: OrderState, reference: str, actor: str, now: datetime) -> list[PaymentRecord]:
-    """Pay on collection or delivery: the store (or courier) took what the order still comes to."""
-    taken = []
-    for payment in state.payments:
-        if payment.status != "due":
-            continue
-        amount = min(payment.amount.amount, state.outstanding().amount)
-        payment.status, payment.captured_amount = "taken", amount
-        payment.reference, payment.actor, payment.at = reference, actor, now
-        journey.record(
-            state,
-            now,
-            actor,
-            "payment_taken_at_handover",
-            f"{payment.payment_id} {Money(amount=amount, currency=payment.amount.currency)}",
-        )
-        taken.append(payment)
-    return taken
-
-
-# ---- re-authorisation, voids, overrides --------------------------------------------------------------
-
-
-def reauthorisation_due(state: OrderState) -> datetime | None:
-    """When the first authorisation must be renewed before it lapses (None when none needs it)."""
-    if state.is_final:
-        return None
-    due = [
-        p.authorised_until - state.payment_policy.reauthorise_before
-        for p in state.payments
-        if p.status == "authorised" and p.authorised_until is not None and p.token and p.renewable
-    ]
-    return min(due, default=None)
-
-
-def to_reauthorise(state: OrderState, now: datetime) -> list[PaymentRecord]:
-    return [
-        p
-        for p in state.payments
-        if p.status == "authorised"
-        and p.authorised_until is not None
-        and p.token
-        and p.renewable
-        and p.authorised_until - state.payment_policy.reauthorise_before <= now
-    ]
-
-
-def reauthorised(
-    state: OrderState, payment: PaymentRecord, result: GatewayResult, policy: PaymentPolicy, now: datetime
-) -> str | None:
-    """Record a renewal; returns the old authorisation's reference (to void) when it was approved."""
+def _reauthorised(
+    state: OrderState, payment: PaymentRecord, operation: MoneyOperation, result: GatewayResult, now: datetime
+) -> None:
     if not result.approved:
         payment.renewable, payment.detail = False, f"re-authorisation declined: {result.detail}"
         journey.raise_alert(
@@ -281,75 +183,269 @@ def reauthorised(
             now,
             f"{payment.payment_id} re-authorisation declined ({result.detail}); lapses {payment.authorised_until}",
         )
-        return None
-    old = payment.authorisation_reference
+        return
+    old = operation.replaces or ""
     payment.authorisation_reference = result.reference
-    payment.authorised_until = _lapses_at(result, policy, now)
+    payment.authorised_until = lapses_at(result, state, now)
     journey.record(
-        state,
-        now,
-        journey.SYSTEM,
-        "payment_reauthorised",
-        f"{payment.payment_id} {payment.amount} ({result.reference})",
+        state, now, journey.SYSTEM, "payment_reauthorised", f"{payment.payment_id} {payment.amount} ({result.reference})"
     )
-    return old
+    if payment.status == "authorised":
+        # The new authorisation is in place: release the old one rather than let it hold funds.
+        queue(state, payment, Kind.void, payment.amount.amount, now, reference=old)
+    else:  # captured or voided meanwhile: the new one is not needed either
+        queue(state, payment, Kind.void, payment.amount.amount, now, reference=result.reference)
 
 
-def to_void(state: OrderState) -> list[PaymentRecord]:
-    return [p for p in state.payments if p.status == "authorised"]
+def _refunded(
+    state: OrderState, payment: PaymentRecord, operation: MoneyOperation, result: GatewayResult, now: datetime
+) -> None:
+    refund = next((r for r in state.refunds if r.refund_id == operation.refund_id), None)
+    assert refund is not None
+    if result.approved:
+        refund.status, refund.reference, refund.at = "refunded", result.reference, now
+        journey.record(
+            state, now, refund.actor, "refunded", f"{refund.amount} to {payment.payment_id} {payment.method} "
+            f"({result.reference})"
+        )
+    else:
+        refund.status, refund.detail = "declined", result.detail
+        detail = f"{refund.amount} to {payment.payment_id}: {result.detail}"
+        journey.record(state, now, refund.actor, "refund_declined", detail)
+        journey.raise_alert(state, AlertType.refund_failed, now, detail)
 
 
-def to_settle_by_hand(state: OrderState) -> list[PaymentRecord]:
-    """Payments Head Office may settle by hand: a failed capture, or a card declined at placement."""
-    return [p for p in state.payments if p.status in ("capture_failed", "declined")]
+def lapses_at(result: GatewayResult, state: OrderState, now: datetime) -> datetime:
+    """The sooner of the gateway's own expiry and the configured authorisation lifetime."""
+    configured = now + state.payment_policy.authorisation_lifetime
+    return min(result.expires_at, configured) if result.expires_at else configured
 
 
-def override(
-    state: OrderState, payment_id: str | None, reference: str, actor: str, reason: str, now: datetime
-) -> list[PaymentRecord]:
-    """Head Office settles failed payments by hand (money taken another way); audited in the history."""
-    settled = [p for p in to_settle_by_hand(state) if payment_id in (None, p.payment_id)]
-    for payment in settled:
+# ---- keeping the money right ---------------------------------------------------------------------------------
+
+
+def rebalance(state: OrderState, now: datetime, actor: str = journey.SYSTEM, reason: str = "") -> None:
+    """Queue what makes the money match what the customer owes now.
+
+    Before handover: refund anything kept beyond the total, charge a shortfall, shrink payments still expected
+    beyond it. Once final (completed or cancelled): also capture from authorisations up to the total and void
+    every authorisation and due payment left."""
+    if state.cleared_at is None and not state.is_final:
+        return  # placement payments are settled by clear_for_store (models/clearance.py)
+    owed, kept = state.total().amount, state.kept().amount
+    if kept > owed and not _refunds_held(state):
+        plan_refund(state, kept - owed, now, actor, reason or "no longer owed")
+        kept = owed
+    if state.is_final:
+        _settle_final(state, owed - kept, now, actor)
+        return
+    shortfall = owed - kept - sum(p.expected_in for p in state.payments)
+    if shortfall > 0:
+        charge(state, shortfall, now, actor, reason or "the order came to more")
+    elif shortfall < 0:
+        _shrink_expected(state, -shortfall, now, actor)
+
+
+def _refunds_held(state: OrderState) -> bool:
+    """After a declined refund Baton does not try again by itself: Head Office decides (a new refund clears it)."""
+    return any(a.is_open and a.type is AlertType.refund_failed for a in state.alerts)
+
+
+def _settle_final(state: OrderState, need: int, now: datetime, actor: str) -> None:
+    """Capture up to what is still owed, card last; void every authorisation and expectation left."""
+    for payment in sorted(state.payments, key=lambda p: (not p.is_stored_value, p.payment_id)):
+        if busy(state, payment.payment_id):
+            continue  # an operation on it is under way: decided again when it answers
+        if payment.status == "authorised":
+            amount = min(payment.amount.amount, max(need, 0))
+            need -= amount
+            if amount:
+                queue(state, payment, Kind.capture, amount, now, reference=payment.authorisation_reference)
+            else:
+                queue(state, payment, Kind.void, payment.amount.amount, now, reference=payment.authorisation_reference)
+        elif payment.status in ("pending", "awaiting", "due"):
+            payment.status, payment.detail = "voided", "no longer owed"
+            journey.record(state, now, actor, "payment_released", f"{payment.payment_id} {payment.amount}")
+
+
+def _shrink_expected(state: OrderState, surplus: int, now: datetime, actor: str) -> None:
+    """The order came to less: payments not yet taken expect less (due first, then awaiting, then untried)."""
+    order = {"due": 0, "awaiting": 1, "pending": 2}
+    for payment in sorted(state.payments, key=lambda p: (order.get(p.status, 9), p.payment_id)):
+        if surplus <= 0 or payment.status not in order or busy(state, payment.payment_id):
+            continue
+        cut = min(surplus, payment.amount.amount)
+        surplus -= cut
+        payment.amount = Money(amount=payment.amount.amount - cut, currency=payment.amount.currency)
+        if payment.amount.amount == 0:
+            payment.status = "voided"
+        journey.record(state, now, actor, "payment_reduced", f"{payment.payment_id} now {payment.amount}")
+
+
+def charge(state: OrderState, amount: int, now: datetime, actor: str, reason: str) -> PaymentRecord:
+    """Money the order now comes to beyond what is held: on the stored card if there is one, else due at the till.
+
+    Authorised orders get another authorisation (captured at handover with the rest); orders paid at once get a
+    sale. Without a stored card (prepaid, offline, on collection) the amount is due: the store takes it at the
+    till on handover, or Head Office confirms money received with a reference."""
+    card = _stored_card(state)
+    payment = PaymentRecord(
+        payment_id=f"P{len(state.payments) + 1}",
+        mode="charge",
+        method=card.method if card else "till",
+        amount=Money(amount=amount, currency=state.currency),
+        status="pending" if card else "due",
+        gateway=card.gateway if card else None,
+        token=card.token if card else None,
+        detail=reason,
+    )
+    state.payments.append(payment)
+    if card is not None:
+        kind = Kind.authorise if any(p.status == "authorised" for p in state.payments) else Kind.sale
+        queue(state, payment, kind, amount, now, actor=actor)
+    journey.record(state, now, actor, "payment_requested", f"{payment.payment_id} {payment.amount} {payment.status}")
+    return payment
+
+
+def _stored_card(state: OrderState) -> PaymentRecord | None:
+    cards = [
+        p
+        for p in state.payments
+        if p.token and p.gateway and not p.is_stored_value and p.status in ("authorised", "captured")
+        and p.mode in (*GATEWAY_MODES, "charge")
+    ]
+    return cards[-1] if cards else None
+
+
+def plan_refund(state: OrderState, amount: int, now: datetime, actor: str, reason: str) -> list[RefundRecord]:
+    """Pay `amount` back: to the card (newest payment first) before stored value. Money a gateway took goes back
+    through that gateway; money taken outside one (by the channel, at the till, by transfer) is instructed."""
+    left, planned = amount, []
+    ordered = sorted(state.payments, key=lambda p: (p.is_stored_value, -int(p.payment_id.lstrip("P") or 0)))
+    for payment in ordered:
+        part = min(state.refundable_of(payment), left)
+        if part <= 0:
+            continue
+        left -= part
+        refund = RefundRecord(
+            refund_id=f"R{len(state.refunds) + 1}",
+            payment_id=payment.payment_id,
+            amount=Money(amount=part, currency=state.currency),
+            at=now,
+            actor=actor,
+            reason=reason,
+        )
+        state.refunds.append(refund)
+        planned.append(refund)
+        if payment.status == "captured" and payment.gateway:
+            queue(state, payment, Kind.refund, part, now, reference=payment.reference, refund_id=refund.refund_id,
+                  actor=actor)
+            journey.record(state, now, actor, "refund_requested", f"{refund.amount} to {payment.payment_id}")
+        else:
+            refund.status, refund.reference = "instructed", payment.reference
+            journey.record(
+                state, now, actor, "refund_instructed",
+                f"{refund.amount} to {payment.payment_id} {payment.method} ({payment.reference or 'no reference'})",
+            )
+    return planned
+
+
+# ---- at handover ---------------------------------------------------------------------------------------------
+
+
+def settle_at_handover(state: OrderState, reference: str, actor: str, now: datetime) -> None:
+    """The goods left with the customer: the store took what was due at the till; authorisations are captured
+    up to the total (in `rebalance`, the order being final by then)."""
+    state.handed_over_at = now
+    need = state.total().amount - state.kept().amount - sum(
+        p.expected_in for p in state.payments if p.status in ("authorised", "pending")
+    )
+    for payment in state.payments:
+        if payment.status != "due":
+            continue
+        taken = min(payment.amount.amount, max(need, 0))
+        need -= taken
         payment.status, payment.reference, payment.actor, payment.at = "taken", reference, actor, now
-        payment.detail = f"settled by hand: {reason}"
+        payment.captured_amount = taken
+        journey.record(
+            state, now, actor, "payment_taken_at_handover", f"{payment.payment_id} {Money(amount=taken, currency=state.currency)}"
+        )
+
+
+# ---- Head Office: confirmations, overrides, retries ----------------------------------------------------------
+
+
+def confirm_received(state: OrderState, payment_id: str | None, reference: str, actor: str, now: datetime) -> list[str]:
+    """Money arrived outside a gateway (offline transfer, or a due amount paid by phone): it is taken."""
+    confirmed = []
+    for payment in state.payments:
+        if payment.status in ("awaiting", "due") and payment_id in (None, payment.payment_id):
+            payment.status, payment.reference, payment.actor, payment.at = "taken", reference, actor, now
+            confirmed.append(payment.payment_id)
+    return confirmed
+
+
+def override(state: OrderState, payment_id: str | None, reference: str, actor: str, reason: str, now: datetime) -> None:
+    """Head Office settles failed payments by hand (money taken another way); audited in the history."""
+    for payment in to_settle_by_hand(state):
+        if payment_id not in (None, payment.payment_id):
+            continue
+        payment.status, payment.reference, payment.actor, payment.at = "taken", reference, actor, now
+        payment.gateway, payment.detail = None, f"settled by hand: {reason}"  # refunds of it are instructed
         journey.record(
             state, now, actor, "payment_overridden", f"{payment.payment_id} {payment.amount} ({reference}) — {reason}"
         )
     journey.settle_alerts(state, now)
-    return settled
 
 
-# ---- refunds -----------------------------------------------------------------------------------------
+def to_settle_by_hand(state: OrderState) -> list[PaymentRecord]:
+    """Payments Head Office may settle by hand: a failed capture, or a card declined at placement."""
+    return [p for p in state.payments if p.status in ("capture_failed", "declined") and not busy(state, p.payment_id)]
 
 
-def refunded_of(state: OrderState, payment: PaymentRecord) -> int:
-    return sum(r.amount.amount for r in state.refunds if r.payment_id == payment.payment_id)
+def retry_declined(state: OrderState, token: str | None) -> list[PaymentRecord]:
+    """Head Office retries declined payments, optionally with a new card token (queued by clear_for_store)."""
+    retried = [p for p in state.payments if p.status == "declined"]
+    for payment in retried:
+        payment.status, payment.detail = "pending", ""
+        if token is not None:
+            payment.token = token
+    return retried
 
 
-def refund_plan(state: OrderState, amount: Money) -> list[tuple[PaymentRecord, Money]]:
-    """Where a refund goes back to: the card (or other method) first, stored value last."""
-    left = amount.amount
-    plan = []
-    for payment in sorted(state.payments, key=lambda p: p.is_stored_value):
-        available = payment.captured - refunded_of(state, payment)
-        part = min(available, left)
-        if part > 0:
-            plan.append((payment, Money(amount=part, currency=amount.currency)))
-            left -= part
-    return plan
+# ---- re-authorisation ----------------------------------------------------------------------------------------
 
 
-def record_refund(
-    state: OrderState, payment: PaymentRecord, amount: Money, reference: str, actor: str, reason: str, now: datetime
-) -> None:
-    state.refunds.append(
-        RefundRecord(
-            amount=amount, at=now, actor=actor, reason=reason, reference=reference, payment_id=payment.payment_id
-        )
-    )
-    journey.record(state, now, actor, "refunded", f"{amount} to {payment.payment_id} {payment.method} ({reference})")
+def reauthorisation_due(state: OrderState) -> datetime | None:
+    """When the first authorisation must be renewed before it lapses (None when none needs it)."""
+    due = [
+        p.authorised_until - state.payment_policy.reauthorise_before
+        for p in _renewable(state)
+        if p.authorised_until is not None
+    ]
+    return min(due, default=None)
 
 
-def is_cleared(state: OrderState) -> bool:
-    """Nothing blocks the order going ahead: no payment declined, awaiting or untried."""
-    return not any(p.status in ("declined", "awaiting", "pending") for p in state.payments)
+def reauthorise_due(state: OrderState, now: datetime) -> None:
+    for payment in _renewable(state):
+        if payment.authorised_until and payment.authorised_until - state.payment_policy.reauthorise_before <= now:
+            queue(state, payment, Kind.authorise, payment.amount.amount, now, replaces=payment.authorisation_reference)
+
+
+def _renewable(state: OrderState) -> list[PaymentRecord]:
+    return [
+        p
+        for p in state.payments
+        if p.status == "authorised" and p.token and p.renewable and not busy(state, p.payment_id)
+    ]
+
+
+def placement_kind(payment: PaymentRecord) -> Kind:
+    return Kind.sale if payment.mode in (PaymentMode.auth_capture, "charge") else Kind.authorise
+
+
+def hold_for_unknown(state: OrderState, now: datetime) -> None:
+    """A placement payment has no answer: the order waits on hold (the payment_unknown alert says why)."""
+    if state.status != OrderStatus.on_hold:
+        detail = "a payment's outcome is not known yet; it goes ahead once reconciled"
+        journey.hold(state, HoldReason.payment_unknown, now, journey.SYSTEM, detail, alert=False)

@@ -1,0 +1,88 @@
+"""Pure rules for getting a new order to its store: Head Office approval first, then the placement payments,
+then stock reserved at the store and the order sent to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models import journey, settlement
+from models.catalogue import LineReservation, ReservationOutcome
+from models.effects import Effects
+from models.order import HoldReason, OrderState, OrderStatus
+from models.payments import PaymentRecord
+from models.store_events import cancel_everything
+
+
+def clear_for_store(state: OrderState, now: datetime) -> Effects | None:
+    """The next step towards the store. Safe to call after every message: it changes the order only when a step
+    is due, queues at most one placement payment at a time (stored value first: a card is not tried once the gift
+    card is declined), and answers `Effects(send_to_store=True)` once, when nothing blocks the order any more."""
+    if state.cleared_at is not None or state.is_final:
+        return None
+    if state.approval_reason and state.approved_at is None:
+        if state.status == OrderStatus.received:
+            journey.transition(
+                state, OrderStatus.awaiting_approval, now, journey.SYSTEM, "approval_required", state.approval_reason
+            )
+        return None
+    if any(op.status != "unknown" for op in state.operations):
+        return None  # a placement payment is on its way: decided again when it answers
+    if state.unknown_operations():
+        settlement.hold_for_unknown(state, now)
+        return None
+    declined = [p for p in state.payments if p.status == "declined"]
+    if declined:
+        return _declined(state, declined, now)
+    pending = sorted((p for p in state.payments if p.status == "pending"), key=lambda p: not p.is_stored_value)
+    if pending:
+        payment = pending[0]
+        settlement.queue(state, payment, settlement.placement_kind(payment), payment.amount.amount, now)
+        return None
+    if any(p.status == "awaiting" for p in state.payments):
+        if state.status != OrderStatus.awaiting_payment:
+            detail = "offline payment to confirm"
+            journey.transition(state, OrderStatus.awaiting_payment, now, journey.SYSTEM, "awaiting_payment", detail)
+        return None
+    state.cleared_at = now
+    if any(p.status in ("taken", "captured", "authorised") for p in state.payments):
+        journey.record(state, now, journey.SYSTEM, "payment_confirmed", confirmation(state))
+    settlement.rebalance(state, now)  # anything changed while the order waited (lines cancelled, say)
+    return Effects(send_to_store=True)
+
+
+def _declined(state: OrderState, declined: list[PaymentRecord], now: datetime) -> Effects | None:
+    reason = "; ".join(f"{p.payment_id} {p.method} declined: {p.detail}" for p in declined)
+    if state.payment_policy.on_decline == "cancel":
+        effects = Effects()
+        cancel_everything(state, now, journey.SYSTEM, "payment_declined", reason, effects)
+        settlement.rebalance(state, now, journey.SYSTEM, "payment declined")  # stored value taken goes back
+        return effects
+    if state.status != OrderStatus.on_hold:
+        journey.hold(state, HoldReason.payment_declined, now, journey.SYSTEM, reason)
+    return None
+
+
+def confirmation(state: OrderState) -> str:
+    """What the history says when payment is confirmed (the INITPAID moment)."""
+    return "; ".join(f"{p.payment_id} {p.method} {p.amount} {p.status}" for p in state.payments)
+
+
+def lines_to_reserve(state: OrderState) -> list[LineReservation]:
+    return [
+        LineReservation(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
+        for line in state.lines
+        if line.quantity
+    ]
+
+
+def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datetime) -> Effects:
+    """Stock reserved at the store: the order goes to it. Short: the order is held for Head Office."""
+    if not outcome.reserved:
+        if state.status == OrderStatus.on_hold:
+            journey.record(state, now, journey.SYSTEM, "still_short", outcome.detail)
+        else:
+            journey.hold(state, HoldReason.stock_shortage, now, journey.SYSTEM, outcome.detail)
+        return Effects()
+    journey.record(state, now, journey.SYSTEM, "stock_reserved", f"at {state.store_id}")
+    journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
+    return Effects().tell_store("order_created")

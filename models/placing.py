@@ -1,0 +1,126 @@
+"""What a webstore, POS or call centre sends to place an order (`POST /orders`), and its parts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.money import Money
+from models.payments import GATEWAY_MODES, PaymentMode
+from models.text import Line, Text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Channel(StrEnum):
+    web = "web"
+    store = "store"
+    phone = "phone"
+
+
+class Customer(_Strict):
+    id: Line = Field(min_length=1, max_length=64)
+    name: Line = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$", max_length=254)
+    phone: Line | None = Field(default=None, max_length=40)
+
+
+class DeliveryAddress(_Strict):
+    name: Line = Field(min_length=1, max_length=200)
+    line1: Line = Field(min_length=1, max_length=200)
+    line2: Line | None = Field(default=None, max_length=200)
+    city: Line = Field(min_length=1, max_length=100)
+    postcode: Line = Field(min_length=1, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
+class Fulfilment(_Strict):
+    method: Literal["click_and_collect"]
+    store_id: Line = Field(min_length=1, max_length=32)
+
+
+class LineRequest(_Strict):
+    sku: Line = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=999)
+    unit_price: Money
+
+
+class PaymentRequest(_Strict):
+    mode: PaymentMode
+    method: Line = Field(min_length=1, max_length=40, examples=["card"])
+    amount: Money
+    token: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="auth_capture / authorise: the gateway's card token or payment method id (never a card number)",
+        examples=["tok_approve"],
+    )
+    gateway: Literal["test", "stripe"] | None = Field(
+        default=None, description="test | stripe; BATON_PAYMENT_GATEWAY when left out"
+    )
+    reference: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="prepaid: the channel's own reference of the payment it took (refunds are instructed against it)",
+    )
+
+    @model_validator(mode="after")
+    def _each_mode_has_what_it_needs(self) -> Self:
+        if self.mode in GATEWAY_MODES and self.token is None:
+            raise ValueError(f"a {self.mode} payment needs the card token")
+        if self.mode is PaymentMode.prepaid and self.reference is None:
+            raise ValueError("a prepaid payment needs the channel's payment reference")
+        return self
+
+
+class LoyaltyOffer(_Strict):
+    code: Line = Field(min_length=1, max_length=64)
+    description: Line = Field(default="", max_length=500)
+    discount: Money
+
+
+class PlaceOrder(_Strict):
+    """What a webstore, POS or call centre sends to place an order."""
+
+    web_reference: Line = Field(min_length=1, max_length=64)
+    channel: Channel
+    customer: Customer
+    fulfilment: Fulfilment
+    lines: list[LineRequest] = Field(min_length=1, max_length=100)
+    payment: PaymentRequest | None = Field(default=None, description="One payment (or give `payments`)")
+    payments: list[PaymentRequest] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Up to two payments: gift card or wallet funds first, then a card (or another method) for the rest",
+    )
+    loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list, max_length=20)
+    notes: list[Text] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _one_way_to_give_payments(self) -> Self:
+        if (self.payment is None) == (not self.payments):
+            raise ValueError("give either `payment` or `payments` (up to two)")
+        return self
+
+    @property
+    def given_payments(self) -> list[tuple[str, PaymentRequest]]:
+        """Each payment with the field path it came in under (for error messages)."""
+        if self.payment is not None:
+            return [("payment", self.payment)]
+        return [(f"payments[{index}]", payment) for index, payment in enumerate(self.payments)]
+
+    def gross(self) -> int:
+        """The lines' value before discounts (minor units)."""
+        return sum(line.unit_price.amount * line.quantity for line in self.lines)
+
+    def discount(self) -> int:
+        return sum(offer.discount.amount for offer in self.loyalty_offers)
+
+    def total(self) -> int:
+        return max(0, self.gross() - self.discount())

@@ -1,0 +1,193 @@
+"""Pure rules for what a store's event does to an order: acknowledged, picked, collected, not_collected,
+update_acknowledged, transfer_received, dispatched. An event that does not fit the order is not applied: it is
+recorded as a store exception (the webhook was already answered 202)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models import journey, settlement
+from models.effects import Effects
+from models.money import Money
+from models.order import (
+    AlertType,
+    HoldReason,
+    OrderState,
+    OrderStatus,
+    StoreEvent,
+    StoreEventType,
+    StoreException,
+    StoreMessageFailed,
+)
+from models.payments import Charge
+
+_EXPECTED = {
+    StoreEventType.acknowledged: {OrderStatus.awaiting_acknowledgement},
+    StoreEventType.picked: {OrderStatus.acknowledged, OrderStatus.awaiting_acknowledgement},
+    StoreEventType.collected: {OrderStatus.ready_for_collection},
+    StoreEventType.not_collected: {OrderStatus.ready_for_collection},
+    StoreEventType.dispatched: {OrderStatus.awaiting_dispatch},
+}
+
+
+def refusal(state: OrderState, event: StoreEvent) -> str | None:
+    """Why a store event does not fit the order now, or None when it applies."""
+    from_dispatch = event.type is StoreEventType.dispatched
+    if event.store_id != (state.dispatch_location if from_dispatch else state.store_id):
+        return f"store {event.store_id} is not the order's {'dispatch location' if from_dispatch else 'store'}"
+    if state.is_final:
+        return f"the order is already {state.status}"
+    if event.type is StoreEventType.update_acknowledged:
+        return None if state.store_update_pending_since else "no order update is waiting for acknowledgement"
+    if event.type is StoreEventType.transfer_received:
+        return _transfer_refusal(state, event)
+    if state.status not in _EXPECTED[event.type]:
+        return f"{event.type} does not apply to an order {state.status}"
+    if event.type is StoreEventType.picked:
+        return _pick_refusal(state, event.picked)
+    return None
+
+
+def _pick_refusal(state: OrderState, picked: dict[str, int]) -> str | None:
+    if not picked:
+        return "a picked event needs the picked quantity of each line"
+    for line_id, quantity in picked.items():
+        line = state.line(line_id)
+        if line is None:
+            return f"line {line_id} is not on the order"
+        if not 0 <= quantity <= line.quantity:
+            return f"line {line_id}: picked {quantity} of {line.quantity}"
+    return None
+
+
+def _transfer_refusal(state: OrderState, event: StoreEvent) -> str | None:
+    if not event.transfer_id:
+        return "a transfer_received event needs transfer_id"
+    transfer = next((t for t in state.transfers if t.transfer_id == event.transfer_id), None)
+    if transfer is None:
+        return f"transfer {event.transfer_id} is not on the order"
+    if transfer.to_location != event.store_id:
+        return f"transfer {event.transfer_id} goes to {transfer.to_location}"
+    if transfer.received_at is not None:
+        return f"transfer {event.transfer_id} was already received"
+    return None
+
+
+def record_exception(state: OrderState, event: StoreEvent, reason: str, now: datetime) -> None:
+    state.store_exceptions.append(StoreException(event_id=event.event_id, type=event.type, at=now, reason=reason))
+    journey.record(state, now, journey.store_actor(event.store_id), "store_exception", f"{event.type}: {reason}")
+
+
+def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
+    """Apply an event that fits (check `refusal` first)."""
+    actor = journey.store_actor(event.store_id)
+    effects = Effects()
+    _heard_from_store(state, event.store_id, now)
+    if event.type is StoreEventType.acknowledged:
+        journey.transition(state, OrderStatus.acknowledged, now, actor, "acknowledged")
+    elif event.type is StoreEventType.picked:
+        _picked(state, event, now, actor)
+    elif event.type in (StoreEventType.collected, StoreEventType.dispatched):
+        effects.commit_at = event.store_id
+        _handed_over(state, event, now, actor)
+    elif event.type is StoreEventType.not_collected:
+        cancel_everything(state, now, actor, "not_collected", "not collected; stock released", effects)
+        add_uncollected_fee(state, now)
+        settlement.rebalance(state, now, actor, "not collected")
+    elif event.type is StoreEventType.update_acknowledged:
+        journey.acknowledge_store_update(state, now, event.store_id)
+    elif event.type is StoreEventType.transfer_received:
+        effects = _transfer_received(state, event, now, actor)
+    return effects
+
+
+def _picked(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> None:
+    if state.status == OrderStatus.awaiting_acknowledgement:
+        journey.transition(state, OrderStatus.acknowledged, now, actor, "acknowledged", "implied by pick")
+    short = []
+    for line in state.lines:
+        line.picked_quantity = event.picked.get(line.line_id, 0)
+        if line.picked_quantity < line.quantity:
+            short.append(line.line_id)
+    if short:
+        journey.hold(state, HoldReason.short_pick, now, actor, f"picked short: {', '.join(short)}")
+    else:
+        journey.transition(state, OrderStatus.ready_for_collection, now, actor, "picked", "customer told it is ready")
+
+
+def _handed_over(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> None:
+    if event.type is StoreEventType.collected:
+        journey.transition(state, OrderStatus.collected, now, actor, "collected")
+    else:
+        state.dispatched_at = now
+    settlement.settle_at_handover(state, event.event_id, actor, now)
+    if any(p.status == "taken" and p.reference == event.event_id for p in state.payments):
+        journey.record(state, now, actor, "payment_confirmed", "taken at handover")
+    if event.type is StoreEventType.collected:
+        journey.transition(state, OrderStatus.completed, now, journey.SYSTEM, "completed")
+    else:
+        journey.transition(state, OrderStatus.completed, now, actor, "dispatched", "on its way to the customer")
+    settlement.rebalance(state, now, actor, "handed over")
+
+
+def _transfer_received(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> Effects:
+    transfer = next(t for t in state.transfers if t.transfer_id == event.transfer_id)
+    transfer.received_at = now
+    journey.record(state, now, actor, "transfer_received", transfer.transfer_id)
+    journey.settle_alerts(state, now)
+    effects = Effects(receive_transfer=transfer.transfer_id)
+    # Waiting only for this stock: reserve the lines again and send the order to the store.
+    effects.send_to_store = state.status == OrderStatus.awaiting_transfer and not state.pending_transfers()
+    return effects
+
+
+def cancel_everything(
+    state: OrderState, now: datetime, actor: str, action: str, detail: str, effects: Effects
+) -> None:
+    """Every open line and charge is cancelled and the stock released; the order is cancelled (money follows in
+    `rebalance`: everything taken is paid back, less a fee the policy keeps on an uncollected order)."""
+    for charge in state.charges:
+        charge.cancelled = True
+    for line in state.lines:
+        if line.quantity:
+            line.cancelled_quantity += line.quantity
+            line.quantity = 0
+    effects.release({line.line_id: 0 for line in state.lines})
+    state.store_update_pending_since = None
+    journey.transition(state, OrderStatus.cancelled, now, actor, action, detail)
+
+
+def add_uncollected_fee(state: OrderState, now: datetime) -> None:
+    """The policy may keep a fee from what was paid (or authorised) when the customer never came."""
+    fee = state.payment_policy.uncollected_fee.get(state.currency, 0)
+    available = state.kept().amount + state.authorised().amount
+    fee = min(fee, available)
+    if fee > 0:
+        state.charges.append(
+            Charge(
+                charge_id=f"C{len(state.charges) + 1}",
+                amount=Money(amount=fee, currency=state.currency),
+                reason="uncollected order fee",
+                actor=journey.SYSTEM,
+                at=now,
+            )
+        )
+        journey.record(state, now, journey.SYSTEM, "fee_charged", f"{Money(amount=fee, currency=state.currency)}")
+
+
+def _heard_from_store(state: OrderState, store_id: str, now: datetime) -> None:
+    """A store that answers is reachable again: its store_unreachable alert clears."""
+    for alert in state.alerts:
+        if alert.is_open and alert.type is AlertType.store_unreachable and store_id in alert.detail:
+            alert.cleared_at = now
+            journey.record(state, now, journey.SYSTEM, "alert_cleared", alert.type)
+
+
+def message_failed(state: OrderState, failure: StoreMessageFailed, now: datetime) -> None:
+    """The outbox could not deliver a message to the store's webhook: Head Office is alerted (once per store)."""
+    journey.record(state, now, journey.SYSTEM, "store_message_failed", f"{failure.message_id}: {failure.detail}")
+    if not any(a.is_open and a.type is AlertType.store_unreachable and failure.store_id in a.detail
+               for a in state.alerts):
+        journey.raise_alert(
+            state, AlertType.store_unreachable, now, f"store {failure.store_id} unreachable: {failure.detail}"
+        )

@@ -1,0 +1,13 @@
+"""Text people type: names, references, reasons and notes. Control characters are refused at the door, because
+they break XML extracts (XML 1.0 cannot carry them) and PostgreSQL text (NUL), and nobody types them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+# One line: no control characters at all (names, ids, references, reasons).
+Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# Free text (notes): line breaks and tabs allowed, no other control character.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]

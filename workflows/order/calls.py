@@ -1,0 +1,97 @@
+"""The order workflow's calls to Baton's own database (local activities: short, retried, in the workflow task)
+and to the payment gateways (a regular activity: external, retried with backoff, then `unknown`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.gateways.base import GatewayErrorType
+    from activities.inventory import InventoryActivities
+    from activities.payments import PaymentActivities
+    from activities.projection import ProjectionActivities
+    from models.catalogue import DispatchTransfer, LineReservation, ReservationOutcome, ReserveStock
+    from models.order import OrderState
+    from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult, MoneyOperation
+    from models.sla import SlaPolicy
+    from models.transition import Transition
+
+DATABASE_TIMEOUT = timedelta(seconds=30)
+# A gateway that is down is retried (same idempotency key) until the policy's gateway_retry_for has passed;
+# a decline is an answer, never retried.
+GATEWAY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_interval=timedelta(seconds=30))
+# Nothing was sent, so nothing moved: these end a call with a decline rather than an unknown outcome.
+_NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
+
+
+async def reserve(order_number: str, location_id: str, lines: list[LineReservation]) -> ReservationOutcome:
+    return await workflow.execute_local_activity_method(
+        InventoryActivities.reserve_stock,
+        ReserveStock(order_number=order_number, location_id=location_id, lines=lines),
+        start_to_close_timeout=DATABASE_TIMEOUT,
+    )
+
+
+async def dispatch_transfer(transfer: DispatchTransfer) -> None:
+    """Stock leaves the source now; a shortage refuses the action that asked for it (nothing changed yet)."""
+    try:
+        await workflow.execute_local_activity_method(
+            InventoryActivities.dispatch_transfer, transfer, start_to_close_timeout=DATABASE_TIMEOUT
+        )
+    except ActivityError as error:
+        if isinstance(error.cause, ApplicationError):
+            raise ApplicationError(error.cause.message, type=error.cause.type) from error
+        raise
+
+
+async def commit(transition: Transition) -> SlaPolicy:
+    """Write one change: stock, projection, events, extracts and store messages in one transaction. Answers the
+    store's SLA policy as it stands now, so a running order picks up changed settings at its next step."""
+    return await workflow.execute_local_activity_method(
+        ProjectionActivities.commit_transition, transition, start_to_close_timeout=DATABASE_TIMEOUT
+    )
+
+
+async def call_gateway(state: OrderState, operation: MoneyOperation) -> GatewayResult | str:
+    """One operation at the payment's gateway under its operation id. Answers the gateway's result, or why there
+    is none (the outcome is then unknown: asked again later under the same id)."""
+    payment = state.payment(operation.payment_id)
+    assert payment is not None
+    places = operation.kind in (GatewayOperationKind.authorise, GatewayOperationKind.sale)
+    request = GatewayRequest(
+        operation_id=operation.operation_id,
+        order_number=state.order_number,
+        kind=operation.kind,
+        gateway=payment.gateway or "test",
+        method=payment.method,
+        amount=operation.amount,
+        token=payment.token if places else None,
+        reference=operation.reference,
+        actor=operation.actor,
+    )
+    policy = state.payment_policy
+    try:
+        return await workflow.execute_activity_method(
+            PaymentActivities.call_gateway,
+            request,
+            start_to_close_timeout=policy.gateway_timeout,
+            schedule_to_close_timeout=max(policy.gateway_retry_for, policy.gateway_timeout),
+            retry_policy=GATEWAY_RETRY,
+        )
+    except ActivityError as error:
+        cause = error.cause
+        detail = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+        if isinstance(cause, ApplicationError) and cause.type in _NOTHING_SENT:
+            return GatewayResult(
+                operation_id=operation.operation_id,
+                kind=operation.kind,
+                approved=False,
+                detail=f"not sent: {detail}",
+                amount=operation.amount,
+                at=workflow.now(),
+            )
+        return f"no answer from the gateway: {detail}"

@@ -1,0 +1,250 @@
+"""OrderWorkflow (type "Order"): one order, from placement until its refund window has passed.
+
+Updates: one per Head Office action in models/actions.py (cancel_order, refund, add_item, ...), each refused by its
+rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
+event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox).
+Query: view.
+
+Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
+(stock, the store, money) and commits the change once (stock, projection, events and store messages in one
+transaction); search attributes are upserted once. Money moves between messages, never inside one: gateway
+calls run after the message that queued them has answered. One durable timer wakes the order for its next
+deadline (an SLA clock, the collection expiry, a renewal, a reconciliation, the end of its refund window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models import clearance, deadlines, journey, settlement, store_events
+    from models.actions import BY_NAME, Action, ActionOutcome
+    from models.effects import Effects, Needs, Refusal
+    from models.order import ORDER_WORKFLOW, OrderState, StoreEvent, StoreMessageFailed
+    from models.payments import GatewayResult, MoneyOperation
+    from models.sla import SlaPolicy
+    from models.store_link import LinkChange, apply_to_order
+    from models.transition import transition_of
+    from models.views import OrderView, for_api
+    from workflows import search_attributes as sa
+from workflows.order import calls
+
+# After it completes or is cancelled an order stays open this long for refunds and notes.
+REFUND_WINDOW = timedelta(days=30)
+
+
+@workflow.defn(name=ORDER_WORKFLOW)
+class OrderWorkflow:
+    @workflow.init
+    def __init__(self, state: OrderState) -> None:
+        self._state = state
+        self._policy = SlaPolicy()  # the store's SLA policy, refreshed by every commit
+        self._inbox: list[StoreEvent] = []
+        self._lock = asyncio.Lock()
+        self._alarm = _Alarm()
+        # The API starts the workflow with these already set; upsert only when they change.
+        self._indexed = (state.status.value, state.has_open_alert, state.store_id)
+        self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
+
+    @workflow.run
+    async def run(self, state: OrderState) -> None:
+        async with self._lock:
+            await self._decide(lambda now: None)  # approval, then payment, then the store
+        while not self._may_close():
+            await self._move_money()
+            self._alarm.set(self._next_wakeup())
+            await workflow.wait_condition(self._work_waiting)
+            async with self._lock:
+                while self._inbox:
+                    await self._apply_store_event(self._inbox.pop(0))
+                if self._alarm.rang:
+                    self._alarm.reset()
+                    await self._decide(lambda now: deadlines.on_deadline(self._state, self._policy, now))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    @workflow.query
+    def view(self) -> OrderView:
+        return for_api(self._state)
+
+    # ---- messages ------------------------------------------------------------------------------------------
+
+    @workflow.update(dynamic=True)
+    async def act(self, name: str, args: Sequence[RawValue]) -> ActionOutcome:
+        """A Head Office action (models/actions.py): decided by its rule, carried out, committed once."""
+        action, command = _action(name, args)
+        async with self._lock:
+            # Checked again under the lock: a concurrent action may have changed the order since the validator
+            # ran (two users refunding the same money, spending the same stock).
+            _refuse(action.refusal(self._state, command))
+            await self._meet(action.decide_needs(self._state, command))
+            await self._decide(lambda now: action.apply(self._state, command, now))
+        return ActionOutcome(order_number=self._state.order_number, version=self._state.version,
+                             status=self._state.status)
+
+    @act.validator
+    def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
+        action, command = _action(name, args)
+        _refuse(action.refusal(self._state, command))
+
+    @workflow.signal
+    def store_event(self, event: StoreEvent) -> None:
+        # Dedup at the door: a webhook retried by the store is recorded once.
+        if journey.seen(self._state, event.event_id) or any(e.event_id == event.event_id for e in self._inbox):
+            return
+        self._state.seen_event_ids.append(event.event_id)
+        self._inbox.append(event)
+
+    @workflow.signal
+    async def store_link_changed(self, change: LinkChange) -> None:
+        """The order's store went offline (store_offline alert) or came back online (alert cleared)."""
+        async with self._lock:
+            await self._decide(lambda now: Effects() if apply_to_order(self._state, change, now) else None)
+
+    @workflow.signal
+    async def store_message_failed(self, failure: StoreMessageFailed) -> None:
+        """The store outbox gave up on a message to the store's webhook: a store_unreachable alert."""
+        async with self._lock:
+            await self._decide(lambda now: store_events.message_failed(self._state, failure, now) or Effects())
+
+    # ---- the funnel ----------------------------------------------------------------------------------------
+
+    async def _decide(self, rule: Callable[[datetime], Effects | None]) -> None:
+        """A rule decides; the order goes on towards its store if it may; the change is committed once."""
+        version = self._state.version
+        effects = rule(workflow.now()) or Effects()
+        effects.then(clearance.clear_for_store(self._state, workflow.now()))
+        if effects.send_to_store:
+            effects.send_to_store = False
+            outcome = await calls.reserve(
+                self._state.order_number, self._state.store_id, clearance.lines_to_reserve(self._state)
+            )
+            effects.then(clearance.after_reservation(self._state, outcome, workflow.now()))
+        if self._state.version != version or effects.touches_stock or effects.store_messages:
+            await self._commit(effects)
+
+    async def _meet(self, needs: Needs) -> None:
+        """What an action needs from the stock ledger before anything changes; a shortage refuses it (409)."""
+        if needs.reserve:
+            outcome = await calls.reserve(self._state.order_number, needs.reserve_at or self._state.store_id,
+                                          needs.reserve)
+            if not outcome.reserved:
+                raise ApplicationError(outcome.detail, type="stock_shortage")
+        if needs.dispatch is not None:
+            await calls.dispatch_transfer(needs.dispatch)
+
+    async def _commit(self, effects: Effects) -> None:
+        self._count_raised_alerts()
+        self._policy = await calls.commit(transition_of(self._state, effects))
+        indexed = (self._state.status.value, self._state.has_open_alert, self._state.store_id)
+        if indexed != self._indexed:
+            self._indexed = indexed
+            workflow.upsert_search_attributes(
+                [sa.ORDER_STATUS.value_set(indexed[0]), sa.HAS_ALERT.value_set(indexed[1]),
+                 sa.STORE_ID.value_set(indexed[2])]
+            )
+
+    async def _apply_store_event(self, event: StoreEvent) -> None:
+        reason = store_events.refusal(self._state, event)
+        if reason:
+            await self._decide(lambda now: store_events.record_exception(self._state, event, reason, now))
+        else:
+            await self._decide(lambda now: store_events.apply(self._state, event, now))
+
+    async def _move_money(self) -> None:
+        """Run queued gateway operations one at a time, without the lock: actions answer while a gateway thinks."""
+        while (operation := settlement.next_operation(self._state)) is not None:
+            outcome = await calls.call_gateway(self._state, operation)
+
+            def answered(now: datetime, operation: MoneyOperation = operation, outcome: GatewayResult | str = outcome) -> None:
+                if isinstance(outcome, GatewayResult):
+                    settlement.apply_result(self._state, operation, outcome, now)
+                else:
+                    settlement.mark_unknown(self._state, operation, outcome, now)
+
+            async with self._lock:
+                await self._decide(answered)
+
+    # ---- waiting -------------------------------------------------------------------------------------------
+
+    def _work_waiting(self) -> bool:
+        queued = any(op.status == "queued" for op in self._state.operations)
+        return bool(self._inbox) or queued or self._alarm.rang
+
+    def _next_wakeup(self) -> datetime | None:
+        moments = [deadlines.next_wakeup(self._state, self._policy)]
+        if self._state.is_final:
+            moments.append(self._state.status_since + REFUND_WINDOW)
+        return min((moment for moment in moments if moment is not None), default=None)
+
+    def _may_close(self) -> bool:
+        """Final, past its refund window, no money in flight or unknown, nothing left to read."""
+        state = self._state
+        return (
+            state.is_final
+            and workflow.now() >= state.status_since + REFUND_WINDOW
+            and not state.operations
+            and not self._inbox
+        )
+
+    def _count_raised_alerts(self) -> None:
+        """Metrics only: no command, so histories replay; the SDK skips them while replaying."""
+        raised = self._state.alerts[self._alerts_counted :]
+        if raised:
+            counter = workflow.metric_meter().create_counter("baton_sla_alerts_raised", "Alerts raised on orders")
+            for alert in raised:
+                counter.add(1, {"type": alert.type.value})
+            self._alerts_counted = len(self._state.alerts)
+
+
+class _Alarm:
+    """One durable timer for the order's next deadline. Moved earlier when a nearer deadline appears, never later:
+    a timer left running rings, finds nothing due and is set again, which costs less history than cancelling and
+    restarting one at every step of the journey."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._at: datetime | None = None
+        self.rang = False
+
+    def set(self, at: datetime | None) -> None:
+        if at is None or self.rang:
+            return
+        if self._task is not None and not self._task.done() and self._at is not None and self._at <= at:
+            return
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._at = at
+        self._task = asyncio.create_task(self._ring(at))
+
+    def reset(self) -> None:
+        self.rang, self._at, self._task = False, None, None
+
+    async def _ring(self, at: datetime) -> None:
+        delay = (at - workflow.now()).total_seconds()
+        try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            return
+        self.rang = True
+
+
+def _action(name: str, args: Sequence[RawValue]) -> tuple[Action, object]:
+    action = BY_NAME.get(name)
+    if action is None:
+        raise ApplicationError(f"unknown action {name!r}", type="unknown_action")
+    if len(args) != 1:
+        raise ApplicationError(f"{name} takes one command", type="invalid_command")
+    return action, workflow.payload_converter().from_payload(args[0].payload, action.command)
+
+
+def _refuse(refusal: Refusal | None) -> None:
+    """Refuse an update: from a validator it leaves no trace in history; the API answers 409 with the rule."""
+    if refusal is not None:
+        raise ApplicationError(refusal.message, type=refusal.rule)
