@@ -20,6 +20,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.db.tables import NotificationExtractRow
 from models.extract_outbox import add_extract, get_extract, record_delivery_attempt
 from models.extracts import (
     CreateExtract,
@@ -31,7 +32,6 @@ from models.extracts import (
 )
 from models.repository import get_store, products_by_sku
 from models.settings import Settings
-from models.tables import NotificationExtractRow
 
 XML = "application/xml; charset=utf-8"
 

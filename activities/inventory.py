@@ -18,7 +18,7 @@ from models.catalogue import (
     ReserveStock,
     ResizeReservations,
 )
-from models.tables import StockLevelRow, StockReservationRow, StockTransferRow
+from models.db.tables import StockLevelRow, StockReservationRow, StockTransferRow
 
 
 def _take(session: Session, location_id: str, sku: str, quantity: int) -> bool:

@@ -18,6 +18,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from models import outbound_repository as outbound
+from models.db.tables import WebhookDeliveryRow
 from models.events import OrderEvent
 from models.exporting import ExporterConfig
 from models.outbound import (
@@ -39,7 +40,6 @@ from models.outbound import (
 from models.repository import get_order_record
 from models.settings import Settings
 from models.signing import SIGNATURE_HEADER, sign
-from models.tables import WebhookDeliveryRow
 
 
 class OutboundActivities:

@@ -19,9 +19,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.gateways import GatewayErrorType, GatewayUnavailable, PaymentGateway, misconfigured, perform
 from models.db import commit_unless_taken
+from models.db.tables import PaymentTransactionRow
 from models.money import Money
 from models.payments import GatewayRequest, GatewayResult
-from models.tables import PaymentTransactionRow
 
 FINAL_STATUSES = ("approved", "declined")
 
@@ -143,12 +143,6 @@ def _new_row(request: GatewayRequest) -> PaymentTransactionRow:
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
-
-
 def _result(row: PaymentTransactionRow) -> GatewayResult:
     return GatewayResult(
         operation_id=row.transaction_id,
@@ -157,6 +151,6 @@ def _result(row: PaymentTransactionRow) -> GatewayResult:
         reference=row.gateway_reference or "",
         detail=row.detail or "",
         amount=Money(amount=row.amount, currency=row.currency),
-        at=_utc(row.answered_at or row.created_at),
-        expires_at=_utc(row.expires_at),
+        at=row.answered_at or row.created_at,
+        expires_at=row.expires_at,
     )

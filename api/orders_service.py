@@ -17,11 +17,11 @@ from api.deps import visible_store
 from api.problems import InvalidInput, NotFound, field_error
 from api.schemas import OrderView
 from models import repository
+from models.db.tables import OrderPlacementRow
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
 from models.settings import ApiKeyHolder
 from models.store_link_repository import link_state
-from models.tables import OrderPlacementRow
 from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
 

@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 from models import repository
 from models.db import create_tables, make_engine
+from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 from models.money import Money
 from models.order import Alert, AlertType, Channel, Customer, OrderLine, OrderState, OrderStatus
-from models.tables import OrderOpenAlertRow, OrderRecordRow
 
 STORES = [f"S{n:03d}" for n in range(1, 41)]
 

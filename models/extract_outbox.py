@@ -3,13 +3,13 @@ Each takes an open Session."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.db import commit_unless_taken
-from models.tables import NotificationExtractRow
+from models.db.tables import NotificationExtractRow
 
 
 def get_extract(session: Session, extract_id: str) -> NotificationExtractRow | None:
@@ -38,8 +38,7 @@ def list_extracts(
     if extract_type is not None:
         query = query.where(NotificationExtractRow.type == extract_type)
     if since is not None:
-        # In UTC: SQLite keeps timestamps as UTC text without their offset.
-        query = query.where(col(NotificationExtractRow.created_at) >= since.astimezone(UTC))
+        query = query.where(col(NotificationExtractRow.created_at) >= since)
     query = query.order_by(col(NotificationExtractRow.created_at), col(NotificationExtractRow.extract_id))
     return list(session.exec(query.limit(limit)))
 

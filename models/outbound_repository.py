@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from models.db import commit_unless_taken
+from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
 from models.outbound import ExportAudit, SubscriberRef, resend_delivery_id
-from models.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 
 
 def create_subscriber(

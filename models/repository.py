@@ -11,11 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from models.catalogue import LocationKind, Product, StockAtLocation, StockHolding, Store, StoreSettings
-from models.money import Money
-from models.order import OrderState
-from models.payment_policy import PaymentPolicy
-from models.sla import SlaOverrides, SlaPolicy, effective_policy
-from models.tables import (
+from models.db.tables import (
     LocationRow,
     OrderOpenAlertRow,
     OrderRecordRow,
@@ -24,6 +20,10 @@ from models.tables import (
     SettingRow,
     StockLevelRow,
 )
+from models.money import Money
+from models.order import OrderState
+from models.payment_policy import PaymentPolicy
+from models.sla import SlaOverrides, SlaPolicy, effective_policy
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"

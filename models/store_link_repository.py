@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
+from models.db.tables import LocationRow, OrderRecordRow, StoreLinkChangeRow, StoreLinkRow
 from models.store_link import LinkChange, LinkState, StoreLink, StoreLinkRecord
-from models.tables import LocationRow, OrderRecordRow, StoreLinkChangeRow, StoreLinkRow
 
 
 class StoreLinkView(BaseModel):
@@ -26,26 +26,21 @@ class StoreLinkDetail(StoreLinkView):
     changes: list[LinkChange]
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored one is UTC.
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-
-
 def _view(location: LocationRow, row: StoreLinkRow | None) -> StoreLinkView:
     return StoreLinkView(
         store_id=location.store_id,
         name=location.name,
         kind=location.kind,
         state=LinkState(row.state) if row else LinkState.unmonitored,
-        since=_utc(row.since) if row else None,
-        last_heartbeat_at=_utc(row.last_heartbeat_at) if row else None,
+        since=row.since if row else None,
+        last_heartbeat_at=row.last_heartbeat_at if row else None,
     )
 
 
 def link_state(session: Session, store_id: str) -> tuple[LinkState, datetime | None]:
     """The store's link state and since when; unmonitored (None) when it never sent a heartbeat."""
     row = session.get(StoreLinkRow, store_id)
-    return (LinkState(row.state), _utc(row.since)) if row else (LinkState.unmonitored, None)
+    return (LinkState(row.state), row.since) if row else (LinkState.unmonitored, None)
 
 
 def list_links(session: Session) -> list[StoreLinkView]:
@@ -74,7 +69,7 @@ def get_link(session: Session, store_id: str) -> StoreLinkDetail | None:
                 store_id=c.store_id,
                 state=LinkState(c.state),
                 previous=LinkState(c.previous),
-                at=_utc(c.at),  # type: ignore[arg-type]
+                at=c.at,
                 detail=c.detail,
             )
             for c in changes
@@ -93,8 +88,8 @@ def load_link(session: Session, store_id: str) -> StoreLink:
     return StoreLink(
         store_id=store_id,
         state=LinkState(row.state),
-        since=_utc(row.since),
-        last_heartbeat_at=_utc(row.last_heartbeat_at),
+        since=row.since,
+        last_heartbeat_at=row.last_heartbeat_at,
         changes=changes,
     )
 

@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 
 from activities.gateways.base import GatewayUnavailable, invalid_request
 from models.db import commit_unless_taken
+from models.db.tables import GatewayTestOperationRow
 from models.money import Money
 from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
-from models.tables import GatewayTestOperationRow
 
 Kind = GatewayOperationKind
 
@@ -41,10 +41,6 @@ class _Answer:
     token: str
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
-
-
 def _result(row: GatewayTestOperationRow) -> GatewayResult:
     return GatewayResult(
         operation_id=row.idempotency_key,
@@ -53,8 +49,8 @@ def _result(row: GatewayTestOperationRow) -> GatewayResult:
         reference=row.reference,
         detail=row.detail,
         amount=Money(amount=row.amount, currency=row.currency),
-        at=_utc(row.answered_at),
-        expires_at=_utc(row.expires_at) if row.expires_at else None,
+        at=row.answered_at,
+        expires_at=row.expires_at,
     )
 
 

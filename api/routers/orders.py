@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -99,13 +98,9 @@ def get_order_payments(order_number: str, session: SessionDep, caller: Caller) -
                 detail=row.detail,
                 attempts=row.attempts,
                 actor=row.actor,
-                at=_utc(row.answered_at or row.created_at),
-                expires_at=_utc(row.expires_at) if row.expires_at else None,
+                at=row.answered_at or row.created_at,
+                expires_at=row.expires_at,
             )
             for row in rows
         ],
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
