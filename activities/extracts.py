@@ -20,6 +20,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.db.catalogue import get_store, products_by_sku
 from models.db.tables import NotificationExtractRow
 from models.extract_outbox import add_extract, get_extract, record_delivery_attempt
 from models.extracts import (
@@ -30,7 +31,6 @@ from models.extracts import (
     extract_file_name,
     validate_extract,
 )
-from models.repository import get_store, products_by_sku
 from models.settings import Settings
 
 XML = "application/xml; charset=utf-8"

@@ -18,6 +18,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from models import outbound_repository as outbound
+from models.db.orders import get_order_record
 from models.db.tables import WebhookDeliveryRow
 from models.events import OrderEvent
 from models.exporting import ExporterConfig
@@ -37,7 +38,6 @@ from models.outbound import (
     event_body,
     notifications_workflow_id,
 )
-from models.repository import get_order_record
 from models.settings import Settings
 from models.signing import SIGNATURE_HEADER, sign
 

@@ -55,9 +55,9 @@ from temporalio.client import Client, WorkflowExecutionStatus  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from models.db import make_engine  # noqa: E402
+from models.db.catalogue import store_webhook  # noqa: E402
 from models.db.tables import StockLevelRow  # noqa: E402
 from models.order import order_workflow_id  # noqa: E402
-from models.repository import store_webhook  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from models.signing import SIGNATURE_HEADER, sign  # noqa: E402
 from workflows.client import connect_temporal  # noqa: E402

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from models.db import create_tables, make_engine
+from models.db.demo import seed_demo
 from models.db.tables import (
     GatewayTestOperationRow,
     LocationRow,
@@ -39,7 +40,6 @@ from models.db.tables import (
     WebhookDeliveryRow,
     WebhookSubscriberRow,
 )
-from models.demo import seed_demo
 from models.order import order_workflow_id, store_link_workflow_id
 from models.outbound import notifications_workflow_id
 from models.settings import Settings

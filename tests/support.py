@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
+from models.db.demo import demo_skus
 from models.db.tables import GatewayTestOperationRow
-from models.demo import demo_skus
 from models.signing import SIGNATURE_HEADER, sign
 
 STORE_SECRETS = {
