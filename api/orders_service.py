@@ -17,10 +17,10 @@ from api.problems import InvalidInput, NotFound, field_error
 from api.schemas import OrderView
 from models.db import catalogue, orders, policies
 from models.db.placements import IdempotencyKeyReused, claim_order_number
+from models.db.store_links import link_state
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
 from models.settings import ApiKeyHolder
-from models.store_link_repository import link_state
 from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from api.deps import Caller, SessionDep
 from api.problems import Forbidden, NotFound, field_error
+from models.db.extracts import get_extract, list_extracts
 from models.db.tables import NotificationExtractRow
-from models.extract_outbox import get_extract, list_extracts
 from models.extracts import EXTRACT_ID_PATTERN, ExtractType
 from models.settings import ApiKeyHolder, Role
 

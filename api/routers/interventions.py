@@ -19,9 +19,9 @@ from api.schemas import OrderView
 from models import interventions as ho
 from models.catalogue import LocationKind
 from models.db import catalogue
+from models.db.store_links import link_state
 from models.order import ReleaseHold
 from models.store_link import click_and_collect_refusal
-from models.store_link_repository import link_state
 from workflows.order_workflow import OrderWorkflow
 
 T = TypeVar("T")

@@ -33,9 +33,9 @@ from api.problems import Conflict, InvalidInput, NotFound, Problem
 from api.routers import interventions as api_actions
 from api.schemas import OrderView
 from models import interventions as ho
-from models import store_link_repository
 from models.catalogue import LocationKind
 from models.db.catalogue import list_products, list_stores
+from models.db.extracts import list_extracts
 from models.db.orders import (
     count_open_alerts_by_type,
     count_orders_by_status,
@@ -43,9 +43,9 @@ from models.db.orders import (
     open_store_orders,
     search_orders,
 )
-from models.extract_outbox import list_extracts
+from models.db.outbound import exports_for_order
+from models.db.store_links import list_links
 from models.order import AlertType, OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
-from models.outbound_repository import exports_for_order
 from models.settings import ApiKeyHolder, Role, Settings
 from workflows.order_workflow import OrderWorkflow
 
@@ -241,7 +241,7 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "alert_types": list(AlertType),
         "stores": list_stores(session, LocationKind.store),
         # Only stores that send heartbeats have a link to show; the others are unmonitored.
-        "store_links": [link for link in store_link_repository.list_links(session) if link.since is not None],
+        "store_links": [link for link in list_links(session) if link.since is not None],
         "refreshed_at": datetime.now(UTC),
     }
 

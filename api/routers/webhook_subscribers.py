@@ -12,7 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import Conflict, NotFound
-from models import outbound_repository as outbound
+from models.db import outbound
 from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
 from models.outbound import WebhookDelivery

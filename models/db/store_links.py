@@ -1,29 +1,14 @@
-"""Queries over the store link tables, shared by the API and the link activities. Each takes an open Session."""
+"""Which stores are online: each store's link as its link workflow last recorded it, and every change.
+Each takes an open Session."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from models.db.tables import LocationRow, OrderRecordRow, StoreLinkChangeRow, StoreLinkRow
-from models.store_link import LinkChange, LinkState, StoreLink, StoreLinkRecord
-
-
-class StoreLinkView(BaseModel):
-    """One store's link as Head Office sees it."""
-
-    store_id: str
-    name: str
-    kind: str
-    state: LinkState
-    since: datetime | None = None
-    last_heartbeat_at: datetime | None = None
-
-
-class StoreLinkDetail(StoreLinkView):
-    changes: list[LinkChange]
+from models.db.tables import LocationRow, StoreLinkChangeRow, StoreLinkRow
+from models.store_link import LinkChange, LinkState, StoreLink, StoreLinkDetail, StoreLinkRecord, StoreLinkView
 
 
 def _view(location: LocationRow, row: StoreLinkRow | None) -> StoreLinkView:
@@ -116,14 +101,3 @@ def save_link(session: Session, record: StoreLinkRecord) -> None:
             )
         )
     session.commit()
-
-
-def open_order_numbers(session: Session, store_id: str) -> list[str]:
-    """Every order at this store that is not completed or cancelled (from the read model)."""
-    query = (
-        select(OrderRecordRow.order_number)
-        .where(OrderRecordRow.store_id == store_id)
-        .where(col(OrderRecordRow.status).not_in(["completed", "cancelled"]))
-        .order_by(col(OrderRecordRow.order_number))
-    )
-    return list(session.exec(query))
