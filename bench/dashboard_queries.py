@@ -13,11 +13,9 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
 from sqlmodel import Session
 
-from models.db import create_tables, make_engine, orders
-from models.db.tables import OrderOpenAlertRow, OrderRecordRow
+from models.db import analyze, create_tables, make_engine, orders
 from models.money import Money
 from models.order import Alert, AlertType, Channel, Customer, OrderLine, OrderState, OrderStatus
 
@@ -71,14 +69,10 @@ def main() -> None:
     create_tables(engine)
     rng, now = random.Random(7), datetime.now(UTC)
     with Session(engine) as session:
-        session.exec(OrderOpenAlertRow.__table__.delete())  # type: ignore[attr-defined, call-overload]
-        session.exec(OrderRecordRow.__table__.delete())  # type: ignore[attr-defined, call-overload]
-        session.commit()
+        orders.forget_all_orders(session)
         for number in range(args.orders):
             orders.save_projection(session, synthetic_order(number, rng, now))
-        if engine.dialect.name == "postgresql":
-            session.exec(text("ANALYZE"))  # type: ignore[call-overload]
-            session.commit()
+        analyze(session)
         print(f"{args.orders} orders in {engine.dialect.name}\n")
         timed("newest page (no filter)", 20, lambda: orders.search_orders(session, limit=25))
         timed("branch S007", 20, lambda: orders.search_orders(session, store_id="S007", limit=25))
