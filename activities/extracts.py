@@ -20,17 +20,11 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.notifications import build_extract, validate_extract
 from models.db.catalogue import get_store, products_by_sku
 from models.db.extracts import add_extract, get_extract, record_delivery_attempt
 from models.db.tables import NotificationExtractRow
-from models.extracts import (
-    CreateExtract,
-    ExtractDelivery,
-    ExtractInvalid,
-    build_extract,
-    extract_file_name,
-    validate_extract,
-)
+from models.extracts import CreateExtract, ExtractDelivery, ExtractInvalid, extract_file_name
 from models.settings import Settings
 
 XML = "application/xml; charset=utf-8"

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
 from activities.extracts import ExtractActivities, ExtractDestinations, write_atomically
+from activities.notifications import validate_extract
 from models.db.tables import NotificationExtractRow
-from models.extracts import CreateExtract, ExtractType, validate_extract
+from models.extracts import CreateExtract, ExtractType
 from models.order import OrderStatus
 from tests.http_receiver import http_receiver
 from tests.models.factories import at, make_line, make_state
