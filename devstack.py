@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from models.db import create_tables, make_engine
-from models.demo import seed_demo
-from models.repository import store_webhook
+from models.db.catalogue import store_webhook
+from models.db.demo import seed_demo
 from models.settings import ROOT, Settings
 from workflows.client import connect_temporal, register_search_attributes
 

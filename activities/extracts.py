@@ -20,18 +20,12 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.extract_outbox import add_extract, get_extract, record_delivery_attempt
-from models.extracts import (
-    CreateExtract,
-    ExtractDelivery,
-    ExtractInvalid,
-    build_extract,
-    extract_file_name,
-    validate_extract,
-)
-from models.repository import get_store, products_by_sku
+from activities.notifications import build_extract, validate_extract
+from models.db.catalogue import get_store, products_by_sku
+from models.db.extracts import add_extract, get_extract, record_delivery_attempt
+from models.db.tables import NotificationExtractRow
+from models.extracts import CreateExtract, ExtractDelivery, ExtractInvalid, extract_file_name
 from models.settings import Settings
-from models.tables import NotificationExtractRow
 
 XML = "application/xml; charset=utf-8"
 
@@ -78,16 +72,8 @@ class ExtractActivities:
         except (ExtractInvalid, ValueError) as error:
             # The same order builds the same document on every retry: retrying cannot help.
             raise ApplicationError(str(error), type="extract_invalid", non_retryable=True) from error
-        row = NotificationExtractRow(
-            extract_id=request.extract_id,
-            order_number=order.order_number,
-            type=request.type.value,
-            occurred_at=request.occurred_at,
-            created_at=datetime.now(UTC),
-            payload=payload.decode(),
-        )
         with Session(self._engine) as session:
-            add_extract(session, row)
+            add_extract(session, request, payload.decode(), datetime.now(UTC))
         return request.extract_id
 
     @activity.defn

@@ -1,12 +1,12 @@
-"""Stock ledger activities: reserve, resize, commit and transfer stock. Each is safe to repeat, and the
-conditional updates keep stock from going negative even when two copies run at once."""
+"""Stock ledger activities: reserve, resize, commit and transfer stock. Each is safe to repeat; the ledger
+(models/db/stock.py) keeps stock from going negative even when two copies run at once."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -18,54 +18,8 @@ from models.catalogue import (
     ReserveStock,
     ResizeReservations,
 )
-from models.tables import StockLevelRow, StockReservationRow, StockTransferRow
-
-
-def _take(session: Session, location_id: str, sku: str, quantity: int) -> bool:
-    """Move `quantity` from available to reserved, only if that much is available (atomic)."""
-    result = session.exec(  # type: ignore[call-overload]
-        update(StockLevelRow)
-        .where(
-            StockLevelRow.location_id == location_id,
-            StockLevelRow.sku == sku,
-            StockLevelRow.on_hand - StockLevelRow.reserved >= quantity,
-        )
-        .values(reserved=StockLevelRow.reserved + quantity)
-    )
-    return bool(result.rowcount)
-
-
-def _give_back(session: Session, location_id: str, sku: str, quantity: int) -> None:
-    session.exec(  # type: ignore[call-overload]
-        update(StockLevelRow)
-        .where(StockLevelRow.location_id == location_id, StockLevelRow.sku == sku)
-        .values(reserved=StockLevelRow.reserved - quantity)
-    )
-
-
-def _set_reservation(session: Session, row: StockReservationRow, quantity: int) -> bool:
-    """Change a reservation's quantity only if nobody changed it since we read it."""
-    result = session.exec(  # type: ignore[call-overload]
-        update(StockReservationRow)
-        .where(
-            StockReservationRow.order_number == row.order_number,
-            StockReservationRow.line_id == row.line_id,
-            StockReservationRow.location_id == row.location_id,
-            StockReservationRow.quantity == row.quantity,
-            StockReservationRow.status == "reserved",
-        )
-        .values(quantity=quantity)
-    )
-    return bool(result.rowcount)
-
-
-def _reserved_rows(session: Session, order_number: str, location_id: str | None = None) -> list[StockReservationRow]:
-    query = select(StockReservationRow).where(
-        StockReservationRow.order_number == order_number, StockReservationRow.status == "reserved"
-    )
-    if location_id is not None:
-        query = query.where(StockReservationRow.location_id == location_id)
-    return list(session.exec(query).all())
+from models.db import stock
+from models.db.stock import ReservationChanged, StockShortage, UnknownTransfer
 
 
 class InventoryActivities:
@@ -76,150 +30,45 @@ class InventoryActivities:
     def reserve_stock(self, request: ReserveStock) -> ReservationOutcome:
         """Reserve all lines at one location or none; a line already reserved there is not reserved again."""
         with Session(self._engine) as session:
-            held = {
-                row.line_id: row
-                for row in session.exec(
-                    select(StockReservationRow).where(
-                        StockReservationRow.order_number == request.order_number,
-                        StockReservationRow.location_id == request.location_id,
-                    )
-                )
-            }
-            short = []
-            for line in request.lines:
-                row = held.get(line.line_id)
-                if row is not None and (row.quantity > 0 or row.status != "reserved"):
-                    continue
-                if not _take(session, request.location_id, line.sku, line.quantity):
-                    short.append(line.line_id)
-                elif row is not None:
-                    _set_reservation(session, row, line.quantity)
-                else:
-                    session.add(
-                        StockReservationRow(
-                            order_number=request.order_number,
-                            line_id=line.line_id,
-                            location_id=request.location_id,
-                            sku=line.sku,
-                            quantity=line.quantity,
-                        )
-                    )
-            if short:
-                session.rollback()
-                skus = ", ".join(line.sku for line in request.lines if line.line_id in short)
-                return ReservationOutcome(
-                    reserved=False, short_lines=short, detail=f"not enough stock at {request.location_id}: {skus}"
-                )
-            session.commit()
-            return ReservationOutcome(reserved=True)
+            short = stock.reserve(session, request)
+        if short:
+            skus = ", ".join(line.sku for line in request.lines if line.line_id in short)
+            return ReservationOutcome(
+                reserved=False, short_lines=short, detail=f"not enough stock at {request.location_id}: {skus}"
+            )
+        return ReservationOutcome(reserved=True)
 
     @activity.defn
     def resize_reservations(self, request: ResizeReservations) -> None:
         """Set each line's reservation to its target quantity; 0 releases it. Targets make repeats harmless."""
         with Session(self._engine) as session:
-            for row in _reserved_rows(session, request.order_number, request.location_id):
-                target = request.targets.get(row.line_id, row.quantity)
-                delta = target - row.quantity
-                if delta == 0:
-                    continue
-                if delta > 0 and not _take(session, row.location_id, row.sku, delta):
-                    session.rollback()
-                    raise ApplicationError(
-                        f"not enough {row.sku} at {row.location_id} to reserve {target}",
-                        type="stock_shortage",
-                        non_retryable=True,
-                    )
-                if not _set_reservation(session, row, target):
-                    session.rollback()
-                    raise ApplicationError("reservation changed concurrently; retrying", type="reservation_race")
-                if delta < 0:
-                    _give_back(session, row.location_id, row.sku, -delta)
-            session.commit()
+            try:
+                stock.resize(session, request)
+            except StockShortage as shortage:
+                raise ApplicationError(str(shortage), type="stock_shortage", non_retryable=True) from None
+            except ReservationChanged as race:
+                raise ApplicationError(str(race), type="reservation_race") from None
 
     @activity.defn
     def commit_stock(self, request: CommitStock) -> None:
         """The goods left with the customer: reduce on-hand and consume the reservations, once."""
         with Session(self._engine) as session:
-            for row in _reserved_rows(session, request.order_number, request.location_id):
-                if request.line_ids is not None and row.line_id not in request.line_ids:
-                    continue
-                claimed = session.exec(  # type: ignore[call-overload]
-                    update(StockReservationRow)
-                    .where(
-                        StockReservationRow.order_number == row.order_number,
-                        StockReservationRow.line_id == row.line_id,
-                        StockReservationRow.location_id == row.location_id,
-                        StockReservationRow.status == "reserved",
-                    )
-                    .values(status="committed")
-                )
-                if not claimed.rowcount:
-                    continue  # another copy of this activity committed it
-                session.exec(  # type: ignore[call-overload]
-                    update(StockLevelRow)
-                    .where(StockLevelRow.location_id == row.location_id, StockLevelRow.sku == row.sku)
-                    .values(
-                        reserved=StockLevelRow.reserved - row.quantity,
-                        on_hand=StockLevelRow.on_hand - row.quantity,
-                    )
-                )
-            session.commit()
+            stock.commit(session, request)
 
     @activity.defn
     def dispatch_transfer(self, request: DispatchTransfer) -> None:
         """Send stock from a warehouse or store towards the collection store (once per transfer id)."""
         with Session(self._engine) as session:
-            if session.get(StockTransferRow, request.transfer_id) is not None:
-                return
-            taken = session.exec(  # type: ignore[call-overload]
-                update(StockLevelRow)
-                .where(
-                    StockLevelRow.location_id == request.from_location,
-                    StockLevelRow.sku == request.sku,
-                    StockLevelRow.on_hand - StockLevelRow.reserved >= request.quantity,
-                )
-                .values(on_hand=StockLevelRow.on_hand - request.quantity)
-            )
-            if not taken.rowcount:
-                session.rollback()
-                raise ApplicationError(
-                    f"{request.from_location} has fewer than {request.quantity} {request.sku} available",
-                    type="stock_shortage",
-                    non_retryable=True,
-                )
-            session.add(
-                StockTransferRow(
-                    transfer_id=request.transfer_id,
-                    order_number=request.order_number,
-                    sku=request.sku,
-                    quantity=request.quantity,
-                    from_location=request.from_location,
-                    to_location=request.to_location,
-                    dispatched_at=datetime.now(UTC),
-                )
-            )
-            session.commit()
+            try:
+                stock.dispatch_transfer(session, request, datetime.now(UTC))
+            except StockShortage as shortage:
+                raise ApplicationError(str(shortage), type="stock_shortage", non_retryable=True) from None
 
     @activity.defn
     def receive_transfer(self, request: ReceiveTransfer) -> None:
         """The store confirmed the transfer arrived: its stock grows, once."""
         with Session(self._engine) as session:
-            transfer = session.get(StockTransferRow, request.transfer_id)
-            if transfer is None:
-                raise ApplicationError(f"unknown transfer {request.transfer_id}", non_retryable=True)
-            arrived = session.exec(  # type: ignore[call-overload]
-                update(StockTransferRow)
-                .where(StockTransferRow.transfer_id == request.transfer_id, StockTransferRow.status == "in_transit")
-                .values(status="received", received_at=datetime.now(UTC))
-            )
-            if arrived.rowcount:
-                level = session.get(StockLevelRow, (transfer.to_location, transfer.sku))
-                if level is None:
-                    session.add(StockLevelRow(location_id=transfer.to_location, sku=transfer.sku, on_hand=0))
-                    session.flush()
-                session.exec(  # type: ignore[call-overload]
-                    update(StockLevelRow)
-                    .where(StockLevelRow.location_id == transfer.to_location, StockLevelRow.sku == transfer.sku)
-                    .values(on_hand=StockLevelRow.on_hand + transfer.quantity)
-                )
-            session.commit()
+            try:
+                stock.receive_transfer(session, request.transfer_id, datetime.now(UTC))
+            except UnknownTransfer as unknown:
+                raise ApplicationError(str(unknown), non_retryable=True) from None

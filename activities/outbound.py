@@ -17,8 +17,9 @@ from temporalio import activity
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from models import outbound_repository as outbound
-from models.events import OrderEvent
+from models.db import outbound
+from models.db.orders import get_order_record
+from models.db.tables import WebhookDeliveryRow
 from models.exporting import ExporterConfig
 from models.outbound import (
     EVENT_ID_HEADER,
@@ -33,13 +34,10 @@ from models.outbound import (
     OutboundRetry,
     PlanRequest,
     WebhookDelivery,
-    event_body,
     notifications_workflow_id,
 )
-from models.repository import get_order_record
 from models.settings import Settings
 from models.signing import SIGNATURE_HEADER, sign
-from models.tables import WebhookDeliveryRow
 
 
 class OutboundActivities:
@@ -72,12 +70,7 @@ class OutboundActivities:
     def mark_delivery_failed(self, failed: DeliveryFailed) -> None:
         """The delivery gave up (refused, or still failing at the end of the retry horizon)."""
         with Session(self._engine) as session:
-            row = session.get(WebhookDeliveryRow, failed.delivery_id)
-            if row is not None and row.status != "delivered":
-                row.status = "refused" if row.status == "refused" else "failed"
-                row.last_error = failed.detail[:1000]
-                session.add(row)
-                session.commit()
+            outbound.mark_delivery_failed(session, failed.delivery_id, failed.detail)
 
     @activity.defn
     def record_export(self, audit: ExportAudit) -> None:
@@ -173,18 +166,14 @@ class OutboundActivities:
     def _logged_delivery(self, delivery: WebhookDelivery) -> WebhookDeliveryRow:
         """The delivery's log row, written on its first attempt (its body is what every attempt sends)."""
         with Session(self._engine) as session:
-            row = session.get(WebhookDeliveryRow, delivery.delivery_id)
-            if row is None:
-                if delivery.event is None:
-                    raise ApplicationError(
-                        f"no logged delivery {delivery.delivery_id}", type="unknown_delivery", non_retryable=True
-                    )
-                row = _new_log_row(delivery.delivery_id, delivery.subscriber_id, delivery.event)
-                session.add(row)
-                session.commit()
-                session.refresh(row)
-            session.expunge(row)
-            return row
+            row = outbound.logged_delivery(
+                session, delivery.delivery_id, delivery.subscriber_id, delivery.event, datetime.now(UTC)
+            )
+        if row is None:
+            raise ApplicationError(
+                f"no logged delivery {delivery.delivery_id}", type="unknown_delivery", non_retryable=True
+            )
+        return row
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str], delivery_id: str | None) -> int:
         """POST and classify the answer: 2xx delivered; 5xx, 408, 429 or no answer retried; others refused."""
@@ -210,27 +199,4 @@ class OutboundActivities:
         if delivery_id is None:
             return 0
         with Session(self._engine) as session:
-            row = session.get(WebhookDeliveryRow, delivery_id)
-            if row is None:
-                return 0
-            row.attempts += 1
-            row.status = status
-            row.last_status_code = code
-            row.last_error = error[:1000] if error else None
-            if status == "delivered":
-                row.delivered_at = datetime.now(UTC)
-            session.add(row)
-            session.commit()
-            return row.attempts
-
-
-def _new_log_row(delivery_id: str, subscriber_id: str, event: OrderEvent) -> WebhookDeliveryRow:
-    return WebhookDeliveryRow(
-        delivery_id=delivery_id,
-        subscriber_id=subscriber_id,
-        event_id=event.event_id,
-        event_type=event.type.value,
-        order_number=event.order_number,
-        payload=event_body(event),
-        created_at=datetime.now(UTC),
-    )
+            return outbound.count_delivery_attempt(session, delivery_id, status, code, error, datetime.now(UTC))

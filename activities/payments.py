@@ -1,4 +1,4 @@
-"""Money movements on an order, kept in Baton's payment ledger (payment_transactions).
+"""Money movements on an order, kept in Baton's payment ledger (payment_transactions, models/db/payments.py).
 
 Each transaction id derives from the workflow and the operation (`order-100001:refund:2`), so a retried
 activity or a replayed workflow never moves money twice. `call_gateway` moves money through a gateway adapter
@@ -8,7 +8,6 @@ activity or a replayed workflow never moves money twice. `call_gateway` moves mo
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -18,12 +17,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateways import GatewayErrorType, GatewayUnavailable, PaymentGateway, misconfigured, perform
-from models.db import commit_unless_taken
+from models.db import payments as ledger
 from models.money import Money
 from models.payments import GatewayRequest, GatewayResult
-from models.tables import PaymentTransactionRow
-
-FINAL_STATUSES = ("approved", "declined")
 
 
 class PaymentTransaction(BaseModel):
@@ -65,98 +61,40 @@ class PaymentActivities:
 
     def _recorded_outcome(self, operation_id: str) -> GatewayResult | None:
         with Session(self._engine) as session:
-            row = session.get(PaymentTransactionRow, operation_id)
-            return _result(row) if row is not None and row.status in FINAL_STATUSES else None
+            return ledger.recorded_outcome(session, operation_id)
 
     def _record_outcome(self, request: GatewayRequest, result: GatewayResult) -> GatewayResult:
         """Write the final outcome over any error recorded before; if a concurrent copy already wrote one, keep
         it (the gateway answered both alike, by idempotency key)."""
-        status = "approved" if result.approved else "declined"
         for _ in range(3):
             with Session(self._engine) as session:
-                row = session.get(PaymentTransactionRow, request.operation_id)
-                if row is not None and row.status in FINAL_STATUSES:
-                    return _result(row)
-                row = row or _new_row(request)
-                row.status = status
-                row.gateway_reference = result.reference or None
-                row.detail = result.detail[:500] or None
-                row.answered_at = result.at
-                row.expires_at = result.expires_at
-                row.attempts = _attempt()
-                if commit_unless_taken(session, row):
-                    return result
+                recorded = ledger.record_outcome(session, request, result, _attempt())
+                if recorded is not None:
+                    return recorded
         raise RuntimeError(f"could not record {request.operation_id}")  # retried; the gateway answers alike
 
     def _record_error(self, request: GatewayRequest, detail: str) -> None:
         """Record a failed attempt, unless a final outcome is already there."""
         for _ in range(3):
             with Session(self._engine) as session:
-                row = session.get(PaymentTransactionRow, request.operation_id)
-                if row is not None and row.status in FINAL_STATUSES:
-                    return
-                row = row or _new_row(request)
-                row.status = "error"
-                row.detail = detail[:500]
-                row.attempts = _attempt()
-                if commit_unless_taken(session, row):
+                if ledger.record_error(session, request, detail, _attempt()):
                     return
 
     @activity.defn
     def record_payment_transaction(self, transaction: PaymentTransaction) -> str:
         """Record a payment or refund once; returns its reference (the transaction id)."""
         with Session(self._engine) as session:
-            if session.get(PaymentTransactionRow, transaction.transaction_id) is None:
-                # A concurrent copy of this activity may record it first: either copy's row is the one.
-                commit_unless_taken(
-                    session,
-                    PaymentTransactionRow(
-                        transaction_id=transaction.transaction_id,
-                        order_number=transaction.order_number,
-                        kind=transaction.kind,
-                        method=transaction.method,
-                        amount=transaction.amount.amount,
-                        currency=transaction.amount.currency,
-                        actor=transaction.actor,
-                        created_at=datetime.now(UTC),
-                    ),
-                )
+            ledger.record_movement(
+                session,
+                transaction.transaction_id,
+                transaction.order_number,
+                transaction.kind,
+                transaction.method,
+                transaction.amount,
+                transaction.actor,
+            )
         return transaction.transaction_id
 
 
 def _attempt() -> int:
     return activity.info().attempt if activity.in_activity() else 1
-
-
-def _new_row(request: GatewayRequest) -> PaymentTransactionRow:
-    return PaymentTransactionRow(
-        transaction_id=request.operation_id,
-        order_number=request.order_number,
-        kind=request.kind.value,
-        method=request.method,
-        amount=request.amount.amount,
-        currency=request.amount.currency,
-        actor=request.actor,
-        created_at=datetime.now(UTC),
-        gateway=request.gateway,
-        request_reference=request.reference,
-    )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
-
-
-def _result(row: PaymentTransactionRow) -> GatewayResult:
-    return GatewayResult(
-        operation_id=row.transaction_id,
-        kind=row.kind,  # type: ignore[arg-type]
-        approved=row.status == "approved",
-        reference=row.gateway_reference or "",
-        detail=row.detail or "",
-        amount=Money(amount=row.amount, currency=row.currency),
-        at=_utc(row.answered_at or row.created_at),
-        expires_at=_utc(row.expires_at),
-    )

@@ -6,8 +6,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from models.db.orders import save_projection
+from models.db.policies import policy_for_store
 from models.order import OrderState
-from models.repository import policy_for_store, save_projection
 from models.sla import SlaPolicy
 
 

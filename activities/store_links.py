@@ -9,9 +9,10 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.db.orders import open_order_numbers
+from models.db.store_links import load_link, save_link
 from models.order import order_workflow_id
 from models.store_link import LinkChange, StoreLink, StoreLinkRecord
-from models.store_link_repository import load_link, open_order_numbers, save_link
 
 # The order workflow's signal (workflows/order_workflow.py); named here so activities never import workflows.
 STORE_LINK_CHANGED_SIGNAL = "store_link_changed"

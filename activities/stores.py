@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 from pydantic import BaseModel
@@ -12,8 +13,8 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.db.catalogue import store_webhook
 from models.order import OrderState
-from models.repository import order_view_json, store_webhook
 from models.signing import SIGNATURE_HEADER, sign
 
 
@@ -78,6 +79,11 @@ class StoreActivities:
                 non_retryable=True,
             )
         return StoreDelivery(delivered=True, url=url, status_code=response.status_code)
+
+
+def order_view_json(state: OrderState) -> dict[str, Any]:
+    """The order as a store push carries it."""
+    return state.model_dump(mode="json", exclude={"seen_event_ids"})
 
 
 def _count_push(outcome: str) -> None:

@@ -15,8 +15,8 @@ from api import orders_service
 from api.deps import in_threadpool
 from api.problems import Conflict, Unavailable, field_error
 from api.schemas import OrderView
-from models import repository
 from models.catalogue import Product
+from models.db import catalogue
 from models.interventions import NewLine
 from models.order import OrderState, order_workflow_id
 from models.settings import ApiKeyHolder
@@ -66,7 +66,7 @@ def sibling_variant(session: Session, current: Product, size: str | None, colour
     if size is None and colour is None:
         raise field_error("size", "give a size, a colour, or both")
     want_size, want_colour = size or current.size, colour or current.colour
-    for product in repository.list_products(session, current.style):
+    for product in catalogue.list_products(session, current.style):
         if product.size == want_size and product.colour == want_colour:
             return to_new_line(product)
     raise field_error("size" if size else "colour", f"{current.style} comes in no {want_colour} {want_size}")
@@ -80,7 +80,7 @@ def to_new_line(product: Product) -> NewLine:
 
 def require_available(session: Session, location_id: str, sku: str, quantity: int) -> None:
     """Refuse before the workflow sees it when the stock is plainly not there (the ledger still decides)."""
-    holding = repository.stock_holding(session, sku)
+    holding = catalogue.stock_holding(session, sku)
     available = next((loc.available for loc in holding.locations if loc.location_id == location_id), 0)
     if available < quantity:
         raise Conflict(

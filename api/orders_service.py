@@ -6,8 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -16,16 +15,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import visible_store
 from api.problems import InvalidInput, NotFound, field_error
 from api.schemas import OrderView
-from models import repository
+from models.db import catalogue, orders, policies
+from models.db.placements import IdempotencyKeyReused, claim_order_number
+from models.db.store_links import link_state
 from models.order import OrderState, PlaceOrder, order_workflow_id
 from models.placement import new_order, placement_problems
 from models.settings import ApiKeyHolder
-from models.store_link_repository import link_state
-from models.tables import OrderPlacementRow
 from workflows import search_attributes as sa
 from workflows.order_workflow import OrderWorkflow
-
-ORDER_NUMBER_BASE = 100000
 
 
 def _request_hash(order: PlaceOrder) -> str:
@@ -33,40 +30,21 @@ def _request_hash(order: PlaceOrder) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _claim_order_number(session: Session, idempotency_key: str | None, request_hash: str) -> tuple[str, bool]:
-    """A new order number, or the one this key already claimed; True when it is new."""
-    if idempotency_key is not None:
-        existing = session.exec(
-            select(OrderPlacementRow).where(OrderPlacementRow.idempotency_key == idempotency_key)
-        ).first()
-        if existing is not None:
-            if existing.request_hash != request_hash:
-                raise field_error("Idempotency-Key", "this key was already used with a different request body")
-            return str(ORDER_NUMBER_BASE + existing.id), False  # type: ignore[operator]
-    row = OrderPlacementRow(idempotency_key=idempotency_key, request_hash=request_hash, created_at=datetime.now(UTC))
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        # Two requests raced with the same key: the other one won, answer as it did.
-        session.rollback()
-        return _claim_order_number(session, idempotency_key, request_hash)
-    session.refresh(row)
-    return str(ORDER_NUMBER_BASE + row.id), True  # type: ignore[operator]
-
-
 def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None, gateway: str) -> tuple[OrderState, bool]:
     request_hash = _request_hash(order)
-    products = repository.products_by_sku(session, {line.sku for line in order.lines})
-    policy = repository.get_payment_policy(session)
+    products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
+    policy = policies.get_payment_policy(session)
     store_id = order.fulfilment.store_id
-    store = repository.get_store(session, store_id)
+    store = catalogue.get_store(session, store_id)
     problems = placement_problems(
         order, products, store, policy, frozenset({gateway}), link=link_state(session, store_id)
     )
     if problems:
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
-    order_number, created = _claim_order_number(session, idempotency_key, request_hash)
+    try:
+        order_number, created = claim_order_number(session, idempotency_key, request_hash)
+    except IdempotencyKeyReused as reused:
+        raise field_error("Idempotency-Key", str(reused)) from None
     state = new_order(order_number, order, products, datetime.now(UTC), policy, gateway)
     session.close()  # never hold a pooled connection while waiting on Temporal
     return state, created
@@ -74,7 +52,7 @@ def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None, g
 
 def _project_first_version(session: Session, state: OrderState) -> OrderView:
     # The workflow projects on its first step too; writing version 1 here gives read-your-writes at once.
-    repository.save_projection(session, state)
+    orders.save_projection(session, state)
     view = get_order_view(session, state.order_number)
     session.close()
     return view
@@ -118,7 +96,7 @@ async def place_order(
 
 
 def to_view(session: Session, state: OrderState) -> OrderView:
-    stock = [repository.stock_holding(session, sku) for sku in dict.fromkeys(line.sku for line in state.lines)]
+    stock = [catalogue.stock_holding(session, sku) for sku in dict.fromkeys(line.sku for line in state.lines)]
     return OrderView(
         **state.model_dump(exclude={"seen_event_ids": True, "store_pushes": True, "payments": {"__all__": {"token"}}}),
         workflow_id=order_workflow_id(state.order_number),
@@ -135,7 +113,7 @@ def to_view(session: Session, state: OrderState) -> OrderView:
 
 def get_order_state(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> OrderState:
     """The order's projected state; a store caller gets 404 for another store's order (no existence leak)."""
-    record = repository.get_order_record(session, order_number)
+    record = orders.get_order_record(session, order_number)
     own_store = visible_store(caller) if caller is not None else None
     if record is None or (own_store is not None and record.store_id != own_store):
         raise NotFound(f"order {order_number} not found", type_="order-not-found")

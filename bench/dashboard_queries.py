@@ -13,14 +13,11 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
 from sqlmodel import Session
 
-from models import repository
-from models.db import create_tables, make_engine
+from models.db import analyze, create_tables, make_engine, orders
 from models.money import Money
 from models.order import Alert, AlertType, Channel, Customer, OrderLine, OrderState, OrderStatus
-from models.tables import OrderOpenAlertRow, OrderRecordRow
 
 STORES = [f"S{n:03d}" for n in range(1, 41)]
 
@@ -72,23 +69,19 @@ def main() -> None:
     create_tables(engine)
     rng, now = random.Random(7), datetime.now(UTC)
     with Session(engine) as session:
-        session.exec(OrderOpenAlertRow.__table__.delete())  # type: ignore[attr-defined, call-overload]
-        session.exec(OrderRecordRow.__table__.delete())  # type: ignore[attr-defined, call-overload]
-        session.commit()
+        orders.forget_all_orders(session)
         for number in range(args.orders):
-            repository.save_projection(session, synthetic_order(number, rng, now))
-        if engine.dialect.name == "postgresql":
-            session.exec(text("ANALYZE"))  # type: ignore[call-overload]
-            session.commit()
+            orders.save_projection(session, synthetic_order(number, rng, now))
+        analyze(session)
         print(f"{args.orders} orders in {engine.dialect.name}\n")
-        timed("newest page (no filter)", 20, lambda: repository.search_orders(session, limit=25))
-        timed("branch S007", 20, lambda: repository.search_orders(session, store_id="S007", limit=25))
-        timed("status on_hold", 20, lambda: repository.search_orders(session, status="on_hold", limit=25))
-        timed("open alert (any)", 20, lambda: repository.search_orders(session, has_alert=True, limit=25))
-        timed("alert type not_picked", 20, lambda: repository.search_orders(session, alert_type="not_picked", limit=25))
-        timed("customer c42@ex.com", 20, lambda: repository.search_orders(session, customer="c42@ex.com", limit=25))
-        timed("counts by status", 20, lambda: repository.count_orders_by_status(session))
-        timed("counts by open alert type", 20, lambda: repository.count_open_alerts_by_type(session))
+        timed("newest page (no filter)", 20, lambda: orders.search_orders(session, limit=25))
+        timed("branch S007", 20, lambda: orders.search_orders(session, store_id="S007", limit=25))
+        timed("status on_hold", 20, lambda: orders.search_orders(session, status="on_hold", limit=25))
+        timed("open alert (any)", 20, lambda: orders.search_orders(session, has_alert=True, limit=25))
+        timed("alert type not_picked", 20, lambda: orders.search_orders(session, alert_type="not_picked", limit=25))
+        timed("customer c42@ex.com", 20, lambda: orders.search_orders(session, customer="c42@ex.com", limit=25))
+        timed("counts by status", 20, lambda: orders.count_orders_by_status(session))
+        timed("counts by open alert type", 20, lambda: orders.count_open_alerts_by_type(session))
 
 
 if __name__ == "__main__":

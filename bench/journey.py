@@ -46,7 +46,6 @@ for path in (str(ROOT), str(BENCH)):
         sys.path.insert(0, path)
 
 from bare_workflow import COMMIT, PROJECT, PUSH, RESERVE, BareOrder, BareOrderWorkflow, Projection  # noqa: E402
-from sqlalchemy import update  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 from temporalio import activity  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
@@ -54,12 +53,11 @@ from temporalio.api.history.v1 import HistoryEvent  # noqa: E402
 from temporalio.client import Client, WorkflowExecutionStatus  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from models.db import make_engine  # noqa: E402
+from models.db import make_engine, stock  # noqa: E402
+from models.db.catalogue import store_webhook  # noqa: E402
 from models.order import order_workflow_id  # noqa: E402
-from models.repository import store_webhook  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from models.signing import SIGNATURE_HEADER, sign  # noqa: E402
-from models.tables import StockLevelRow  # noqa: E402
 from workflows.client import connect_temporal  # noqa: E402
 
 VAR = Path(os.environ.get("BATON_VAR_DIR", ROOT / "var")).resolve()
@@ -217,17 +215,7 @@ def top_up_stock(database_url: str, store: str, plans: list[list[tuple[str, int,
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            for sku, qty in needed.items():
-                session.exec(  # type: ignore[call-overload]
-                    update(StockLevelRow)
-                    .where(
-                        StockLevelRow.location_id == store,
-                        StockLevelRow.sku == sku,
-                        StockLevelRow.on_hand < StockLevelRow.reserved + qty,
-                    )
-                    .values(on_hand=StockLevelRow.reserved + qty)
-                )
-            session.commit()
+            stock.top_up(session, store, dict(needed))
     finally:
         engine.dispose()
     return dict(needed)

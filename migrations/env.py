@@ -16,7 +16,8 @@ from sqlalchemy import Connection, create_engine, make_url, pool
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db.types import UtcDateTime
 from models.settings import get_settings
 
 config = context.config
@@ -32,9 +33,12 @@ def database_url() -> str:
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Render sqlmodel's AutoString as a plain sa.String, so revisions do not depend on sqlmodel."""
+    """Render sqlmodel's AutoString as a plain sa.String and Baton's UtcDateTime as what it stores,
+    sa.DateTime(timezone=True), so revisions depend on neither."""
     if type_ == "type" and isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length is not None else "sa.String()"
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
     return False
 
 

@@ -1,30 +1,23 @@
 """XML notification extracts: what third-party processes need to tell a customer about their order.
 
-Pure: `build_extract` turns an order into a document of models/schemas/order-notification.xsd and
-`validate_extract` checks a document against that schema. Only fields named here reach a document, so card
-data (tokens, gateway references, payment methods) can never leak into one, whatever the order carries.
+The contract: extract types, the request to make one, ids and file names. The document itself (of
+models/schemas/order-notification.xsd) is built and validated in activities/notifications.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
 
-from lxml import etree
 from pydantic import BaseModel, Field
 
-from models.money import Money
-from models.order import LineFulfilment, OrderLine, OrderState, OrderStatus
+from models.order import OrderState
 
 NAMESPACE = "urn:baton:order-notification:1"
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = "order-notification.xsd"
 EXTRACT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,160}$"
-_NS = f"{{{NAMESPACE}}}"
 
 
 class ExtractType(StrEnum):
@@ -72,178 +65,3 @@ def extract_workflow_id(extract_id: str) -> str:
 def extract_file_name(order_number: str, extract_type: ExtractType | str, extract_id: str) -> str:
     """`<order>-<type>-<extract id>.xml`, with anything a file system may mind replaced by "_"."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{order_number}-{extract_type}-{extract_id}") + ".xml"
-
-
-def build_extract(
-    extract_id: str,
-    extract_type: ExtractType,
-    order: OrderState,
-    occurred_at: datetime,
-    *,
-    store_name: str | None = None,
-    descriptions: Mapping[str, str] | None = None,
-    reason: str | None = None,
-) -> bytes:
-    """The extract document (UTF-8 XML). `descriptions` maps SKUs to product names (else the style is used)."""
-    root = etree.Element(_NS + "OrderNotification", nsmap={None: NAMESPACE})
-    root.set("schemaVersion", SCHEMA_VERSION)
-    _text(root, "ExtractId", extract_id)
-    _text(root, "Type", extract_type.value)
-    _text(root, "OccurredAt", utc_timestamp(occurred_at))
-    reason = reason or _derived_reason(extract_type, order)
-    if reason:
-        _text(root, "Reason", reason)
-    if extract_type is ExtractType.refunded:
-        if not order.refunds:
-            raise ValueError(f"order {order.order_number} has no refund to announce")
-        refund = order.refunds[-1]
-        element = _child(root, "Refund")
-        _amount(element, "Amount", refund.amount)
-        _text(element, "RefundedAt", utc_timestamp(refund.at))
-    _order(_child(root, "Order"), order, store_name, descriptions or {})
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-
-
-def validate_extract(payload: bytes) -> None:
-    """Raise ExtractInvalid unless `payload` is a well-formed document of the extract schema."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        document = etree.fromstring(payload, parser)
-    except etree.XMLSyntaxError as error:
-        raise ExtractInvalid(f"not well-formed XML: {error}") from None
-    schema = _schema()
-    if not schema.validate(document):
-        errors = list(schema.error_log)
-        problems = "; ".join(f"line {e.line}: {e.message}" for e in errors[:5])
-        if len(errors) > 5:
-            problems += f"; and {len(errors) - 5} more"
-        raise ExtractInvalid(f"extract does not match {SCHEMA_FILE}: {problems}")
-
-
-def utc_timestamp(moment: datetime) -> str:
-    """xs:dateTime in UTC with a "Z"; a naive datetime is refused rather than guessed."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"timestamp {moment.isoformat()} has no time zone")
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def schema_text() -> bytes:
-    """The XSD itself, as shipped in the package."""
-    return resources.files("models").joinpath("schemas", SCHEMA_FILE).read_bytes()
-
-
-@lru_cache(maxsize=1)
-def _schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.fromstring(schema_text()))
-
-
-# ---- the order ---------------------------------------------------------------------------------
-
-
-def _order(element: etree._Element, order: OrderState, store_name: str | None, descriptions: Mapping[str, str]) -> None:
-    _text(element, "OrderNumber", order.order_number)
-    _text(element, "WebReference", order.web_reference)
-    _text(element, "Channel", order.channel.value)
-    _text(element, "Status", order.status.value)
-    _text(element, "CreatedAt", utc_timestamp(order.created_at))
-
-    customer = _child(element, "Customer")
-    _text(customer, "CustomerId", order.customer.id)
-    _text(customer, "Name", order.customer.name)
-    _text(customer, "Email", order.customer.email)
-    if order.customer.phone:
-        _text(customer, "Phone", order.customer.phone)
-
-    store = _child(element, "Store")
-    _text(store, "StoreId", order.store_id)
-    if store_name:
-        _text(store, "Name", store_name)
-
-    fulfilment = _child(element, "Fulfilment")
-    home_delivery = order.delivery_address is not None
-    _text(fulfilment, "Method", "home_delivery" if home_delivery else "click_and_collect")
-    if order.delivery_address is not None:
-        address, to = order.delivery_address, _child(fulfilment, "DeliveryAddress")
-        for name, value in (("Name", address.name), ("Line1", address.line1), ("Line2", address.line2)):
-            if value:
-                _text(to, name, value)
-        for name, value in (("City", address.city), ("Postcode", address.postcode), ("Country", address.country)):
-            _text(to, name, value)
-    if order.dispatch_location:
-        _text(fulfilment, "DispatchLocationId", order.dispatch_location)
-    if order.dispatched_at:
-        _text(fulfilment, "DispatchedAt", utc_timestamp(order.dispatched_at))
-
-    lines = _child(element, "Lines")
-    for line in order.lines:
-        _line(_child(lines, "Line"), line, order, descriptions)
-
-    totals = _child(element, "Totals")
-    _amount(totals, "OrderTotal", order.total())
-    discount = sum(offer.discount.amount for offer in order.loyalty_offers)
-    _amount(totals, "Discount", Money(amount=discount, currency=order.currency))
-    _amount(totals, "Paid", order.paid())
-    _amount(totals, "Refunded", order.refunded())
-
-    notes = _child(element, "Notes")
-    for note in order.notes:
-        if note.client_facing:
-            written = _child(notes, "Note")
-            _text(written, "At", utc_timestamp(note.at))
-            _text(written, "Text", note.text)
-
-
-def _line(element: etree._Element, line: OrderLine, order: OrderState, descriptions: Mapping[str, str]) -> None:
-    _text(element, "LineId", line.line_id)
-    _text(element, "Sku", line.sku)
-    _text(element, "Description", descriptions.get(line.sku) or line.style)
-    _text(element, "Size", line.size)
-    _text(element, "Colour", line.colour)
-    _text(element, "Quantity", str(line.quantity))
-    _text(element, "CancelledQuantity", str(line.cancelled_quantity))
-    _amount(element, "UnitPrice", line.unit_price)
-    _amount(element, "LineTotal", line.total)
-    _text(element, "Fulfilment", line.fulfilment.value)
-    _text(element, "Status", line_status(line, order))
-
-
-def line_status(line: OrderLine, order: OrderState) -> str:
-    """One word a customer message can use for the line."""
-    if line.replaced_by:
-        return "replaced"
-    if line.quantity == 0:
-        return "cancelled"
-    if line.fulfilment is LineFulfilment.buy_in_store:
-        return "buy_in_store"
-    if order.status in (OrderStatus.collected, OrderStatus.completed):
-        return "dispatched" if line.fulfilment is LineFulfilment.home_delivery else "collected"
-    if line.picked_quantity is not None and line.picked_quantity >= line.quantity:
-        return "picked"
-    return "open"
-
-
-def _derived_reason(extract_type: ExtractType, order: OrderState) -> str | None:
-    """A cancelled order's reason is the action that cancelled it (order_cancelled, not_collected, ...)."""
-    if extract_type is not ExtractType.cancelled:
-        return None
-    entry = next((h for h in reversed(order.history) if h.to_status is OrderStatus.cancelled), None)
-    return entry.action if entry else None
-
-
-# ---- XML helpers -----------------------------------------------------------------------------
-
-
-def _child(parent: etree._Element, name: str) -> etree._Element:
-    return etree.SubElement(parent, _NS + name)
-
-
-def _text(parent: etree._Element, name: str, value: str) -> etree._Element:
-    element = _child(parent, name)
-    element.text = value
-    return element
-
-
-def _amount(parent: etree._Element, name: str, money: Money) -> None:
-    element = _text(parent, name, str(money.amount))
-    element.set("currency", money.currency)
-    element.set("display", str(money.decimal()))

@@ -73,6 +73,21 @@ class StoreLinkRecord(BaseModel):
     change: LinkChange | None = None
 
 
+class StoreLinkView(BaseModel):
+    """One store's link as Head Office sees it."""
+
+    store_id: str
+    name: str
+    kind: str
+    state: LinkState
+    since: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+
+
+class StoreLinkDetail(StoreLinkView):
+    changes: list[LinkChange]
+
+
 def _change(link: StoreLink, state: LinkState, now: datetime, detail: str) -> LinkChange:
     link.changes += 1
     change = LinkChange(

@@ -23,11 +23,8 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from models.db import create_tables, make_engine
-from models.demo import seed_demo
-from models.order import order_workflow_id, store_link_workflow_id
-from models.outbound import notifications_workflow_id
-from models.settings import Settings
-from models.tables import (
+from models.db.demo import seed_demo
+from models.db.tables import (
     GatewayTestOperationRow,
     LocationRow,
     NotificationExtractRow,
@@ -43,6 +40,9 @@ from models.tables import (
     WebhookDeliveryRow,
     WebhookSubscriberRow,
 )
+from models.order import order_workflow_id, store_link_workflow_id
+from models.outbound import notifications_workflow_id
+from models.settings import Settings
 from tests.localstripe import running_localstripe
 from tests.support import API_KEYS, STORE_SECRETS
 from worker import build_worker

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from models.demo import demo_skus
+from models.db.demo import demo_skus
+from models.db.tables import GatewayTestOperationRow
 from models.signing import SIGNATURE_HEADER, sign
-from models.tables import GatewayTestOperationRow
 
 STORE_SECRETS = {
     "S001": "s001-test-secret-0123456789",

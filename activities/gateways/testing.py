@@ -1,9 +1,10 @@
 """The built-in test gateway: the card token chooses the outcome, so every payment path can be exercised.
 
 It behaves like an external gateway: it keeps its own books (table `test_gateway_operations`, one row per
-idempotency key) in Baton's database, so a retry with the same key from any worker process gets the original
-answer instead of a second charge, and tests can count what it captured. Captures, voids and refunds act on the
-authorisation's (or capture's) reference and follow the token of the authorisation they descend from.
+idempotency key; models/db/testing_gateway.py) in Baton's database, so a retry with the same key from any worker
+process gets the original answer instead of a second charge, and tests can count what it captured. Captures, voids
+and refunds act on the authorisation's (or capture's) reference and follow the token of the authorisation they
+descend from.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from activities.gateways.base import GatewayUnavailable, invalid_request
-from models.db import commit_unless_taken
+from models.db import testing_gateway as books
+from models.db.tables import GatewayTestOperationRow
 from models.money import Money
 from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
-from models.tables import GatewayTestOperationRow
 
 Kind = GatewayOperationKind
 
@@ -39,23 +40,6 @@ class _Answer:
     result: GatewayResult
     fresh: bool  # decided now, not a replay of an earlier answer
     token: str
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
-
-
-def _result(row: GatewayTestOperationRow) -> GatewayResult:
-    return GatewayResult(
-        operation_id=row.idempotency_key,
-        kind=Kind(row.kind),
-        approved=row.outcome == "approved",
-        reference=row.reference,
-        detail=row.detail,
-        amount=Money(amount=row.amount, currency=row.currency),
-        at=_utc(row.answered_at),
-        expires_at=_utc(row.expires_at) if row.expires_at else None,
-    )
 
 
 class TestGateway:
@@ -95,17 +79,17 @@ class TestGateway:
         """Answer from the books, or decide and write the answer down (once, also under concurrent retries)."""
         for _ in range(3):
             with Session(self._engine) as session:
-                row = session.get(GatewayTestOperationRow, request.operation_id)
+                row = books.operation(session, request.operation_id)
                 if row is not None and row.outcome != "failed":
                     _same_request_or_refuse(row, request)
-                    return _Answer(_result(row), fresh=False, token=row.token)
+                    return _Answer(books.answer(row), fresh=False, token=row.token)
                 token, parent = self._token_and_parent(session, request)
                 now = datetime.now(UTC)
                 if row is None:
-                    row = _new_row(request, token, parent, now)
+                    row = books.new_operation(request, token, parent, now)
                     if token == CardToken.error_then_approve:
                         row.outcome, row.detail = "failed", "simulated transient fault"
-                        if commit_unless_taken(session, row):
+                        if books.write_down(session, row):
                             raise GatewayUnavailable(f"test gateway: {request.operation_id} failed, try again")
                         continue  # a concurrent copy wrote first: read its answer
                 else:
@@ -113,8 +97,8 @@ class TestGateway:
                 row.outcome, row.detail, row.expires_at = self._decide(session, request, token, parent, now)
                 row.reference = _reference(request) if row.outcome == "approved" else ""
                 row.answered_at = now
-                if commit_unless_taken(session, row):
-                    return _Answer(_result(row), fresh=True, token=token)
+                if books.write_down(session, row):
+                    return _Answer(books.answer(row), fresh=True, token=token)
         raise GatewayUnavailable(f"test gateway: {request.operation_id} is being answered concurrently")
 
     def _token_and_parent(
@@ -122,11 +106,7 @@ class TestGateway:
     ) -> tuple[str, GatewayTestOperationRow | None]:
         if request.kind in (Kind.authorise, Kind.sale):
             return request.token or CardToken.approve, None
-        parent = session.exec(
-            select(GatewayTestOperationRow).where(
-                GatewayTestOperationRow.reference == request.reference, GatewayTestOperationRow.outcome == "approved"
-            )
-        ).first()
+        parent = books.approved_operation(session, request.reference)
         wanted = (Kind.authorise,) if request.kind in (Kind.capture, Kind.void) else (Kind.capture, Kind.sale)
         if parent is None or parent.kind not in wanted:
             raise invalid_request(
@@ -152,7 +132,7 @@ class TestGateway:
             expires = now + self._authorisation_ttl if request.kind is Kind.authorise else None
             return "approved", f"{request.kind} of {request.amount}", expires
         assert parent is not None
-        moved = _moved_against(session, parent.reference)
+        moved = books.moved_against(session, parent.reference)
         held = Money(amount=parent.amount, currency=parent.currency)
         if request.kind is Kind.refund:
             left = parent.amount - moved.get(Kind.refund, 0)
@@ -173,25 +153,6 @@ class TestGateway:
         return "approved", f"capture of {request.amount}", None
 
 
-def _new_row(
-    request: GatewayRequest, token: str, parent: GatewayTestOperationRow | None, now: datetime
-) -> GatewayTestOperationRow:
-    return GatewayTestOperationRow(
-        idempotency_key=request.operation_id,
-        order_number=request.order_number,
-        kind=request.kind.value,
-        method=request.method,
-        token=token,
-        parent_reference=parent.reference if parent else None,
-        reference="",
-        amount=request.amount.amount,
-        currency=request.amount.currency,
-        outcome="failed",
-        created_at=now,
-        answered_at=now,
-    )
-
-
 def _same_request_or_refuse(row: GatewayTestOperationRow, request: GatewayRequest) -> None:
     # As real gateways do: an idempotency key reused for a different request is a programming error.
     if (row.kind, row.amount, row.currency) != (request.kind.value, request.amount.amount, request.amount.currency):
@@ -199,16 +160,6 @@ def _same_request_or_refuse(row: GatewayTestOperationRow, request: GatewayReques
             f"idempotency key {request.operation_id} was used for a {row.kind} of "
             f"{Money(amount=row.amount, currency=row.currency)}, not a {request.kind} of {request.amount}"
         )
-
-
-def _moved_against(session: Session, reference: str) -> dict[str, int]:
-    """Approved amounts by kind of the operations on one authorisation or capture (a key per kind seen)."""
-    rows = session.exec(
-        select(GatewayTestOperationRow.kind, func.sum(GatewayTestOperationRow.amount))
-        .where(GatewayTestOperationRow.parent_reference == reference, GatewayTestOperationRow.outcome == "approved")
-        .group_by(GatewayTestOperationRow.kind)
-    ).all()
-    return {kind: int(total or 0) for kind, total in rows}
 
 
 def _reference(request: GatewayRequest) -> str:

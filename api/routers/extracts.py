@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from api.deps import Caller, SessionDep
 from api.problems import Forbidden, NotFound, field_error
-from models.extract_outbox import get_extract, list_extracts
+from models.db.extracts import get_extract, list_extracts
+from models.db.tables import NotificationExtractRow
 from models.extracts import EXTRACT_ID_PATTERN, ExtractType
 from models.settings import ApiKeyHolder, Role
-from models.tables import NotificationExtractRow
 
 router = APIRouter(prefix="/extracts", tags=["notification extracts"])
 
@@ -87,16 +87,11 @@ def _summary(row: NotificationExtractRow) -> ExtractSummary:
         extract_id=row.extract_id,
         order_number=row.order_number,
         type=ExtractType(row.type),
-        occurred_at=_utc(row.occurred_at),
-        created_at=_utc(row.created_at),
+        occurred_at=row.occurred_at,
+        created_at=row.created_at,
         delivery_attempts=row.delivery_attempts,
-        delivered_at=_utc(row.delivered_at) if row.delivered_at else None,
+        delivered_at=row.delivered_at,
         delivered_to=list(row.delivered_to),
         last_error=row.last_error,
         href=f"/extracts/{row.extract_id}",
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were written in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -8,12 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from api.deps import EngineDep, SettingsDep, TemporalDep
 from api.problems import PROBLEM_JSON, Unavailable
+from models.db import ping
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -24,13 +25,8 @@ async def live() -> dict[str, str]:
     return {"status": "live"}
 
 
-def _select_one(engine: Engine) -> None:
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-
-
 async def _database(engine: Engine) -> None:
-    await asyncio.to_thread(_select_one, engine)
+    await asyncio.to_thread(ping, engine)
 
 
 async def _temporal(client: Client, timeout: float) -> None:

@@ -17,11 +17,11 @@ from api.orders_service import get_order_state
 from api.problems import field_error
 from api.schemas import OrderView
 from models import interventions as ho
-from models import repository
 from models.catalogue import LocationKind
+from models.db import catalogue
+from models.db.store_links import link_state
 from models.order import ReleaseHold
 from models.store_link import click_and_collect_refusal
-from models.store_link_repository import link_state
 from workflows.order_workflow import OrderWorkflow
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ async def change_variant(
         line = state.line(request.line_id)
         if line is None:
             raise field_error("line_id", f"line {request.line_id} is not on the order")
-        current = repository.products_by_sku(session, {line.sku})[line.sku]
+        current = catalogue.products_by_sku(session, {line.sku})[line.sku]
         variant = sibling_variant(session, current, request.size, request.colour)
         require_available(session, state.store_id, variant.sku, line.quantity)
         return ho.ChangeVariant(
@@ -137,7 +137,7 @@ async def add_item(
     """Add an item, reserved at the collection store to be collected with the rest; its price is charged."""
 
     def prepare(session: Session) -> ho.AddItem:
-        products = repository.products_by_sku(session, {request.sku})
+        products = catalogue.products_by_sku(session, {request.sku})
         if request.sku not in products:
             raise field_error("sku", f"unknown SKU {request.sku!r}")
         state = get_order_state(session, actions.order_number)
@@ -163,7 +163,7 @@ async def move_to_store(actions: Actions, command: Annotated[ho.MoveToStore, _ex
     """Collect the whole order at another store: stock reserved there, released here, both stores told."""
 
     def check(session: Session) -> ho.MoveToStore:
-        store = repository.get_store(session, command.store_id)
+        store = catalogue.get_store(session, command.store_id)
         if store is None or store.kind != LocationKind.store:
             raise field_error("store_id", f"unknown store {command.store_id!r}")
         if not store.click_and_collect_enabled:
@@ -196,7 +196,7 @@ async def switch_to_home_delivery(
     """Deliver the whole order instead: stock reserved at the dispatch location, released at the store."""
 
     def check(session: Session) -> ho.SwitchToHomeDelivery:
-        if repository.get_store(session, command.from_location) is None:
+        if catalogue.get_store(session, command.from_location) is None:
             raise field_error("from_location", f"unknown location {command.from_location!r}")
         _require_lines_available(session, actions.order_number, command.from_location)
         return command
@@ -212,7 +212,7 @@ async def redirect_stock(
     """Send stock from a warehouse or another store to the collection store; the order waits for its receipt."""
 
     def check(session: Session) -> ho.RedirectStock:
-        if repository.get_store(session, command.from_location) is None:
+        if catalogue.get_store(session, command.from_location) is None:
             raise field_error("from_location", f"unknown location {command.from_location!r}")
         require_available(session, command.from_location, command.sku, command.quantity)
         return command

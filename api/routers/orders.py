@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from api import orders_service
 from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
 from api.schemas import OrderPage, OrderSummary, OrderView, PaymentHistory, PaymentTransactionView
-from models import repository
+from models.db import orders, payments
 from models.money import Money
 from models.order import AlertType, OrderStatus, PlaceOrder
 
@@ -57,7 +56,7 @@ def list_orders(
         if store_id not in (None, own_store):
             return OrderPage(items=[], total=0, limit=limit, offset=offset)
         store_id = own_store
-    rows, total = repository.search_orders(
+    rows, total = orders.search_orders(
         session,
         store_id=store_id,
         customer=customer,
@@ -83,7 +82,7 @@ def get_order(order_number: str, session: SessionDep, caller: Caller) -> OrderVi
 def get_order_payments(order_number: str, session: SessionDep, caller: Caller) -> PaymentHistory:
     """Every payment operation on the order (authorise, capture, sale, void, refund), approved, declined or failing."""
     orders_service.get_order_state(session, order_number, caller)  # 404: unknown, or another store's order
-    rows = repository.payment_transactions(session, order_number)
+    rows = payments.payment_transactions(session, order_number)
     return PaymentHistory(
         order_number=order_number,
         transactions=[
@@ -99,13 +98,9 @@ def get_order_payments(order_number: str, session: SessionDep, caller: Caller) -
                 detail=row.detail,
                 attempts=row.attempts,
                 actor=row.actor,
-                at=_utc(row.answered_at or row.created_at),
-                expires_at=_utc(row.expires_at) if row.expires_at else None,
+                at=row.answered_at or row.created_at,
+                expires_at=row.expires_at,
             )
             for row in rows
         ],
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive datetimes

@@ -33,11 +33,19 @@ from api.problems import Conflict, InvalidInput, NotFound, Problem
 from api.routers import interventions as api_actions
 from api.schemas import OrderView
 from models import interventions as ho
-from models import repository, store_link_repository
 from models.catalogue import LocationKind
-from models.extract_outbox import list_extracts
+from models.db.catalogue import list_products, list_stores
+from models.db.extracts import list_extracts
+from models.db.orders import (
+    count_open_alerts_by_type,
+    count_orders_by_status,
+    get_order_record,
+    open_store_orders,
+    search_orders,
+)
+from models.db.outbound import exports_for_order
+from models.db.store_links import list_links
 from models.order import AlertType, OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
-from models.outbound_repository import exports_for_order
 from models.settings import ApiKeyHolder, Role, Settings
 from workflows.order_workflow import OrderWorkflow
 
@@ -206,7 +214,7 @@ class Filters:
 
 
 def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
-    rows, total = repository.search_orders(
+    rows, total = search_orders(
         session,
         store_id=filters.store_id or None,
         customer=filters.customer or None,
@@ -227,13 +235,13 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "total": total,
         "filters": filters,
         "pages": max(1, -(-total // PAGE_SIZE)),
-        "status_counts": repository.count_orders_by_status(session),
-        "alert_counts": repository.count_open_alerts_by_type(session),
+        "status_counts": count_orders_by_status(session),
+        "alert_counts": count_open_alerts_by_type(session),
         "statuses": list(OrderStatus),
         "alert_types": list(AlertType),
-        "stores": repository.list_stores(session, LocationKind.store),
+        "stores": list_stores(session, LocationKind.store),
         # Only stores that send heartbeats have a link to show; the others are unmonitored.
-        "store_links": [link for link in store_link_repository.list_links(session) if link.since is not None],
+        "store_links": [link for link in list_links(session) if link.since is not None],
         "refreshed_at": datetime.now(UTC),
     }
 
@@ -274,9 +282,9 @@ def _order_context(session: Session, settings: Settings, view: OrderView) -> dic
         "order": view,
         "temporal_url": f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/{order_workflow_id(view.order_number)}",
-        "stores": repository.list_stores(session, LocationKind.store),
-        "locations": repository.list_stores(session),
-        "products": repository.list_products(session),
+        "stores": list_stores(session, LocationKind.store),
+        "locations": list_stores(session),
+        "products": list_products(session),
         "exports": exports_for_order(session, view.order_number),
         "extracts": list_extracts(session, order_number=view.order_number),
         "form_key": lambda: str(uuid.uuid4()),
@@ -414,7 +422,7 @@ async def order_action(
 
 
 def _store_orders(session: Session, store_id: str) -> list[OrderView]:
-    records = repository.open_store_orders(session, store_id)
+    records = open_store_orders(session, store_id)
     return [
         orders_service.to_view(session, orders_service.get_order_state(session, record.order_number))
         for record in records
@@ -449,7 +457,7 @@ STORE_BUTTONS = {
 
 
 def _record_version(session: Session, order_number: str) -> tuple[int, str]:
-    record = repository.get_order_record(session, order_number)
+    record = get_order_record(session, order_number)
     return (record.version, record.status) if record else (0, "")
 
 

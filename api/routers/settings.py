@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import HeadOffice, SessionDep
-from models import repository
+from models.db import policies
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
 
@@ -15,24 +15,24 @@ router = APIRouter(prefix="/settings", tags=["settings"])
 @router.get("/sla", response_model=SlaPolicy)
 def get_sla(session: SessionDep) -> SlaPolicy:
     """Global SLA durations (ISO 8601); stores may override each."""
-    return repository.get_sla_policy(session)
+    return policies.get_sla_policy(session)
 
 
 @router.put("/sla", response_model=SlaPolicy)
 def put_sla(policy: SlaPolicy, session: SessionDep, _ho: HeadOffice) -> SlaPolicy:
     """Replace the global SLA durations; durations are ISO 8601 (PT30M) or seconds. Running orders
     use them from their next step."""
-    return repository.put_sla_policy(session, policy)
+    return policies.put_sla_policy(session, policy)
 
 
 @router.get("/payments", response_model=PaymentPolicy)
 def get_payments(session: SessionDep) -> PaymentPolicy:
     """How payments settle and which orders need approval; blocked customers."""
-    return repository.get_payment_policy(session)
+    return policies.get_payment_policy(session)
 
 
 @router.put("/payments", response_model=PaymentPolicy)
 def put_payments(policy: PaymentPolicy, session: SessionDep, _ho: HeadOffice) -> PaymentPolicy:
     """Replace the payment policy. New orders are placed under it; each order keeps the policy it was placed
     under."""
-    return repository.put_payment_policy(session, policy)
+    return policies.put_payment_policy(session, policy)

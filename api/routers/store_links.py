@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from api.deps import HeadOffice, SessionDep
 from api.problems import NotFound
 from api.routers.stores import StoreId
-from models.store_link_repository import StoreLinkDetail, StoreLinkView, get_link, list_links
+from models.db.store_links import get_link, list_links
+from models.store_link import StoreLinkDetail, StoreLinkView
 
 router = APIRouter(tags=["store links"])
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Response, status
 
 from api.deps import HeadOffice, SessionDep
 from api.problems import NotFound
-from models import repository
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
+from models.db import catalogue
 
 router = APIRouter(tags=["stores and stock"])
 
@@ -19,13 +19,13 @@ StoreId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 @router.get("/stores", response_model=list[Store])
 def list_stores(session: SessionDep, kind: LocationKind | None = None) -> list[Store]:
     """All stores and warehouses (filter with ?kind=store or ?kind=warehouse)."""
-    return repository.list_stores(session, kind)
+    return catalogue.list_stores(session, kind)
 
 
 @router.get("/stores/{store_id}", response_model=Store)
 def get_store(store_id: StoreId, session: SessionDep) -> Store:
     """One store's settings (its webhook secret is never shown)."""
-    store = repository.get_store(session, store_id)
+    store = catalogue.get_store(session, store_id)
     if store is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
     return store
@@ -36,7 +36,7 @@ def put_store(
     store_id: StoreId, settings: StoreSettings, session: SessionDep, response: Response, _ho: HeadOffice
 ) -> Store:
     """Create or replace a store's settings: click & collect, webhook URL and secret, SLA overrides."""
-    store, created = repository.put_store(session, store_id, settings)
+    store, created = catalogue.put_store(session, store_id, settings)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return store
@@ -45,12 +45,12 @@ def put_store(
 @router.get("/products", response_model=list[Product])
 def list_products(session: SessionDep, style: str | None = None) -> list[Product]:
     """Every variant: sku, style, size, colour, price."""
-    return repository.list_products(session, style)
+    return catalogue.list_products(session, style)
 
 
 @router.get("/stock/{sku}", response_model=StockHolding)
 def get_stock(sku: str, session: SessionDep) -> StockHolding:
     """On hand, reserved and available for one SKU at every location."""
-    if not repository.products_by_sku(session, {sku}):
+    if not catalogue.products_by_sku(session, {sku}):
         raise NotFound(f"unknown SKU {sku}", type_="sku-not-found")
-    return repository.stock_holding(session, sku)
+    return catalogue.stock_holding(session, sku)

@@ -12,10 +12,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import Conflict, NotFound
-from models import outbound_repository as outbound
+from models.db import outbound
+from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
 from models.outbound import WebhookDelivery
-from models.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from workflows.webhook_resend import WebhookResendWorkflow, resend_workflow_id
 
 router = APIRouter(tags=["outbound webhooks"])

@@ -17,7 +17,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_error
 from api.routers.stores import StoreId
 from api.schemas import StoreWebhookEvent, WebhookAccepted
-from models import repository
+from models.db import catalogue, orders
 from models.order import StoreEvent, order_workflow_id, store_link_workflow_id
 from models.settings import Settings
 from models.signing import SignatureError, verify
@@ -32,9 +32,9 @@ def _authenticate(
     session: Session, store_id: str, body: bytes, signature: str | None, tolerance_seconds: int
 ) -> StoreWebhookEvent:
     """Check the store, the signature and the body."""
-    if repository.get_store(session, store_id) is None:
+    if catalogue.get_store(session, store_id) is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
-    _url, secret = repository.store_webhook(session, store_id)
+    _url, secret = catalogue.store_webhook(session, store_id)
     if not secret:
         raise Unauthorized(f"store {store_id} has no webhook secret", type_="invalid-signature")
     try:
@@ -54,7 +54,7 @@ def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tupl
     order_number = event.order_number
     if order_number is None:
         raise field_error("order_number", f"a {event.type} event needs 'order_number'")
-    record = repository.get_order_record(session, order_number)
+    record = orders.get_order_record(session, order_number)
     senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
     if record is None or store_id not in senders:
         raise NotFound(f"store {store_id} has no order {order_number}", type_="order-not-found")

@@ -4,7 +4,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-22 01:50:00
 
-Written by hand to match models/tables.py (tests/test_migrations.py checks it against the models).
+Written by hand to match models/db/tables.py (tests/test_migrations.py checks it against the models).
 """
 
 from collections.abc import Sequence

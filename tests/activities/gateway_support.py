@@ -15,9 +15,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
+    from models.db.tables import GatewayTestOperationRow, PaymentTransactionRow
     from models.money import Money
     from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
-    from models.tables import GatewayTestOperationRow, PaymentTransactionRow
 
 
 class GatewayCalls(BaseModel):

@@ -11,9 +11,10 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
 from activities.extracts import ExtractActivities, ExtractDestinations, write_atomically
-from models.extracts import CreateExtract, ExtractType, validate_extract
+from activities.notifications import validate_extract
+from models.db.tables import NotificationExtractRow
+from models.extracts import CreateExtract, ExtractType
 from models.order import OrderStatus
-from models.tables import NotificationExtractRow
 from tests.http_receiver import http_receiver
 from tests.models.factories import at, make_line, make_state
 

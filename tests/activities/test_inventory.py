@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from activities.inventory import InventoryActivities
 from models.catalogue import CommitStock, LineReservation, ReserveStock, ResizeReservations
-from models.tables import StockLevelRow, StockReservationRow
+from models.db.tables import StockLevelRow, StockReservationRow
 from tests.support import JEANS, TEE
 
 

@@ -6,7 +6,8 @@ import httpx
 from lxml import etree
 
 from activities.extracts import ExtractActivities, ExtractDestinations
-from models.extracts import NAMESPACE, CreateExtract, ExtractType, extract_workflow_id, validate_extract
+from activities.notifications import validate_extract
+from models.extracts import NAMESPACE, CreateExtract, ExtractType, extract_workflow_id
 from models.order import OrderStatus, order_workflow_id
 from tests.models.factories import at, make_state
 from tests.support import CHANNEL, HO, STORE_S001, order_body, wait_for_status

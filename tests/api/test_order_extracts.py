@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from models.extracts import validate_extract
+from activities.notifications import validate_extract
 from tests.support import CHANNEL, HO, HO_KEY, eventually, order_body, post_store_event, store_event, wait_for_status
 
 NS = {"n": "urn:baton:order-notification:1"}

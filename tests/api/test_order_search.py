@@ -50,7 +50,7 @@ async def test_list_orders_filters_and_pages(stack):
 async def test_list_orders_by_open_alert_type_from_the_index(stack):
     from sqlmodel import Session
 
-    from models.repository import count_open_alerts_by_type
+    from models.db.orders import count_open_alerts_by_type
     from tests.support import TEE
 
     short = (await stack.http.post("/orders", json=order_body("S001", lines=[(TEE, 11)]), headers=CHANNEL)).json()

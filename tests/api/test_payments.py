@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models.tables import PaymentTransactionRow
+from models.db.tables import PaymentTransactionRow
 from tests.support import (
     CHANNEL,
     HO,

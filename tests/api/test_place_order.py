@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlmodel import Session, func, select
 
-from models.tables import OrderPlacementRow, OrderRecordRow
+from models.db.tables import OrderPlacementRow, OrderRecordRow
 from tests.support import CHANNEL, HO, JEANS, TEE, order_body
 
 

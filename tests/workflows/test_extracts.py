@@ -15,9 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.extracts import ExtractActivities, ExtractDestinations
-from models.extracts import CreateExtract, ExtractType, extract_workflow_id, validate_extract
+from activities.notifications import validate_extract
+from models.db.tables import NotificationExtractRow
+from models.extracts import CreateExtract, ExtractType, extract_workflow_id
 from models.order import OrderStatus
-from models.tables import NotificationExtractRow
 from tests.http_receiver import http_receiver
 from tests.models.factories import at, make_state
 from workflows.extracts import PublishExtractWorkflow

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session
 
-from models.tables import StockLevelRow
+from models.db.tables import StockLevelRow
 from tests.support import (
     CHANNEL,
     HO,

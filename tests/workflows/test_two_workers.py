@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.app import create_app
-from models.tables import StockLevelRow, StockReservationRow
+from models.db.tables import StockLevelRow, StockReservationRow
 from tests.support import CHANNEL, TEE, order_body, post_store_event, store_event, wait_for_status
 from tests.workflows.test_worker_crash import RECOVERY_TIMEOUT, WorkerProcesses, api, workers  # noqa: F401
 

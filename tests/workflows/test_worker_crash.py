@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from models.tables import GatewayTestOperationRow, PaymentTransactionRow, StockLevelRow, StockReservationRow
+from models.db.tables import GatewayTestOperationRow, PaymentTransactionRow, StockLevelRow, StockReservationRow
 from tests.conftest import Stack, _stack
 from tests.support import (
     CHANNEL,

@@ -9,14 +9,8 @@ from datetime import datetime
 import pytest
 from lxml import etree
 
-from models.extracts import (
-    NAMESPACE,
-    ExtractInvalid,
-    ExtractType,
-    build_extract,
-    extract_file_name,
-    validate_extract,
-)
+from activities.notifications import build_extract, validate_extract
+from models.extracts import NAMESPACE, ExtractInvalid, ExtractType, extract_file_name
 from models.money import Money
 from models.order import (
     Customer,

@@ -1,4 +1,4 @@
-"""Queries over the outbound tables: webhook subscribers, the delivery log, the export audit."""
+"""The outbound tables: webhook subscribers, the delivery log, the export audit. Each takes an open Session."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from models.db import commit_unless_taken
-from models.events import OrderEventType
-from models.outbound import ExportAudit, SubscriberRef, resend_delivery_id
-from models.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
+from models.db.engine import commit_unless_taken
+from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
+from models.events import OrderEvent, OrderEventType
+from models.outbound import ExportAudit, SubscriberRef, event_body, resend_delivery_id
 
 
 def create_subscriber(
@@ -113,6 +113,59 @@ def add_resend(session: Session, original: WebhookDeliveryRow, actor: str, now: 
             continue  # another resend of the same event took this number: take the next
         session.refresh(row)
         return row
+
+
+def logged_delivery(
+    session: Session, delivery_id: str, subscriber_id: str, event: OrderEvent | None, now: datetime
+) -> WebhookDeliveryRow | None:
+    """The delivery's log row, written on its first attempt (its body is what every attempt sends); None when it
+    was never logged and no event came to log it with. The row is detached, for reading after the session."""
+    row = session.get(WebhookDeliveryRow, delivery_id)
+    if row is None:
+        if event is None:
+            return None
+        row = WebhookDeliveryRow(
+            delivery_id=delivery_id,
+            subscriber_id=subscriber_id,
+            event_id=event.event_id,
+            event_type=event.type.value,
+            order_number=event.order_number,
+            payload=event_body(event),
+            created_at=now,
+        )
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    session.expunge(row)
+    return row
+
+
+def count_delivery_attempt(
+    session: Session, delivery_id: str, status: str, code: int | None, error: str | None, now: datetime
+) -> int:
+    """Count one attempt of a logged delivery and how it went; returns the attempts so far (0: not logged)."""
+    row = session.get(WebhookDeliveryRow, delivery_id)
+    if row is None:
+        return 0
+    row.attempts += 1
+    row.status = status
+    row.last_status_code = code
+    row.last_error = error[:1000] if error else None
+    if status == "delivered":
+        row.delivered_at = now
+    session.add(row)
+    session.commit()
+    return row.attempts
+
+
+def mark_delivery_failed(session: Session, delivery_id: str, detail: str) -> None:
+    """The delivery gave up: refused stays refused, anything else not delivered becomes failed."""
+    row = session.get(WebhookDeliveryRow, delivery_id)
+    if row is not None and row.status != "delivered":
+        row.status = "refused" if row.status == "refused" else "failed"
+        row.last_error = detail[:1000]
+        session.add(row)
+        session.commit()
 
 
 def record_export(session: Session, audit: ExportAudit) -> None:

@@ -1,34 +1,14 @@
-"""Queries over the store link tables, shared by the API and the link activities. Each takes an open Session."""
+"""Which stores are online: each store's link as its link workflow last recorded it, and every change.
+Each takes an open Session."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from models.store_link import LinkChange, LinkState, StoreLink, StoreLinkRecord
-from models.tables import LocationRow, OrderRecordRow, StoreLinkChangeRow, StoreLinkRow
-
-
-class StoreLinkView(BaseModel):
-    """One store's link as Head Office sees it."""
-
-    store_id: str
-    name: str
-    kind: str
-    state: LinkState
-    since: datetime | None = None
-    last_heartbeat_at: datetime | None = None
-
-
-class StoreLinkDetail(StoreLinkView):
-    changes: list[LinkChange]
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored one is UTC.
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+from models.db.tables import LocationRow, StoreLinkChangeRow, StoreLinkRow
+from models.store_link import LinkChange, LinkState, StoreLink, StoreLinkDetail, StoreLinkRecord, StoreLinkView
 
 
 def _view(location: LocationRow, row: StoreLinkRow | None) -> StoreLinkView:
@@ -37,15 +17,15 @@ def _view(location: LocationRow, row: StoreLinkRow | None) -> StoreLinkView:
         name=location.name,
         kind=location.kind,
         state=LinkState(row.state) if row else LinkState.unmonitored,
-        since=_utc(row.since) if row else None,
-        last_heartbeat_at=_utc(row.last_heartbeat_at) if row else None,
+        since=row.since if row else None,
+        last_heartbeat_at=row.last_heartbeat_at if row else None,
     )
 
 
 def link_state(session: Session, store_id: str) -> tuple[LinkState, datetime | None]:
     """The store's link state and since when; unmonitored (None) when it never sent a heartbeat."""
     row = session.get(StoreLinkRow, store_id)
-    return (LinkState(row.state), _utc(row.since)) if row else (LinkState.unmonitored, None)
+    return (LinkState(row.state), row.since) if row else (LinkState.unmonitored, None)
 
 
 def list_links(session: Session) -> list[StoreLinkView]:
@@ -74,7 +54,7 @@ def get_link(session: Session, store_id: str) -> StoreLinkDetail | None:
                 store_id=c.store_id,
                 state=LinkState(c.state),
                 previous=LinkState(c.previous),
-                at=_utc(c.at),  # type: ignore[arg-type]
+                at=c.at,
                 detail=c.detail,
             )
             for c in changes
@@ -93,8 +73,8 @@ def load_link(session: Session, store_id: str) -> StoreLink:
     return StoreLink(
         store_id=store_id,
         state=LinkState(row.state),
-        since=_utc(row.since),
-        last_heartbeat_at=_utc(row.last_heartbeat_at),
+        since=row.since,
+        last_heartbeat_at=row.last_heartbeat_at,
         changes=changes,
     )
 
@@ -121,14 +101,3 @@ def save_link(session: Session, record: StoreLinkRecord) -> None:
             )
         )
     session.commit()
-
-
-def open_order_numbers(session: Session, store_id: str) -> list[str]:
-    """Every order at this store that is not completed or cancelled (from the read model)."""
-    query = (
-        select(OrderRecordRow.order_number)
-        .where(OrderRecordRow.store_id == store_id)
-        .where(col(OrderRecordRow.status).not_in(["completed", "cancelled"]))
-        .order_by(col(OrderRecordRow.order_number))
-    )
-    return list(session.exec(query))

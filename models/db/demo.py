@@ -7,7 +7,7 @@ import secrets
 from sqlmodel import Session, select
 
 from models.catalogue import LocationKind
-from models.tables import LocationRow, ProductRow, StockLevelRow
+from models.db.tables import LocationRow, ProductRow, StockLevelRow
 
 DEMO_STORES = [
     ("S001", "London Oxford Street", LocationKind.store, True),

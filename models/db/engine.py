@@ -1,4 +1,4 @@
-"""Database engine creation shared by the API, the worker and the tests."""
+"""Engines, table creation, migrations and the readiness ping, shared by the API, the worker and the tests."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
-from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.settings import ROOT
 
 
@@ -48,6 +48,19 @@ def make_engine(url: str) -> Engine:
 
 def create_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
+
+
+def ping(engine: Engine) -> None:
+    """`SELECT 1` on a connection of the pool: raises unless the database answers (GET /health/ready)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def analyze(session: Session) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load (bench/); other databases need nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("ANALYZE"))  # type: ignore[call-overload]
+        session.commit()
 
 
 def alembic_config(url: str) -> AlembicConfig:

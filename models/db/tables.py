@@ -1,13 +1,16 @@
-"""SQL tables: the stock ledger, locations, catalogue, settings and idempotency (Baton's own truth),
-and the order projection (a read model written by the workflow, versioned)."""
+"""Every SQL table: the stock ledger, locations, catalogue, settings, idempotency, store links, the test gateway's
+books, the extract outbox and the outbound logs (Baton's own truth), and the order projection (a read model
+written by the workflow, versioned). Every moment is a UtcDateTime column."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Integer, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
+
+from models.db.types import utc_column
 
 
 class LocationRow(SQLModel, table=True):
@@ -77,8 +80,8 @@ class StockTransferRow(SQLModel, table=True):
     from_location: str = Field(max_length=32)
     to_location: str = Field(max_length=32)
     status: str = Field(default="in_transit", max_length=16)  # in_transit | received
-    dispatched_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    received_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    dispatched_at: datetime = Field(sa_column=utc_column())
+    received_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class PaymentTransactionRow(SQLModel, table=True):
@@ -93,7 +96,7 @@ class PaymentTransactionRow(SQLModel, table=True):
     amount: int
     currency: str = Field(max_length=3)
     actor: str = Field(max_length=120)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
     # Gateway calls (PaymentActivities.call_gateway). Rows of record_payment_transaction keep the defaults.
     gateway: str | None = Field(default=None, max_length=16)  # test | stripe
     status: str = Field(default="approved", max_length=16, sa_column_kwargs={"server_default": "approved"})
@@ -101,8 +104,8 @@ class PaymentTransactionRow(SQLModel, table=True):
     request_reference: str | None = Field(default=None, max_length=80)  # the authorisation or capture acted on
     detail: str | None = Field(default=None, max_length=500)  # decline reason or error
     attempts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # the activity attempt recording it
-    answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class OrderPlacementRow(SQLModel, table=True):
@@ -117,7 +120,7 @@ class OrderPlacementRow(SQLModel, table=True):
     )
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     request_hash: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class SettingRow(SQLModel, table=True):
@@ -143,8 +146,8 @@ class OrderRecordRow(SQLModel, table=True):
     customer_name: str = Field(max_length=200)
     customer_email: str = Field(index=True, max_length=254)
     has_alert: bool = Field(index=True)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=utc_column(index=True))
+    updated_at: datetime = Field(sa_column=utc_column())
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -179,9 +182,9 @@ class GatewayTestOperationRow(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # failed (a simulated transient fault, retried) | approved | declined
     detail: str = Field(default="", max_length=500)
     calls: int = 1
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    answered_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    answered_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 # ---- store link monitor (workflows/store_link.py): Baton's truth of which stores are online -------------
@@ -194,8 +197,8 @@ class StoreLinkRow(SQLModel, table=True):
 
     store_id: str = Field(primary_key=True, max_length=32)
     state: str = Field(max_length=16)  # online | offline
-    since: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    last_heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    since: datetime = Field(sa_column=utc_column())
+    last_heartbeat_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class StoreLinkChangeRow(SQLModel, table=True):
@@ -208,7 +211,7 @@ class StoreLinkChangeRow(SQLModel, table=True):
     store_id: str = Field(max_length=32)
     state: str = Field(max_length=16)
     previous: str = Field(max_length=16)
-    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    at: datetime = Field(sa_column=utc_column())
     detail: str = Field(default="", max_length=500)
 
 
@@ -223,11 +226,11 @@ class NotificationExtractRow(SQLModel, table=True):
     extract_id: str = Field(primary_key=True, max_length=160)
     order_number: str = Field(index=True, max_length=32)
     type: str = Field(max_length=32)
-    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    occurred_at: datetime = Field(sa_column=utc_column())
+    created_at: datetime = Field(sa_column=utc_column(index=True))
     payload: str = Field(sa_column=Column(Text, nullable=False))  # the XML document, UTF-8
     delivery_attempts: int = 0
-    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -246,7 +249,7 @@ class WebhookSubscriberRow(SQLModel, table=True):
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret: str = Field(max_length=200)
     active: bool = True
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class WebhookDeliveryRow(SQLModel, table=True):
@@ -267,8 +270,8 @@ class WebhookDeliveryRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=1000)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     requested_by: str | None = Field(default=None, max_length=120)  # who asked for a resend
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class OrderExportRow(SQLModel, table=True):
@@ -285,5 +288,5 @@ class OrderExportRow(SQLModel, table=True):
     outcome: str = Field(default="running", max_length=16)  # running | succeeded | failed
     attempts: int = 0
     detail: str = Field(default="", max_length=1000)
-    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    started_at: datetime = Field(sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -1,25 +1,34 @@
-"""Queries over the notification extract outbox, shared by the extract activities and the API.
+"""The XML notification extract outbox: one extract per extract id, and how its delivery went.
 Each takes an open Session."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from models.db import commit_unless_taken
-from models.tables import NotificationExtractRow
+from models.db.engine import commit_unless_taken
+from models.db.tables import NotificationExtractRow
+from models.extracts import CreateExtract
 
 
 def get_extract(session: Session, extract_id: str) -> NotificationExtractRow | None:
     return session.get(NotificationExtractRow, extract_id)
 
 
-def add_extract(session: Session, row: NotificationExtractRow) -> bool:
+def add_extract(session: Session, request: CreateExtract, payload: str, now: datetime) -> bool:
     """Keep the extract unless its id is already kept (the first document stays); True if added."""
-    if session.get(NotificationExtractRow, row.extract_id) is not None:
+    if session.get(NotificationExtractRow, request.extract_id) is not None:
         return False
+    row = NotificationExtractRow(
+        extract_id=request.extract_id,
+        order_number=request.order.order_number,
+        type=request.type.value,
+        occurred_at=request.occurred_at,
+        created_at=now,
+        payload=payload,
+    )
     return commit_unless_taken(session, row)  # False: a concurrent copy of the same activity kept it first
 
 
@@ -38,8 +47,7 @@ def list_extracts(
     if extract_type is not None:
         query = query.where(NotificationExtractRow.type == extract_type)
     if since is not None:
-        # In UTC: SQLite keeps timestamps as UTC text without their offset.
-        query = query.where(col(NotificationExtractRow.created_at) >= since.astimezone(UTC))
+        query = query.where(col(NotificationExtractRow.created_at) >= since)
     query = query.order_by(col(NotificationExtractRow.created_at), col(NotificationExtractRow.extract_id))
     return list(session.exec(query.limit(limit)))
 

@@ -1,0 +1,152 @@
+"""The order read model: the projection the workflow writes after each change, and the lists, searches and
+counts Head Office and the stores read from it. Each takes an open Session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from models.db.tables import OrderOpenAlertRow, OrderRecordRow
+from models.order import OrderState
+
+CLOSED_STATUSES = ["completed", "cancelled"]
+
+
+def save_projection(session: Session, state: OrderState) -> bool:
+    """Upsert the order's read model unless a newer version is already there; True when written."""
+    values = {
+        "order_number": state.order_number,
+        "version": state.version,
+        "status": state.status.value,
+        "store_id": state.store_id,
+        "channel": state.channel.value,
+        "web_reference": state.web_reference,
+        "customer_id": state.customer.id,
+        "customer_name": state.customer.name,
+        "customer_email": state.customer.email.lower(),
+        "has_alert": state.has_open_alert,
+        "created_at": state.created_at,
+        "updated_at": datetime.now(UTC),
+        # The read model keeps the seen event ids too, so a webhook retried after the order closed is recognised.
+        # Card tokens stay in the workflow (it needs them to re-authorise); the read model never holds them.
+        "view": state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}}),
+    }
+    table = OrderRecordRow.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["order_number"],
+        set_={key: statement.excluded[key] for key in values if key != "order_number"},
+        where=table.c.version < statement.excluded.version,
+    )
+    result = session.exec(statement)  # type: ignore[call-overload]
+    written = bool(result.rowcount)
+    if written:
+        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == state.order_number))  # type: ignore[call-overload]
+        for alert_type in sorted({alert.type.value for alert in state.alerts if alert.is_open}):
+            session.add(
+                OrderOpenAlertRow(order_number=state.order_number, alert_type=alert_type, store_id=state.store_id)
+            )
+    session.commit()
+    return written
+
+
+def get_order_record(session: Session, order_number: str) -> OrderRecordRow | None:
+    return session.get(OrderRecordRow, order_number)
+
+
+def search_orders(
+    session: Session,
+    *,
+    store_id: str | None = None,
+    customer: str | None = None,
+    web_reference: str | None = None,
+    order_number: str | None = None,
+    status: str | None = None,
+    has_alert: bool | None = None,
+    alert_type: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[OrderRecordRow], int]:
+    """Filter the read model, newest first; returns one page and the total count."""
+    conditions = []
+    if store_id:
+        conditions.append(OrderRecordRow.store_id == store_id)
+    if web_reference:
+        conditions.append(OrderRecordRow.web_reference == web_reference)
+    if order_number:
+        conditions.append(OrderRecordRow.order_number == order_number)
+    if status:
+        conditions.append(OrderRecordRow.status == status)
+    if has_alert is not None:
+        conditions.append(OrderRecordRow.has_alert == has_alert)
+    if alert_type:
+        alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
+        conditions.append(OrderRecordRow.order_number.in_(alerted))  # type: ignore[attr-defined]
+    if customer:
+        pattern = f"%{customer.lower()}%"
+        conditions.append(
+            or_(
+                OrderRecordRow.customer_id == customer,
+                OrderRecordRow.customer_email == customer.lower(),
+                func.lower(OrderRecordRow.customer_name).like(pattern),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(OrderRecordRow).where(*conditions)).one()
+    page = session.exec(
+        select(OrderRecordRow)
+        .where(*conditions)
+        .order_by(OrderRecordRow.created_at.desc(), OrderRecordRow.order_number.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(page), total
+
+
+def count_orders_by_status(session: Session, store_id: str | None = None) -> dict[str, int]:
+    """How many orders are in each status (one GROUP BY over the indexed status column)."""
+    query = select(OrderRecordRow.status, func.count()).group_by(OrderRecordRow.status)
+    if store_id:
+        query = query.where(OrderRecordRow.store_id == store_id)
+    return {status: count for status, count in session.exec(query)}
+
+
+def count_open_alerts_by_type(session: Session, store_id: str | None = None) -> dict[str, int]:
+    """How many orders have an open alert of each type (one GROUP BY over an indexed table)."""
+    query = select(OrderOpenAlertRow.alert_type, func.count()).group_by(OrderOpenAlertRow.alert_type)
+    if store_id:
+        query = query.where(OrderOpenAlertRow.store_id == store_id)
+    return dict(sorted((alert_type, count) for alert_type, count in session.exec(query)))
+
+
+def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list[OrderRecordRow]:
+    """A store's orders still to be handled (not completed or cancelled), oldest first."""
+    query = (
+        select(OrderRecordRow)
+        .where(OrderRecordRow.store_id == store_id)
+        .where(OrderRecordRow.status.not_in(CLOSED_STATUSES))  # type: ignore[attr-defined]
+        .order_by(OrderRecordRow.created_at, OrderRecordRow.order_number)
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def open_order_numbers(session: Session, store_id: str) -> list[str]:
+    """Every order at this store that is not completed or cancelled (from the read model)."""
+    query = (
+        select(OrderRecordRow.order_number)
+        .where(OrderRecordRow.store_id == store_id)
+        .where(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
+        .order_by(col(OrderRecordRow.order_number))
+    )
+    return list(session.exec(query))
+
+
+def forget_all_orders(session: Session) -> None:
+    """Empty the read model (and its open-alert index). For scratch databases only: bench/ fills its own."""
+    session.exec(delete(OrderOpenAlertRow))  # type: ignore[call-overload]
+    session.exec(delete(OrderRecordRow))  # type: ignore[call-overload]
+    session.commit()

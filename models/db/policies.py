@@ -1,0 +1,52 @@
+"""Head Office settings kept in SQL: the SLA policy and the payment policy, and a store's effective SLA policy."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from models.db.catalogue import get_store
+from models.db.tables import SettingRow
+from models.payment_policy import PaymentPolicy
+from models.sla import SlaPolicy, effective_policy
+
+SLA_SETTING_KEY = "sla"
+PAYMENT_SETTING_KEY = "payments"
+
+SettingT = TypeVar("SettingT", bound=BaseModel)
+
+
+def _get_setting(session: Session, key: str, model: type[SettingT]) -> SettingT:
+    row = session.get(SettingRow, key)
+    return model.model_validate(row.value) if row else model()
+
+
+def _put_setting(session: Session, key: str, value: SettingT) -> SettingT:
+    row = session.get(SettingRow, key) or SettingRow(key=key)
+    row.value = value.model_dump(mode="json")
+    session.add(row)
+    session.commit()
+    return value
+
+
+def get_sla_policy(session: Session) -> SlaPolicy:
+    return _get_setting(session, SLA_SETTING_KEY, SlaPolicy)
+
+
+def put_sla_policy(session: Session, policy: SlaPolicy) -> SlaPolicy:
+    return _put_setting(session, SLA_SETTING_KEY, policy)
+
+
+def get_payment_policy(session: Session) -> PaymentPolicy:
+    return _get_setting(session, PAYMENT_SETTING_KEY, PaymentPolicy)
+
+
+def put_payment_policy(session: Session, policy: PaymentPolicy) -> PaymentPolicy:
+    return _put_setting(session, PAYMENT_SETTING_KEY, policy)
+
+
+def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
+    store = get_store(session, store_id)
+    return effective_policy(get_sla_policy(session), store.sla_overrides if store else None)

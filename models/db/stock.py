@@ -1,0 +1,224 @@
+"""The stock ledger: reservations, commits and transfers. Each takes an open Session and commits (or rolls back)
+what it did; the conditional updates keep stock from going negative even when two copies run at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from models.catalogue import CommitStock, DispatchTransfer, ReserveStock, ResizeReservations
+from models.db.tables import StockLevelRow, StockReservationRow, StockTransferRow
+
+
+class StockShortage(Exception):
+    """Not enough stock available for the change; the message says what and where."""
+
+
+class ReservationChanged(Exception):
+    """A reservation changed between reading and writing it (another copy of the same work ran)."""
+
+
+class UnknownTransfer(Exception):
+    """No transfer with this id was dispatched."""
+
+
+def _take(session: Session, location_id: str, sku: str, quantity: int) -> bool:
+    """Move `quantity` from available to reserved, only if that much is available (atomic)."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(StockLevelRow)
+        .where(
+            StockLevelRow.location_id == location_id,
+            StockLevelRow.sku == sku,
+            StockLevelRow.on_hand - StockLevelRow.reserved >= quantity,
+        )
+        .values(reserved=StockLevelRow.reserved + quantity)
+    )
+    return bool(result.rowcount)
+
+
+def _give_back(session: Session, location_id: str, sku: str, quantity: int) -> None:
+    session.exec(  # type: ignore[call-overload]
+        update(StockLevelRow)
+        .where(StockLevelRow.location_id == location_id, StockLevelRow.sku == sku)
+        .values(reserved=StockLevelRow.reserved - quantity)
+    )
+
+
+def _set_reservation(session: Session, row: StockReservationRow, quantity: int) -> bool:
+    """Change a reservation's quantity only if nobody changed it since we read it."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(StockReservationRow)
+        .where(
+            StockReservationRow.order_number == row.order_number,
+            StockReservationRow.line_id == row.line_id,
+            StockReservationRow.location_id == row.location_id,
+            StockReservationRow.quantity == row.quantity,
+            StockReservationRow.status == "reserved",
+        )
+        .values(quantity=quantity)
+    )
+    return bool(result.rowcount)
+
+
+def _reserved_rows(session: Session, order_number: str, location_id: str | None = None) -> list[StockReservationRow]:
+    query = select(StockReservationRow).where(
+        StockReservationRow.order_number == order_number, StockReservationRow.status == "reserved"
+    )
+    if location_id is not None:
+        query = query.where(StockReservationRow.location_id == location_id)
+    return list(session.exec(query).all())
+
+
+def reserve(session: Session, request: ReserveStock) -> list[str]:
+    """Reserve all lines at one location or none; a line already reserved there is not reserved again.
+    Returns the lines short of stock (nothing was reserved then)."""
+    held = {
+        row.line_id: row
+        for row in session.exec(
+            select(StockReservationRow).where(
+                StockReservationRow.order_number == request.order_number,
+                StockReservationRow.location_id == request.location_id,
+            )
+        )
+    }
+    short = []
+    for line in request.lines:
+        row = held.get(line.line_id)
+        if row is not None and (row.quantity > 0 or row.status != "reserved"):
+            continue
+        if not _take(session, request.location_id, line.sku, line.quantity):
+            short.append(line.line_id)
+        elif row is not None:
+            _set_reservation(session, row, line.quantity)
+        else:
+            session.add(
+                StockReservationRow(
+                    order_number=request.order_number,
+                    line_id=line.line_id,
+                    location_id=request.location_id,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                )
+            )
+    if short:
+        session.rollback()
+        return short
+    session.commit()
+    return []
+
+
+def resize(session: Session, request: ResizeReservations) -> None:
+    """Set each line's reservation to its target quantity; 0 releases it. Raises StockShortage or
+    ReservationChanged (having changed nothing)."""
+    for row in _reserved_rows(session, request.order_number, request.location_id):
+        target = request.targets.get(row.line_id, row.quantity)
+        delta = target - row.quantity
+        if delta == 0:
+            continue
+        if delta > 0 and not _take(session, row.location_id, row.sku, delta):
+            session.rollback()
+            raise StockShortage(f"not enough {row.sku} at {row.location_id} to reserve {target}")
+        if not _set_reservation(session, row, target):
+            session.rollback()
+            raise ReservationChanged("reservation changed concurrently; retrying")
+        if delta < 0:
+            _give_back(session, row.location_id, row.sku, -delta)
+    session.commit()
+
+
+def commit(session: Session, request: CommitStock) -> None:
+    """The goods left with the customer: reduce on-hand and consume the reservations, once."""
+    for row in _reserved_rows(session, request.order_number, request.location_id):
+        if request.line_ids is not None and row.line_id not in request.line_ids:
+            continue
+        claimed = session.exec(  # type: ignore[call-overload]
+            update(StockReservationRow)
+            .where(
+                StockReservationRow.order_number == row.order_number,
+                StockReservationRow.line_id == row.line_id,
+                StockReservationRow.location_id == row.location_id,
+                StockReservationRow.status == "reserved",
+            )
+            .values(status="committed")
+        )
+        if not claimed.rowcount:
+            continue  # another copy of this activity committed it
+        session.exec(  # type: ignore[call-overload]
+            update(StockLevelRow)
+            .where(StockLevelRow.location_id == row.location_id, StockLevelRow.sku == row.sku)
+            .values(
+                reserved=StockLevelRow.reserved - row.quantity,
+                on_hand=StockLevelRow.on_hand - row.quantity,
+            )
+        )
+    session.commit()
+
+
+def dispatch_transfer(session: Session, request: DispatchTransfer, now: datetime) -> None:
+    """Take the stock off the source and record the transfer, once per transfer id; raises StockShortage."""
+    if session.get(StockTransferRow, request.transfer_id) is not None:
+        return
+    taken = session.exec(  # type: ignore[call-overload]
+        update(StockLevelRow)
+        .where(
+            StockLevelRow.location_id == request.from_location,
+            StockLevelRow.sku == request.sku,
+            StockLevelRow.on_hand - StockLevelRow.reserved >= request.quantity,
+        )
+        .values(on_hand=StockLevelRow.on_hand - request.quantity)
+    )
+    if not taken.rowcount:
+        session.rollback()
+        raise StockShortage(f"{request.from_location} has fewer than {request.quantity} {request.sku} available")
+    session.add(
+        StockTransferRow(
+            transfer_id=request.transfer_id,
+            order_number=request.order_number,
+            sku=request.sku,
+            quantity=request.quantity,
+            from_location=request.from_location,
+            to_location=request.to_location,
+            dispatched_at=now,
+        )
+    )
+    session.commit()
+
+
+def receive_transfer(session: Session, transfer_id: str, now: datetime) -> None:
+    """The transfer arrived: the receiving location's stock grows, once; raises UnknownTransfer."""
+    transfer = session.get(StockTransferRow, transfer_id)
+    if transfer is None:
+        raise UnknownTransfer(f"unknown transfer {transfer_id}")
+    arrived = session.exec(  # type: ignore[call-overload]
+        update(StockTransferRow)
+        .where(StockTransferRow.transfer_id == transfer_id, StockTransferRow.status == "in_transit")
+        .values(status="received", received_at=now)
+    )
+    if arrived.rowcount:
+        level = session.get(StockLevelRow, (transfer.to_location, transfer.sku))
+        if level is None:
+            session.add(StockLevelRow(location_id=transfer.to_location, sku=transfer.sku, on_hand=0))
+            session.flush()
+        session.exec(  # type: ignore[call-overload]
+            update(StockLevelRow)
+            .where(StockLevelRow.location_id == transfer.to_location, StockLevelRow.sku == transfer.sku)
+            .values(on_hand=StockLevelRow.on_hand + transfer.quantity)
+        )
+    session.commit()
+
+
+def top_up(session: Session, location_id: str, needed: dict[str, int]) -> None:
+    """Raise on-hand so each SKU has at least `needed` available at the location (bench/ runs)."""
+    for sku, quantity in needed.items():
+        session.exec(  # type: ignore[call-overload]
+            update(StockLevelRow)
+            .where(
+                StockLevelRow.location_id == location_id,
+                StockLevelRow.sku == sku,
+                StockLevelRow.on_hand < StockLevelRow.reserved + quantity,
+            )
+            .values(on_hand=StockLevelRow.reserved + quantity)
+        )
+    session.commit()
