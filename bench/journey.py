@@ -1,6 +1,6 @@
 """Click & collect journey benchmark: N orders through a RUNNING Baton stack over HTTP, then the same number
 of bare Temporal workflows of the same shape on the same Temporal server, side by side with the ratio, at
-one or more concurrency levels.
+one or more concurrency levels; then Head Office actions with the order's store healthy and down.
 
     .venv/bin/python bench/journey.py --orders 200 --concurrency 10,50 --api http://127.0.0.1:8100 \\
         --temporal 127.0.0.1:7300
@@ -16,7 +16,8 @@ Bare run (bench/bare_run.py): an in-process worker on a unique task queue runs b
 
 Per run it also counts history events per order over every workflow the order started plus the shared
 workflows' events amortized (bench/histories.py), and the CPU milliseconds per order of the Temporal server,
-the worker, the API and the benchmark itself (bench/cpu.py, pids from $BATON_VAR_DIR/pids.json).
+the worker, the API and the benchmark itself (bench/cpu.py, pids from $BATON_VAR_DIR/pids.json). Head Office
+actions: bench/head_office.py.
 
 Prints figures only; nothing here asserts a time.
 """
@@ -45,6 +46,7 @@ from bare_run import bare_run  # noqa: E402
 from baton_run import BatonTarget, baton_run, default_store_secret, plan_lines, top_up_stock  # noqa: E402
 from cpu import CpuMeter, idle_rates, load_pids  # noqa: E402
 from figures import RunFigures, fmt, print_table, summary_line  # noqa: E402
+from head_office import head_office_run, print_head_office  # noqa: E402
 from histories import count_bare_events, count_baton_events, snapshot_shared  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
@@ -109,6 +111,14 @@ def parse_args() -> argparse.Namespace:
         help="bare workflow also starts/cancels an SLA-like timer per wait and upserts OrderStatus, like Baton",
     )
     parser.add_argument("--only", choices=("baton", "bare"), help="run one side only")
+    parser.add_argument("--ho-orders", type=int, default=20, help="orders per condition for the HO actions (0: skip)")
+    parser.add_argument("--ho-key", help="Head Office key (default: from dev-credentials.json)")
+    parser.add_argument("--ho-stores", default="S002,S003", help="healthy store, down store (both are restored)")
+    parser.add_argument("--ho-down-url", default="http://127.0.0.1:9/", help="webhook_url of the down store")
+    parser.add_argument("--ho-concurrency", type=int, default=5, help="orders whose actions run at once")
+    parser.add_argument(
+        "--ho-ready-timeout", type=float, default=300.0, help="seconds an HO order may take to await acknowledgement"
+    )
     return parser.parse_args()
 
 
@@ -167,6 +177,35 @@ async def bare_level(args: argparse.Namespace, client: Client, concurrency: int,
     return figures
 
 
+async def head_office(args: argparse.Namespace, baton: Baton) -> None:
+    ho_key = args.ho_key or credential("head_office")
+    if not ho_key:
+        print("\nHead Office actions skipped: no --ho-key and no head_office key in dev-credentials.json")
+        return
+    healthy, down = (part.strip() for part in args.ho_stores.split(","))
+    stores = {"healthy": healthy, "down": down}
+    plans = {condition: plan_lines(baton.products, args.ho_orders) for condition in stores}
+    if not args.no_top_up:
+        for condition, store in stores.items():
+            top_up_stock(args.database_url, store, plans[condition])
+    print(
+        f"\nhead office: {args.ho_orders} orders at {healthy} (healthy) and at {down} (down), then note, "
+        f"prompt-store and cancel-lines on each, {args.ho_concurrency} orders at a time",
+        flush=True,
+    )
+    figures = await head_office_run(
+        args.api,
+        ho_key,
+        stores,
+        plans,
+        args.ho_down_url,
+        args.ho_concurrency,
+        args.poll_interval,
+        args.ho_ready_timeout,
+    )
+    print_head_office(figures, stores)
+
+
 async def main() -> int:
     args = parse_args()
     client = await connect_temporal(Settings(temporal_address=args.temporal, temporal_namespace=args.namespace))
@@ -200,6 +239,9 @@ async def main() -> int:
         print_table(baton_figures, bare_figures)
         print(flush=True)
         results.append((concurrency, baton_figures, bare_figures))
+
+    if baton and args.ho_orders > 0:
+        await head_office(args, baton)
 
     print("\nsummary:")
     for concurrency, baton_figures, bare_figures in results:
