@@ -118,8 +118,11 @@ async def wait_for_status(
     deadline = time.perf_counter() + timeout
     while True:
         on_poll()
-        response = await http.get(f"/orders/{number}", headers=auth)
-        if response.status_code == 200:
+        try:
+            response = await http.get(f"/orders/{number}", headers=auth)
+        except httpx.TransportError:  # a dropped keep-alive connection: a poll is safe to make again
+            response = None
+        if response is not None and response.status_code == 200:
             current = response.json()["status"]
             if current == status:
                 return

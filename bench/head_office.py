@@ -27,6 +27,9 @@ from figures import fmt, percentile, print_rows
 
 CONDITIONS = ("healthy", "down")
 ACTIONS = ("note", "prompt-store", "cancel-lines")
+# Orders at a down store take over a minute to await acknowledgement: polling them every 0.1 s would load the
+# API for nothing (and slow the healthy store's orders down), so these waits poll once a second.
+READY_POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -84,7 +87,6 @@ async def head_office_run(
     plans: dict[str, list[Lines]],  # condition -> lines per order
     down_url: str,
     concurrency: int,
-    poll_interval: float,
     ready_timeout: float,
 ) -> HeadOfficeFigures:
     figures = HeadOfficeFigures(down_url=down_url)
@@ -104,9 +106,7 @@ async def head_office_run(
             # the stack is busy placing the other's orders.
             ready = await asyncio.gather(
                 *(
-                    _place(
-                        http, auth, run_id, c, stores[c], plans[c], figures, concurrency, poll_interval, ready_timeout
-                    )
+                    _place(http, auth, run_id, c, stores[c], plans[c], figures, concurrency, ready_timeout)
                     for c in stores
                 )
             )
@@ -132,7 +132,6 @@ async def _place(
     plans: list[Lines],
     figures: HeadOfficeFigures,
     concurrency: int,
-    poll_interval: float,
     ready_timeout: float,
 ) -> list[dict[str, Any]]:
     """Place the orders; returns the views of those that reached awaiting_acknowledgement."""
@@ -144,9 +143,15 @@ async def _place(
         async with semaphore:
             key = f"bench-ho-{run_id}-{condition}-{index}"
             began = time.perf_counter()
-            response = await http.post(
-                "/orders", json=order_body(key, index, store, plans[index]), headers={**auth, "Idempotency-Key": key}
-            )
+            try:
+                response = await http.post(
+                    "/orders",
+                    json=order_body(key, index, store, plans[index]),
+                    headers={**auth, "Idempotency-Key": key},
+                )
+            except httpx.HTTPError as error:
+                figures.errors[f"{condition}: POST /orders: {type(error).__name__}"] += 1
+                return
             if response.status_code != 201:
                 figures.errors[f"{condition}: POST /orders answered {response.status_code}"] += 1
                 return
@@ -154,7 +159,7 @@ async def _place(
         view = response.json()
         try:
             await wait_for_status(
-                http, auth, view["order_number"], "awaiting_acknowledgement", poll_interval, ready_timeout
+                http, auth, view["order_number"], "awaiting_acknowledgement", READY_POLL_SECONDS, ready_timeout
             )
         except (StepTimeout, httpx.HTTPError) as error:
             figures.errors[f"{condition}: {type(error).__name__}: {error}"[:160]] += 1

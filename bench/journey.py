@@ -200,7 +200,6 @@ async def head_office(args: argparse.Namespace, baton: Baton) -> None:
         plans,
         args.ho_down_url,
         args.ho_concurrency,
-        args.poll_interval,
         args.ho_ready_timeout,
     )
     print_head_office(figures, stores)
