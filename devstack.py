@@ -27,6 +27,8 @@ from workflows.client import connect_temporal, register_search_attributes
 # BATON_VAR_DIR lets a second stack run beside the first (benchmarks, demos) without sharing state.
 VAR = Path(os.environ.get("BATON_VAR_DIR", ROOT / "var")).resolve()
 CREDENTIALS = VAR / "dev-credentials.json"
+# {"temporal": pid, "worker": pid, "api": pid} while the stack runs, for bench/journey.py's CPU figures.
+PIDS = VAR / "pids.json"
 BIN = Path(sys.executable).parent
 
 
@@ -154,6 +156,8 @@ def main() -> int:
                 cwd=ROOT,
             )
         )
+        temporal, worker, api = processes
+        PIDS.write_text(json.dumps({"temporal": temporal.pid, "worker": worker.pid, "api": api.pid}))
         keys = json.loads(env["BATON_API_KEYS"])
         ho_key = next((k for k, v in keys.items() if v["role"] == "head_office"), "(set in BATON_API_KEYS)")
         web_key = next((k for k, v in keys.items() if v["role"] == "channel"), "(set in BATON_API_KEYS)")
@@ -183,6 +187,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 pass
     finally:
+        PIDS.unlink(missing_ok=True)
         _terminate(processes)
         print("Baton stopped.")
     return 1 if failed else 0
