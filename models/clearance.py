@@ -8,7 +8,7 @@ from datetime import datetime
 from models import journey, settlement
 from models.catalogue import LineReservation, ReservationOutcome
 from models.effects import Effects
-from models.order import HoldReason, OrderState, OrderStatus
+from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payments import PaymentRecord
 from models.store_events import cancel_everything
 
@@ -59,6 +59,10 @@ def _declined(state: OrderState, declined: list[PaymentRecord], now: datetime) -
         return effects
     if state.status != OrderStatus.on_hold:
         journey.hold(state, HoldReason.payment_declined, now, journey.SYSTEM, reason)
+    elif state.hold_reason is not HoldReason.payment_declined:  # held while its outcome was unknown: now known
+        state.hold_reason = HoldReason.payment_declined
+        journey.record(state, now, journey.SYSTEM, "held_payment_declined", reason)
+        journey.raise_alert(state, AlertType.payment_declined, now, reason)
     return None
 
 

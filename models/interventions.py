@@ -30,7 +30,16 @@ from models.intervention_commands import (
     _Command,
 )
 from models.money import MAX_AMOUNT, Money
-from models.order import HoldReason, LineFulfilment, Note, OrderLine, OrderState, OrderStatus, Transfer, order_workflow_id
+from models.order import (
+    HoldReason,
+    LineFulfilment,
+    Note,
+    OrderLine,
+    OrderState,
+    OrderStatus,
+    Transfer,
+    order_workflow_id,
+)
 from models.store_events import cancel_everything
 
 # Before collection an order may be changed; after it only refunds and notes (returns come later).
@@ -155,8 +164,7 @@ def apply_cancel_lines(state: OrderState, command: CancelLines, now: datetime) -
     record(state, now, command, "lines_cancelled", ", ".join(f"{i.line_id} × {i.quantity}" for i in command.lines))
     if any(line.quantity for line in state.lines):
         return _changed_lines(state, command, now, effects)
-    state.store_update_pending_since = None
-    journey.transition(state, OrderStatus.cancelled, now, command.actor, "order_cancelled", "no lines left")
+    cancel_everything(state, now, command.actor, "order_cancelled", "no lines left", effects)
     settlement.rebalance(state, now, command.actor, command.reason)
     return effects.tell_store("order_cancelled")
 
@@ -225,7 +233,9 @@ def apply_add_item(state: OrderState, command: AddItem, now: datetime) -> Effect
 
 def _too_large(state: OrderState, more: int) -> Refusal | None:
     if state.gross().amount + more > MAX_AMOUNT:
-        return Refusal("amount_too_large", f"the order would come to more than {Money(amount=MAX_AMOUNT, currency=state.currency)}")
+        return Refusal(
+            "amount_too_large", f"the order would come to more than {Money(amount=MAX_AMOUNT, currency=state.currency)}"
+        )
     return None
 
 
@@ -263,10 +273,15 @@ def apply_buy_in_store(state: OrderState, command: BuyInStore, now: datetime) ->
 
 
 def refusal_for_move_to_store(state: OrderState, command: MoveToStore) -> Refusal | None:
+    if command.store_id == state.store_id and closed(state) is None:
+        return Refusal("same_store", f"the order is already collected at {state.store_id}")
+    return _unmovable(state)
+
+
+def _unmovable(state: OrderState) -> Refusal | None:
+    """Why the order can no longer go elsewhere (None while it can)."""
     if refusal := closed(state):
         return refusal
-    if command.store_id == state.store_id:
-        return Refusal("same_store", f"the order is already collected at {state.store_id}")
     if state.status not in _MOVABLE or any(line.picked_quantity for line in state.lines):
         return Refusal("already_picked", "the store has picked the order; cancel lines instead")
     if state.pending_transfers():
@@ -298,8 +313,14 @@ def apply_move_to_store(state: OrderState, command: MoveToStore, now: datetime) 
 
 
 def refusal_for_home_delivery(state: OrderState, command: SwitchToHomeDelivery) -> Refusal | None:
-    if refusal := refusal_for_move_to_store(state, MoveToStore(store_id=command.from_location, reason=command.reason)):
-        return refusal if refusal.rule != "same_store" else None
+    if command.from_location != state.store_id:
+        refusal = _unmovable(state)
+    else:  # the collection store ships what it holds, picked or not
+        refusal = closed(state) or (
+            Refusal("transfer_in_progress", "stock is on its way to the store") if state.pending_transfers() else None
+        )
+    if refusal:
+        return refusal
     if any(line.fulfilment is LineFulfilment.buy_in_store and line.quantity for line in state.lines):
         return Refusal("split_fulfilment", "some lines are held to buy in store; deliver all lines or none")
     return None
@@ -372,7 +393,9 @@ def apply_redirect_stock(state: OrderState, command: RedirectStock, now: datetim
     )
     state.transfers.append(transfer)
     route = f"{transfer.from_location} → {transfer.to_location}"
-    record(state, now, command, "stock_redirected", f"{transfer.transfer_id}: {transfer.quantity} × {transfer.sku} {route}")
+    record(
+        state, now, command, "stock_redirected", f"{transfer.transfer_id}: {transfer.quantity} × {transfer.sku} {route}"
+    )
     if state.status == OrderStatus.on_hold:
         journey.transition(state, OrderStatus.awaiting_transfer, now, command.actor, "awaiting_transfer")
     return Effects().tell_store("transfer_incoming")

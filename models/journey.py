@@ -69,7 +69,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     # An item added after picking sends the order back to the store's pick list.
     OrderStatus.ready_for_collection: frozenset(
-        {OrderStatus.collected, OrderStatus.cancelled, OrderStatus.acknowledged}
+        {OrderStatus.collected, OrderStatus.cancelled, OrderStatus.acknowledged, OrderStatus.awaiting_dispatch}
     ),
     OrderStatus.collected: frozenset({OrderStatus.completed}),
     OrderStatus.completed: frozenset(),

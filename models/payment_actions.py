@@ -127,8 +127,13 @@ def refusal_for_take_payment(state: OrderState, command: TakePayment) -> Refusal
 def apply_take_payment(state: OrderState, command: TakePayment, now: datetime) -> Effects:
     """Head Office charges more: the order comes to that much more and the money is taken for it."""
     state.charges.append(
-        Charge(charge_id=f"C{len(state.charges) + 1}", amount=command.amount, reason=command.reason,
-               actor=command.actor, at=now)
+        Charge(
+            charge_id=f"C{len(state.charges) + 1}",
+            amount=command.amount,
+            reason=command.reason,
+            actor=command.actor,
+            at=now,
+        )
     )
     record(state, now, command, "charge_added", f"{command.amount} ({command.method})")
     settlement.rebalance(state, now, command.actor, command.reason)
@@ -174,8 +179,12 @@ def apply_refund(state: OrderState, command: IssueRefund, now: datetime) -> Effe
     goodwill = amount.amount - overpaid
     if goodwill > 0:
         state.adjustments.append(
-            Adjustment(amount=Money(amount=goodwill, currency=state.currency), reason=command.reason,
-                       actor=command.actor, at=now)
+            Adjustment(
+                amount=Money(amount=goodwill, currency=state.currency),
+                reason=command.reason,
+                actor=command.actor,
+                at=now,
+            )
         )
     lines = ", ".join(f"{item.line_id} × {item.quantity}" for item in command.lines or [])
     record(state, now, command, "refund_asked", f"{amount} for {lines}" if lines else str(amount))

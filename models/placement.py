@@ -55,7 +55,9 @@ def placement_problems(
                 FieldProblem(f"loyalty_offers[{index}].discount.currency", f"every amount must be in {currency}")
             )
     if order.gross() > MAX_AMOUNT:
-        problems.append(FieldProblem("lines", f"the order comes to more than {Money(amount=MAX_AMOUNT, currency=currency)}"))
+        problems.append(
+            FieldProblem("lines", f"the order comes to more than {Money(amount=MAX_AMOUNT, currency=currency)}")
+        )
     if not problems:
         problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
@@ -71,7 +73,8 @@ def _line_problems(
     if price.currency != product.price.currency:
         problems.append(
             FieldProblem(
-                f"lines[{index}].unit_price.currency", f"{sku} is sold in {product.price.currency}, not {price.currency}"
+                f"lines[{index}].unit_price.currency",
+                f"{sku} is sold in {product.price.currency}, not {price.currency}",
             )
         )
     elif price.amount != product.price.amount:
@@ -148,8 +151,8 @@ def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> 
             PaymentMode.offline: "awaiting",
             PaymentMode.on_collection: "due",
         }[request.mode]
-        if request.amount.amount == 0 and status == "pending":
-            status = "taken"  # nothing to pay (a fully discounted order): no gateway is asked for nothing
+        if request.amount.amount == 0:
+            status = "taken"  # nothing to pay (a fully discounted order, approved by Head Office): nothing to ask
         records.append(
             PaymentRecord(
                 payment_id=f"P{index}",

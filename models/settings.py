@@ -28,6 +28,9 @@ class ApiKeyHolder(BaseModel):
     name: str
     role: Role
     store_id: str | None = None  # required for the store role
+    # The channels this key may place orders for (None: any). A webstore's key bound to ["web"] cannot place
+    # phone orders, which skip nothing but are judged by other approval rules.
+    channels: list[Literal["web", "store", "phone"]] | None = None
 
     @model_validator(mode="after")
     def _store_role_names_its_store(self) -> Self:

@@ -127,19 +127,27 @@ def apply_result(state: OrderState, operation: MoneyOperation, result: GatewayRe
         _placed(state, payment, operation, result, now)
     elif operation.kind is Kind.capture:
         if result.approved:
-            payment.status, payment.reference, payment.captured_amount = "captured", result.reference, result.amount.amount
+            payment.status, payment.reference, payment.captured_amount = (
+                "captured",
+                result.reference,
+                result.amount.amount,
+            )
             payment.authorised_until, payment.at = None, now
             journey.record(state, now, journey.SYSTEM, "payment_captured", f"{what}{ref}")
         else:
             payment.status, payment.detail = "capture_failed", result.detail
             journey.raise_alert(state, AlertType.payment_failed, now, f"{what} declined: {result.detail}")
     elif operation.kind is Kind.void:
-        if result.approved:
+        current = operation.reference == payment.authorisation_reference
+        if not current:  # the authorisation a renewal replaced: the payment holds the new one
+            outcome = "voided" if result.approved else f"not voided ({result.detail}); it lapses by itself"
+            journey.record(state, now, journey.SYSTEM, "authorisation_replaced", f"{operation.reference} {outcome}")
+        elif result.approved:
             payment.status, payment.authorised_until = "voided", None
             journey.record(state, now, journey.SYSTEM, "authorisation_voided", f"{what}{ref}")
         else:  # an authorisation that cannot be voided lapses by itself
             journey.record(state, now, journey.SYSTEM, "void_declined", f"{what}: {result.detail}")
-            if payment.status == "authorised" and operation.reference == payment.authorisation_reference:
+            if payment.status == "authorised":
                 payment.status = "voided"
     elif operation.kind is Kind.refund:
         _refunded(state, payment, operation, result, now)
@@ -188,7 +196,11 @@ def _reauthorised(
     payment.authorisation_reference = result.reference
     payment.authorised_until = lapses_at(result, state, now)
     journey.record(
-        state, now, journey.SYSTEM, "payment_reauthorised", f"{payment.payment_id} {payment.amount} ({result.reference})"
+        state,
+        now,
+        journey.SYSTEM,
+        "payment_reauthorised",
+        f"{payment.payment_id} {payment.amount} ({result.reference})",
     )
     if payment.status == "authorised":
         # The new authorisation is in place: release the old one rather than let it hold funds.
@@ -205,8 +217,11 @@ def _refunded(
     if result.approved:
         refund.status, refund.reference, refund.at = "refunded", result.reference, now
         journey.record(
-            state, now, refund.actor, "refunded", f"{refund.amount} to {payment.payment_id} {payment.method} "
-            f"({result.reference})"
+            state,
+            now,
+            refund.actor,
+            "refunded",
+            f"{refund.amount} to {payment.payment_id} {payment.method} ({result.reference})",
         )
     else:
         refund.status, refund.detail = "declined", result.detail
@@ -311,7 +326,10 @@ def _stored_card(state: OrderState) -> PaymentRecord | None:
     cards = [
         p
         for p in state.payments
-        if p.token and p.gateway and not p.is_stored_value and p.status in ("authorised", "captured")
+        if p.token
+        and p.gateway
+        and not p.is_stored_value
+        and p.status in ("authorised", "captured")
         and p.mode in (*GATEWAY_MODES, "charge")
     ]
     return cards[-1] if cards else None
@@ -338,13 +356,24 @@ def plan_refund(state: OrderState, amount: int, now: datetime, actor: str, reaso
         state.refunds.append(refund)
         planned.append(refund)
         if payment.status == "captured" and payment.gateway:
-            queue(state, payment, Kind.refund, part, now, reference=payment.reference, refund_id=refund.refund_id,
-                  actor=actor)
+            queue(
+                state,
+                payment,
+                Kind.refund,
+                part,
+                now,
+                reference=payment.reference,
+                refund_id=refund.refund_id,
+                actor=actor,
+            )
             journey.record(state, now, actor, "refund_requested", f"{refund.amount} to {payment.payment_id}")
         else:
             refund.status, refund.reference = "instructed", payment.reference
             journey.record(
-                state, now, actor, "refund_instructed",
+                state,
+                now,
+                actor,
+                "refund_instructed",
                 f"{refund.amount} to {payment.payment_id} {payment.method} ({payment.reference or 'no reference'})",
             )
     return planned
@@ -357,8 +386,10 @@ def settle_at_handover(state: OrderState, reference: str, actor: str, now: datet
     """The goods left with the customer: the store took what was due at the till; authorisations are captured
     up to the total (in `rebalance`, the order being final by then)."""
     state.handed_over_at = now
-    need = state.total().amount - state.kept().amount - sum(
-        p.expected_in for p in state.payments if p.status in ("authorised", "pending")
+    need = (
+        state.total().amount
+        - state.kept().amount
+        - sum(p.expected_in for p in state.payments if p.status in ("authorised", "pending"))
     )
     for payment in state.payments:
         if payment.status != "due":
@@ -368,7 +399,11 @@ def settle_at_handover(state: OrderState, reference: str, actor: str, now: datet
         payment.status, payment.reference, payment.actor, payment.at = "taken", reference, actor, now
         payment.captured_amount = taken
         journey.record(
-            state, now, actor, "payment_taken_at_handover", f"{payment.payment_id} {Money(amount=taken, currency=state.currency)}"
+            state,
+            now,
+            actor,
+            "payment_taken_at_handover",
+            f"{payment.payment_id} {Money(amount=taken, currency=state.currency)}",
         )
 
 
@@ -418,6 +453,8 @@ def retry_declined(state: OrderState, token: str | None) -> list[PaymentRecord]:
 
 def reauthorisation_due(state: OrderState) -> datetime | None:
     """When the first authorisation must be renewed before it lapses (None when none needs it)."""
+    if state.is_final:
+        return None  # a final order's authorisations are captured or voided, not renewed
     due = [
         p.authorised_until - state.payment_policy.reauthorise_before
         for p in _renewable(state)

@@ -106,6 +106,8 @@ def _picked(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> 
         journey.transition(state, OrderStatus.acknowledged, now, actor, "acknowledged", "implied by pick")
     short = []
     for line in state.lines:
+        if not line.is_collectable:
+            continue  # cancelled, or held to buy in store: nothing to pick
         line.picked_quantity = event.picked.get(line.line_id, 0)
         if line.picked_quantity < line.quantity:
             short.append(line.line_id)
@@ -141,9 +143,7 @@ def _transfer_received(state: OrderState, event: StoreEvent, now: datetime, acto
     return effects
 
 
-def cancel_everything(
-    state: OrderState, now: datetime, actor: str, action: str, detail: str, effects: Effects
-) -> None:
+def cancel_everything(state: OrderState, now: datetime, actor: str, action: str, detail: str, effects: Effects) -> None:
     """Every open line and charge is cancelled and the stock released; the order is cancelled (money follows in
     `rebalance`: everything taken is paid back, less a fee the policy keeps on an uncollected order)."""
     for charge in state.charges:
@@ -186,8 +186,9 @@ def _heard_from_store(state: OrderState, store_id: str, now: datetime) -> None:
 def message_failed(state: OrderState, failure: StoreMessageFailed, now: datetime) -> None:
     """The outbox could not deliver a message to the store's webhook: Head Office is alerted (once per store)."""
     journey.record(state, now, journey.SYSTEM, "store_message_failed", f"{failure.message_id}: {failure.detail}")
-    if not any(a.is_open and a.type is AlertType.store_unreachable and failure.store_id in a.detail
-               for a in state.alerts):
+    if not any(
+        a.is_open and a.type is AlertType.store_unreachable and failure.store_id in a.detail for a in state.alerts
+    ):
         journey.raise_alert(
             state, AlertType.store_unreachable, now, f"store {failure.store_id} unreachable: {failure.detail}"
         )

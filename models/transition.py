@@ -103,7 +103,9 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
     events = pending_events(state)
     mark_published(state, events)
     extracts = [
-        ExtractToMake(extract_id=f"{event.event_id}:extract", type=EXTRACT_FOR_EVENT[event.type], occurred_at=event.occurred_at)
+        ExtractToMake(
+            extract_id=f"{event.event_id}:extract", type=EXTRACT_FOR_EVENT[event.type], occurred_at=event.occurred_at
+        )
         for event in events
         if event.type in EXTRACT_FOR_EVENT
     ]

@@ -10,29 +10,28 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
-from models.order import OrderState
+from models.transition import Projection
 
 CLOSED_STATUSES = ["completed", "cancelled"]
 
 
-def save_projection(session: Session, state: OrderState) -> bool:
+def save_projection(session: Session, projection: Projection, *, commit: bool = True) -> bool:
     """Upsert the order's read model unless a newer version is already there; True when written."""
     values = {
-        "order_number": state.order_number,
-        "version": state.version,
-        "status": state.status.value,
-        "store_id": state.store_id,
-        "channel": state.channel.value,
-        "web_reference": state.web_reference,
-        "customer_id": state.customer.id,
-        "customer_name": state.customer.name,
-        "customer_email": state.customer.email.lower(),
-        "has_alert": state.has_open_alert,
-        "created_at": state.created_at,
+        "order_number": projection.order_number,
+        "version": projection.version,
+        "status": projection.status,
+        "store_id": projection.store_id,
+        "channel": projection.channel,
+        "web_reference": projection.web_reference,
+        "customer_id": projection.customer_id,
+        "customer_name": projection.customer_name,
+        "customer_email": projection.customer_email,
+        "has_alert": projection.has_alert,
+        "created_at": projection.created_at,
         "updated_at": datetime.now(UTC),
-        # The read model keeps the seen event ids too, so a webhook retried after the order closed is recognised.
-        # Card tokens stay in the workflow (it needs them to re-authorise); the read model never holds them.
-        "view": state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}}),
+        "view": projection.view,
+        "seen_event_ids": projection.seen_event_ids,
     }
     table = OrderRecordRow.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -45,12 +44,15 @@ def save_projection(session: Session, state: OrderState) -> bool:
     result = session.exec(statement)  # type: ignore[call-overload]
     written = bool(result.rowcount)
     if written:
-        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == state.order_number))  # type: ignore[call-overload]
-        for alert_type in sorted({alert.type.value for alert in state.alerts if alert.is_open}):
+        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == projection.order_number))  # type: ignore[call-overload]
+        for alert_type in projection.open_alert_types:
             session.add(
-                OrderOpenAlertRow(order_number=state.order_number, alert_type=alert_type, store_id=state.store_id)
+                OrderOpenAlertRow(
+                    order_number=projection.order_number, alert_type=alert_type, store_id=projection.store_id
+                )
             )
-    session.commit()
+    if commit:
+        session.commit()
     return written
 
 

@@ -1,9 +1,12 @@
-"""Order numbers and Idempotency-Keys: each placement claims a number once, and a key remembers the hash of
-the body it came with. Each takes an open Session."""
+"""Order numbers and Idempotency-Keys: each placement claims a number once. A key belongs to the API key holder
+that sent it and remembers the hash of the body it came with and the order's first state. Each takes an open
+Session."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -17,24 +20,42 @@ class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was already used with a different request body."""
 
 
-def claim_order_number(session: Session, idempotency_key: str | None, request_hash: str) -> tuple[str, bool]:
-    """A new order number, or the one this key already claimed; True when it is new. Raises
-    IdempotencyKeyReused when the key came before with another body."""
-    if idempotency_key is not None:
-        existing = session.exec(
-            select(OrderPlacementRow).where(OrderPlacementRow.idempotency_key == idempotency_key)
-        ).first()
-        if existing is not None:
-            if existing.request_hash != request_hash:
-                raise IdempotencyKeyReused("this key was already used with a different request body")
-            return str(ORDER_NUMBER_BASE + existing.id), False  # type: ignore[operator]
-    row = OrderPlacementRow(idempotency_key=idempotency_key, request_hash=request_hash, created_at=datetime.now(UTC))
+@dataclass(frozen=True)
+class Placement:
+    order_number: str
+    request_hash: str
+    initial_state: dict[str, Any] | None
+
+
+def find_placement(session: Session, holder: str, idempotency_key: str) -> Placement | None:
+    """What this holder's key placed before, if anything."""
+    row = session.exec(
+        select(OrderPlacementRow).where(
+            OrderPlacementRow.holder == holder, OrderPlacementRow.idempotency_key == idempotency_key
+        )
+    ).first()
+    if row is None:
+        return None
+    return Placement(str(ORDER_NUMBER_BASE + row.id), row.request_hash, row.initial_state)  # type: ignore[operator]
+
+
+def claim_order_number(session: Session, holder: str, idempotency_key: str | None, request_hash: str) -> str | None:
+    """A new order number (the row is added to the session, not committed: the caller commits it with the order's
+    first state and projection). None when a concurrent request with the same key claimed it first."""
+    row = OrderPlacementRow(
+        holder=holder, idempotency_key=idempotency_key, request_hash=request_hash, created_at=datetime.now(UTC)
+    )
     session.add(row)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
-        # Two requests raced with the same key: the other one won, answer as it did.
         session.rollback()
-        return claim_order_number(session, idempotency_key, request_hash)
-    session.refresh(row)
-    return str(ORDER_NUMBER_BASE + row.id), True  # type: ignore[operator]
+        return None
+    return str(ORDER_NUMBER_BASE + row.id)  # type: ignore[operator]
+
+
+def keep_initial_state(session: Session, order_number: str, state: dict[str, Any]) -> None:
+    row = session.get(OrderPlacementRow, int(order_number) - ORDER_NUMBER_BASE)
+    assert row is not None
+    row.initial_state = state
+    session.add(row)

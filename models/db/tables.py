@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, Text
+from sqlalchemy import UniqueConstraint, JSON, BigInteger, CheckConstraint, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from models.db.types import utc_column
@@ -118,9 +118,14 @@ class OrderPlacementRow(SQLModel, table=True):
         default=None,
         sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
     )
-    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    __table_args__ = (UniqueConstraint("holder", "idempotency_key", name="uq_order_placements_holder_key"),)
+
+    holder: str = Field(default="", max_length=120)  # the API key holder: keys are scoped per holder
+    idempotency_key: str | None = Field(default=None, max_length=200)
     request_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=utc_column())
+    # The order's first state, so a retried placement can start the workflow that a crash left unstarted.
+    initial_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class SettingRow(SQLModel, table=True):
@@ -149,6 +154,8 @@ class OrderRecordRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(index=True))
     updated_at: datetime = Field(sa_column=utc_column())
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Store event ids the order has seen, so a webhook retried after its workflow ended is recognised.
+    seen_event_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
 
 
 class OrderOpenAlertRow(SQLModel, table=True):

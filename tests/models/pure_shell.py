@@ -81,8 +81,13 @@ class FakeGateway:
             self.captured[ref] = amount
             self.books.gateway_in += amount
         return GatewayResult(
-            operation_id=request.operation_id, kind=request.kind, approved=approved,
-            reference=ref if approved else "", detail="" if approved else "declined", amount=request.amount, at=now,
+            operation_id=request.operation_id,
+            kind=request.kind,
+            approved=approved,
+            reference=ref if approved else "",
+            detail="" if approved else "declined",
+            amount=request.amount,
+            at=now,
         )
 
 
@@ -140,9 +145,14 @@ class PureShell:
         payment = self.state.payment(operation.payment_id)
         assert payment is not None
         return GatewayRequest(
-            operation_id=operation.operation_id, order_number=self.state.order_number, kind=operation.kind,
-            gateway=payment.gateway or "test", method=payment.method, amount=operation.amount,
-            token=payment.token, reference=operation.reference,
+            operation_id=operation.operation_id,
+            order_number=self.state.order_number,
+            kind=operation.kind,
+            gateway=payment.gateway or "test",
+            method=payment.method,
+            amount=operation.amount,
+            token=payment.token,
+            reference=operation.reference,
         )
 
     def _count_instructions(self) -> None:

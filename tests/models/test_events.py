@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 
 from models import journey
 from models.events import OrderEventType, mark_published, pending_events
-from models.money import Money
-from models.order import HoldReason, OrderState, OrderStatus, PaymentRecord
-from tests.models.factories import T0, at, make_state
+from models.order import HoldReason, OrderState, OrderStatus
+from models.payments import PaymentRecord
+from tests.models.factories import T0, at, make_state, prepaid
 
 E = OrderEventType
-PREPAID = PaymentRecord(mode="prepaid", method="card", amount=Money(amount=7500, currency="GBP"))
+PREPAID = prepaid(7500)
 
 
 def _placed(payments: list[PaymentRecord] | None = None) -> OrderState:
@@ -135,3 +135,17 @@ def test_hold_cancel_refund_and_head_office_changes():
     journey.record(state, at(3), "ho:alice", "refunded", "£75.00 (order-100001:refund:1)")
     journey.record(state, at(3), "ho:alice", "note_added", "internal")  # internal: no event
     assert [e.type for e in _publish(state)] == [E.on_hold, E.alert_raised, E.updated, E.cancelled, E.refunded]
+
+
+def test_an_instructed_refund_is_refund_instructed():
+    state = _placed()
+    _publish(state)
+    journey.record(state, at(3), "ho:alice", "refund_instructed", "75.00 GBP to P1 card (PSP-1)")
+    assert [e.type for e in _publish(state)] == [E.refund_instructed]
+
+
+def test_each_event_carries_the_order_as_for_event_sees_it():
+    state = _placed()
+    [placed, confirmed] = _publish(state)
+    assert placed.order == confirmed.order
+    assert (placed.order.paid.amount, placed.order.refunded.amount, placed.order.line_count) == (7500, 0, 2)

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from models.events import OrderEvent, OrderEventSummary, OrderEventType
+from models.events import OrderEvent, OrderEventType
 from models.exporting import (
     CANCELLED,
     DELIVERY,
@@ -21,8 +21,10 @@ from models.exporting import (
     reach_states,
 )
 from models.money import Money
-from models.order import Channel, OrderStatus
+from models.order import OrderStatus
+from models.placing import Channel
 from models.settings import Settings
+from models.views import OrderEventSummary
 from tests.models.factories import T0
 
 E = OrderEventType

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from models.money import Money
+from models.money import MAX_AMOUNT, Money
 
 
 def test_add_same_currency() -> None:
@@ -66,6 +66,17 @@ def test_money_rejects_currency_not_matching_pattern(currency: str) -> None:
         Money(amount=1, currency=currency)
 
 
+def test_money_accepts_max_amount_and_refuses_more() -> None:
+    assert Money(amount=MAX_AMOUNT, currency="GBP").amount == 10**11
+    with pytest.raises(ValidationError):
+        Money(amount=MAX_AMOUNT + 1, currency="GBP")
+
+
+def test_add_refuses_a_sum_above_max_amount() -> None:
+    with pytest.raises(ValidationError):
+        Money(amount=MAX_AMOUNT, currency="GBP") + Money(amount=1, currency="GBP")
+
+
 def test_money_is_immutable() -> None:
     money = Money(amount=1, currency="GBP")
     with pytest.raises(ValidationError):
@@ -74,12 +85,14 @@ def test_money_is_immutable() -> None:
 
 # ---- properties ----------------------------------------------------------------------------------
 
-amounts = st.integers(min_value=0, max_value=10**12)
+amounts = st.integers(min_value=0, max_value=MAX_AMOUNT)
+# Three of these add up to no more than MAX_AMOUNT, the largest amount Baton takes.
+summands = st.integers(min_value=0, max_value=MAX_AMOUNT // 3)
 currencies = st.sampled_from(["GBP", "EUR", "USD"])
 
 
 @settings(deadline=None)
-@given(a=amounts, b=amounts, c=amounts, currency=currencies)
+@given(a=summands, b=summands, c=summands, currency=currencies)
 def test_add_is_exact_commutative_and_associative(a: int, b: int, c: int, currency: str) -> None:
     x, y, z = (Money(amount=n, currency=currency) for n in (a, b, c))
     assert (x + y).amount == a + b
@@ -97,7 +110,7 @@ def test_minus_is_never_negative(a: int, b: int, currency: str) -> None:
 
 
 @settings(deadline=None)
-@given(a=amounts, b=amounts, first=currencies, second=currencies)
+@given(a=summands, b=summands, first=currencies, second=currencies)
 def test_add_refuses_any_currency_mix(a: int, b: int, first: str, second: str) -> None:
     x, y = Money(amount=a, currency=first), Money(amount=b, currency=second)
     if first == second:

@@ -49,12 +49,20 @@ from tests.models.factories import T0
 from tests.models.pure_shell import Books, FakeGateway, PureShell
 
 PRODUCTS = {
-    "TEE-WHI-M": Product(sku="TEE-WHI-M", style="TEE", name="Tee", size="M", colour="white",
-                         price=Money(amount=1500, currency="GBP")),
-    "TEE-WHI-L": Product(sku="TEE-WHI-L", style="TEE", name="Tee", size="L", colour="white",
-                         price=Money(amount=1800, currency="GBP")),
-    "JEAN-IND-32": Product(sku="JEAN-IND-32", style="JEAN", name="Jeans", size="32", colour="indigo",
-                           price=Money(amount=4500, currency="GBP")),
+    "TEE-WHI-M": Product(
+        sku="TEE-WHI-M", style="TEE", name="Tee", size="M", colour="white", price=Money(amount=1500, currency="GBP")
+    ),
+    "TEE-WHI-L": Product(
+        sku="TEE-WHI-L", style="TEE", name="Tee", size="L", colour="white", price=Money(amount=1800, currency="GBP")
+    ),
+    "JEAN-IND-32": Product(
+        sku="JEAN-IND-32",
+        style="JEAN",
+        name="Jeans",
+        size="32",
+        colour="indigo",
+        price=Money(amount=4500, currency="GBP"),
+    ),
 }
 TOTAL = 1500 * 2 + 4500
 MODES = ["prepaid", "auth_capture", "authorise", "offline", "on_collection", "gift_card+authorise"]
@@ -69,10 +77,12 @@ def _gbp(amount: int) -> dict:
 def _payments(mode: str, discount: int) -> dict:
     total = TOTAL - discount
     if mode == "gift_card+authorise":
-        return {"payments": [
-            {"mode": "auth_capture", "method": "gift_card", "amount": _gbp(1000), "token": "gc"},
-            {"mode": "authorise", "method": "card", "amount": _gbp(total - 1000), "token": "tok"},
-        ]}
+        return {
+            "payments": [
+                {"mode": "auth_capture", "method": "gift_card", "amount": _gbp(1000), "token": "gc"},
+                {"mode": "authorise", "method": "card", "amount": _gbp(total - 1000), "token": "tok"},
+            ]
+        }
     payment: dict = {"mode": mode, "method": "card", "amount": _gbp(total)}
     if mode in ("auth_capture", "authorise"):
         payment["token"] = "tok"
@@ -90,15 +100,20 @@ class MoneyMachine(RuleBasedStateMachine):
         first=st.lists(OUTCOMES, max_size=2),
     )
     def place(self, mode: str, discount: int, approval: bool, fee: int, first: list[str]) -> None:
-        order = PlaceOrder.model_validate({
-            "web_reference": "W1", "channel": "web",
-            "customer": {"id": "C1", "name": "Ada", "email": "ada@example.com"},
-            "fulfilment": {"method": "click_and_collect", "store_id": "S001"},
-            "lines": [{"sku": "TEE-WHI-M", "quantity": 2, "unit_price": _gbp(1500)},
-                      {"sku": "JEAN-IND-32", "quantity": 1, "unit_price": _gbp(4500)}],
-            "loyalty_offers": [{"code": "X", "discount": _gbp(discount)}] if discount else [],
-            **_payments(mode, discount),
-        })
+        order = PlaceOrder.model_validate(
+            {
+                "web_reference": "W1",
+                "channel": "web",
+                "customer": {"id": "C1", "name": "Ada", "email": "ada@example.com"},
+                "fulfilment": {"method": "click_and_collect", "store_id": "S001"},
+                "lines": [
+                    {"sku": "TEE-WHI-M", "quantity": 2, "unit_price": _gbp(1500)},
+                    {"sku": "JEAN-IND-32", "quantity": 1, "unit_price": _gbp(4500)},
+                ],
+                "loyalty_offers": [{"code": "X", "discount": _gbp(discount)}] if discount else [],
+                **_payments(mode, discount),
+            }
+        )
         policy = PaymentPolicy(approval_channels=["web"] if approval else [], uncollected_fee={"GBP": fee})
         state = new_order("100001", order, PRODUCTS, T0, policy)
         self.books = Books()
@@ -125,8 +140,9 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _store(self, type_: StoreEventType, **extra: object) -> None:
         self.events += 1
-        self.shell.store(StoreEvent(event_id=f"e{self.events}", type=type_, store_id="S001",
-                                    occurred_at=self.shell.now, **extra))
+        self.shell.store(
+            StoreEvent(event_id=f"e{self.events}", type=type_, store_id="S001", occurred_at=self.shell.now, **extra)
+        )
 
     @rule()
     def acknowledged(self) -> None:
@@ -168,12 +184,16 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(quantity=st.integers(1, 3))
     def add_item(self, quantity: int) -> None:
-        item = NewLine(sku="JEAN-IND-32", style="JEAN", size="32", colour="indigo", unit_price=Money(amount=4500, currency="GBP"))
+        item = NewLine(
+            sku="JEAN-IND-32", style="JEAN", size="32", colour="indigo", unit_price=Money(amount=4500, currency="GBP")
+        )
         self.shell.act("add_item", AddItem(item=item, quantity=quantity, **HO))
 
     @rule()
     def dearer_variant(self) -> None:
-        variant = NewLine(sku="TEE-WHI-L", style="TEE", size="L", colour="white", unit_price=Money(amount=1800, currency="GBP"))
+        variant = NewLine(
+            sku="TEE-WHI-L", style="TEE", size="L", colour="white", unit_price=Money(amount=1800, currency="GBP")
+        )
         self.shell.act("change_variant", ChangeVariant(line_id="L1", variant=variant, **HO))
 
     @rule(amount=st.sampled_from([100, 700, 2500]))
@@ -252,9 +272,11 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def settled_orders_net_what_is_owed(self) -> None:
         state = self.shell.state
-        unsettled = state.operations or any(
-            p.status in ("capture_failed", "declined", "pending") for p in state.payments
-        ) or any(r.status == "declined" for r in state.refunds)
+        unsettled = (
+            state.operations
+            or any(p.status in ("capture_failed", "declined", "pending") for p in state.payments)
+            or any(r.status == "declined" for r in state.refunds)
+        )
         if unsettled:
             return
         event(f"settled {state.status} with {len(state.payments)} payments, {len(state.refunds)} refunds")
@@ -267,8 +289,10 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _story(self) -> str:
         state = self.shell.state
-        lines = [f"status {state.status} total {state.total()} paid {state.paid()} refunded {state.refunded()}",
-                 f"books {self.books}"]
+        lines = [
+            f"status {state.status} total {state.total()} paid {state.paid()} refunded {state.refunded()}",
+            f"books {self.books}",
+        ]
         lines += [f"  {p.payment_id} {p.mode} {p.status} {p.amount} moved {p.moved_in}" for p in state.payments]
         lines += [f"  {r.refund_id} {r.payment_id} {r.status} {r.amount}" for r in state.refunds]
         lines += [f"  op {op.operation_id} {op.status} {op.amount}" for op in state.operations]
@@ -277,6 +301,9 @@ class MoneyMachine(RuleBasedStateMachine):
 
 
 MoneyMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("BATON_PROPERTY_EXAMPLES", "300")), stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("BATON_PROPERTY_EXAMPLES", "300")),
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 TestMoney = MoneyMachine.TestCase

@@ -1,249 +1,324 @@
-"""Settling payments (models/settlement.py): the split rule, approvals, captures, refunds, re-authorisation."""
+"""Settling payments (models/settlement.py): gateway answers, queued operations, rebalancing, refunds, handover,
+reconciliation of unknown outcomes and re-authorisation."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import journey, settlement
-from models.order import AlertType, OrderStatus, PaymentRecord, PlaceOrder
+from models import clearance, journey, settlement
+from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payment_policy import PaymentPolicy
-from models.payments import GatewayOperationKind, GatewayResult
-from models.placement import new_order, placement_problems
-from tests.models.factories import OPEN_STORE, PRODUCTS, T0, at, gbp, make_state
+from models.payments import GatewayOperationKind, GatewayResult, MoneyOperation, PaymentRecord
+from tests.models.factories import T0, TOKEN, at, captured, card, cleared_state, due, gbp, make_state, prepaid
 
-TOTAL = 7500  # two tees at 15.00 and jeans at 45.00
-
-
-def _order(payments: list[dict], channel: str = "web", customer: str = "C42") -> PlaceOrder:
-    return PlaceOrder.model_validate(
-        {
-            "web_reference": "WEB-1",
-            "channel": channel,
-            "customer": {"id": customer, "name": "Ada", "email": "ada@example.com"},
-            "fulfilment": {"method": "click_and_collect", "store_id": "S001"},
-            "lines": [
-                {"sku": "TEE-WHI-M", "quantity": 2, "unit_price": {"amount": 1500, "currency": "GBP"}},
-                {"sku": "JEAN-IND-32", "quantity": 1, "unit_price": {"amount": 4500, "currency": "GBP"}},
-            ],
-            **({"payment": payments[0]} if len(payments) == 1 else {"payments": payments}),
-        }
-    )
+Kind = GatewayOperationKind
 
 
-def _pay(mode: str, amount: int, method: str = "card", currency: str = "GBP", **extra: str) -> dict:
-    token = {"token": "tok_approve"} if mode in ("auth_capture", "authorise") else {}
-    return {"mode": mode, "method": method, "amount": {"amount": amount, "currency": currency}, **token, **extra}
-
-
-def _problems(order: PlaceOrder, policy: PaymentPolicy | None = None) -> list[tuple[str, str]]:
-    return [(p.field, p.message) for p in placement_problems(order, PRODUCTS, OPEN_STORE, policy)]
-
-
-# ---- placing ---------------------------------------------------------------------------------------
-
-
-def test_a_card_plus_gift_card_split_is_accepted_and_stored_value_comes_first() -> None:
-    order = _order([_pay("authorise", 5500), _pay("auth_capture", 2000, method="gift_card")])
-    assert _problems(order) == []
-    payments = settlement.initial_payments(order, "test", T0)
-    assert [(p.payment_id, p.method, p.status, p.gateway) for p in payments] == [
-        ("P1", "gift_card", "pending", "test"),
-        ("P2", "card", "pending", "test"),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("payments", "field", "message"),
-    [
-        ([_pay("authorise", 5500), _pay("authorise", 2000)], "payments", "gift card or wallet"),
-        ([_pay("prepaid", 5500, method="wallet"), _pay("prepaid", 2000, method="gift_card")], "payments", "gift card"),
-        ([_pay("authorise", 7500), _pay("prepaid", 0, method="gift_card")], "payments[1].amount.amount", "more than"),
-        ([_pay("offline", 7500, method="gift_card")], "payment.mode", "taken at once"),
-        ([_pay("authorise", 7000)], "payment.amount.amount", "comes to 7500, not 7000"),
-        ([_pay("authorise", 5500), _pay("prepaid", 1000, method="gift_card")], "payments", "comes to 7500, not 6500"),
-        ([_pay("authorise", 7500, gateway="paypal")], "payment.gateway", "unknown gateway 'paypal'"),
-    ],
-)
-def test_payment_problems_name_the_field(payments: list[dict], field: str, message: str) -> None:
-    problems = _problems(_order(payments))
-    assert [f for f, _m in problems] == [field]
-    assert message in problems[0][1]
-
-
-def test_mixing_currencies_is_refused() -> None:
-    order = _order([_pay("authorise", 5500), _pay("prepaid", 2000, method="gift_card", currency="EUR")])
-    assert ("payments[1].amount.currency", "every amount must be in GBP") in _problems(order)
-
-
-def test_gateway_modes_need_a_token() -> None:
-    with pytest.raises(ValueError, match="needs the card token"):
-        _order([{"mode": "authorise", "method": "card", "amount": {"amount": 7500, "currency": "GBP"}}])
-
-
-def test_payment_or_payments_but_not_both_nor_neither() -> None:
-    body = _order([_pay("prepaid", 7500)]).model_dump(mode="json")
-    with pytest.raises(ValueError, match="either `payment` or `payments`"):
-        PlaceOrder.model_validate({**body, "payments": [_pay("prepaid", 7500)]})
-    with pytest.raises(ValueError, match="either `payment` or `payments`"):
-        PlaceOrder.model_validate({**body, "payment": None})
-
-
-def test_blocked_customer_is_refused() -> None:
-    policy = PaymentPolicy(blocked_customers=["C42"])
-    assert _problems(_order([_pay("prepaid", 7500)]), policy) == [
-        ("customer.id", "customer C42 is blocked; the order is refused")
-    ]
-
-
-@pytest.mark.parametrize(
-    ("policy", "channel", "customer", "reason"),
-    [
-        (PaymentPolicy(), "web", "C42", None),
-        (PaymentPolicy(approval_channels=["phone"]), "phone", "C42", "orders from the phone channel need approval"),
-        (PaymentPolicy(approval_channels=["phone"]), "web", "C42", None),
-        (PaymentPolicy(approval_customers=["C42"]), "web", "C42", "customer C42 needs approval for every order"),
-        (PaymentPolicy(approval_above={"GBP": 7499}), "web", "C42", "the order (75.00 GBP) is above 74.99 GBP"),
-        (PaymentPolicy(approval_above={"GBP": 7500}), "web", "C42", None),
-        (PaymentPolicy(approval_above={"EUR": 1}), "web", "C42", None),
-    ],
-)
-def test_approval_reason(policy: PaymentPolicy, channel: str, customer: str, reason: str | None) -> None:
-    order = _order([_pay("prepaid", 7500)], channel=channel, customer=customer)
-    state = new_order("100001", order, PRODUCTS, T0, policy)
-    assert state.approval_reason == reason
-    assert state.payment_policy == policy
-
-
-def test_initial_status_per_mode() -> None:
-    modes = {"prepaid": "taken", "auth_capture": "pending", "authorise": "pending", "offline": "awaiting"}
-    modes["on_collection"] = "due"
-    for mode, status in modes.items():
-        (payment,) = settlement.initial_payments(_order([_pay(mode, 7500)]), "test", T0)
-        assert payment.status == status, mode
-        assert (payment.gateway is not None) == (mode in ("auth_capture", "authorise"))
-
-
-# ---- gateway results, handover, refunds --------------------------------------------------------------
-
-
-def _result(kind: GatewayOperationKind, approved: bool = True, amount: int = 7500, **extra) -> GatewayResult:
+def _result(
+    operation: MoneyOperation, approved: bool = True, reference: str = "ref-1", **extra: object
+) -> GatewayResult:
     return GatewayResult(
-        operation_id="order-100001:x:1",
-        kind=kind,
+        operation_id=operation.operation_id,
+        kind=operation.kind,
         approved=approved,
-        reference=extra.pop("reference", "ref-1" if approved else ""),
-        detail=extra.pop("detail", "" if approved else "card declined"),
-        amount=gbp(amount),
+        reference=reference if approved else "",
+        detail=str(extra.pop("detail", "" if approved else "card declined")),
+        amount=extra.pop("amount", operation.amount),  # type: ignore[arg-type]
         at=T0,
-        **extra,
+        **extra,  # type: ignore[arg-type]
     )
 
 
-def _card(status: str = "pending", amount: int = 7500, **extra) -> PaymentRecord:
-    return PaymentRecord(
-        payment_id=extra.pop("payment_id", "P1"),
-        mode="authorise",
-        method=extra.pop("method", "card"),
-        amount=gbp(amount),
-        status=status,
-        gateway="test",
-        token="tok_approve",
-        **extra,
-    )
+def _answer(state: OrderState, approved: bool = True, now: datetime = T0, **extra: object) -> MoneyOperation:
+    """The gateway answers the next queued operation."""
+    operation = settlement.next_operation(state)
+    assert operation is not None
+    settlement.apply_result(state, operation, _result(operation, approved, **extra), now)
+    return operation
 
 
-def test_authorisation_records_its_reference_and_lapse() -> None:
-    state = make_state(payments=[_card()])
-    policy = PaymentPolicy(authorisation_lifetime=timedelta(days=5))
-    settlement.apply_gateway_result(state, state.payments[0], _result("authorise"), policy, T0, journey.SYSTEM)
+def _ops(state: OrderState) -> list[tuple[str, str, int, str | None]]:
+    return [(op.payment_id, op.kind, op.amount.amount, op.reference) for op in state.operations]
+
+
+def _queue(state: OrderState, kind: Kind, amount: int = 7500, **extra: str) -> MoneyOperation:
+    return settlement.queue(state, state.payments[0], kind, amount, T0, **extra)
+
+
+def _nothing_owed(state: OrderState) -> OrderState:
+    for line in state.lines:
+        line.cancelled_quantity, line.quantity = line.quantity, 0
+    return state
+
+
+# ---- queueing ----------------------------------------------------------------------------------------------------
+
+
+def test_queue_numbers_operation_ids_per_order() -> None:
+    state = make_state(payments=[card("pending")])
+    first, second = _queue(state, Kind.sale), _queue(state, Kind.refund, 100)
+    assert [first.operation_id, second.operation_id] == ["order-100001:sale:1", "order-100001:refund:2"]
+    assert state.money_operations == 2 and [op.status for op in state.operations] == ["queued", "queued"]
+
+
+def test_next_operation_runs_one_operation_per_payment_at_a_time() -> None:
+    state = make_state(payments=[card("captured", 2000, "P1"), card("captured", 5500, "P2")])
+    p1_first = settlement.queue(state, state.payments[0], Kind.refund, 100, T0)
+    p1_second = settlement.queue(state, state.payments[0], Kind.refund, 200, T0)
+    p2 = settlement.queue(state, state.payments[1], Kind.refund, 300, T0)
+    assert settlement.next_operation(state) is p1_first and p1_first.status == "running"
+    assert settlement.next_operation(state) is p2  # P1 is busy until its first refund answers
+    assert settlement.next_operation(state) is None
+    state.operations.remove(p1_first)
+    assert settlement.next_operation(state) is p1_second
+
+
+# ---- gateway answers ---------------------------------------------------------------------------------------------
+
+
+def test_apply_result_authorise_records_its_reference_and_lapse() -> None:
+    state = make_state(payments=[card("pending")], payment_policy=PaymentPolicy(authorisation_lifetime="P5D"))
+    _queue(state, Kind.authorise)
+    operation = _answer(state, reference="auth-1")
     payment = state.payments[0]
     assert (payment.status, payment.authorisation_reference, payment.authorised_until) == (
         "authorised",
-        "ref-1",
+        "auth-1",
         T0 + timedelta(days=5),
     )
     assert state.authorised() == gbp(7500) and state.paid() == gbp(0) and state.outstanding() == gbp(7500)
+    assert state.operations == [] and operation.status == "running"
     assert state.history[-1].action == "payment_authorised"
 
 
 @pytest.mark.parametrize(("gateway_days", "expected_days"), [(2, 2), (30, 7)])
-def test_the_sooner_of_gateway_expiry_and_policy_lifetime(gateway_days: int, expected_days: int) -> None:
-    state = make_state(payments=[_card()])
-    result = _result("authorise", expires_at=T0 + timedelta(days=gateway_days))
-    settlement.apply_gateway_result(state, state.payments[0], result, PaymentPolicy(), T0, journey.SYSTEM)
+def test_apply_result_authorise_lapses_at_the_sooner_of_gateway_expiry_and_policy(
+    gateway_days: int, expected_days: int
+) -> None:
+    state = make_state(payments=[card("pending")])
+    _queue(state, Kind.authorise)
+    _answer(state, expires_at=T0 + timedelta(days=gateway_days))
     assert state.payments[0].authorised_until == T0 + timedelta(days=expected_days)
 
 
-def test_a_decline_at_placement_marks_the_payment_declined() -> None:
-    state = make_state(payments=[_card()])
-    settlement.apply_gateway_result(
-        state, state.payments[0], _result("authorise", approved=False), PaymentPolicy(), T0, journey.SYSTEM
-    )
-    assert settlement.declined(state) == [state.payments[0]]
-    assert state.payments[0].detail == "card declined"
-    assert not settlement.is_cleared(state)
+def test_apply_result_sale_captures_and_counts_as_paid() -> None:
+    state = make_state(payments=[card("pending", mode="auth_capture")])
+    _queue(state, Kind.sale)
+    _answer(state, reference="ch_1")
+    payment = state.payments[0]
+    assert (payment.status, payment.reference, payment.captured_amount) == ("captured", "ch_1", 7500)
+    assert state.paid() == gbp(7500) and state.outstanding() == gbp(0)
 
 
-def test_capture_at_handover_takes_what_the_order_still_comes_to() -> None:
-    gift = PaymentRecord(
-        payment_id="P1", mode="auth_capture", method="gift_card", amount=gbp(2000), status="captured", gateway="test"
-    )
-    state = make_state(payments=[gift, _card("authorised", 5500, payment_id="P2", authorisation_reference="auth-2")])
-    state.lines[0].quantity = 1  # a tee was cancelled before collection: the order now comes to 60.00
-    plan = settlement.captures_at_handover(state)
-    assert [(p.payment_id, amount) for p, amount in plan] == [("P2", gbp(4000))]
+def test_apply_result_decline_at_placement_holds_the_order() -> None:
+    state = make_state(payments=[card("pending")])
+    assert clearance.clear_for_store(state, T0) is None  # queues the authorisation
+    _answer(state, approved=False)
+    assert (state.payments[0].status, state.payments[0].detail) == ("declined", "card declined")
+    assert clearance.clear_for_store(state, at(1)) is None
+    assert (state.status, state.hold_reason) == (OrderStatus.on_hold, HoldReason.payment_declined)
+    assert [a.type for a in state.alerts if a.is_open] == [AlertType.payment_declined]
 
 
-def test_nothing_left_to_capture_means_a_void() -> None:
-    state = make_state(payments=[_card("authorised", 7500)])
-    for line in state.lines:
-        line.quantity = 0
-    assert [(p.payment_id, a) for p, a in settlement.captures_at_handover(state)] == [("P1", gbp(0))]
+def test_apply_result_declined_charge_after_clearance_is_due_at_handover() -> None:
+    state = cleared_state(payments=[captured(7000), card("pending", 500, "P2", mode="charge")])
+    settlement.queue(state, state.payments[1], Kind.sale, 500, T0)
+    _answer(state, approved=False)
+    assert state.payments[1].status == "due"
+    assert state.history[-1].action == "charge_declined"
 
 
-def test_a_failed_capture_raises_payment_failed_that_outlives_completion() -> None:
-    state = make_state(OrderStatus.collected, payments=[_card("authorised", 7500)])
-    settlement.apply_gateway_result(
-        state, state.payments[0], _result("capture", approved=False), PaymentPolicy(), T0, journey.SYSTEM
-    )
+def test_apply_result_capture_declined_raises_payment_failed_that_outlives_completion() -> None:
+    state = make_state(OrderStatus.collected, payments=[card("authorised")])
+    _queue(state, Kind.capture, reference="auth-P1")
+    _answer(state, approved=False)
     assert state.payments[0].status == "capture_failed"
     journey.transition(state, OrderStatus.completed, at(1), journey.SYSTEM, "completed")
     assert [a.type for a in state.alerts if a.is_open] == [AlertType.payment_failed]
     settlement.override(state, None, "PDQ 1", "ho:alice", "taken by phone", at(2))
     assert state.payments[0].status == "taken" and state.paid() == gbp(7500)
+    assert state.payments[0].gateway is None  # refunds of money taken by hand are instructed
     assert not state.has_open_alert
     assert state.history[-2].action == "payment_overridden" and "taken by phone" in state.history[-2].detail
 
 
-def test_pay_on_collection_is_taken_at_handover() -> None:
-    due = PaymentRecord(payment_id="P1", mode="on_collection", method="cash", amount=gbp(7500), status="due")
-    state = make_state(OrderStatus.collected, payments=[due])
-    assert state.outstanding() == gbp(7500)
-    settlement.take_due_at_handover(state, "evt-9", "store:S001", T0)
-    assert state.paid() == gbp(7500) and state.outstanding() == gbp(0)
-    assert state.payments[0].reference == "evt-9"
+def test_apply_result_void_approved_releases_the_authorisation() -> None:
+    state = make_state(payments=[card("authorised")])
+    _queue(state, Kind.void, reference="auth-P1")
+    _answer(state)
+    assert (state.payments[0].status, state.payments[0].authorised_until) == ("voided", None)
+    assert state.authorised() == gbp(0)
 
 
-def _captured(payment_id: str, method: str, amount: int) -> PaymentRecord:
-    mode = "auth_capture"
-    return PaymentRecord(
-        payment_id=payment_id, mode=mode, method=method, amount=gbp(amount), status="captured", gateway="test"
+def test_apply_result_void_declined_lets_the_authorisation_lapse() -> None:
+    state = make_state(payments=[card("authorised")])
+    _queue(state, Kind.void, reference="auth-P1")
+    _answer(state, approved=False)
+    assert state.payments[0].status == "voided"
+    assert state.history[-1].action == "void_declined"
+
+
+def test_apply_result_refund_approved_is_refunded() -> None:
+    state = cleared_state(OrderStatus.completed, payments=[captured(7500)])
+    [planned] = settlement.plan_refund(state, 1000, T0, "ho:alice", "goodwill")
+    _answer(state, reference="re_1")
+    assert (planned.status, planned.reference) == ("refunded", "re_1")
+    assert state.refunded() == gbp(1000) and state.kept() == gbp(6500)
+    assert state.history[-1].action == "refunded"
+
+
+def test_apply_result_refund_declined_alerts_and_is_not_retried_by_itself() -> None:
+    state = _nothing_owed(cleared_state(OrderStatus.cancelled, payments=[captured(7500)]))
+    [planned] = settlement.plan_refund(state, 7500, T0, "ho:alice", "cancelled")
+    _answer(state, approved=False)
+    assert planned.status == "declined" and state.refunded() == gbp(0) and state.kept() == gbp(7500)
+    assert [a.type for a in state.alerts if a.is_open] == [AlertType.refund_failed]
+    assert state.operations == []  # rebalance does not try again: Head Office decides
+
+
+# ---- unknown outcomes --------------------------------------------------------------------------------------------
+
+
+def test_mark_unknown_alerts_once_and_backs_off_to_hourly() -> None:
+    state = make_state(payments=[card("pending")])
+    operation = _queue(state, Kind.authorise)
+    waits = []
+    now = T0
+    for _ in range(6):
+        settlement.mark_unknown(state, operation, "timed out", now)
+        assert operation.check_at is not None
+        waits.append(operation.check_at - now)
+        now = operation.check_at
+    minutes = [int(wait.total_seconds() // 60) for wait in waits]
+    assert minutes == [5, 10, 20, 40, 60, 60]
+    assert operation.since == T0  # when the answer first went missing
+    assert [a.type for a in state.alerts] == [AlertType.payment_unknown]
+    assert state.unknown_operations() == [operation]
+
+
+def test_recheck_due_queues_unknown_operations_again_under_the_same_id() -> None:
+    state = make_state(payments=[card("pending")])
+    operation = _queue(state, Kind.authorise)
+    settlement.mark_unknown(state, operation, "timed out", T0)
+    assert settlement.next_reconciliation(state) == at(5)
+    assert not settlement.recheck_due(state, at(4))
+    assert settlement.recheck_due(state, at(5))
+    assert operation.status == "queued" and settlement.next_operation(state) is operation
+
+
+def test_unknown_operation_answered_clears_payment_unknown() -> None:
+    state = make_state(payments=[card("pending")])
+    operation = _queue(state, Kind.authorise)
+    settlement.mark_unknown(state, operation, "timed out", T0)
+    settlement.apply_result(state, operation, _result(operation), at(5))
+    assert state.payments[0].status == "authorised"
+    assert not state.has_open_alert
+
+
+def test_hold_for_unknown_holds_without_a_second_alert() -> None:
+    state = make_state(payments=[card("pending")])
+    settlement.hold_for_unknown(state, T0)
+    assert (state.status, state.hold_reason, state.alerts) == (OrderStatus.on_hold, HoldReason.payment_unknown, [])
+
+
+# ---- rebalance ---------------------------------------------------------------------------------------------------
+
+
+def test_rebalance_waits_for_clearance() -> None:
+    state = make_state(payments=[prepaid(7500)])
+    state.lines[1].quantity = 0
+    settlement.rebalance(state, T0)
+    assert state.refunds == [] and state.operations == []
+
+
+def test_rebalance_instructs_a_refund_of_prepaid_money_no_longer_owed() -> None:
+    state = cleared_state(payments=[prepaid(7500)])
+    state.lines[1].quantity = 0  # the jeans are no longer bought: 30.00 owed
+    settlement.rebalance(state, T0, "ho:alice", "jeans cancelled")
+    [refund] = state.refunds
+    assert (refund.amount, refund.status, refund.reference, refund.reason) == (
+        gbp(4500), "instructed", "PSP-1", "jeans cancelled"
     )
+    assert state.operations == [] and state.kept() == gbp(3000)
 
 
-def test_refunds_go_to_the_card_first_then_stored_value() -> None:
-    state = make_state(payments=[_captured("P1", "gift_card", 2000), _captured("P2", "card", 5500)])
-    assert [(p.payment_id, a.amount) for p, a in settlement.refund_plan(state, gbp(6000))] == [
-        ("P2", 5500),
+def test_rebalance_refunds_captured_money_through_the_gateway() -> None:
+    state = cleared_state(payments=[captured(7500)])
+    state.lines[1].quantity = 0
+    settlement.rebalance(state, T0)
+    assert _ops(state) == [("P1", Kind.refund, 4500, "cap-P1")]
+    assert state.refunds[0].status == "requested" and state.refunded() == gbp(0)
+    assert state.kept() == gbp(3000)  # a refund on its way is not kept
+
+
+@pytest.mark.parametrize(
+    ("payment", "kind"), [(card("authorised"), Kind.authorise), (captured(7500), Kind.sale)]
+)
+def test_rebalance_charges_a_shortfall_on_the_stored_card(payment: PaymentRecord, kind: Kind) -> None:
+    state = cleared_state(payments=[payment])
+    state.lines[0].quantity = 3  # one more tee: 15.00 more
+    settlement.rebalance(state, T0, "ho:alice", "one more")
+    charge = state.payments[-1]
+    assert (charge.payment_id, charge.mode, charge.status, charge.token) == ("P2", "charge", "pending", TOKEN)
+    assert _ops(state) == [("P2", kind, 1500, None)]
+
+
+def test_rebalance_without_a_stored_card_makes_the_shortfall_due() -> None:
+    state = cleared_state(payments=[prepaid(7500)])
+    state.lines[0].quantity = 3
+    settlement.rebalance(state, T0)
+    assert [(p.payment_id, p.method, p.status, p.amount) for p in state.payments[1:]] == [
+        ("P2", "till", "due", gbp(1500))
+    ]
+    assert state.operations == []
+
+
+def test_rebalance_shrinks_an_amount_due_when_the_order_comes_to_less() -> None:
+    state = cleared_state(payments=[due(7500)])
+    state.lines[1].quantity = 0
+    settlement.rebalance(state, T0)
+    assert (state.payments[0].amount, state.payments[0].status) == (gbp(3000), "due")
+    assert state.refunds == []
+
+
+def test_rebalance_on_a_final_order_captures_what_is_owed_and_voids_the_rest() -> None:
+    gift = card("authorised", 2000, "P1", method="gift_card")
+    state = cleared_state(OrderStatus.completed, payments=[gift, card("authorised", 5500, "P2")])
+    state.lines[1].quantity = 0  # 30.00 owed: the gift card pays 20.00, the card the rest
+    settlement.rebalance(state, T0)
+    assert _ops(state) == [("P1", Kind.capture, 2000, "auth-P1"), ("P2", Kind.capture, 1000, "auth-P2")]
+
+
+def test_rebalance_on_a_cancelled_order_voids_every_authorisation_and_releases_what_is_due() -> None:
+    state = _nothing_owed(cleared_state(OrderStatus.cancelled, payments=[card("authorised", 5500), due(2000, "P2")]))
+    settlement.rebalance(state, T0)
+    assert _ops(state) == [("P1", Kind.void, 5500, "auth-P1")]
+    assert state.payments[1].status == "voided"
+
+
+# ---- refunds -----------------------------------------------------------------------------------------------------
+
+
+def test_plan_refund_goes_to_the_card_first_then_stored_value() -> None:
+    state = cleared_state(payments=[captured(2000, "P1", method="gift_card"), captured(5500, "P2")])
+    assert [(r.payment_id, r.amount.amount) for r in settlement.plan_refund(state, 5000, T0, "ho", "x")] == [
+        ("P2", 5000)
+    ]
+    assert [(r.payment_id, r.amount.amount) for r in settlement.plan_refund(state, 1000, T0, "ho", "x")] == [
+        ("P2", 500),
         ("P1", 500),
     ]
-    settlement.record_refund(state, state.payments[1], gbp(5000), "r-1", "ho:alice", "returned", T0)
-    assert [(p.payment_id, a.amount) for p, a in settlement.refund_plan(state, gbp(1000))] == [
-        ("P2", 500),
+    assert [op.refund_id for op in state.operations] == ["R1", "R2", "R3"]
+
+
+def test_plan_refund_goes_to_the_newest_card_payment_first() -> None:
+    state = cleared_state(payments=[captured(7500, "P1"), captured(1500, "P2")])
+    assert [(r.payment_id, r.amount.amount) for r in settlement.plan_refund(state, 2000, T0, "ho", "x")] == [
+        ("P2", 1500),
         ("P1", 500),
     ]
 
@@ -251,44 +326,108 @@ def test_refunds_go_to_the_card_first_then_stored_value() -> None:
 @settings(deadline=None, max_examples=200)
 @given(
     gift=st.integers(min_value=1, max_value=10_000),
-    card=st.integers(min_value=1, max_value=10_000),
+    card_amount=st.integers(min_value=1, max_value=10_000),
     refunds=st.lists(st.integers(min_value=1, max_value=5_000), max_size=8),
 )
-def test_refunds_never_exceed_what_each_payment_captured(gift: int, card: int, refunds: list[int]) -> None:
-    state = make_state(payments=[_captured("P1", "gift_card", gift), _captured("P2", "card", card)])
-    for n, amount in enumerate(refunds):
-        asked = gbp(min(amount, state.refundable().amount))
-        plan = settlement.refund_plan(state, asked)
-        assert sum(part.amount for _p, part in plan) == asked.amount
-        for payment, part in plan:
-            settlement.record_refund(state, payment, part, f"r-{n}", "ho", "x", T0)
+def test_plan_refund_never_exceeds_what_each_payment_took(gift: int, card_amount: int, refunds: list[int]) -> None:
+    state = cleared_state(payments=[captured(gift, "P1", method="gift_card"), prepaid(card_amount, "P2")])
+    for amount in refunds:
+        asked = min(amount, state.refundable().amount)
+        planned = settlement.plan_refund(state, asked, T0, "ho", "x")
+        assert sum(r.amount.amount for r in planned) == asked
         for payment in state.payments:
-            assert settlement.refunded_of(state, payment) <= payment.captured
-    assert state.refunded().amount <= gift + card
+            assert state.refunded_of(payment.payment_id) <= payment.moved_in
+    assert sum(r.amount.amount for r in state.refunds) <= gift + card_amount
+
+
+# ---- handover, confirmations, overrides, retries -----------------------------------------------------------------
+
+
+def test_settle_at_handover_takes_what_is_due_at_the_till() -> None:
+    state = make_state(OrderStatus.collected, payments=[due(7500)])
+    assert state.outstanding() == gbp(7500) and state.paid() == gbp(0)
+    settlement.settle_at_handover(state, "evt-9", "store:S001", at(1))
+    assert state.paid() == gbp(7500) and state.outstanding() == gbp(0)
+    assert (state.payments[0].status, state.payments[0].reference, state.handed_over_at) == ("taken", "evt-9", at(1))
+
+
+def test_settle_at_handover_takes_only_what_the_authorisations_do_not_cover() -> None:
+    state = make_state(OrderStatus.collected, payments=[card("authorised", 6000), due(1500, "P2")])
+    state.lines[0].quantity = 1  # 60.00 owed: all of it on the card
+    settlement.settle_at_handover(state, "evt-9", "store:S001", at(1))
+    assert (state.payments[1].status, state.payments[1].moved_in) == ("taken", 0)
+
+
+def test_confirm_received_takes_awaiting_and_due_payments() -> None:
+    awaiting = PaymentRecord(payment_id="P1", mode="offline", method="bank", amount=gbp(7500), status="awaiting")
+    state = make_state(OrderStatus.awaiting_payment, payments=[awaiting])
+    assert settlement.confirm_received(state, None, "BACS-1", "ho:alice", at(1)) == ["P1"]
+    assert (awaiting.status, awaiting.reference, awaiting.actor) == ("taken", "BACS-1", "ho:alice")
+    assert state.paid() == gbp(7500)
+
+
+def test_to_settle_by_hand_skips_payments_with_an_operation_under_way() -> None:
+    state = make_state(payments=[card("declined"), card("capture_failed", payment_id="P2")])
+    settlement.queue(state, state.payments[1], Kind.capture, 7500, T0)
+    assert [p.payment_id for p in settlement.to_settle_by_hand(state)] == ["P1"]
+
+
+def test_retry_declined_makes_them_pending_with_the_new_token() -> None:
+    state = make_state(payments=[card("declined", detail="insufficient funds")])
+    settlement.retry_declined(state, "tok_new")
+    assert (state.payments[0].status, state.payments[0].detail, state.payments[0].token) == ("pending", "", "tok_new")
+
+
+# ---- re-authorisation --------------------------------------------------------------------------------------------
 
 
 def test_reauthorisation_falls_due_before_the_authorisation_lapses() -> None:
     policy = PaymentPolicy(reauthorise_before=timedelta(hours=12))
-    state = make_state(payments=[_card("authorised", authorised_until=at(0, days=7))], payment_policy=policy)
-    due = at(0, days=7) - timedelta(hours=12)
-    assert settlement.reauthorisation_due(state) == due
-    assert settlement.to_reauthorise(state, due - timedelta(seconds=1)) == []
-    assert settlement.to_reauthorise(state, due) == [state.payments[0]]
-    old = settlement.reauthorised(state, state.payments[0], _result("authorise", reference="auth-2"), policy, due)
-    assert old == "" and state.payments[0].authorisation_reference == "auth-2"
-    assert settlement.reauthorisation_due(state) == due + timedelta(days=7) - timedelta(hours=12)
+    state = cleared_state(payments=[card("authorised")], payment_policy=policy)
+    due_at = at(0, days=7) - timedelta(hours=12)
+    assert settlement.reauthorisation_due(state) == due_at
+    settlement.reauthorise_due(state, due_at - timedelta(seconds=1))
+    assert state.operations == []
+    settlement.reauthorise_due(state, due_at)
+    [renewal] = state.operations
+    assert (renewal.kind, renewal.amount, renewal.replaces) == (Kind.authorise, gbp(7500), "auth-P1")
+    assert settlement.reauthorisation_due(state) is None  # busy renewing
+
+    _answer(state, now=due_at, reference="auth-2")
+    assert state.payments[0].authorisation_reference == "auth-2"
+    assert state.payments[0].authorised_until == due_at + timedelta(days=7)
+    assert _ops(state) == [("P1", Kind.void, 7500, "auth-P1")]  # the old authorisation is released
+
+
+def test_reauthorisation_keeps_the_payment_authorised_once_the_old_authorisation_is_voided() -> None:
+    state = cleared_state(payments=[card("authorised")])
+    settlement.reauthorise_due(state, at(0, days=6))
+    _answer(state, now=at(0, days=6), reference="auth-2")
+    _answer(state, now=at(0, days=6))  # the void of auth-P1
+    payment = state.payments[0]
+    assert (payment.status, payment.authorisation_reference) == ("authorised", "auth-2")
+    assert state.authorised() == gbp(7500)
+    assert [p.payment_id for p in state.payments] == ["P1"]  # nothing charged again
 
 
 def test_a_declined_reauthorisation_alerts_once_and_is_not_retried() -> None:
-    state = make_state(payments=[_card("authorised", authorised_until=at(0, days=7))])
-    due = settlement.reauthorisation_due(state)
-    assert due is not None
-    old = settlement.reauthorised(state, state.payments[0], _result("authorise", approved=False), PaymentPolicy(), due)
-    assert old is None
+    state = cleared_state(payments=[card("authorised")])
+    due_at = settlement.reauthorisation_due(state)
+    assert due_at is not None
+    settlement.reauthorise_due(state, due_at)
+    _answer(state, approved=False, now=due_at)
+    assert state.payments[0].renewable is False and state.payments[0].status == "authorised"
     assert settlement.reauthorisation_due(state) is None
     assert [a.type for a in state.alerts if a.is_open] == [AlertType.payment_failed]
 
 
+def test_a_cancelled_order_voids_its_authorisation_instead_of_renewing_it() -> None:
+    state = _nothing_owed(cleared_state(OrderStatus.cancelled, payments=[card("authorised")]))
+    settlement.rebalance(state, T0)
+    assert _ops(state) == [("P1", Kind.void, 7500, "auth-P1")]
+    assert settlement.reauthorisation_due(state) is None
+
+
 def test_a_final_order_needs_no_reauthorisation() -> None:
-    state = make_state(OrderStatus.cancelled, payments=[_card("authorised", authorised_until=at(0, days=7))])
+    state = make_state(OrderStatus.cancelled, payments=[card("authorised")])
     assert settlement.reauthorisation_due(state) is None
