@@ -25,7 +25,7 @@ from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.extracts import PublishExtractWorkflow
 from workflows.notifications import OrderNotificationsWorkflow
-from workflows.order_workflow import OrderWorkflow
+from workflows.order import OrderWorkflow
 from workflows.store_link import StoreLinkWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 from workflows.webhook_resend import WebhookResendWorkflow
@@ -56,7 +56,7 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
         inventory.receive_transfer,
         payments.record_payment_transaction,
         payments.call_gateway,
-        projection.project_order,
+        projection.commit_transition,
         stores.push_to_store,
         store_links.load_store_link,
         store_links.record_store_link,

@@ -1,4 +1,4 @@
-"""Read-model projection: write the order's view to SQL after each change."""
+"""The commit of one order change: stock, the read model, outbound events and store messages in one transaction."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from models.catalogue import CommitStock, ResizeReservations
+from models.db import stock
 from models.db.orders import save_projection
 from models.db.policies import policy_for_store
-from models.order import OrderState
 from models.sla import SlaPolicy
+from models.transition import Transition
 
 
 class ProjectionActivities:
@@ -17,12 +19,16 @@ class ProjectionActivities:
         self._engine = engine
 
     @activity.defn
-    def project_order(self, state: OrderState) -> SlaPolicy:
-        """Save the order's view (older versions never overwrite newer ones).
-
-        Returns the store's current SLA policy, so a running order picks up changed settings at its
-        next step without spending a separate action on reading them.
-        """
+    def commit_transition(self, transition: Transition) -> SlaPolicy:
+        """Write one change of an order (a retry changes nothing twice). Returns the store's current SLA policy, so
+        a running order picks up changed settings at its next step."""
+        order_number = transition.order_number
         with Session(self._engine) as session:
-            save_projection(session, state)
-            return policy_for_store(session, state.store_id)
+            for targets, location_id in transition.stock.releases:
+                stock.resize(
+                    session, ResizeReservations(order_number=order_number, targets=targets, location_id=location_id)
+                )
+            if transition.stock.commit_at is not None:
+                stock.commit(session, CommitStock(order_number=order_number, location_id=transition.stock.commit_at))
+            save_projection(session, transition.projection)
+            return policy_for_store(session, transition.projection.store_id)

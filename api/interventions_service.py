@@ -1,4 +1,5 @@
-"""Sending Head Office actions to an order's workflow as Temporal Updates, and translating the answers."""
+"""Sending Head Office actions to an order's workflow as Temporal Updates, and translating the answers; the checks
+that resolve an action's body against the catalogue before the workflow sees it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
@@ -13,35 +15,38 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import orders_service
 from api.deps import in_threadpool
-from api.problems import Conflict, Unavailable, field_error
-from api.schemas import OrderView
-from models.catalogue import Product
+from api.problems import Conflict, OutcomeUnknown, field_error
+from models.actions import Action, ActionOutcome
+from models.catalogue import LocationKind, Product
 from models.db import catalogue
-from models.interventions import NewLine
-from models.order import OrderState, order_workflow_id
+from models.db.store_links import link_state
+from models.intervention_commands import NewLine
+from models.order import order_workflow_id
 from models.settings import ApiKeyHolder
-from workflows.order_workflow import OrderWorkflow
+from models.store_link import click_and_collect_refusal
 
 
 def actor_of(caller: ApiKeyHolder) -> str:
     return f"ho:{caller.name}"
 
 
-async def run_update(
+async def run_action(
     session: Session,
     temporal: Client,
     order_number: str,
-    update: Any,
-    command: Any,
+    action: Action,
+    command: BaseModel,
     idempotency_key: str | None,
     timeout_seconds: float,
-) -> OrderView:
-    """Run one update on the order; the Idempotency-Key is the update id, so a retry is applied once."""
-    await in_threadpool(session, orders_service.get_order_state, session, order_number)  # 404 first
-    handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_number))  # type: ignore[arg-type]
+) -> dict[str, Any]:
+    """Run one action on the order; the Idempotency-Key is the update id, so a retry is applied once and answers
+    what the first attempt answered. Returns the order's view as the action left it."""
+    await in_threadpool(session, orders_service.order_record, session, order_number)  # 404 first
+    update_id = idempotency_key or str(uuid.uuid4())
+    handle = temporal.get_workflow_handle(order_workflow_id(order_number))
     try:
-        state: OrderState = await asyncio.wait_for(
-            handle.execute_update(update, command, id=idempotency_key or str(uuid.uuid4())),
+        await asyncio.wait_for(
+            handle.execute_update(action.name, command, id=update_id, result_type=ActionOutcome),
             timeout=timeout_seconds,
         )
     except WorkflowUpdateFailedError as error:
@@ -50,15 +55,17 @@ async def run_update(
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
         raise Conflict(message, type_=rule, rule=rule) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
-        raise Unavailable(
-            "no worker answered for this order in time; nothing was changed yet — retry with the same Idempotency-Key",
-            type_="worker-unavailable",
+        raise OutcomeUnknown(
+            f"the order did not answer within {timeout_seconds:g} s; the action may still be applied. Send it "
+            "again with the same Idempotency-Key to learn its outcome: it is applied once.",
+            idempotency_key=update_id,
         ) from error
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(f"order {order_number} is closed", type_="order_closed", rule="order_closed") from error
         raise
-    return await in_threadpool(session, orders_service.to_view, session, state)
+    # The workflow committed the change (and its projection) before it answered.
+    return await in_threadpool(session, orders_service.order_view, session, order_number)
 
 
 def sibling_variant(session: Session, current: Product, size: str | None, colour: str | None) -> NewLine:
@@ -88,3 +95,18 @@ def require_available(session: Session, location_id: str, sku: str, quantity: in
             type_="stock_shortage",
             rule="stock_shortage",
         )
+
+
+def require_location(session: Session, field: str, location_id: str) -> None:
+    if catalogue.get_store(session, location_id) is None:
+        raise field_error(field, f"unknown location {location_id!r}")
+
+
+def require_collection_store(session: Session, field: str, store_id: str) -> None:
+    store = catalogue.get_store(session, store_id)
+    if store is None or store.kind != LocationKind.store:
+        raise field_error(field, f"unknown store {store_id!r}")
+    if not store.click_and_collect_enabled:
+        raise field_error(field, f"store {store_id} is not enabled for click & collect")
+    if offline := click_and_collect_refusal(store_id, *link_state(session, store_id)):
+        raise field_error(field, offline)

@@ -1,10 +1,11 @@
-"""Placing orders and reading them back: idempotent start of the order workflow, views from SQL."""
+"""Placing orders and reading them back: idempotent start of the order workflow, every read from the read model."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -13,16 +14,17 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import visible_store
-from api.problems import InvalidInput, NotFound, field_error
-from api.schemas import OrderView
-from models.db import catalogue, orders, policies
-from models.db.placements import IdempotencyKeyReused, claim_order_number
+from api.problems import Forbidden, InvalidInput, NotFound, field_error
+from models.db import catalogue, orders, placements, policies
 from models.db.store_links import link_state
-from models.order import OrderState, PlaceOrder, order_workflow_id
-from models.placement import new_order, placement_problems
+from models.db.tables import OrderRecordRow
+from models.order import OrderState, order_workflow_id
+from models.placement import initial_payments, new_order, placement_problems
+from models.placing import PlaceOrder
 from models.settings import ApiKeyHolder
+from models.transition import projection_of
 from workflows import search_attributes as sa
-from workflows.order_workflow import OrderWorkflow
+from workflows.order import OrderWorkflow
 
 
 def _request_hash(order: PlaceOrder) -> str:
@@ -30,59 +32,88 @@ def _request_hash(order: PlaceOrder) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _prepare(session: Session, order: PlaceOrder, idempotency_key: str | None, gateway: str) -> tuple[OrderState, bool]:
-    request_hash = _request_hash(order)
+def _replay(session: Session, holder: str, key: str, order: PlaceOrder, gateway: str) -> OrderState | None:
+    """The order this holder's key placed before, whatever changed since (prices, the store's link, the
+    customer's standing): looked up before anything is validated."""
+    placement = placements.find_placement(session, holder, key)
+    if placement is None:
+        return None
+    if placement.request_hash != _request_hash(order):
+        raise field_error("Idempotency-Key", "this key was already used with a different request body")
+    if placement.initial_state is None:
+        raise NotFound(f"order {placement.order_number} is still being placed; retry", type_="order-not-found")
+    state = OrderState.model_validate(placement.initial_state)
+    # Tokens are never stored: the same body (same hash) carries them again, in the same order.
+    for payment, placed in zip(state.payments, initial_payments(order, gateway, state.created_at), strict=True):
+        payment.token = placed.token
+    return state
+
+
+def _prepare(
+    session: Session, caller: ApiKeyHolder, order: PlaceOrder, key: str | None, gateway: str
+) -> tuple[OrderState, bool]:
+    if key is not None and (state := _replay(session, caller.name, key, order, gateway)) is not None:
+        return state, False
     products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
     policy = policies.get_payment_policy(session)
     store_id = order.fulfilment.store_id
-    store = catalogue.get_store(session, store_id)
     problems = placement_problems(
-        order, products, store, policy, frozenset({gateway}), link=link_state(session, store_id)
+        order,
+        products,
+        catalogue.get_store(session, store_id),
+        policy,
+        frozenset({gateway}),
+        link=link_state(session, store_id),
     )
     if problems:
         raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
-    try:
-        order_number, created = claim_order_number(session, idempotency_key, request_hash)
-    except IdempotencyKeyReused as reused:
-        raise field_error("Idempotency-Key", str(reused)) from None
-    state = new_order(order_number, order, products, datetime.now(UTC), policy, gateway)
-    session.close()  # never hold a pooled connection while waiting on Temporal
-    return state, created
-
-
-def _project_first_version(session: Session, state: OrderState) -> OrderView:
-    # The workflow projects on its first step too; writing version 1 here gives read-your-writes at once.
-    orders.save_projection(session, state)
-    view = get_order_view(session, state.order_number)
-    session.close()
-    return view
+    number = placements.claim_order_number(session, caller.name, key, _request_hash(order))
+    if number is None:  # a concurrent request with the same key claimed it: answer as it will
+        return _prepare(session, caller, order, key, gateway)
+    state = new_order(number, order, products, datetime.now(UTC), policy, gateway)
+    placements.keep_initial_state(
+        session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
+    )
+    orders.save_projection(session, projection_of(state), commit=False)  # read-your-writes: version 1, once
+    session.commit()
+    return state, True
 
 
 async def place_order(
     session: Session,
     temporal: Client,
     task_queue: str,
+    caller: ApiKeyHolder,
     order: PlaceOrder,
     idempotency_key: str | None,
     gateway: str = "test",
-) -> tuple[OrderView, bool]:
-    """Validate, claim a number, start the workflow once; returns the view and whether it was created now.
+) -> tuple[dict[str, Any], bool]:
+    """Claim a number, keep the first state, start the workflow once; returns the view and whether it is new.
 
-    Database work runs in the thread pool: blocking the event loop on a busy connection pool would stall
-    every request, including the ones that would give their connection back.
-    """
-    state, created = await run_in_threadpool(_prepare, session, order, idempotency_key, gateway)
-    order_number = state.order_number
+    A retry with the same key (from the same key holder) answers the order it placed, and starts its workflow if
+    a crash left it unstarted. Database work runs in the thread pool and gives its connection back before any
+    wait on Temporal."""
+    if caller.channels is not None and order.channel not in caller.channels:
+        allowed = ", ".join(caller.channels) or "none"
+        raise Forbidden(f"this key places orders for {allowed} only, not {order.channel}", type_="channel-not-allowed")
+
+    def prepare() -> tuple[OrderState, bool]:
+        try:
+            return _prepare(session, caller, order, idempotency_key, gateway)
+        finally:
+            session.close()
+
+    state, created = await run_in_threadpool(prepare)
     try:
         await temporal.start_workflow(
             OrderWorkflow.run,
             state,
-            id=order_workflow_id(order_number),
+            id=order_workflow_id(state.order_number),
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(sa.ORDER_NUMBER, order_number),
+                    SearchAttributePair(sa.ORDER_NUMBER, state.order_number),
                     SearchAttributePair(sa.ORDER_STATUS, state.status.value),
                     SearchAttributePair(sa.STORE_ID, state.store_id),
                     SearchAttributePair(sa.CHANNEL, state.channel.value),
@@ -92,33 +123,29 @@ async def place_order(
         )
     except WorkflowAlreadyStartedError:
         created = False  # a retry of a placement whose workflow is already running
-    return await run_in_threadpool(_project_first_version, session, state), created
+
+    def read() -> dict[str, Any]:
+        try:
+            return order_view(session, state.order_number)
+        finally:
+            session.close()
+
+    return await run_in_threadpool(read), created
 
 
-def to_view(session: Session, state: OrderState) -> OrderView:
-    stock = [catalogue.stock_holding(session, sku) for sku in dict.fromkeys(line.sku for line in state.lines)]
-    return OrderView(
-        **state.model_dump(exclude={"seen_event_ids": True, "store_pushes": True, "payments": {"__all__": {"token"}}}),
-        workflow_id=order_workflow_id(state.order_number),
-        total=state.total(),
-        paid=state.paid(),
-        authorised=state.authorised(),
-        refunded=state.refunded(),
-        outstanding=state.outstanding(),
-        balance=state.outstanding(),
-        has_alert=state.has_open_alert,
-        stock=stock,
-    )
-
-
-def get_order_state(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> OrderState:
-    """The order's projected state; a store caller gets 404 for another store's order (no existence leak)."""
+def order_record(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> OrderRecordRow:
+    """The order's read-model row; a store caller gets 404 for another store's order (no existence leak)."""
     record = orders.get_order_record(session, order_number)
     own_store = visible_store(caller) if caller is not None else None
-    if record is None or (own_store is not None and record.store_id != own_store):
+    senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
+    if record is None or (own_store is not None and own_store not in senders):
         raise NotFound(f"order {order_number} not found", type_="order-not-found")
-    return OrderState.model_validate(record.view)
+    return record
 
 
-def get_order_view(session: Session, order_number: str) -> OrderView:
-    return to_view(session, get_order_state(session, order_number))
+def order_view(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> dict[str, Any]:
+    """The one place single-order reads come from: the view the workflow committed, with live stock figures."""
+    view = dict(order_record(session, order_number, caller).view)
+    skus = dict.fromkeys(line["sku"] for line in view["lines"])
+    view["stock"] = [catalogue.stock_holding(session, sku).model_dump(mode="json") for sku in skus]
+    return view

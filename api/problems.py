@@ -45,6 +45,16 @@ class Unavailable(Problem):
     status, title = 503, "Service unavailable"
 
 
+class OutcomeUnknown(Problem):
+    """The order did not answer in time: the action may or may not be applied. The body names the
+    Idempotency-Key to send again, which learns the outcome without applying it twice."""
+
+    status, title = 503, "Outcome unknown"
+
+    def __init__(self, detail: str, *, idempotency_key: str) -> None:
+        super().__init__(detail, type_="outcome-unknown", idempotency_key=idempotency_key)
+
+
 class InvalidInput(Problem):
     status, title = 422, "Invalid input"
 

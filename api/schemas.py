@@ -7,66 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from models.catalogue import StockHolding
 from models.money import Money
-from models.order import (
-    Alert,
-    Channel,
-    Customer,
-    DeliveryAddress,
-    HistoryEntry,
-    HoldReason,
-    LoyaltyOffer,
-    Note,
-    OrderLine,
-    OrderStatus,
-    PaymentRecord,
-    RefundRecord,
-    StoreEventType,
-    StoreException,
-    Transfer,
-)
-from models.payment_policy import PaymentPolicy
-
-
-class OrderView(BaseModel):
-    """One order in full, as Head Office and the webstore see it."""
-
-    order_number: str
-    workflow_id: str
-    web_reference: str
-    channel: Channel
-    customer: Customer
-    store_id: str
-    fulfilment_method: str
-    status: OrderStatus
-    status_since: datetime
-    created_at: datetime
-    total: Money
-    has_alert: bool
-    hold_reason: HoldReason | None
-    store_update_pending_since: datetime | None
-    lines: list[OrderLine]
-    payments: list[PaymentRecord]
-    refunds: list[RefundRecord]
-    paid: Money = Field(description="Captured (taken) money, before refunds")
-    authorised: Money = Field(description="Held at the gateway, not captured yet")
-    refunded: Money
-    outstanding: Money = Field(description="What the order comes to less captured money kept (0 when settled)")
-    balance: Money = Field(description="The same as outstanding (kept for existing clients)")
-    approval_reason: str | None = None
-    payment_policy: PaymentPolicy
-    transfers: list[Transfer]
-    delivery_address: DeliveryAddress | None
-    dispatch_location: str | None
-    dispatched_at: datetime | None
-    loyalty_offers: list[LoyaltyOffer]
-    notes: list[Note]
-    alerts: list[Alert]
-    history: list[HistoryEntry]
-    store_exceptions: list[StoreException]
-    stock: list[StockHolding] = Field(default_factory=list, description="Each line's SKU in every location")
-    version: int
+from models.order import OrderStatus, StoreEventType
+from models.placing import Channel
 
 
 class OrderSummary(BaseModel):

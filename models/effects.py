@@ -31,21 +31,22 @@ class Release:
 
 @dataclass
 class Needs:
-    """Done before the order changes; either can be refused by the stock ledger (409 stock_shortage)."""
+    """Stock ledger work done before the order changes: a reservation or a transfer's dispatch (either can be
+    refused: 409 stock_shortage), or a transfer's receipt (the stock the order is then reserved from)."""
 
     reserve: list[LineReservation] = field(default_factory=list)
     reserve_at: str | None = None
     dispatch: DispatchTransfer | None = None
+    receive_transfer: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.reserve) or self.dispatch is not None
+        return bool(self.reserve) or self.dispatch is not None or self.receive_transfer is not None
 
 
 @dataclass
 class Effects:
     releases: list[Release] = field(default_factory=list)
     commit_at: str | None = None  # the goods left this location with the customer: consume its reservations
-    receive_transfer: str | None = None
     store_messages: list[StoreMessage] = field(default_factory=list)
     send_to_store: bool = False  # reserve every open line at the store, then send the order to it
 
@@ -63,14 +64,13 @@ class Effects:
         if more is not None:
             self.releases += more.releases
             self.commit_at = more.commit_at or self.commit_at
-            self.receive_transfer = more.receive_transfer or self.receive_transfer
             self.store_messages += more.store_messages
             self.send_to_store = self.send_to_store or more.send_to_store
         return self
 
     @property
     def touches_stock(self) -> bool:
-        return bool(self.releases) or self.commit_at is not None or self.receive_transfer is not None
+        return bool(self.releases) or self.commit_at is not None
 
 
 @dataclass(frozen=True)

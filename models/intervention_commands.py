@@ -128,7 +128,9 @@ class ConfirmPayment(_Command):
     """Money arrived outside a gateway: the offline payment (the order goes ahead), or an amount due."""
 
     reference: Line = Field(min_length=1, max_length=200, description="The bank or till reference of the payment")
-    payment_id: Line | None = Field(default=None, max_length=8, description="P1, P2…; every awaiting or due one if left out")
+    payment_id: Line | None = Field(
+        default=None, max_length=8, description="P1, P2…; every awaiting or due one if left out"
+    )
 
 
 class RetryPayment(_Command):
@@ -140,5 +142,7 @@ class RetryPayment(_Command):
 class OverridePayment(_Command):
     """Settle a failed capture by hand (money taken another way); audited in the order's history."""
 
-    payment_id: Line | None = Field(default=None, max_length=8, description="The payment (P1, P2); every failed one if left out")
+    payment_id: Line | None = Field(
+        default=None, max_length=8, description="The payment (P1, P2); every failed one if left out"
+    )
     reference: Line = Field(min_length=1, max_length=200, description="Where the money was taken")

@@ -191,9 +191,22 @@ class PaymentView(BaseModel):
     amount: Money
     status: PaymentStatus
     at: datetime | None = None
+    actor: str = ""
     reference: str = ""
     gateway: str | None = None
+    authorisation_reference: str = ""
     authorised_until: datetime | None = None
     captured_amount: int | None = None
     detail: str = ""
     outcome_unknown: bool = Field(default=False, description="A gateway call on it has no answer yet")
+
+
+class OperationView(BaseModel):
+    """A gateway operation the order decided on and has not seen answered: queued, running, or unknown."""
+
+    operation_id: str
+    payment_id: str
+    kind: GatewayOperationKind
+    amount: Money
+    status: OperationStatus
+    since: datetime

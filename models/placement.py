@@ -131,7 +131,8 @@ def approval_reason(order: PlaceOrder, currency: str, policy: PaymentPolicy) -> 
         return f"customer {order.customer.id} needs approval for every order"
     limit = policy.approval_above.get(currency)
     if limit is not None and gross > limit:
-        return f"the order ({Money(amount=gross, currency=currency)} before discounts) is above {Money(amount=limit, currency=currency)}"
+        gross_money, limit_money = Money(amount=gross, currency=currency), Money(amount=limit, currency=currency)
+        return f"the order ({gross_money} before discounts) is above {limit_money}"
     if discount > gross * policy.approval_discount_share:
         share = f"{policy.approval_discount_share:.0%}"
         return f"the discount ({Money(amount=discount, currency=currency)}) is more than {share} of the order"

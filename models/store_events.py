@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models import journey, settlement
-from models.effects import Effects
+from models.effects import Effects, Needs
 from models.money import Money
 from models.order import (
     AlertType,
@@ -71,6 +71,13 @@ def _transfer_refusal(state: OrderState, event: StoreEvent) -> str | None:
     if transfer.received_at is not None:
         return f"transfer {event.transfer_id} was already received"
     return None
+
+
+def needs(state: OrderState, event: StoreEvent) -> Needs:
+    """A transfer the store received is booked into its stock before the order is reserved from it."""
+    if event.type is StoreEventType.transfer_received and event.transfer_id:
+        return Needs(receive_transfer=event.transfer_id)
+    return Needs()
 
 
 def record_exception(state: OrderState, event: StoreEvent, reason: str, now: datetime) -> None:
@@ -137,7 +144,7 @@ def _transfer_received(state: OrderState, event: StoreEvent, now: datetime, acto
     transfer.received_at = now
     journey.record(state, now, actor, "transfer_received", transfer.transfer_id)
     journey.settle_alerts(state, now)
-    effects = Effects(receive_transfer=transfer.transfer_id)
+    effects = Effects()
     # Waiting only for this stock: reserve the lines again and send the order to the store.
     effects.send_to_store = state.status == OrderStatus.awaiting_transfer and not state.pending_transfers()
     return effects

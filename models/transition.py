@@ -28,11 +28,10 @@ EXTRACT_FOR_EVENT = {
 
 
 class StockWork(BaseModel):
-    """Stock changes that cannot be refused: releases (targets, per location), a commit, a transfer received."""
+    """Stock changes that cannot be refused: releases (targets, per location), and a commit at handover."""
 
     releases: list[tuple[dict[str, int], str | None]] = Field(default_factory=list)
     commit_at: str | None = None
-    receive_transfer: str | None = None
 
 
 class Projection(BaseModel):
@@ -127,7 +126,6 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
         stock=StockWork(
             releases=[(release.targets, release.location_id) for release in effects.releases],
             commit_at=effects.commit_at,
-            receive_transfer=effects.receive_transfer,
         ),
         events=events,
         extracts=extracts,

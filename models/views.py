@@ -29,7 +29,7 @@ from models.order import (
     Transfer,
     order_workflow_id,
 )
-from models.payments import Adjustment, Charge, PaymentRecord, PaymentView, RefundRecord
+from models.payments import Adjustment, Charge, OperationView, PaymentRecord, PaymentView, RefundRecord
 from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer
 
 
@@ -53,6 +53,9 @@ class OrderView(BaseModel):
     lines: list[OrderLine]
     payments: list[PaymentView]
     refunds: list[RefundRecord]
+    operations: list[OperationView] = Field(
+        default_factory=list, description="Gateway operations decided and not yet answered (money on its way)"
+    )
     charges: list[Charge] = Field(default_factory=list)
     adjustments: list[Adjustment] = Field(default_factory=list, description="Goodwill given back")
     paid: Money = Field(description="Money that moved in (captured, or taken outside a gateway), before refunds")
@@ -82,8 +85,10 @@ def payment_view(state: OrderState, payment: PaymentRecord) -> PaymentView:
         amount=payment.amount,
         status=payment.status,
         at=payment.at,
+        actor=payment.actor,
         reference=payment.reference,
         gateway=payment.gateway,
+        authorisation_reference=payment.authorisation_reference,
         authorised_until=payment.authorised_until,
         captured_amount=payment.captured_amount,
         detail=payment.detail,
@@ -111,6 +116,7 @@ def for_api(state: OrderState) -> OrderView:
         lines=state.lines,
         payments=[payment_view(state, payment) for payment in state.payments],
         refunds=state.refunds,
+        operations=[OperationView.model_validate(op, from_attributes=True) for op in state.operations],
         charges=state.charges,
         adjustments=state.adjustments,
         paid=state.paid(),

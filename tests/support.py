@@ -56,7 +56,12 @@ def order_body(store_id: str = "S001", lines: list[tuple[str, int]] | None = Non
             {"sku": sku, "quantity": qty, "unit_price": {"amount": PRICES[sku], "currency": "GBP"}}
             for sku, qty in lines
         ],
-        "payment": {"mode": "prepaid", "method": "card", "amount": {"amount": total, "currency": "GBP"}},
+        "payment": {
+            "mode": "prepaid",
+            "method": "card",
+            "amount": {"amount": total, "currency": "GBP"},
+            "reference": "PSP-4242",
+        },
         "loyalty_offers": [],
         "notes": ["Please gift wrap"],
     }
@@ -105,6 +110,16 @@ async def wait_for_status(client: httpx.AsyncClient, order_number: str, status: 
     async def check() -> dict | None:
         view = (await client.get(f"/orders/{order_number}", headers=HO)).json()
         return view if view.get("status") == status else None
+
+    return await eventually(check, timeout)
+
+
+async def settled(client: httpx.AsyncClient, order_number: str, timeout: float = 20.0) -> dict:
+    """The order once no gateway operation is queued or running (money moves after the action that asked)."""
+
+    async def check() -> dict | None:
+        view = (await client.get(f"/orders/{order_number}", headers=HO)).json()
+        return view if all(op["status"] == "unknown" for op in view["operations"]) else None
 
     return await eventually(check, timeout)
 

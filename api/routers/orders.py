@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, status
+from fastapi.responses import JSONResponse
 
 from api import orders_service
 from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
-from api.schemas import OrderPage, OrderSummary, OrderView, PaymentHistory, PaymentTransactionView
+from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
 from models.money import Money
-from models.order import AlertType, OrderStatus, PlaceOrder
+from models.order import AlertType, OrderStatus
+from models.placing import PlaceOrder
+from models.views import OrderView
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -19,21 +22,21 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderView)
 async def place_order(
     order: PlaceOrder,
-    response: Response,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    _caller: OrderPlacer,
+    caller: OrderPlacer,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> OrderView:
-    """Place an order; the same Idempotency-Key with the same body returns the same order."""
+) -> JSONResponse:
+    """Place an order; the same Idempotency-Key (from the same key holder) with the same body returns the same
+    order, even if prices or the store changed since."""
     view, created = await orders_service.place_order(
-        session, temporal, settings.task_queue, order, idempotency_key, settings.payment_gateway
+        session, temporal, settings.task_queue, caller, order, idempotency_key, settings.payment_gateway
     )
+    headers = {"Location": f"/orders/{view['order_number']}"}
     if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/orders/{view.order_number}"
-    return view
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(view, status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.get("", response_model=OrderPage)
@@ -73,15 +76,15 @@ def list_orders(
 
 
 @router.get("/{order_number}", response_model=OrderView)
-def get_order(order_number: str, session: SessionDep, caller: Caller) -> OrderView:
+def get_order(order_number: str, session: SessionDep, caller: Caller) -> JSONResponse:
     """One order: lines, notes, payments, alerts, history and stock of each line everywhere."""
-    return orders_service.to_view(session, orders_service.get_order_state(session, order_number, caller))
+    return JSONResponse(orders_service.order_view(session, order_number, caller))
 
 
 @router.get("/{order_number}/payments", response_model=PaymentHistory)
 def get_order_payments(order_number: str, session: SessionDep, caller: Caller) -> PaymentHistory:
     """Every payment operation on the order (authorise, capture, sale, void, refund), approved, declined or failing."""
-    orders_service.get_order_state(session, order_number, caller)  # 404: unknown, or another store's order
+    orders_service.order_record(session, order_number, caller)  # 404: unknown, or another store's order
     rows = payments.payment_transactions(session, order_number)
     return PaymentHistory(
         order_number=order_number,

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,8 +31,7 @@ from api import orders_service
 from api.deps import SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import Conflict, InvalidInput, NotFound, Problem
 from api.routers import interventions as api_actions
-from api.schemas import OrderView
-from models import interventions as ho
+from models.actions import BY_PATH
 from models.catalogue import LocationKind
 from models.db.catalogue import list_products, list_stores
 from models.db.extracts import list_extracts
@@ -45,9 +44,10 @@ from models.db.orders import (
 )
 from models.db.outbound import exports_for_order
 from models.db.store_links import list_links
-from models.order import AlertType, OrderStatus, ReleaseHold, StoreEvent, StoreEventType, order_workflow_id
+from models.order import AlertType, OrderStatus, StoreEvent, StoreEventType, order_workflow_id
 from models.settings import ApiKeyHolder, Role, Settings
-from workflows.order_workflow import OrderWorkflow
+from models.views import OrderView
+from workflows.order import OrderWorkflow
 
 HERE = Path(__file__).resolve().parent.parent
 COOKIE = "baton_session"
@@ -292,8 +292,8 @@ def _order_context(session: Session, settings: Settings, view: OrderView) -> dic
 
 
 def _load_order(session: Session, settings: Settings, order_number: str, user: ApiKeyHolder) -> dict[str, Any]:
-    state = orders_service.get_order_state(session, order_number, user)  # 404 for another store's order
-    return _order_context(session, settings, orders_service.to_view(session, state))
+    view = OrderView.model_validate(orders_service.order_view(session, order_number, user))  # 404: another store's
+    return _order_context(session, settings, view)
 
 
 @router.get("/orders/{order_number}")
@@ -352,27 +352,6 @@ def _action_body(action: str, form: Any, currency: str) -> dict[str, Any]:
     return body
 
 
-# action slug -> (the API endpoint function, the model of its body)
-ACTIONS: dict[str, tuple[Any, type[BaseModel]]] = {
-    "cancel": (api_actions.cancel_order, ho.CancelOrder),
-    "cancel-lines": (api_actions.cancel_lines, ho.CancelLines),
-    "change-variant": (api_actions.change_variant, api_actions.ChangeVariantRequest),
-    "add-item": (api_actions.add_item, api_actions.AddItemRequest),
-    "buy-in-store": (api_actions.buy_in_store, ho.BuyInStore),
-    "move-to-store": (api_actions.move_to_store, ho.MoveToStore),
-    "home-delivery": (api_actions.switch_to_home_delivery, ho.SwitchToHomeDelivery),
-    "redirect-stock": (api_actions.redirect_stock, ho.RedirectStock),
-    "prompt-store": (api_actions.prompt_store, ho.PromptStore),
-    "notes": (api_actions.add_note, ho.AddNote),
-    "release-hold": (api_actions.release_hold, ReleaseHold),
-    "payments": (api_actions.take_payment, ho.TakePayment),
-    "refunds": (api_actions.refund, ho.IssueRefund),
-    "approve": (api_actions.approve_order, ho.ApproveOrder),
-    "reject": (api_actions.reject_order, ho.RejectOrder),
-    "confirm-payment": (api_actions.confirm_payment, ho.ConfirmPayment),
-    "retry-payment": (api_actions.retry_payment, ho.RetryPayment),
-    "override-payment": (api_actions.override_payment, ho.OverridePayment),
-}
 
 
 def _validation_refusal(error: ValidationError) -> dict[str, str]:
@@ -391,19 +370,20 @@ async def order_action(
     user: HeadOfficeUser,
 ) -> Response:
     """Run a Head Office action from its form and answer the refreshed order section (or the refusal)."""
-    if action not in ACTIONS:
+    if action not in BY_PATH:
         raise NotFound(f"unknown action {action}", type_="page-not-found")
-    endpoint, model = ACTIONS[action]
     form = await request.form()
-    state = await in_threadpool(session, orders_service.get_order_state, session, order_number, user)
+    current = await in_threadpool(session, orders_service.order_view, session, order_number, user)
     refusal: dict[str, str] | None = None
     view: OrderView | None = None
     try:
-        command = model.model_validate(_action_body(action, form, state.currency))
+        body = api_actions.body_model(BY_PATH[action]).model_validate(
+            _action_body(action, form, current["total"]["currency"])
+        )
         actions = api_actions.OrderActions(
             order_number, session, temporal, settings, user, _text(form, "idempotency_key")
         )
-        view = await endpoint(actions, command)
+        view = OrderView.model_validate(await api_actions.perform(actions, BY_PATH[action], body))
     except ValidationError as error:
         refusal = _validation_refusal(error)
     except Problem as error:
@@ -412,7 +392,9 @@ async def order_action(
         rule = error.extra.get("rule") if isinstance(error, Conflict) else error.type
         refusal = {"rule": str(rule or error.type), "message": error.detail}
     if view is None:
-        view = await in_threadpool(session, orders_service.get_order_view, session, order_number)
+        view = OrderView.model_validate(
+            await in_threadpool(session, orders_service.order_view, session, order_number)
+        )
     context = await in_threadpool(session, _order_context, session, settings, view)
     done = None if refusal else f"{action.replace('-', ' ')}: done"
     return _page(request, "_order_section.html", user, refusal=refusal, done=done, **context)
@@ -423,10 +405,7 @@ async def order_action(
 
 def _store_orders(session: Session, store_id: str) -> list[OrderView]:
     records = open_store_orders(session, store_id)
-    return [
-        orders_service.to_view(session, orders_service.get_order_state(session, record.order_number))
-        for record in records
-    ]
+    return [OrderView.model_validate(record.view) for record in records]
 
 
 async def _store_page_context(session: Session, store_id: str) -> dict[str, Any]:
@@ -469,7 +448,9 @@ async def store_action(
     if button not in STORE_BUTTONS:
         raise NotFound(f"unknown button {button}", type_="page-not-found")
     store_id = str(user.store_id)
-    state = await in_threadpool(session, orders_service.get_order_state, session, order_number, user)
+    state = OrderView.model_validate(
+        await in_threadpool(session, orders_service.order_view, session, order_number, user)
+    )
     form = await request.form()
     event_type = STORE_BUTTONS[button]
     picked: dict[str, int] = {}
@@ -493,7 +474,7 @@ async def store_action(
             picked=picked,
             transfer_id=_text(form, "transfer_id"),
         )
-        handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_number))  # type: ignore[arg-type]
+        handle = temporal.get_workflow_handle(order_workflow_id(order_number))
         try:
             await handle.signal(OrderWorkflow.store_event, event)
         except RPCError as error:
@@ -512,7 +493,9 @@ async def store_action(
         shown = after[1] if after[0] > before[0] else f"{after[1]} (event sent, not applied yet)"
         message = f"Order {order_number}: {event_type.value} sent — now {shown}"
         if after[0] > before[0] and after[1] == before[1] and event_type is not StoreEventType.update_acknowledged:
-            latest = await in_threadpool(session, orders_service.get_order_state, session, order_number)
+            latest = OrderView.model_validate(
+                await in_threadpool(session, orders_service.order_view, session, order_number)
+            )
             exception = next((e for e in latest.store_exceptions if e.event_id == event.event_id), None)
             if exception is not None:
                 refusal = {"rule": "store_exception", "message": exception.reason}

@@ -22,7 +22,7 @@ from models.order import StoreEvent, order_workflow_id, store_link_workflow_id
 from models.settings import Settings
 from models.signing import SignatureError, verify
 from models.store_link import Heartbeat, StoreLinkInput
-from workflows.order_workflow import OrderWorkflow
+from workflows.order import OrderWorkflow
 from workflows.store_link import StoreLinkWorkflow
 
 router = APIRouter(prefix="/webhooks", tags=["store webhooks"])
@@ -58,7 +58,7 @@ def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tupl
     senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
     if record is None or store_id not in senders:
         raise NotFound(f"store {store_id} has no order {order_number}", type_="order-not-found")
-    return order_number, record.status, set(record.view.get("seen_event_ids", []))
+    return order_number, record.status, set(record.seen_event_ids)
 
 
 def _check(
@@ -111,7 +111,7 @@ async def store_event(
         await _hand_heartbeat(temporal, settings, store_id, event)
         return WebhookAccepted(event_id=event.event_id)
     order_number, order_status, seen_event_ids = order
-    handle = temporal.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_number))
+    handle = temporal.get_workflow_handle(order_workflow_id(order_number))
     try:
         await handle.signal(
             OrderWorkflow.store_event,

@@ -12,7 +12,7 @@ from models.order import OrderStatus, order_workflow_id
 from tests.models.factories import at, make_state
 from tests.support import CHANNEL, HO, STORE_S001, order_body, wait_for_status
 from workflows.extracts import PublishExtractWorkflow
-from workflows.order_workflow import OrderWorkflow
+from workflows.order import OrderWorkflow
 
 
 async def _create(stack, order_number: str, extract_type: ExtractType, sequence: int) -> str:  # type: ignore[no-untyped-def]

@@ -61,7 +61,9 @@ async def test_partial_refund_then_the_rest_never_more_than_captured(stack):
     number, total = order["order_number"], order["total"]["amount"]
     part = {"amount": {"amount": 1000, "currency": "GBP"}, "reason": "late"}
     view = (await stack.http.post(f"/orders/{number}/refunds", json=part, headers=HO)).json()
-    assert view["refunded"]["amount"] == 1000 and view["refunds"][0]["reference"] == f"order-{number}:refund:1"
+    # Prepaid by the channel: the refund is an instruction to the channel against its own payment reference.
+    refund = view["refunds"][0]
+    assert view["refunded"]["amount"] == 1000 and (refund["status"], refund["reference"]) == ("instructed", "PSP-4242")
     rest = {"amount": {"amount": total - 1000, "currency": "GBP"}, "reason": "goodwill"}
     assert (await stack.http.post(f"/orders/{number}/refunds", json=rest, headers=HO)).status_code == 200
     one_more = {"amount": {"amount": 1, "currency": "GBP"}, "reason": "again"}
@@ -259,16 +261,21 @@ async def test_action_without_credentials_is_401(stack):
     assert (await stack.http.post("/orders/99999999/cancel", json={"reason": "x"}, headers=HO)).status_code == 404
 
 
-async def test_action_answers_503_quickly_when_no_worker_runs(dev_env, db, database_url, executor):
+async def test_action_answers_outcome_unknown_when_no_worker_runs(dev_env, db, database_url, executor):
     from tests.conftest import _stack
 
     async for stack in _stack(dev_env, db, database_url, executor, run_worker=False):
         stack.settings.update_timeout_seconds = 1
         response = await stack.http.post("/orders", json=order_body(), headers=CHANNEL)
         number = response.json()["order_number"]
-        refused = await stack.http.post(f"/orders/{number}/cancel", json={"reason": "x"}, headers=HO)
+        refused = await stack.http.post(
+            f"/orders/{number}/cancel", json={"reason": "x"}, headers={**HO, "Idempotency-Key": "cancel-1"}
+        )
         assert refused.status_code == 503
-        assert refused.json()["type"].endswith("worker-unavailable")
+        # Not "nothing changed": it may still be applied, and the same key learns the outcome.
+        problem = refused.json()
+        assert problem["type"].endswith("outcome-unknown") and problem["idempotency_key"] == "cancel-1"
+        assert "may still be applied" in problem["detail"]
         await stack.client.get_workflow_handle(order_workflow_id(number)).terminate("test finished")
 
 

@@ -16,6 +16,7 @@ from tests.support import (
     gateway_operations,
     order_body,
     post_store_event,
+    settled,
     store_event,
     wait_for_status,
 )
@@ -27,6 +28,8 @@ def _payment(mode: str, amount: int = TOTAL, method: str = "card", token: str | 
     payment: dict[str, Any] = {"mode": mode, "method": method, "amount": {"amount": amount, "currency": "GBP"}}
     if mode in ("auth_capture", "authorise"):
         payment["token"] = token
+    if mode == "prepaid":
+        payment["reference"] = "PSP-77"
     return {**payment, **extra}
 
 
@@ -45,13 +48,15 @@ async def _collect(stack, number: str) -> dict:
     await _store(stack, number, "picked", picked={"L1": 2, "L2": 1})
     await wait_for_status(stack.http, number, "ready_for_collection")
     await _store(stack, number, "collected")
-    return await wait_for_status(stack.http, number, "completed")
+    await wait_for_status(stack.http, number, "completed")
+    return await settled(stack.http, number)
 
 
 async def _act(stack, number: str, action: str, body: dict, status: int = 200, headers: dict = HO) -> dict:
+    """Run an action; when accepted, the order once the money it moved has moved (it moves after the answer)."""
     response = await stack.http.post(f"/orders/{number}/{action}", json=body, headers=headers)
     assert response.status_code == status, response.text
-    return response.json()
+    return await settled(stack.http, number) if status == 200 else response.json()
 
 
 def _gateway_ops(stack, number: str) -> list[tuple[str, str, int]]:
@@ -76,7 +81,7 @@ async def test_auth_capture_takes_the_money_at_placement(stack):
     view = await _place(stack, "awaiting_acknowledgement", payment=_payment("auth_capture"))
     number = view["order_number"]
     assert (view["paid"]["amount"], view["authorised"]["amount"], view["outstanding"]["amount"]) == (TOTAL, 0, 0)
-    assert view["payments"][0]["status"] == "captured" and view["payments"][0]["token"] is None
+    assert view["payments"][0]["status"] == "captured" and "token" not in view["payments"][0]
     assert _actions(view)[:3] == ["order_placed", "payment_captured", "payment_confirmed"]
     assert _gateway_ops(stack, number) == [("sale", "approved", TOTAL)]
     assert _ledger(stack, number) == [("sale", "approved", TOTAL)]
@@ -90,7 +95,8 @@ async def test_authorised_at_placement_is_captured_at_collection(stack):
     done = await _collect(stack, number)
     assert (done["paid"]["amount"], done["authorised"]["amount"], done["outstanding"]["amount"]) == (TOTAL, 0, 0)
     assert _gateway_ops(stack, number) == [("authorise", "approved", TOTAL), ("capture", "approved", TOTAL)]
-    assert _actions(done).index("payment_captured") < _actions(done).index("completed")
+    # The goods leave first; the capture follows at once, outside the store's message.
+    assert _actions(done).index("completed") < _actions(done).index("payment_captured")
 
 
 async def test_cancelled_lines_are_not_captured_and_a_cancelled_order_voids_its_authorisation(stack):

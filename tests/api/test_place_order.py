@@ -18,7 +18,7 @@ def _count_orders(stack) -> int:
 
 async def _workflow_count(stack) -> int:
     """Order workflows on the test's task queue (each order also has its notifications workflow there)."""
-    query = f'TaskQueue="{stack.settings.task_queue}" AND WorkflowType="OrderWorkflow"'
+    query = f'TaskQueue="{stack.settings.task_queue}" AND WorkflowType="Order"'
     return len([w async for w in stack.client.list_workflows(query)])
 
 

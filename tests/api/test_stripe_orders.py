@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.localstripe import API_KEY, DECLINED, VISA
-from tests.support import CHANNEL, HO, order_body, post_store_event, store_event, wait_for_status
+from tests.support import CHANNEL, HO, order_body, post_store_event, settled, store_event, wait_for_status
 
 
 @pytest.fixture
@@ -38,14 +38,16 @@ async def test_authorised_with_stripe_captured_at_collection_then_refunded(stack
     await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
     await wait_for_status(stack.http, number, "ready_for_collection")
     await _send(stack, number, "collected")
-    done = await wait_for_status(stack.http, number, "completed")
+    await wait_for_status(stack.http, number, "completed")
+    done = await settled(stack.http, number)  # the capture follows the handover
     assert done["payments"][0]["status"] == "captured" and done["payments"][0]["reference"].startswith("ch_")
     assert done["paid"] == done["total"]
 
     refund = {"amount": {"amount": 1500, "currency": "GBP"}, "reason": "one tee returned"}
     refunded = await stack.http.post(f"/orders/{number}/refunds", json=refund, headers=HO)
     assert refunded.status_code == 200, refunded.text
-    assert refunded.json()["refunds"][0]["reference"].startswith("re_")
+    assert refunded.json()["refunds"][0]["status"] == "requested"  # answered at once; the gateway follows
+    assert (await settled(stack.http, number))["refunds"][0]["reference"].startswith("re_")
 
     ledger = (await stack.http.get(f"/orders/{number}/payments", headers=HO)).json()["transactions"]
     assert [(t["kind"], t["status"], t["gateway"]) for t in ledger] == [

@@ -29,7 +29,7 @@ from tests.support import API_KEYS, CHANNEL, order_body, wait_for_status
 from worker import build_worker
 from workflows.client import DATA_CONVERTER, connect_temporal, data_converter
 from workflows.codec import ENCODING, KEY_ID_METADATA, AesGcmCodec, CodecError
-from workflows.order_workflow import OrderWorkflow
+from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 

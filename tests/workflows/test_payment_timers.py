@@ -20,6 +20,8 @@ async def _policy(stack, **changes) -> None:
 async def _place(stack, payment: dict, **overrides) -> str:
     body = order_body(**overrides)
     body["payment"] = {**payment, "amount": body["payment"]["amount"]}
+    if payment["mode"] == "prepaid":
+        body["payment"].setdefault("reference", "PSP-1")
     response = await stack.http.post("/orders", json=body, headers=CHANNEL)
     assert response.status_code == 201, response.text
     return response.json()["order_number"]

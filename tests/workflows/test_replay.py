@@ -18,7 +18,7 @@ from temporalio.worker import Replayer
 from models.order import order_workflow_id
 from tests.support import CHANNEL, HO, order_body, post_store_event, store_event, wait_for_status
 from workflows.client import DATA_CONVERTER
-from workflows.order_workflow import OrderWorkflow
+from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORD = os.environ.get("BATON_RECORD_HISTORIES") == "1"

@@ -31,6 +31,7 @@ from tests.support import (
     eventually,
     order_body,
     post_store_event,
+    settled,
     store_event,
     wait_for_status,
 )
@@ -310,7 +311,8 @@ async def test_worker_killed_right_after_the_gateway_captured_captures_exactly_o
         assert _captures(db, number)[1] == []  # Baton's ledger has not recorded it yet
 
         second = workers.start(**slow)
-        view = await wait_for_status(api.http, number, "completed", timeout=RECOVERY_TIMEOUT)
+        await wait_for_status(api.http, number, "completed", timeout=RECOVERY_TIMEOUT)
+        view = await settled(api.http, number, timeout=RECOVERY_TIMEOUT)
     except AssertionError as error:
         raise AssertionError(f"{error}\n{workers.logs()}") from error
 

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from activities.projection import ProjectionActivities
-    from models.catalogue import DispatchTransfer, LineReservation, ReservationOutcome, ReserveStock
+    from models.catalogue import DispatchTransfer, LineReservation, ReceiveTransfer, ReservationOutcome, ReserveStock
     from models.order import OrderState
     from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult, MoneyOperation
     from models.sla import SlaPolicy
@@ -23,7 +23,9 @@ with workflow.unsafe.imports_passed_through():
 DATABASE_TIMEOUT = timedelta(seconds=30)
 # A gateway that is down is retried (same idempotency key) until the policy's gateway_retry_for has passed;
 # a decline is an answer, never retried.
-GATEWAY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_interval=timedelta(seconds=30))
+GATEWAY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_interval=timedelta(seconds=30)
+)
 # Nothing was sent, so nothing moved: these end a call with a decline rather than an unknown outcome.
 _NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
 
@@ -46,6 +48,14 @@ async def dispatch_transfer(transfer: DispatchTransfer) -> None:
         if isinstance(error.cause, ApplicationError):
             raise ApplicationError(error.cause.message, type=error.cause.type) from error
         raise
+
+
+async def receive_transfer(transfer_id: str) -> None:
+    await workflow.execute_local_activity_method(
+        InventoryActivities.receive_transfer,
+        ReceiveTransfer(transfer_id=transfer_id),
+        start_to_close_timeout=DATABASE_TIMEOUT,
+    )
 
 
 async def commit(transition: Transition) -> SlaPolicy:

@@ -84,8 +84,9 @@ class OrderWorkflow:
             _refuse(action.refusal(self._state, command))
             await self._meet(action.decide_needs(self._state, command))
             await self._decide(lambda now: action.apply(self._state, command, now))
-        return ActionOutcome(order_number=self._state.order_number, version=self._state.version,
-                             status=self._state.status)
+        return ActionOutcome(
+            order_number=self._state.order_number, version=self._state.version, status=self._state.status
+        )
 
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
@@ -131,12 +132,15 @@ class OrderWorkflow:
     async def _meet(self, needs: Needs) -> None:
         """What an action needs from the stock ledger before anything changes; a shortage refuses it (409)."""
         if needs.reserve:
-            outcome = await calls.reserve(self._state.order_number, needs.reserve_at or self._state.store_id,
-                                          needs.reserve)
+            outcome = await calls.reserve(
+                self._state.order_number, needs.reserve_at or self._state.store_id, needs.reserve
+            )
             if not outcome.reserved:
                 raise ApplicationError(outcome.detail, type="stock_shortage")
         if needs.dispatch is not None:
             await calls.dispatch_transfer(needs.dispatch)
+        if needs.receive_transfer is not None:
+            await calls.receive_transfer(needs.receive_transfer)
 
     async def _commit(self, effects: Effects) -> None:
         self._count_raised_alerts()
@@ -145,8 +149,11 @@ class OrderWorkflow:
         if indexed != self._indexed:
             self._indexed = indexed
             workflow.upsert_search_attributes(
-                [sa.ORDER_STATUS.value_set(indexed[0]), sa.HAS_ALERT.value_set(indexed[1]),
-                 sa.STORE_ID.value_set(indexed[2])]
+                [
+                    sa.ORDER_STATUS.value_set(indexed[0]),
+                    sa.HAS_ALERT.value_set(indexed[1]),
+                    sa.STORE_ID.value_set(indexed[2]),
+                ]
             )
 
     async def _apply_store_event(self, event: StoreEvent) -> None:
@@ -154,6 +161,7 @@ class OrderWorkflow:
         if reason:
             await self._decide(lambda now: store_events.record_exception(self._state, event, reason, now))
         else:
+            await self._meet(store_events.needs(self._state, event))
             await self._decide(lambda now: store_events.apply(self._state, event, now))
 
     async def _move_money(self) -> None:
@@ -161,7 +169,9 @@ class OrderWorkflow:
         while (operation := settlement.next_operation(self._state)) is not None:
             outcome = await calls.call_gateway(self._state, operation)
 
-            def answered(now: datetime, operation: MoneyOperation = operation, outcome: GatewayResult | str = outcome) -> None:
+            def answered(
+                now: datetime, operation: MoneyOperation = operation, outcome: GatewayResult | str = outcome
+            ) -> None:
                 if isinstance(outcome, GatewayResult):
                     settlement.apply_result(self._state, operation, outcome, now)
                 else:
