@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"  # point at a localstripe for tests
     test_gateway_slow_seconds: float = Field(default=5.0, ge=0)  # how long tok_slow answers after recording
+    test_gateway_outage_seconds: float = Field(default=30.0, ge=0)  # how long tok_outage stays unreachable
     test_gateway_authorisation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)  # when authorisations lapse
     # Outbound webhooks and chained exporters (workflows/notifications.py). Each delivery retries with
     # exponential backoff (x2) from the initial interval up to the maximum, until the horizon has passed.

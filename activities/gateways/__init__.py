@@ -42,5 +42,6 @@ def build_gateways(settings: Settings, engine: Engine) -> dict[str, PaymentGatew
             engine,
             slow_seconds=settings.test_gateway_slow_seconds,
             authorisation_ttl=timedelta(seconds=settings.test_gateway_authorisation_ttl_seconds),
+            outage_seconds=settings.test_gateway_outage_seconds,
         )
     }

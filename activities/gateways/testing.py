@@ -33,6 +33,9 @@ class CardToken(StrEnum):
     error_then_approve = "tok_error_then_approve"  # first attempt of each operation id fails transiently
     slow = "tok_slow"  # records the operation, then answers after BATON_TEST_GATEWAY_SLOW_SECONDS
     capture_declined = "tok_capture_declined"  # authorises, but its captures are declined
+    # Books every operation, then loses the answer: unreachable until BATON_TEST_GATEWAY_OUTAGE_SECONDS after the
+    # operation was first booked, then it answers from its books (the money moved; Baton must not move it again).
+    outage = "tok_outage"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class _Answer:
     result: GatewayResult
     fresh: bool  # decided now, not a replay of an earlier answer
     token: str
+    booked_at: datetime
 
 
 class TestGateway:
@@ -48,10 +52,18 @@ class TestGateway:
     __test__ = False  # not a pytest class
     name = "test"
 
-    def __init__(self, engine: Engine, *, slow_seconds: float = 5.0, authorisation_ttl: timedelta | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        slow_seconds: float = 5.0,
+        authorisation_ttl: timedelta | None = None,
+        outage_seconds: float = 30.0,
+    ):
         self._engine = engine
         self._slow_seconds = slow_seconds
         self._authorisation_ttl = authorisation_ttl or timedelta(days=7)
+        self._outage = timedelta(seconds=outage_seconds)
 
     async def authorise(self, request: GatewayRequest) -> GatewayResult:
         return await self._operate(request)
@@ -73,6 +85,8 @@ class TestGateway:
         if answer.fresh and answer.token == CardToken.slow:
             # Already on the books: a worker killed now leaves a committed operation for the retry to find.
             await asyncio.sleep(self._slow_seconds)
+        if answer.token == CardToken.outage and datetime.now(UTC) - answer.booked_at < self._outage:
+            raise GatewayUnavailable(f"test gateway: unreachable (simulated outage); {request.operation_id} is booked")
         return answer.result
 
     def _book(self, request: GatewayRequest) -> _Answer:
@@ -82,7 +96,7 @@ class TestGateway:
                 row = books.operation(session, request.operation_id)
                 if row is not None and row.outcome != "failed":
                     _same_request_or_refuse(row, request)
-                    return _Answer(books.answer(row), fresh=False, token=row.token)
+                    return _Answer(books.answer(row), fresh=False, token=row.token, booked_at=row.created_at)
                 token, parent = self._token_and_parent(session, request)
                 now = datetime.now(UTC)
                 if row is None:
@@ -98,7 +112,7 @@ class TestGateway:
                 row.reference = _reference(request) if row.outcome == "approved" else ""
                 row.answered_at = now
                 if books.write_down(session, row):
-                    return _Answer(books.answer(row), fresh=True, token=token)
+                    return _Answer(books.answer(row), fresh=True, token=token, booked_at=row.created_at)
         raise GatewayUnavailable(f"test gateway: {request.operation_id} is being answered concurrently")
 
     def _token_and_parent(

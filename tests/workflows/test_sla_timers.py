@@ -181,3 +181,27 @@ async def test_sla_alert_sets_has_alert_search_attribute(stack):
 
     found = await eventually(listed)
     assert found[0].id == f"order-{number}"
+
+
+async def test_an_expired_order_paid_by_card_is_refunded_in_full_through_the_gateway(skipping_stack):
+    stack = skipping_stack
+    body = order_body()
+    body["payment"] = {
+        "mode": "auth_capture",
+        "method": "card",
+        "token": "tok_approve",
+        "amount": body["payment"]["amount"],
+    }  # noqa: E501
+    response = await stack.http.post("/orders", json=body, headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number = response.json()["order_number"]
+    await _ready(stack, number)
+    await stack.env.sleep(timedelta(days=7, minutes=1))
+    await wait_for_status(stack.http, number, "cancelled")
+
+    async def refunded() -> dict | None:
+        view = await _view(stack, number)
+        return view if view["refunds"] and view["refunds"][0]["status"] == "refunded" else None
+
+    view = await eventually(refunded)
+    assert view["refunded"] == view["paid"] and view["paid"]["amount"] > 0

@@ -265,17 +265,20 @@ async def test_order_placed_while_no_worker_runs_is_reserved_once_when_a_worker_
     assert view["store_exceptions"] == []
 
 
-def _captures(engine: Engine, order_number: str) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
-    """Captures on the gateway's books (outcome, amount, calls) and in Baton's ledger (status, amount, attempt)."""
+def _captures(
+    engine: Engine, order_number: str, kind: str = "capture"
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+    """Operations of one kind on the gateway's books (outcome, amount, calls) and in Baton's ledger (status,
+    amount, attempt)."""
     with Session(engine) as session:
         booked = session.exec(
             select(GatewayTestOperationRow).where(
-                GatewayTestOperationRow.order_number == order_number, GatewayTestOperationRow.kind == "capture"
+                GatewayTestOperationRow.order_number == order_number, GatewayTestOperationRow.kind == kind
             )
         ).all()
         ledger = session.exec(
             select(PaymentTransactionRow).where(
-                PaymentTransactionRow.order_number == order_number, PaymentTransactionRow.kind == "capture"
+                PaymentTransactionRow.order_number == order_number, PaymentTransactionRow.kind == kind
             )
         ).all()
         return [(r.outcome, r.amount, r.calls) for r in booked], [(r.status, r.amount, r.attempts) for r in ledger]
@@ -321,4 +324,49 @@ async def test_worker_killed_right_after_the_gateway_captured_captures_exactly_o
     assert ledger == [("approved", total, 2)]  # recorded by the retry, which the gateway answered from its books
     assert view["paid"]["amount"] == total and view["outstanding"]["amount"] == 0
     assert _actions(view).count("payment_captured") == 1
+    workers.kill(second)
+
+
+async def test_worker_killed_between_a_refund_at_the_gateway_and_its_ledger_write_refunds_once(
+    api: Stack, db: Engine, workers: WorkerProcesses
+):
+    # tok_slow: the gateway books the refund, then answers 3 s later — the worker dies in between.
+    policy = (await api.http.get("/settings/payments", headers=HO)).json()
+    assert (await api.http.put("/settings/payments", json={**policy, "gateway_timeout": "PT5S"}, headers=HO)).is_success
+    body = order_body(STORE, lines=LINES)
+    body["payment"] = {
+        "mode": "auth_capture",
+        "method": "card",
+        "token": "tok_slow",
+        "amount": body["payment"]["amount"],
+    }
+    response = await api.http.post("/orders", json=body, headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number = response.json()["order_number"]
+
+    slow = {"BATON_TEST_GATEWAY_SLOW_SECONDS": "3"}
+    first = workers.start(**slow)
+    try:
+        await wait_for_status(api.http, number, "awaiting_acknowledgement", timeout=30)
+        refund = {"amount": {"amount": 1500, "currency": "GBP"}, "reason": "price match"}
+        answered = await api.http.post(f"/orders/{number}/refunds", json=refund, headers=HO)
+        assert answered.status_code == 200, answered.text
+
+        async def refunded_at_gateway():
+            return _captures(db, number, "refund")[0] == [("approved", 1500, 1)]
+
+        await eventually(refunded_at_gateway, timeout=30, interval=0.02)
+        workers.kill(first)  # the money went back; the worker never heard the answer
+        assert _captures(db, number, "refund")[1] == []
+
+        second = workers.start(**slow)
+        view = await settled(api.http, number, timeout=RECOVERY_TIMEOUT)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{workers.logs()}") from error
+
+    booked, ledger = _captures(db, number, "refund")
+    assert booked == [("approved", 1500, 1)]  # refunded once at the gateway
+    assert ledger == [("approved", 1500, 2)]  # recorded by the retry, which the gateway answered from its books
+    assert [(r["status"], r["amount"]["amount"]) for r in view["refunds"]] == [("refunded", 1500)]
+    assert view["refunded"]["amount"] == 1500
     workers.kill(second)
