@@ -42,6 +42,9 @@ class ApiKeyHolder(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BATON_", env_file=".env", extra="ignore")
 
+    # "production" fails closed: Baton refuses to start on the test gateway, on demo keys (holders named demo-…),
+    # without a payload codec key, or without its own session secret.
+    environment: Literal["development", "production"] = "development"
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "baton-orders"
@@ -141,7 +144,25 @@ class Settings(BaseSettings):
             )
         if self.payment_gateway == "stripe" and self.stripe_api_key is None:
             raise ValueError("payment_gateway 'stripe' needs stripe_api_key (BATON_STRIPE_API_KEY)")
+        if self.environment == "production":
+            self._fail_closed()
         return self
+
+    def _fail_closed(self) -> None:
+        """Production never runs on what only suits a demo."""
+        problems = []
+        if self.payment_gateway == "test":
+            problems.append("payment_gateway is 'test' (set BATON_PAYMENT_GATEWAY=stripe and BATON_STRIPE_API_KEY)")
+        demo = sorted(holder.name for holder in self.api_keys.values() if holder.name.startswith("demo-"))
+        if demo:
+            problems.append(f"demo API keys are configured ({', '.join(demo)}); set BATON_API_KEYS to your own")
+        if not self.codec_enabled:
+            problems.append("no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
+                            "readable in Temporal history")
+        if "session_secret" not in self.model_fields_set:
+            problems.append("no BATON_SESSION_SECRET: page sessions would not survive a restart or span instances")
+        if problems:
+            raise ValueError("BATON_ENVIRONMENT=production refuses to start: " + "; ".join(problems))
 
     @property
     def temporal_tls_enabled(self) -> bool:

@@ -32,7 +32,9 @@ API_KEYS = {
     CHANNEL_KEY: {"name": "webstore", "role": "channel"},
     "test-store-s001": {"name": "oxford-street", "role": "store", "store_id": "S001"},
     "test-store-s002": {"name": "manchester", "role": "store", "store_id": "S002"},
+    "test-web-only": {"name": "webstore-eu", "role": "channel", "channels": ["web"]},
 }
+WEB_ONLY = {"Authorization": "Bearer test-web-only"}
 HO = {"Authorization": f"Bearer {HO_KEY}"}
 HO_BOB = {"Authorization": "Bearer test-ho-key-2"}
 CHANNEL = {"Authorization": f"Bearer {CHANNEL_KEY}"}

@@ -49,8 +49,8 @@ async def _check(probe: Coroutine[Any, Any, None], timeout: float) -> str:
     responses={503: {"description": "the database or Temporal is not reachable", "content": {PROBLEM_JSON: {}}}},
 )
 async def ready(engine: EngineDep, temporal: TemporalDep, settings: SettingsDep) -> dict[str, Any]:
-    """200 when a `SELECT 1` on the database and a call to Temporal both succeed within a short timeout;
-    otherwise 503 problem+json naming what failed."""
+    """200 when a `SELECT 1` on the database and a call to Temporal both succeed within a short timeout, naming
+    the environment and the payment gateway that is live; otherwise 503 problem+json naming what failed."""
     timeout = settings.health_check_timeout_seconds
     database, temporal_ = await asyncio.gather(
         _check(_database(engine), timeout),
@@ -60,4 +60,5 @@ async def ready(engine: EngineDep, temporal: TemporalDep, settings: SettingsDep)
     failed = [name for name, outcome in checks.items() if outcome != "ok"]
     if failed:
         raise Unavailable(f"not reachable: {', '.join(failed)}", type_="not-ready", checks=checks, failed=failed)
-    return {"status": "ready", "checks": checks}
+    return {"status": "ready", "checks": checks, "environment": settings.environment,
+            "payment_gateway": settings.payment_gateway}

@@ -13,6 +13,7 @@ from tests.support import (
     HO,
     PRICES,
     TEE,
+    WEB_ONLY,
     gateway_operations,
     order_body,
     post_store_event,
@@ -291,3 +292,33 @@ async def test_payment_settings_are_head_office_only_and_validated(stack):
     assert (await stack.http.put("/settings/payments", json={}, headers=CHANNEL)).status_code == 403
     bad = await stack.http.put("/settings/payments", json={"on_decline": "shrug"}, headers=HO)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "on_decline"
+    for body, field in [
+        ({"authorisation_lifetime": "P1D", "reauthorise_before": "P2D"}, "reauthorise_before"),
+        ({"authorisation_lifetime": "P400D"}, "authorisation_lifetime"),
+        ({"approval_above": {"GBP": 10**13}}, "approval_above.GBP"),
+    ]:
+        refused = await stack.http.put("/settings/payments", json=body, headers=HO)
+        assert refused.status_code == 422, refused.text
+        assert any(field in e["field"] or field in e["message"] for e in refused.json()["errors"]), refused.json()
+
+
+async def test_a_key_bound_to_channels_places_orders_for_them_only(stack):
+    placed = await stack.http.post("/orders", json=order_body(), headers=WEB_ONLY)
+    assert placed.status_code == 201, placed.text
+    phone = await stack.http.post("/orders", json=order_body(channel="phone"), headers=WEB_ONLY)
+    assert phone.status_code == 403 and phone.json()["type"].endswith("channel-not-allowed")
+
+
+async def test_an_idempotency_key_replays_its_order_whatever_changed_since_and_is_scoped_per_key_holder(stack):
+    body = order_body()
+    first = await stack.http.post("/orders", json=body, headers={**CHANNEL, "Idempotency-Key": "basket-1"})
+    assert first.status_code == 201
+    policy = (await stack.http.get("/settings/payments", headers=HO)).json()
+    blocked = {**policy, "blocked_customers": [body["customer"]["id"]]}
+    assert (await stack.http.put("/settings/payments", json=blocked, headers=HO)).is_success
+    again = await stack.http.post("/orders", json=body, headers={**CHANNEL, "Idempotency-Key": "basket-1"})
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["order_number"] == first.json()["order_number"]
+    # The same key from another key holder is another order (here refused: the customer is blocked now).
+    other = await stack.http.post("/orders", json=body, headers={**WEB_ONLY, "Idempotency-Key": "basket-1"})
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "customer.id"
