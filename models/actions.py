@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from models import fulfilment_actions as fulfilment
 from models import interventions as lines
 from models import payment_actions as money
 from models.effects import Effects, Needs, Refusal
@@ -111,8 +112,8 @@ ACTIONS: tuple[Action, ...] = (
         BuyInStore,
         "Buy in store instead",
         "The customer would rather see the items first: the lines are refunded and the stock held at the store.",
-        lines.refusal_for_buy_in_store,
-        lines.apply_buy_in_store,
+        fulfilment.refusal_for_buy_in_store,
+        fulfilment.apply_buy_in_store,
     ),
     Action(
         "move_to_store",
@@ -120,9 +121,9 @@ ACTIONS: tuple[Action, ...] = (
         MoveToStore,
         "Collect at another store",
         "Collect the whole order at another store: stock reserved there, released here, both stores told.",
-        lines.refusal_for_move_to_store,
-        lines.apply_move_to_store,
-        lines.needs_for_move_to_store,
+        fulfilment.refusal_for_move_to_store,
+        fulfilment.apply_move_to_store,
+        fulfilment.needs_for_move_to_store,
     ),
     Action(
         "switch_to_home_delivery",
@@ -130,9 +131,9 @@ ACTIONS: tuple[Action, ...] = (
         SwitchToHomeDelivery,
         "Deliver to the customer instead",
         "Deliver the whole order instead: stock reserved at the dispatch location, released at the store.",
-        lines.refusal_for_home_delivery,
-        lines.apply_home_delivery,
-        lines.needs_for_home_delivery,
+        fulfilment.refusal_for_home_delivery,
+        fulfilment.apply_home_delivery,
+        fulfilment.needs_for_home_delivery,
     ),
     Action(
         "redirect_stock",
@@ -140,9 +141,9 @@ ACTIONS: tuple[Action, ...] = (
         RedirectStock,
         "Redirect stock",
         "Send stock from a warehouse or another store to the collection store; the store confirms its receipt.",
-        lines.refusal_for_redirect_stock,
-        lines.apply_redirect_stock,
-        lines.needs_for_redirect_stock,
+        fulfilment.refusal_for_redirect_stock,
+        fulfilment.apply_redirect_stock,
+        fulfilment.needs_for_redirect_stock,
     ),
     Action(
         "prompt_store",

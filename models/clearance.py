@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement
+from models import journey, operations, settlement
 from models.catalogue import LineReservation, ReservationOutcome
 from models.effects import Effects
 from models.order import AlertType, HoldReason, OrderState, OrderStatus
@@ -36,7 +36,7 @@ def clear_for_store(state: OrderState, now: datetime) -> Effects | None:
     pending = sorted((p for p in state.payments if p.status == "pending"), key=lambda p: not p.is_stored_value)
     if pending:
         payment = pending[0]
-        settlement.queue(state, payment, settlement.placement_kind(payment), payment.amount.amount, now)
+        operations.queue(state, payment, settlement.placement_kind(payment), payment.amount.amount, now)
         return None
     if any(p.status == "awaiting" for p in state.payments):
         if state.status != OrderStatus.awaiting_payment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement, sla
+from models import journey, operations, settlement, sla
 from models.effects import Effects
 from models.order import OrderState
 from models.sla import SlaPolicy
@@ -16,8 +16,8 @@ def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:
     """The next moment something is due: an SLA clock, the collection expiry, a renewal, a reconciliation."""
     moments = (
         sla.next_wakeup(state, policy),
-        settlement.reauthorisation_due(state),
-        settlement.next_reconciliation(state),
+        operations.reauthorisation_due(state),
+        operations.next_reconciliation(state),
     )
     return min((moment for moment in moments if moment is not None), default=None)
 
@@ -33,6 +33,6 @@ def on_deadline(state: OrderState, policy: SlaPolicy, now: datetime) -> Effects:
         add_uncollected_fee(state, now)
         settlement.rebalance(state, now, journey.SYSTEM, "collection expired")
         effects.tell_store("order_cancelled")
-    settlement.reauthorise_due(state, now)
-    settlement.recheck_due(state, now)
+    operations.reauthorise_due(state, now)
+    operations.recheck_due(state, now)
     return effects

@@ -4,7 +4,8 @@ needs from the stock ledger first, and what each does to the order.
 Each `refusal_for_*` returns a `Refusal` naming the rule (or None); `needs_for_*` says what stock must be reserved
 or sent on its way before anything changes; each `apply_*` changes the order state and returns the `Effects` the
 workflow carries out. Money follows from `settlement.rebalance`: what the order now comes to is charged or refunded.
-The actions on money itself (payments, refunds, approvals) are in models/payment_actions.py.
+Where the order is fulfilled (another store, home delivery, stock redirected) is models/fulfilment_actions.py; the
+actions on money itself (payments, refunds, approvals) are models/payment_actions.py.
 """
 
 from __future__ import annotations
@@ -12,33 +13,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from models import journey, settlement
-from models.catalogue import DispatchTransfer, LineReservation
+from models.catalogue import LineReservation
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
     AddItem,
     AddNote,
-    BuyInStore,
     CancelLines,
     CancelOrder,
     ChangeVariant,
-    MoveToStore,
     NewLine,
     PromptStore,
-    RedirectStock,
     ReleaseHold,
-    SwitchToHomeDelivery,
     _Command,
 )
 from models.money import MAX_AMOUNT, Money
 from models.order import (
     HoldReason,
-    LineFulfilment,
     Note,
     OrderLine,
     OrderState,
     OrderStatus,
-    Transfer,
-    order_workflow_id,
 )
 from models.store_events import cancel_everything
 
@@ -51,15 +45,6 @@ _CHANGEABLE = frozenset(
         OrderStatus.awaiting_acknowledgement,
         OrderStatus.acknowledged,
         OrderStatus.ready_for_collection,
-    }
-)
-_MOVABLE = frozenset(
-    {
-        OrderStatus.received,
-        OrderStatus.on_hold,
-        OrderStatus.awaiting_transfer,
-        OrderStatus.awaiting_acknowledgement,
-        OrderStatus.acknowledged,
     }
 )
 
@@ -103,7 +88,7 @@ def _next_line_id(state: OrderState) -> str:
     return f"L{len(state.lines) + 1}"
 
 
-def _changed_lines(state: OrderState, command: _Command, now: datetime, effects: Effects) -> Effects:
+def changed_lines(state: OrderState, command: _Command, now: datetime, effects: Effects) -> Effects:
     """Lines changed: money follows, the store is told and must acknowledge the change."""
     settlement.rebalance(state, now, command.actor, command.reason)
     journey.request_store_update(state, now)
@@ -163,7 +148,7 @@ def apply_cancel_lines(state: OrderState, command: CancelLines, now: datetime) -
     effects = Effects().release(targets)
     record(state, now, command, "lines_cancelled", ", ".join(f"{i.line_id} × {i.quantity}" for i in command.lines))
     if any(line.quantity for line in state.lines):
-        return _changed_lines(state, command, now, effects)
+        return changed_lines(state, command, now, effects)
     cancel_everything(state, now, command.actor, "order_cancelled", "no lines left", effects)
     settlement.rebalance(state, now, command.actor, command.reason)
     return effects.tell_store("order_cancelled")
@@ -205,7 +190,7 @@ def apply_change_variant(state: OrderState, command: ChangeVariant, now: datetim
     line.quantity = 0
     state.lines.append(new_line)
     record(state, now, command, "variant_changed", f"{line.line_id} {line.sku} → {new_line.line_id} {new_line.sku}")
-    return _changed_lines(state, command, now, Effects().release({line.line_id: 0}))
+    return changed_lines(state, command, now, Effects().release({line.line_id: 0}))
 
 
 def refusal_for_add_item(state: OrderState, command: AddItem) -> Refusal | None:
@@ -228,7 +213,7 @@ def apply_add_item(state: OrderState, command: AddItem, now: datetime) -> Effect
     record(state, now, command, "item_added", f"{new_line.line_id} {new_line.sku} × {new_line.quantity}")
     if state.status == OrderStatus.ready_for_collection:
         journey.transition(state, OrderStatus.acknowledged, now, command.actor, "to_pick_again", new_line.line_id)
-    return _changed_lines(state, command, now, Effects())
+    return changed_lines(state, command, now, Effects())
 
 
 def _too_large(state: OrderState, more: int) -> Refusal | None:
@@ -251,154 +236,7 @@ def _new_line(state: OrderState, variant: NewLine, quantity: int) -> OrderLine:
     )
 
 
-# ---- fulfilment ------------------------------------------------------------------------------------
-
-
-def refusal_for_buy_in_store(state: OrderState, command: BuyInStore) -> Refusal | None:
-    if refusal := closed(state):
-        return refusal
-    for line_id in command.line_ids:
-        if isinstance(line := open_line(state, line_id), Refusal):
-            return line
-    return None
-
-
-def apply_buy_in_store(state: OrderState, command: BuyInStore, now: datetime) -> Effects:
-    for line_id in command.line_ids:
-        line = state.line(line_id)
-        assert line is not None
-        line.fulfilment = LineFulfilment.buy_in_store  # refunded; the stock stays reserved at the store
-    record(state, now, command, "buy_in_store", f"{', '.join(command.line_ids)} held at {state.store_id}")
-    return _changed_lines(state, command, now, Effects())
-
-
-def refusal_for_move_to_store(state: OrderState, command: MoveToStore) -> Refusal | None:
-    if command.store_id == state.store_id and closed(state) is None:
-        return Refusal("same_store", f"the order is already collected at {state.store_id}")
-    return _unmovable(state)
-
-
-def _unmovable(state: OrderState) -> Refusal | None:
-    """Why the order can no longer go elsewhere (None while it can)."""
-    if refusal := closed(state):
-        return refusal
-    if state.status not in _MOVABLE or any(line.picked_quantity for line in state.lines):
-        return Refusal("already_picked", "the store has picked the order; cancel lines instead")
-    if state.pending_transfers():
-        return Refusal("transfer_in_progress", "stock is on its way to the current store")
-    return None
-
-
-def _all_open_lines(state: OrderState, location_id: str) -> Needs:
-    reserve = [LineReservation(line_id=l.line_id, sku=l.sku, quantity=l.quantity) for l in state.lines if l.quantity]
-    return Needs(reserve=reserve, reserve_at=location_id)
-
-
-def needs_for_move_to_store(state: OrderState, command: MoveToStore) -> Needs:
-    return _all_open_lines(state, command.store_id)
-
-
-def apply_move_to_store(state: OrderState, command: MoveToStore, now: datetime) -> Effects:
-    old_store = state.store_id
-    effects = Effects().release({line.line_id: 0 for line in state.lines}, old_store)
-    state.store_id = command.store_id
-    record(state, now, command, "moved_to_store", f"{old_store} → {command.store_id}")
-    if state.status == OrderStatus.awaiting_acknowledgement:
-        state.status_since = now  # the new store's acknowledgement clock starts now
-    else:
-        journey.transition(state, OrderStatus.awaiting_acknowledgement, now, command.actor, "sent_to_new_store")
-    state.store_update_pending_since = None
-    journey.settle_alerts(state, now)
-    return effects.tell_store("order_cancelled", old_store).tell_store("order_created")
-
-
-def refusal_for_home_delivery(state: OrderState, command: SwitchToHomeDelivery) -> Refusal | None:
-    if command.from_location != state.store_id:
-        refusal = _unmovable(state)
-    else:  # the collection store ships what it holds, picked or not
-        refusal = closed(state) or (
-            Refusal("transfer_in_progress", "stock is on its way to the store") if state.pending_transfers() else None
-        )
-    if refusal:
-        return refusal
-    if any(line.fulfilment is LineFulfilment.buy_in_store and line.quantity for line in state.lines):
-        return Refusal("split_fulfilment", "some lines are held to buy in store; deliver all lines or none")
-    return None
-
-
-def needs_for_home_delivery(state: OrderState, command: SwitchToHomeDelivery) -> Needs:
-    if command.from_location == state.store_id:
-        return Needs()  # shipped from the store itself: the reservation stays where it is
-    return _all_open_lines(state, command.from_location)
-
-
-def apply_home_delivery(state: OrderState, command: SwitchToHomeDelivery, now: datetime) -> Effects:
-    """The whole order is delivered instead of collected: shipped from `from_location`, the store told."""
-    for line in state.lines:
-        if line.quantity:
-            line.fulfilment = LineFulfilment.home_delivery
-    collection_store = state.store_id
-    state.delivery_address = command.address
-    state.dispatch_location = command.from_location
-    state.store_update_pending_since = None
-    record(state, now, command, "switched_to_home_delivery", f"from {command.from_location}")
-    journey.transition(state, OrderStatus.awaiting_dispatch, now, command.actor, "awaiting_dispatch")
-    effects = Effects().tell_store("order_cancelled").tell_store("delivery_created", command.from_location)
-    if command.from_location != collection_store:
-        effects.release({line.line_id: 0 for line in state.lines}, collection_store)
-    return effects
-
-
-# ---- stock, store, notes, holds ----------------------------------------------------------------------
-
-
-def refusal_for_redirect_stock(state: OrderState, command: RedirectStock) -> Refusal | None:
-    if refusal := closed(state):
-        return refusal
-    if state.status == OrderStatus.ready_for_collection:
-        return Refusal("already_picked", "the order is ready for collection")
-    if command.from_location == state.store_id:
-        return Refusal("same_location", "stock must come from another store or a warehouse")
-    if not any(line.sku == command.sku and line.is_collectable for line in state.lines):
-        return Refusal("sku_not_on_order", f"{command.sku} is not on an open line of the order")
-    return None
-
-
-def _transfer_id(state: OrderState) -> str:
-    return f"{order_workflow_id(state.order_number)}:transfer:{len(state.transfers) + 1}"
-
-
-def needs_for_redirect_stock(state: OrderState, command: RedirectStock) -> Needs:
-    return Needs(
-        dispatch=DispatchTransfer(
-            transfer_id=_transfer_id(state),
-            order_number=state.order_number,
-            sku=command.sku,
-            quantity=command.quantity,
-            from_location=command.from_location,
-            to_location=state.store_id,
-        )
-    )
-
-
-def apply_redirect_stock(state: OrderState, command: RedirectStock, now: datetime) -> Effects:
-    transfer = Transfer(
-        transfer_id=_transfer_id(state),
-        sku=command.sku,
-        quantity=command.quantity,
-        from_location=command.from_location,
-        to_location=state.store_id,
-        requested_at=now,
-        requested_by=command.actor,
-    )
-    state.transfers.append(transfer)
-    route = f"{transfer.from_location} → {transfer.to_location}"
-    record(
-        state, now, command, "stock_redirected", f"{transfer.transfer_id}: {transfer.quantity} × {transfer.sku} {route}"
-    )
-    if state.status == OrderStatus.on_hold:
-        journey.transition(state, OrderStatus.awaiting_transfer, now, command.actor, "awaiting_transfer")
-    return Effects().tell_store("transfer_incoming")
+# ---- the store, notes, holds -----------------------------------------------------------------------------
 
 
 def refusal_for_prompt_store(state: OrderState, command: PromptStore) -> Refusal | None:
@@ -436,6 +274,6 @@ def apply_release_hold(state: OrderState, command: ReleaseHold, now: datetime) -
         kept = journey.accept_short_pick(state, now, command.actor, command.reason)
         if command.client_note:
             state.notes.append(Note(at=now, actor=command.actor, text=command.client_note, client_facing=True))
-        return _changed_lines(state, command, now, Effects().release(kept))
+        return changed_lines(state, command, now, Effects().release(kept))
     record(state, now, command, "hold_released")
     return Effects(send_to_store=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement
+from models import journey, operations, settlement
 from models.effects import Effects, Refusal
 from models.intervention_commands import (
     ApproveOrder,
@@ -25,7 +25,7 @@ from models.store_events import cancel_everything
 
 
 def _unknown(state: OrderState, payment_id: str | None = None) -> Refusal | None:
-    unknown = settlement.unknown_on(state, payment_id)
+    unknown = operations.unknown_on(state, payment_id)
     if unknown:
         ids = ", ".join(op.operation_id for op in unknown)
         return Refusal(

@@ -13,11 +13,11 @@ the order is final, captures up to what is owed and voids of every authorisation
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from models import journey
+from models import journey, operations
 from models.money import Money
-from models.order import AlertType, HoldReason, OrderState, OrderStatus, order_workflow_id
+from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payments import (
     GATEWAY_MODES,
     GatewayOperationKind,
@@ -29,89 +29,9 @@ from models.payments import (
 )
 
 Kind = GatewayOperationKind
-RECONCILE_BACKOFF_CAP = timedelta(hours=1)
-
-
-# ---- queueing ------------------------------------------------------------------------------------------------
-
-
-def queue(
-    state: OrderState,
-    payment: PaymentRecord,
-    kind: Kind,
-    amount: int,
-    now: datetime,
-    *,
-    reference: str | None = None,
-    refund_id: str | None = None,
-    replaces: str | None = None,
-    actor: str = journey.SYSTEM,
-) -> MoneyOperation:
-    state.money_operations += 1
-    operation = MoneyOperation(
-        operation_id=f"{order_workflow_id(state.order_number)}:{kind}:{state.money_operations}",
-        payment_id=payment.payment_id,
-        kind=kind,
-        amount=Money(amount=amount, currency=payment.amount.currency),
-        reference=reference,
-        refund_id=refund_id,
-        replaces=replaces,
-        actor=actor,
-        since=now,
-    )
-    state.operations.append(operation)
-    return operation
-
-
-def busy(state: OrderState, payment_id: str) -> bool:
-    """An operation on this payment is queued, running or unknown: nothing else may start on it."""
-    return any(op.payment_id == payment_id for op in state.operations)
-
-
-def unknown_on(state: OrderState, payment_id: str | None = None) -> list[MoneyOperation]:
-    return [op for op in state.unknown_operations() if payment_id in (None, op.payment_id)]
-
-
-def next_operation(state: OrderState) -> MoneyOperation | None:
-    """The first queued operation whose payment has nothing running or unknown; it is marked running."""
-    held = {op.payment_id for op in state.operations if op.status != "queued"}
-    for operation in state.operations:
-        if operation.status == "queued" and operation.payment_id not in held:
-            operation.status = "running"
-            return operation
-    return None
-
-
-def recheck_due(state: OrderState, now: datetime) -> bool:
-    """Unknown operations whose time has come are queued again, under the same operation id: a gateway answers a
-    repeated idempotency key from its books, so asking again can never move the money twice."""
-    due = [op for op in state.unknown_operations() if op.check_at is not None and op.check_at <= now]
-    for operation in due:
-        operation.status = "queued"
-    return bool(due)
-
-
-def next_reconciliation(state: OrderState) -> datetime | None:
-    return min((op.check_at for op in state.unknown_operations() if op.check_at), default=None)
 
 
 # ---- what the gateway answered -------------------------------------------------------------------------------
-
-
-def mark_unknown(state: OrderState, operation: MoneyOperation, detail: str, now: datetime) -> None:
-    """No answer through every retry: it may have happened. Ask again later under the same id; never redo it."""
-    first = operation.check_at is None
-    operation.checks = 0 if first else operation.checks + 1
-    if first:
-        operation.since = now
-    operation.status = "unknown"
-    wait = min(state.payment_policy.reconcile_every * (2**operation.checks), RECONCILE_BACKOFF_CAP)
-    operation.check_at = now + wait
-    if first:
-        text = f"{operation.payment_id} {operation.kind} of {operation.amount} ({operation.operation_id}): {detail}"
-        journey.record(state, now, journey.SYSTEM, "payment_outcome_unknown", text)
-        if not any(a.is_open and a.type is AlertType.payment_unknown for a in state.alerts):
-            journey.raise_alert(state, AlertType.payment_unknown, now, text)
 
 
 def apply_result(state: OrderState, operation: MoneyOperation, result: GatewayResult, now: datetime) -> None:
@@ -204,9 +124,9 @@ def _reauthorised(
     )
     if payment.status == "authorised":
         # The new authorisation is in place: release the old one rather than let it hold funds.
-        queue(state, payment, Kind.void, payment.amount.amount, now, reference=old)
+        operations.queue(state, payment, Kind.void, payment.amount.amount, now, reference=old)
     else:  # captured or voided meanwhile: the new one is not needed either
-        queue(state, payment, Kind.void, payment.amount.amount, now, reference=result.reference)
+        operations.queue(state, payment, Kind.void, payment.amount.amount, now, reference=result.reference)
 
 
 def _refunded(
@@ -269,15 +189,17 @@ def _refunds_held(state: OrderState) -> bool:
 def _settle_final(state: OrderState, need: int, now: datetime, actor: str) -> None:
     """Capture up to what is still owed, card last; void every authorisation and expectation left."""
     for payment in sorted(state.payments, key=lambda p: (not p.is_stored_value, p.payment_id)):
-        if busy(state, payment.payment_id):
+        if operations.busy(state, payment.payment_id):
             continue  # an operation on it is under way: decided again when it answers
         if payment.status == "authorised":
             amount = min(payment.amount.amount, max(need, 0))
             need -= amount
             if amount:
-                queue(state, payment, Kind.capture, amount, now, reference=payment.authorisation_reference)
+                operations.queue(state, payment, Kind.capture, amount, now, reference=payment.authorisation_reference)
             else:
-                queue(state, payment, Kind.void, payment.amount.amount, now, reference=payment.authorisation_reference)
+                operations.queue(
+                    state, payment, Kind.void, payment.amount.amount, now, reference=payment.authorisation_reference
+                )
         elif payment.status in ("pending", "awaiting", "due"):
             payment.status, payment.detail = "voided", "no longer owed"
             journey.record(state, now, actor, "payment_released", f"{payment.payment_id} {payment.amount}")
@@ -287,7 +209,7 @@ def _shrink_expected(state: OrderState, surplus: int, now: datetime, actor: str)
     """The order came to less: payments not yet taken expect less (due first, then awaiting, then untried)."""
     order = {"due": 0, "awaiting": 1, "pending": 2}
     for payment in sorted(state.payments, key=lambda p: (order.get(p.status, 9), p.payment_id)):
-        if surplus <= 0 or payment.status not in order or busy(state, payment.payment_id):
+        if surplus <= 0 or payment.status not in order or operations.busy(state, payment.payment_id):
             continue
         cut = min(surplus, payment.amount.amount)
         surplus -= cut
@@ -317,7 +239,7 @@ def charge(state: OrderState, amount: int, now: datetime, actor: str, reason: st
     state.payments.append(payment)
     if card is not None:
         kind = Kind.authorise if any(p.status == "authorised" for p in state.payments) else Kind.sale
-        queue(state, payment, kind, amount, now, actor=actor)
+        operations.queue(state, payment, kind, amount, now, actor=actor)
     journey.record(state, now, actor, "payment_requested", f"{payment.payment_id} {payment.amount} {payment.status}")
     return payment
 
@@ -356,7 +278,7 @@ def plan_refund(state: OrderState, amount: int, now: datetime, actor: str, reaso
         state.refunds.append(refund)
         planned.append(refund)
         if payment.status == "captured" and payment.gateway:
-            queue(
+            operations.queue(
                 state,
                 payment,
                 Kind.refund,
@@ -435,7 +357,11 @@ def override(state: OrderState, payment_id: str | None, reference: str, actor: s
 
 def to_settle_by_hand(state: OrderState) -> list[PaymentRecord]:
     """Payments Head Office may settle by hand: a failed capture, or a card declined at placement."""
-    return [p for p in state.payments if p.status in ("capture_failed", "declined") and not busy(state, p.payment_id)]
+    return [
+        p
+        for p in state.payments
+        if p.status in ("capture_failed", "declined") and not operations.busy(state, p.payment_id)
+    ]
 
 
 def retry_declined(state: OrderState, token: str | None) -> list[PaymentRecord]:
@@ -446,35 +372,6 @@ def retry_declined(state: OrderState, token: str | None) -> list[PaymentRecord]:
         if token is not None:
             payment.token = token
     return retried
-
-
-# ---- re-authorisation ----------------------------------------------------------------------------------------
-
-
-def reauthorisation_due(state: OrderState) -> datetime | None:
-    """When the first authorisation must be renewed before it lapses (None when none needs it)."""
-    if state.is_final:
-        return None  # a final order's authorisations are captured or voided, not renewed
-    due = [
-        p.authorised_until - state.payment_policy.reauthorise_before
-        for p in _renewable(state)
-        if p.authorised_until is not None
-    ]
-    return min(due, default=None)
-
-
-def reauthorise_due(state: OrderState, now: datetime) -> None:
-    for payment in _renewable(state):
-        if payment.authorised_until and payment.authorised_until - state.payment_policy.reauthorise_before <= now:
-            queue(state, payment, Kind.authorise, payment.amount.amount, now, replaces=payment.authorisation_reference)
-
-
-def _renewable(state: OrderState) -> list[PaymentRecord]:
-    return [
-        p
-        for p in state.payments
-        if p.status == "authorised" and p.token and p.renewable and not busy(state, p.payment_id)
-    ]
 
 
 def placement_kind(payment: PaymentRecord) -> Kind:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from models import clearance, deadlines, settlement, store_events
+from models import clearance, deadlines, operations, settlement, store_events
 from models.actions import BY_NAME
 from models.catalogue import ReservationOutcome
 from models.effects import Effects, Refusal
@@ -134,10 +134,10 @@ class PureShell:
         self.move_money()
 
     def move_money(self) -> None:
-        while (operation := settlement.next_operation(self.state)) is not None:
+        while (operation := operations.next_operation(self.state)) is not None:
             result = self.gateway.call(self._request(operation), self.now)
             if result is None:
-                self.decide(lambda now, op=operation: settlement.mark_unknown(self.state, op, "no answer", now))
+                self.decide(lambda now, op=operation: operations.mark_unknown(self.state, op, "no answer", now))
             else:
                 self.decide(lambda now, op=operation, r=result: settlement.apply_result(self.state, op, r, now))
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from models import clearance, interventions, payment_actions
 from models.actions import BY_NAME
 from models.effects import Effects

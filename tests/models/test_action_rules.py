@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from models import fulfilment_actions as fulfilment
 from models import interventions as lines
 from models import payment_actions as money
 from models.actions import ACTIONS, BY_NAME
@@ -63,10 +64,10 @@ def test_every_action_has_a_valid_command_here() -> None:
         ("cancel_lines", lines.refusal_for_cancel_lines, lines.apply_cancel_lines),
         ("change_variant", lines.refusal_for_change_variant, lines.apply_change_variant),
         ("add_item", lines.refusal_for_add_item, lines.apply_add_item),
-        ("buy_in_store", lines.refusal_for_buy_in_store, lines.apply_buy_in_store),
-        ("move_to_store", lines.refusal_for_move_to_store, lines.apply_move_to_store),
-        ("switch_to_home_delivery", lines.refusal_for_home_delivery, lines.apply_home_delivery),
-        ("redirect_stock", lines.refusal_for_redirect_stock, lines.apply_redirect_stock),
+        ("buy_in_store", fulfilment.refusal_for_buy_in_store, fulfilment.apply_buy_in_store),
+        ("move_to_store", fulfilment.refusal_for_move_to_store, fulfilment.apply_move_to_store),
+        ("switch_to_home_delivery", fulfilment.refusal_for_home_delivery, fulfilment.apply_home_delivery),
+        ("redirect_stock", fulfilment.refusal_for_redirect_stock, fulfilment.apply_redirect_stock),
         ("prompt_store", lines.refusal_for_prompt_store, lines.apply_prompt_store),
         ("add_note", lines.refusal_for_add_note, lines.apply_add_note),
         ("take_payment", money.refusal_for_take_payment, money.apply_take_payment),

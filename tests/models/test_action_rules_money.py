@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import settlement
+from models import operations
 from models.money import MAX_AMOUNT
 from models.order import HoldReason, OrderState, OrderStatus
 from models.payments import GatewayOperationKind, PaymentRecord
@@ -39,8 +39,8 @@ def _awaiting(amount: int = 7500, payment_id: str = "P1") -> PaymentRecord:
 
 def _with_unknown(state: OrderState, payment_index: int = 0) -> OrderState:
     """An operation on the payment went unanswered: Baton reconciles it."""
-    operation = settlement.queue(state, state.payments[payment_index], Kind.refund, 100, T0)
-    settlement.mark_unknown(state, operation, "timed out", T0)
+    operation = operations.queue(state, state.payments[payment_index], Kind.refund, 100, T0)
+    operations.mark_unknown(state, operation, "timed out", T0)
     return state
 
 

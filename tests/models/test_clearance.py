@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from models import clearance, deadlines, settlement
+from models import clearance, deadlines, operations, settlement
 from models.catalogue import ReservationOutcome
 from models.effects import Effects
 from models.order import AlertType, HoldReason, OrderState, OrderStatus
@@ -22,7 +20,7 @@ SLA = SlaPolicy()
 
 
 def _answer(state: OrderState, approved: bool = True) -> None:
-    operation = settlement.next_operation(state)
+    operation = operations.next_operation(state)
     assert operation is not None
     result = GatewayResult(
         operation_id=operation.operation_id, kind=operation.kind, approved=approved,
@@ -92,9 +90,9 @@ def test_clear_for_store_waits_for_an_offline_payment() -> None:
 def test_clear_for_store_holds_an_order_whose_payment_outcome_is_unknown() -> None:
     state = make_state(payments=[card("pending")])
     clearance.clear_for_store(state, T0)
-    operation = settlement.next_operation(state)
+    operation = operations.next_operation(state)
     assert operation is not None
-    settlement.mark_unknown(state, operation, "timed out", T0)
+    operations.mark_unknown(state, operation, "timed out", T0)
     assert clearance.clear_for_store(state, at(1)) is None
     assert (state.status, state.hold_reason) == (S.on_hold, HoldReason.payment_unknown)
     assert [a.type for a in state.alerts] == [AlertType.payment_unknown]
@@ -103,9 +101,9 @@ def test_clear_for_store_holds_an_order_whose_payment_outcome_is_unknown() -> No
 def test_clear_for_store_goes_ahead_once_an_unknown_outcome_is_approved() -> None:
     state = make_state(payments=[card("pending")])
     clearance.clear_for_store(state, T0)
-    settlement.mark_unknown(state, state.operations[0], "timed out", T0)
+    operations.mark_unknown(state, state.operations[0], "timed out", T0)
     clearance.clear_for_store(state, at(1))
-    settlement.recheck_due(state, at(5))
+    operations.recheck_due(state, at(5))
     _answer(state)
     assert clearance.clear_for_store(state, at(6)) == Effects(send_to_store=True)
     assert not state.has_open_alert
@@ -114,9 +112,9 @@ def test_clear_for_store_goes_ahead_once_an_unknown_outcome_is_approved() -> Non
 def test_clear_for_store_holds_for_the_decline_once_an_unknown_outcome_is_declined() -> None:
     state = make_state(payments=[card("pending")])
     clearance.clear_for_store(state, T0)
-    settlement.mark_unknown(state, state.operations[0], "timed out", T0)
+    operations.mark_unknown(state, state.operations[0], "timed out", T0)
     clearance.clear_for_store(state, at(1))
-    settlement.recheck_due(state, at(5))
+    operations.recheck_due(state, at(5))
     _answer(state, approved=False)
     clearance.clear_for_store(state, at(6))
     assert (state.status, state.hold_reason) == (S.on_hold, HoldReason.payment_declined)
@@ -160,8 +158,8 @@ def test_after_reservation_short_holds_the_order_once() -> None:
 def test_next_wakeup_is_the_soonest_of_sla_renewal_and_reconciliation() -> None:
     state = cleared_state(S.awaiting_acknowledgement, payments=[card("authorised")])
     assert deadlines.next_wakeup(state, SLA) == at(30)  # not acknowledged within 30 minutes
-    operation = settlement.queue(state, state.payments[0], Kind.capture, 7500, T0)
-    settlement.mark_unknown(state, operation, "timed out", T0)
+    operation = operations.queue(state, state.payments[0], Kind.capture, 7500, T0)
+    operations.mark_unknown(state, operation, "timed out", T0)
     assert deadlines.next_wakeup(state, SLA) == at(5)
 
 
@@ -198,7 +196,7 @@ def test_on_deadline_renews_an_authorisation_about_to_lapse() -> None:
 
 def test_on_deadline_asks_again_about_an_unknown_outcome() -> None:
     state = cleared_state(S.completed, payments=[card("authorised")])
-    operation = settlement.queue(state, state.payments[0], Kind.capture, 7500, T0)
-    settlement.mark_unknown(state, operation, "timed out", T0)
+    operation = operations.queue(state, state.payments[0], Kind.capture, 7500, T0)
+    operations.mark_unknown(state, operation, "timed out", T0)
     deadlines.on_deadline(state, SLA, at(0) + timedelta(minutes=5))
     assert operation.status == "queued"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import clearance, journey, settlement
+from models import clearance, journey, operations, settlement
 from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payment_policy import PaymentPolicy
 from models.payments import GatewayOperationKind, GatewayResult, MoneyOperation, PaymentRecord
@@ -35,7 +35,7 @@ def _result(
 
 def _answer(state: OrderState, approved: bool = True, now: datetime = T0, **extra: object) -> MoneyOperation:
     """The gateway answers the next queued operation."""
-    operation = settlement.next_operation(state)
+    operation = operations.next_operation(state)
     assert operation is not None
     settlement.apply_result(state, operation, _result(operation, approved, **extra), now)
     return operation
@@ -46,7 +46,7 @@ def _ops(state: OrderState) -> list[tuple[str, str, int, str | None]]:
 
 
 def _queue(state: OrderState, kind: Kind, amount: int = 7500, **extra: str) -> MoneyOperation:
-    return settlement.queue(state, state.payments[0], kind, amount, T0, **extra)
+    return operations.queue(state, state.payments[0], kind, amount, T0, **extra)
 
 
 def _nothing_owed(state: OrderState) -> OrderState:
@@ -67,14 +67,14 @@ def test_queue_numbers_operation_ids_per_order() -> None:
 
 def test_next_operation_runs_one_operation_per_payment_at_a_time() -> None:
     state = make_state(payments=[card("captured", 2000, "P1"), card("captured", 5500, "P2")])
-    p1_first = settlement.queue(state, state.payments[0], Kind.refund, 100, T0)
-    p1_second = settlement.queue(state, state.payments[0], Kind.refund, 200, T0)
-    p2 = settlement.queue(state, state.payments[1], Kind.refund, 300, T0)
-    assert settlement.next_operation(state) is p1_first and p1_first.status == "running"
-    assert settlement.next_operation(state) is p2  # P1 is busy until its first refund answers
-    assert settlement.next_operation(state) is None
+    p1_first = operations.queue(state, state.payments[0], Kind.refund, 100, T0)
+    p1_second = operations.queue(state, state.payments[0], Kind.refund, 200, T0)
+    p2 = operations.queue(state, state.payments[1], Kind.refund, 300, T0)
+    assert operations.next_operation(state) is p1_first and p1_first.status == "running"
+    assert operations.next_operation(state) is p2  # P1 is busy until its first refund answers
+    assert operations.next_operation(state) is None
     state.operations.remove(p1_first)
-    assert settlement.next_operation(state) is p1_second
+    assert operations.next_operation(state) is p1_second
 
 
 # ---- gateway answers ---------------------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_apply_result_decline_at_placement_holds_the_order() -> None:
 
 def test_apply_result_declined_charge_after_clearance_is_due_at_handover() -> None:
     state = cleared_state(payments=[captured(7000), card("pending", 500, "P2", mode="charge")])
-    settlement.queue(state, state.payments[1], Kind.sale, 500, T0)
+    operations.queue(state, state.payments[1], Kind.sale, 500, T0)
     _answer(state, approved=False)
     assert state.payments[1].status == "due"
     assert state.history[-1].action == "charge_declined"
@@ -189,7 +189,7 @@ def test_mark_unknown_alerts_once_and_backs_off_to_hourly() -> None:
     waits = []
     now = T0
     for _ in range(6):
-        settlement.mark_unknown(state, operation, "timed out", now)
+        operations.mark_unknown(state, operation, "timed out", now)
         assert operation.check_at is not None
         waits.append(operation.check_at - now)
         now = operation.check_at
@@ -203,17 +203,17 @@ def test_mark_unknown_alerts_once_and_backs_off_to_hourly() -> None:
 def test_recheck_due_queues_unknown_operations_again_under_the_same_id() -> None:
     state = make_state(payments=[card("pending")])
     operation = _queue(state, Kind.authorise)
-    settlement.mark_unknown(state, operation, "timed out", T0)
-    assert settlement.next_reconciliation(state) == at(5)
-    assert not settlement.recheck_due(state, at(4))
-    assert settlement.recheck_due(state, at(5))
-    assert operation.status == "queued" and settlement.next_operation(state) is operation
+    operations.mark_unknown(state, operation, "timed out", T0)
+    assert operations.next_reconciliation(state) == at(5)
+    assert not operations.recheck_due(state, at(4))
+    assert operations.recheck_due(state, at(5))
+    assert operation.status == "queued" and operations.next_operation(state) is operation
 
 
 def test_unknown_operation_answered_clears_payment_unknown() -> None:
     state = make_state(payments=[card("pending")])
     operation = _queue(state, Kind.authorise)
-    settlement.mark_unknown(state, operation, "timed out", T0)
+    operations.mark_unknown(state, operation, "timed out", T0)
     settlement.apply_result(state, operation, _result(operation), at(5))
     assert state.payments[0].status == "authorised"
     assert not state.has_open_alert
@@ -368,7 +368,7 @@ def test_confirm_received_takes_awaiting_and_due_payments() -> None:
 
 def test_to_settle_by_hand_skips_payments_with_an_operation_under_way() -> None:
     state = make_state(payments=[card("declined"), card("capture_failed", payment_id="P2")])
-    settlement.queue(state, state.payments[1], Kind.capture, 7500, T0)
+    operations.queue(state, state.payments[1], Kind.capture, 7500, T0)
     assert [p.payment_id for p in settlement.to_settle_by_hand(state)] == ["P1"]
 
 
@@ -385,13 +385,13 @@ def test_reauthorisation_falls_due_before_the_authorisation_lapses() -> None:
     policy = PaymentPolicy(reauthorise_before=timedelta(hours=12))
     state = cleared_state(payments=[card("authorised")], payment_policy=policy)
     due_at = at(0, days=7) - timedelta(hours=12)
-    assert settlement.reauthorisation_due(state) == due_at
-    settlement.reauthorise_due(state, due_at - timedelta(seconds=1))
+    assert operations.reauthorisation_due(state) == due_at
+    operations.reauthorise_due(state, due_at - timedelta(seconds=1))
     assert state.operations == []
-    settlement.reauthorise_due(state, due_at)
+    operations.reauthorise_due(state, due_at)
     [renewal] = state.operations
     assert (renewal.kind, renewal.amount, renewal.replaces) == (Kind.authorise, gbp(7500), "auth-P1")
-    assert settlement.reauthorisation_due(state) is None  # busy renewing
+    assert operations.reauthorisation_due(state) is None  # busy renewing
 
     _answer(state, now=due_at, reference="auth-2")
     assert state.payments[0].authorisation_reference == "auth-2"
@@ -401,7 +401,7 @@ def test_reauthorisation_falls_due_before_the_authorisation_lapses() -> None:
 
 def test_reauthorisation_keeps_the_payment_authorised_once_the_old_authorisation_is_voided() -> None:
     state = cleared_state(payments=[card("authorised")])
-    settlement.reauthorise_due(state, at(0, days=6))
+    operations.reauthorise_due(state, at(0, days=6))
     _answer(state, now=at(0, days=6), reference="auth-2")
     _answer(state, now=at(0, days=6))  # the void of auth-P1
     payment = state.payments[0]
@@ -412,12 +412,12 @@ def test_reauthorisation_keeps_the_payment_authorised_once_the_old_authorisation
 
 def test_a_declined_reauthorisation_alerts_once_and_is_not_retried() -> None:
     state = cleared_state(payments=[card("authorised")])
-    due_at = settlement.reauthorisation_due(state)
+    due_at = operations.reauthorisation_due(state)
     assert due_at is not None
-    settlement.reauthorise_due(state, due_at)
+    operations.reauthorise_due(state, due_at)
     _answer(state, approved=False, now=due_at)
     assert state.payments[0].renewable is False and state.payments[0].status == "authorised"
-    assert settlement.reauthorisation_due(state) is None
+    assert operations.reauthorisation_due(state) is None
     assert [a.type for a in state.alerts if a.is_open] == [AlertType.payment_failed]
 
 
@@ -425,9 +425,9 @@ def test_a_cancelled_order_voids_its_authorisation_instead_of_renewing_it() -> N
     state = _nothing_owed(cleared_state(OrderStatus.cancelled, payments=[card("authorised")]))
     settlement.rebalance(state, T0)
     assert _ops(state) == [("P1", Kind.void, 7500, "auth-P1")]
-    assert settlement.reauthorisation_due(state) is None
+    assert operations.reauthorisation_due(state) is None
 
 
 def test_a_final_order_needs_no_reauthorisation() -> None:
     state = make_state(OrderStatus.cancelled, payments=[card("authorised")])
-    assert settlement.reauthorisation_due(state) is None
+    assert operations.reauthorisation_due(state) is None

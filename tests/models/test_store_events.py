@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from models import store_events
 from models.effects import Effects
 from models.order import (
@@ -180,15 +178,18 @@ def _transfer() -> Transfer:
 
 def test_transfer_received_while_awaiting_it_sends_the_order_to_the_store() -> None:
     state = cleared_state(S.awaiting_transfer, transfers=[_transfer()])
-    effects = store_events.apply(state, store_event(StoreEventType.transfer_received, transfer_id="T1"), at(5))
-    assert (effects.receive_transfer, effects.send_to_store) == ("T1", True)
+    event = store_event(StoreEventType.transfer_received, transfer_id="T1")
+    assert store_events.needs(state, event).receive_transfer == "T1"  # booked into the store's stock first
+    effects = store_events.apply(state, event, at(5))
+    assert effects.send_to_store
     assert state.transfers[0].received_at == at(5)
 
 
 def test_transfer_received_for_an_order_already_at_the_store_only_books_the_stock() -> None:
     state = cleared_state(S.acknowledged, transfers=[_transfer()])
-    effects = store_events.apply(state, store_event(StoreEventType.transfer_received, transfer_id="T1"), at(5))
-    assert (effects.receive_transfer, effects.send_to_store) == ("T1", False)
+    event = store_event(StoreEventType.transfer_received, transfer_id="T1")
+    assert store_events.needs(state, event).receive_transfer == "T1"
+    assert not store_events.apply(state, event, at(5)).send_to_store
 
 
 # ---- the store unreachable ---------------------------------------------------------------------------------------

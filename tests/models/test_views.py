@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from pydantic import BaseModel
 
-from models import journey, settlement, views
+from models import journey, operations, views
 from models.effects import Effects
 from models.order import LineFulfilment, Note, OrderState, OrderStatus
 from models.payment_policy import PaymentPolicy
@@ -45,7 +45,7 @@ def _order(status: OrderStatus = S.ready_for_collection) -> OrderState:
             Note(at=at(2), actor="ho:alice", text="internal: call the bank", client_facing=False),
         ],
     )
-    settlement.queue(state, state.payments[1], GatewayOperationKind.capture, 5500, T0, reference="auth-P2")
+    operations.queue(state, state.payments[1], GatewayOperationKind.capture, 5500, T0, reference="auth-P2")
     return state
 
 
@@ -93,7 +93,7 @@ def test_for_api_counts_money_that_moved() -> None:
 
 def test_for_api_flags_a_payment_whose_outcome_is_unknown() -> None:
     state = _order()
-    settlement.mark_unknown(state, state.operations[0], "timed out", at(1))
+    operations.mark_unknown(state, state.operations[0], "timed out", at(1))
     assert [p.outcome_unknown for p in views.for_api(state).payments] == [False, True]
 
 

@@ -23,7 +23,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models import clearance, deadlines, journey, settlement, store_events
+    from models import clearance, deadlines, journey, operations, settlement, store_events
     from models.actions import BY_NAME, Action, ActionOutcome
     from models.effects import Effects, Needs, Refusal
     from models.order import ORDER_WORKFLOW, OrderState, StoreEvent, StoreMessageFailed
@@ -166,7 +166,7 @@ class OrderWorkflow:
 
     async def _move_money(self) -> None:
         """Run queued gateway operations one at a time, without the lock: actions answer while a gateway thinks."""
-        while (operation := settlement.next_operation(self._state)) is not None:
+        while (operation := operations.next_operation(self._state)) is not None:
             outcome = await calls.call_gateway(self._state, operation)
 
             def answered(
@@ -175,7 +175,7 @@ class OrderWorkflow:
                 if isinstance(outcome, GatewayResult):
                     settlement.apply_result(self._state, operation, outcome, now)
                 else:
-                    settlement.mark_unknown(self._state, operation, outcome, now)
+                    operations.mark_unknown(self._state, operation, outcome, now)
 
             async with self._lock:
                 await self._decide(answered)
