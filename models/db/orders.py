@@ -11,28 +11,29 @@ from sqlmodel import Session, col, select
 
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 from models.order import OrderState
+from models.transition import Projection, projection_of
 
 CLOSED_STATUSES = ["completed", "cancelled"]
 
 
-def save_projection(session: Session, state: OrderState) -> bool:
-    """Upsert the order's read model unless a newer version is already there; True when written."""
+def write_projection(session: Session, projection: Projection, now: datetime) -> bool:
+    """Upsert the order's read model unless the same or a newer version is already there (a late or repeated
+    write changes nothing), with its open alert types; True when written. Leaves the commit to the caller."""
     values = {
-        "order_number": state.order_number,
-        "version": state.version,
-        "status": state.status.value,
-        "store_id": state.store_id,
-        "channel": state.channel.value,
-        "web_reference": state.web_reference,
-        "customer_id": state.customer.id,
-        "customer_name": state.customer.name,
-        "customer_email": state.customer.email.lower(),
-        "has_alert": state.has_open_alert,
-        "created_at": state.created_at,
-        "updated_at": datetime.now(UTC),
-        # The read model keeps the seen event ids too, so a webhook retried after the order closed is recognised.
-        # Card tokens stay in the workflow (it needs them to re-authorise); the read model never holds them.
-        "view": state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}}),
+        "order_number": projection.order_number,
+        "version": projection.version,
+        "status": projection.status,
+        "store_id": projection.store_id,
+        "channel": projection.channel,
+        "web_reference": projection.web_reference,
+        "customer_id": projection.customer_id,
+        "customer_name": projection.customer_name,
+        "customer_email": projection.customer_email,
+        "has_alert": projection.has_alert,
+        "created_at": projection.created_at,
+        "updated_at": now,
+        "view": projection.view,
+        "seen_event_ids": projection.seen_event_ids,
     }
     table = OrderRecordRow.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -45,11 +46,17 @@ def save_projection(session: Session, state: OrderState) -> bool:
     result = session.exec(statement)  # type: ignore[call-overload]
     written = bool(result.rowcount)
     if written:
-        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == state.order_number))  # type: ignore[call-overload]
-        for alert_type in sorted({alert.type.value for alert in state.alerts if alert.is_open}):
-            session.add(
-                OrderOpenAlertRow(order_number=state.order_number, alert_type=alert_type, store_id=state.store_id)
-            )
+        number = projection.order_number
+        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == number))  # type: ignore[call-overload]
+        for alert_type in sorted(set(projection.open_alert_types)):
+            session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
+        session.flush()
+    return written
+
+
+def save_projection(session: Session, state: OrderState) -> bool:
+    """Project `state` on its own and commit (the API's placement and bench/; orders commit whole transitions)."""
+    written = write_projection(session, projection_of(state), datetime.now(UTC))
     session.commit()
     return written
 
