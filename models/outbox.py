@@ -61,9 +61,14 @@ class LaneRetry(BaseModel):
     max_interval_seconds: float
 
 
+# Relays per run of a lane's workflow before it continues as new (~6 history events each).
+LOOPS_PER_RUN = 300
+
+
 class LaneInput(BaseModel):
     lane: str
     retry: LaneRetry
+    loops_per_run: int = LOOPS_PER_RUN
 
 
 class RelayReport(BaseModel):
