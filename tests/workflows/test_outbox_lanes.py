@@ -96,7 +96,7 @@ def _count(events: list[Any], event_type: int) -> int:
 
 async def test_lane_workflow_delivers_a_backlog_at_a_history_cost_that_does_not_grow_with_it(dev_env, db, executor):
     client = dev_env.client
-    async with _lanes_worker(dev_env, db, executor, outbox_idle_seconds=3.0) as settings:
+    async with _lanes_worker(dev_env, db, executor, outbox_idle_seconds=5.0) as settings:
         with http_receiver(200) as receiver:
             with Session(db) as session:
                 subscriber = outbound.create_subscriber(
@@ -242,28 +242,32 @@ async def test_store_without_an_endpoint_reads_its_orders_from_the_api(db):
 
 async def test_store_message_failing_for_good_tells_the_order(dev_env, db):
     client = dev_env.client
-    settings = outbox_settings(str(db.url), store_message_horizon_seconds=0.5)
+    settings = outbox_settings(str(db.url), store_message_horizon_seconds=2)
     queue = f"orders-{uuid.uuid4().hex[:8]}"
+    orders = {}
+
+    async def order_with_message(store_id: str) -> str:
+        number = _messages(db, settings, store_id, "order_created")
+        orders[number] = await client.start_workflow(
+            RecordingOrder.run, number, id=order_workflow_id(number), task_queue=queue
+        )
+        return number
+
     async with Worker(client, task_queue=queue, workflows=[RecordingOrder]):
         with http_receiver(400) as refusing, http_receiver(503) as down:
             _webhook(db, "S001", refusing.url)
-            refused = _messages(db, settings, "S001", "order_created")
-            _webhook(db, "S002", down.url)
-            unreachable = _messages(db, settings, "S002", "order_created")
-            orders = {}
-            for number in (refused, unreachable):
-                orders[number] = await client.start_workflow(
-                    RecordingOrder.run, number, id=order_workflow_id(number), task_queue=queue
-                )
+            refused = await order_with_message("S001")
             closed = _messages(db, settings, "S001", "order_updated")  # its workflow has ended: nobody to tell
-
             assert (await relay(db, settings, store_lane("S001"), client)).given_up == 2
+
+            _webhook(db, "S002", down.url)
+            unreachable = await order_with_message("S002")
             with pytest.raises(ApplicationError, match="answered 503"):  # retried, until the horizon
                 await relay(db, settings, store_lane("S002"), client)
-            await asyncio.sleep(0.6)  # past the horizon
+            await asyncio.sleep(2.1)  # past the horizon
             assert (await relay(db, settings, store_lane("S002"), client)).given_up == 1
 
-        for number, detail in ((refused, "refused with 400"), (unreachable, "gave up after 0.5 s")):
+        for number, detail in ((refused, "refused with 400"), (unreachable, "gave up after 2 s")):
             [failure] = await orders[number].query(RecordingOrder.failures)
             assert failure.store_id in ("S001", "S002") and detail in failure.detail
             [message] = rows(db, StoreMessageRow, order_number=number)
