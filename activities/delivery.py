@@ -11,6 +11,7 @@ from typing import Protocol, TypeVar
 import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio import activity
 
 from models.outbox import Answer, classify
 
@@ -30,11 +31,18 @@ class Step:
 
 
 class Lane(Protocol):
-    async def step(self) -> Step: ...
+    async def step(self, deadline: float) -> Step:
+        """Deliver what is at the head of the lane, up to a batch, stopping (`more`) at `deadline` (loop time)."""
+        ...
+
+
+def out_of_time(deadline: float) -> bool:
+    return asyncio.get_running_loop().time() >= deadline
 
 
 async def in_db(engine: Engine, work: Callable[[Session], T]) -> T:
     """Run `work` with its own Session in a thread, so the event loop (and heartbeats) never wait on SQL."""
+    activity.heartbeat()
 
     def run() -> T:
         with Session(engine) as session:
@@ -52,6 +60,7 @@ class Posted:
 
 async def post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Posted:
     """POST once and read the answer: delivered (2xx), retry (no answer, 5xx, 408, 429) or refused (any other)."""
+    activity.heartbeat()
     try:
         response = await http.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as error:

@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from activities.delivery import Step, in_db, post
+from activities.delivery import Step, in_db, out_of_time, post
 from activities.notifications import build_extract, validate_extract
 from models.db.catalogue import get_store, products_by_sku
 from models.db.extracts import pending_extracts, record_delivery_attempt
@@ -81,13 +81,16 @@ class ExtractLane:
         self._engine, self._http, self._settings = engine, http, settings
         self._destinations = ExtractDestinations.from_settings(settings)
 
-    async def step(self) -> Step:
+    async def step(self, deadline: float) -> Step:
         if not self._destinations.configured:
             return Step(retired=True)
         batch = self._settings.outbox_batch_size
         rows = await in_db(self._engine, lambda s: pending_extracts(s, batch))
         step = Step(more=len(rows) == batch)
         for row in rows:
+            if out_of_time(deadline):
+                step.more = True
+                break
             reached, problems, refused = await self._deliver(row)
             now = datetime.now(UTC)
             detail = "; ".join(problems) or None

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from activities.delivery import Posted, Step, in_db, post
+from activities.delivery import Posted, Step, in_db, out_of_time, post
 from activities.extracts import extract_documents
 from models.db import exports, extracts, outbound, outbox
 from models.db.orders import get_order_record
@@ -49,13 +49,16 @@ class SubscriberLane:
         self._id = subscriber_id
         self._lane = subscriber_lane(subscriber_id)
 
-    async def step(self) -> Step:
+    async def step(self, deadline: float) -> Step:
         subscriber = await in_db(self._engine, lambda s: outbound.get_subscriber(s, self._id))
         if subscriber is None or not subscriber.active:
             return Step(retired=True)
         step = Step()
         resends = await in_db(self._engine, lambda s: outbound.pending_resends(s, self._id, self._batch))
         for resend in resends:
+            if out_of_time(deadline):
+                step.more = True
+                return step
             if not await self._attempt(subscriber, resend, resend.created_at, step):
                 return step
         position = await in_db(self._engine, self._position)
@@ -63,6 +66,9 @@ class SubscriberLane:
         step.more = len(events) == self._batch
         done = position  # the last event this step is finished with
         for event in events:
+            if out_of_time(deadline):
+                step.more = True
+                break
             number = event.id or 0
             if event.type not in subscriber.event_types:
                 step.skipped, done = step.skipped + 1, number
@@ -157,13 +163,16 @@ class ExporterLane:
         self._refs = [exporter.ref() for exporter in settings.exporters]
         self._has_destination = bool(settings.extract_drop_folder or settings.extract_http_url)
 
-    async def step(self) -> Step:
+    async def step(self, deadline: float) -> Step:
         if self._config is None:
             return Step(retired=True)
         batch = self._settings.outbox_batch_size
         runs = await in_db(self._engine, lambda s: exports.next_runs(s, self._name, batch))
         step = Step(more=len(runs) == batch)
         for run in runs:
+            if out_of_time(deadline):
+                step.more = True
+                break
             if self._config.kind == "webhook":
                 finished = await self._webhook(self._config, run, step)
             else:

@@ -51,7 +51,7 @@ class OutboxActivities:
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
-            step = await worker.step()
+            step = await worker.step(started + BUSY_LIMIT_SECONDS)
             report.delivered += step.delivered
             report.given_up += step.given_up
             report.skipped += step.skipped

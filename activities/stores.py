@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.delivery import Step, in_db, post
+from activities.delivery import Step, in_db, out_of_time, post
 from models.db.catalogue import store_webhook
 from models.db.outbox import pending_store_messages, record_store_attempt
 from models.db.tables import StoreMessageRow
@@ -31,7 +31,7 @@ class StoreLane:
         self._engine, self._http, self._settings = engine, http, settings
         self._store_id = store_id
 
-    async def step(self) -> Step:
+    async def step(self, deadline: float) -> Step:
         batch = self._settings.outbox_batch_size
         messages = await in_db(self._engine, lambda s: pending_store_messages(s, self._store_id, batch))
         step = Step(more=len(messages) == batch)
@@ -39,6 +39,9 @@ class StoreLane:
             return step
         url, secret = await in_db(self._engine, lambda s: store_webhook(s, self._store_id))
         for message in messages:
+            if out_of_time(deadline):
+                step.more = True
+                break
             if not url:
                 await self._record(message, "no_endpoint", NO_ENDPOINT, attempted=False)
                 _count_push("no_webhook_url")
