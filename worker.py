@@ -1,4 +1,4 @@
-"""The Temporal worker: runs order workflows and their activities. `python worker.py`"""
+"""The Temporal worker: runs order workflows, the outbox lanes and their activities. `python worker.py`"""
 
 from __future__ import annotations
 
@@ -12,42 +12,39 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.extracts import ExtractActivities, ExtractDestinations
 from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
-from activities.outbound import OutboundActivities
+from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.store_links import StoreLinkActivities
-from activities.stores import StoreActivities
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
-from workflows.extracts import PublishExtractWorkflow
-from workflows.notifications import OrderNotificationsWorkflow
 from workflows.order import OrderWorkflow
+from workflows.outbox import OutboxLaneWorkflow, ensure_lanes
 from workflows.store_link import StoreLinkWorkflow
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
-from workflows.webhook_resend import WebhookResendWorkflow
 
 WORKFLOWS = [
     OrderWorkflow,
-    OrderNotificationsWorkflow,
-    WebhookResendWorkflow,
     StoreLinkWorkflow,
-    PublishExtractWorkflow,
+    OutboxLaneWorkflow,
 ]
+# Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
+# activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
+# at most max_concurrent_local_activities at a time, so the executor's threads (made as needed) stay few.
+MAX_CONCURRENT_ACTIVITIES = 500
+LANE_CHECK_SECONDS = 300.0
 
 
 def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
     settings = settings or get_settings()
     inventory = InventoryActivities(engine)
-    projection = ProjectionActivities(engine)
-    stores = StoreActivities(engine, http)
+    projection = ProjectionActivities(engine, settings)
     payments = PaymentActivities(engine, build_gateways(settings, engine))
     store_links = StoreLinkActivities(engine)
-    extracts = ExtractActivities(engine, http, ExtractDestinations.from_settings(settings))
-    outbound = OutboundActivities(engine, http, settings)
+    outbox = OutboxActivities(engine, http, settings)
     return [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -57,33 +54,38 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
         payments.record_payment_transaction,
         payments.call_gateway,
         projection.commit_transition,
-        stores.push_to_store,
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,
-        extracts.create_extract,
-        extracts.deliver_extract,
-        # outbound webhooks and exporters
-        outbound.publish_events,
-        outbound.plan_notifications,
-        outbound.mark_delivery_failed,
-        outbound.record_export,
-        outbound.deliver_webhook,
-        outbound.export_webhook,
+        outbox.relay,  # the outbox lanes: subscribers, stores, extracts, exporters
     ]
 
 
 def build_worker(
     client: Client, settings: Settings, engine: Engine, http: httpx.AsyncClient, executor: ThreadPoolExecutor
 ) -> Worker:
+    """The worker; its outbox lanes are started by `keep_outbox_lanes` (or `ensure_lanes`), not by this."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(engine, http, settings),
         activity_executor=executor,
-        max_concurrent_activities=32,
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
     )
+
+
+async def keep_outbox_lanes(
+    client: Client, engine: Engine, settings: Settings, every: float = LANE_CHECK_SECONDS
+) -> None:
+    """Start every outbox lane that should run, now and every few minutes (one start request per lane; a lane that
+    runs already is left alone, at no history cost), until cancelled."""
+    while True:
+        try:
+            await ensure_lanes(client, engine, settings)
+        except Exception:  # Temporal or the database away for a moment: the next round starts what is missing
+            logging.exception("starting the outbox lanes failed; trying again in %.0f s", every)
+        await asyncio.sleep(every)
 
 
 async def main() -> None:
@@ -99,7 +101,7 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=settings.store_push_timeout_seconds) as http:
-        with ThreadPoolExecutor(max_workers=32) as executor:
+        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
             worker = build_worker(client, settings, engine, http, executor)
             async with worker:
                 logging.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
@@ -109,7 +111,9 @@ async def main() -> None:
                     logging.info("worker health on http://%s/", settings.worker_health_address)
                 if settings.worker_metrics_address:
                     logging.info("worker metrics on http://%s/metrics", settings.worker_metrics_address)
+                lanes = asyncio.create_task(keep_outbox_lanes(client, engine, settings))
                 await stop.wait()
+                lanes.cancel()
                 if health is not None:
                     health.close()
     if tracer_provider is not None:

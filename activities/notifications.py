@@ -1,5 +1,6 @@
-"""XML notification extracts, the document: `build_extract` turns an order into a document of
-models/schemas/order-notification.xsd and `validate_extract` checks a document against that schema.
+"""XML notification extracts, the document: `build_extract` turns an order (`views.ExtractOrder`, what an extract
+may say of it) into a document of models/schemas/order-notification.xsd and `validate_extract` checks a document
+against that schema.
 
 Only fields named here reach a document, so card data (tokens, gateway references, payment methods) can never
 leak into one, whatever the order carries. lxml is used here and nowhere else.
@@ -16,7 +17,7 @@ from lxml import etree
 
 from models.extracts import NAMESPACE, SCHEMA_FILE, SCHEMA_VERSION, ExtractInvalid, ExtractType
 from models.money import Money
-from models.order import LineFulfilment, OrderLine, OrderState, OrderStatus
+from models.views import ExtractLine, ExtractOrder
 
 _NS = f"{{{NAMESPACE}}}"
 
@@ -24,29 +25,33 @@ _NS = f"{{{NAMESPACE}}}"
 def build_extract(
     extract_id: str,
     extract_type: ExtractType,
-    order: OrderState,
+    order: ExtractOrder,
     occurred_at: datetime,
     *,
     store_name: str | None = None,
     descriptions: Mapping[str, str] | None = None,
     reason: str | None = None,
 ) -> bytes:
-    """The extract document (UTF-8 XML). `descriptions` maps SKUs to product names (else the style is used)."""
+    """The extract document (UTF-8 XML) of `order` as it was when the event occurred (views.for_extract).
+    `descriptions` maps SKUs to product names (else the style is used)."""
     root = etree.Element(_NS + "OrderNotification", nsmap={None: NAMESPACE})
     root.set("schemaVersion", SCHEMA_VERSION)
     _text(root, "ExtractId", extract_id)
     _text(root, "Type", extract_type.value)
     _text(root, "OccurredAt", utc_timestamp(occurred_at))
-    reason = reason or _derived_reason(extract_type, order)
+    reason = reason or (order.cancelled_by if extract_type is ExtractType.cancelled else None)
     if reason:
         _text(root, "Reason", reason)
     if extract_type is ExtractType.refunded:
-        if not order.refunds:
+        refund = order.last_refund
+        if refund is None:
             raise ValueError(f"order {order.order_number} has no refund to announce")
-        refund = order.refunds[-1]
         element = _child(root, "Refund")
         _amount(element, "Amount", refund.amount)
         _text(element, "RefundedAt", utc_timestamp(refund.at))
+        _text(element, "How", refund.how)
+        if refund.how == "instructed" and refund.payment_reference:
+            _text(element, "PaymentReference", refund.payment_reference)
     _order(_child(root, "Order"), order, store_name, descriptions or {})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -87,7 +92,9 @@ def _schema() -> etree.XMLSchema:
 # ---- the order ---------------------------------------------------------------------------------
 
 
-def _order(element: etree._Element, order: OrderState, store_name: str | None, descriptions: Mapping[str, str]) -> None:
+def _order(
+    element: etree._Element, order: ExtractOrder, store_name: str | None, descriptions: Mapping[str, str]
+) -> None:
     _text(element, "OrderNumber", order.order_number)
     _text(element, "WebReference", order.web_reference)
     _text(element, "Channel", order.channel.value)
@@ -107,8 +114,7 @@ def _order(element: etree._Element, order: OrderState, store_name: str | None, d
         _text(store, "Name", store_name)
 
     fulfilment = _child(element, "Fulfilment")
-    home_delivery = order.delivery_address is not None
-    _text(fulfilment, "Method", "home_delivery" if home_delivery else "click_and_collect")
+    _text(fulfilment, "Method", order.fulfilment_method)
     if order.delivery_address is not None:
         address, to = order.delivery_address, _child(fulfilment, "DeliveryAddress")
         for name, value in (("Name", address.name), ("Line1", address.line1), ("Line2", address.line2)):
@@ -123,24 +129,22 @@ def _order(element: etree._Element, order: OrderState, store_name: str | None, d
 
     lines = _child(element, "Lines")
     for line in order.lines:
-        _line(_child(lines, "Line"), line, order, descriptions)
+        _line(_child(lines, "Line"), line, descriptions)
 
     totals = _child(element, "Totals")
-    _amount(totals, "OrderTotal", order.total())
-    discount = sum(offer.discount.amount for offer in order.loyalty_offers)
-    _amount(totals, "Discount", Money(amount=discount, currency=order.currency))
-    _amount(totals, "Paid", order.paid())
-    _amount(totals, "Refunded", order.refunded())
+    _amount(totals, "OrderTotal", order.total)
+    _amount(totals, "Discount", order.discount)
+    _amount(totals, "Paid", order.paid)
+    _amount(totals, "Refunded", order.refunded)
 
     notes = _child(element, "Notes")
-    for note in order.notes:
-        if note.client_facing:
-            written = _child(notes, "Note")
-            _text(written, "At", utc_timestamp(note.at))
-            _text(written, "Text", note.text)
+    for note in order.notes:  # client-facing ones only (views.for_extract)
+        written = _child(notes, "Note")
+        _text(written, "At", utc_timestamp(note.at))
+        _text(written, "Text", note.text)
 
 
-def _line(element: etree._Element, line: OrderLine, order: OrderState, descriptions: Mapping[str, str]) -> None:
+def _line(element: etree._Element, line: ExtractLine, descriptions: Mapping[str, str]) -> None:
     _text(element, "LineId", line.line_id)
     _text(element, "Sku", line.sku)
     _text(element, "Description", descriptions.get(line.sku) or line.style)
@@ -149,32 +153,9 @@ def _line(element: etree._Element, line: OrderLine, order: OrderState, descripti
     _text(element, "Quantity", str(line.quantity))
     _text(element, "CancelledQuantity", str(line.cancelled_quantity))
     _amount(element, "UnitPrice", line.unit_price)
-    _amount(element, "LineTotal", line.total)
+    _amount(element, "LineTotal", line.line_total)
     _text(element, "Fulfilment", line.fulfilment.value)
-    _text(element, "Status", line_status(line, order))
-
-
-def line_status(line: OrderLine, order: OrderState) -> str:
-    """One word a customer message can use for the line."""
-    if line.replaced_by:
-        return "replaced"
-    if line.quantity == 0:
-        return "cancelled"
-    if line.fulfilment is LineFulfilment.buy_in_store:
-        return "buy_in_store"
-    if order.status in (OrderStatus.collected, OrderStatus.completed):
-        return "dispatched" if line.fulfilment is LineFulfilment.home_delivery else "collected"
-    if line.picked_quantity is not None and line.picked_quantity >= line.quantity:
-        return "picked"
-    return "open"
-
-
-def _derived_reason(extract_type: ExtractType, order: OrderState) -> str | None:
-    """A cancelled order's reason is the action that cancelled it (order_cancelled, not_collected, ...)."""
-    if extract_type is not ExtractType.cancelled:
-        return None
-    entry = next((h for h in reversed(order.history) if h.to_status is OrderStatus.cancelled), None)
-    return entry.action if entry else None
+    _text(element, "Status", line.status)
 
 
 # ---- XML helpers -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Outbound calls: order events to webhook subscribers, order documents to webhook exporters.
+"""Outbound calls, as outbox lanes: order events to webhook subscribers, and exporter runs (an order document to a
+webhook exporter, or an XML extract).
 
-Both are signed like the inbound store webhooks (`Baton-Signature`) and carry `Baton-Event-Id`. Every attempt
-is written to the delivery log or the export audit, and a delivery already made is never made again.
+Both are signed like the inbound store webhooks (`Baton-Signature`) and carry `Baton-Event-Id`. Every attempt is
+written to the delivery log or the export audit, and a delivery already made is never made again.
 """
 
 from __future__ import annotations
@@ -13,190 +14,251 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
-from temporalio import activity
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from models.db import outbound
+from activities.delivery import Posted, Step, in_db, out_of_time, post
+from activities.extracts import extract_documents
+from models.db import exports, extracts, outbound, outbox
 from models.db.orders import get_order_record
-from models.db.tables import WebhookDeliveryRow
+from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.exporting import ExporterConfig
-from models.outbound import (
-    EVENT_ID_HEADER,
-    NOTIFICATIONS_WORKFLOW,
-    PUBLISH_SIGNAL,
-    DeliveryFailed,
-    DeliveryOutcome,
-    ExportAudit,
-    ExportRun,
-    NotificationBatch,
-    NotificationPlan,
-    OutboundRetry,
-    PlanRequest,
-    WebhookDelivery,
-    notifications_workflow_id,
-)
+from models.extracts import ExtractType
+from models.outbound import EVENT_ID_HEADER
+from models.outbox import Answer, expired, subscriber_lane
 from models.settings import Settings
 from models.signing import SIGNATURE_HEADER, sign
+from models.transition import ExtractToMake
+from models.views import ExtractOrder
+
+FINAL = ("delivered", "refused", "failed")
 
 
-class OutboundActivities:
-    def __init__(self, engine: Engine, http: httpx.AsyncClient, settings: Settings) -> None:
-        self._engine = engine
-        self._http = http
-        self._settings = settings
-        self._exporters = {exporter.name: exporter for exporter in settings.exporters}
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-    # ---- local: Baton's own database and Temporal ---------------------------------------------------
 
-    @activity.defn
-    def plan_notifications(self, request: PlanRequest) -> NotificationPlan:
-        """Who hears about these event types, which exporters exist, and how long deliveries keep trying."""
-        settings = self._settings
-        with Session(self._engine) as session:
-            subscribers = outbound.subscribers_for(session, {event_type.value for event_type in request.event_types})
-        return NotificationPlan(
-            subscribers=subscribers,
-            exporters=[exporter.ref() for exporter in settings.exporters],
-            retry=OutboundRetry(
-                initial_seconds=settings.outbound_retry_initial_seconds,
-                max_interval_seconds=settings.outbound_retry_max_interval_seconds,
-                horizon_seconds=settings.outbound_retry_horizon_seconds,
-                attempt_timeout_seconds=settings.outbound_timeout_seconds,
-            ),
-        )
+def _json(document: object) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
 
-    @activity.defn
-    def mark_delivery_failed(self, failed: DeliveryFailed) -> None:
-        """The delivery gave up (refused, or still failing at the end of the retry horizon)."""
-        with Session(self._engine) as session:
-            outbound.mark_delivery_failed(session, failed.delivery_id, failed.detail)
 
-    @activity.defn
-    def record_export(self, audit: ExportAudit) -> None:
-        """Write an exporter run's audit row (started, succeeded or failed)."""
-        with Session(self._engine) as session:
-            outbound.record_export(session, audit)
+class SubscriberLane:
+    """Order events to one webhook subscriber in outbox order (its place kept in outbox_cursors), and Head Office's
+    resends of them; events of types it did not subscribe to only move it on."""
 
-    @activity.defn
-    async def publish_events(self, batch: NotificationBatch) -> None:
-        """Signal the order's notifications workflow with a batch, starting it with the first one.
+    def __init__(self, engine: Engine, http: httpx.AsyncClient, settings: Settings, subscriber_id: str) -> None:
+        self._engine, self._http, self._settings = engine, http, settings
+        self._id = subscriber_id
+        self._lane = subscriber_lane(subscriber_id)
 
-        Safe to retry: the workflow drops events it already has (by sequence). Once it has finished (the order
-        closed and everything was delivered) its id is not reused, so a retried last batch starts nothing.
-        """
-        try:
-            await activity.client().start_workflow(
-                NOTIFICATIONS_WORKFLOW,
-                NotificationBatch(order_number=batch.order_number),
-                id=notifications_workflow_id(batch.order_number),
-                task_queue=activity.info().task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                start_signal=PUBLISH_SIGNAL,
-                start_signal_args=[batch],
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # finished already: this batch was delivered before the retry
-
-    # ---- regular: external systems -----------------------------------------------------------------
-
-    @activity.defn
-    async def deliver_webhook(self, delivery: WebhookDelivery) -> DeliveryOutcome:
-        """POST one event to one subscriber; retried by Temporal until it answers 2xx or the horizon passes."""
-        row = self._logged_delivery(delivery)
-        if row.status == "delivered":
-            return DeliveryOutcome(delivered=True, status_code=row.last_status_code, attempts=row.attempts)
-        with Session(self._engine) as session:
-            subscriber = outbound.get_subscriber(session, delivery.subscriber_id)
+    async def step(self, deadline: float) -> Step:
+        subscriber = await in_db(self._engine, lambda s: outbound.get_subscriber(s, self._id))
         if subscriber is None or not subscriber.active:
-            self._count_attempt(row.delivery_id, "refused", None, "the subscriber is deactivated")
-            raise ApplicationError("the subscriber is deactivated", type="subscriber_inactive", non_retryable=True)
-        body = json.dumps(row.payload, separators=(",", ":")).encode()
+            return Step(retired=True)
+        step = Step()
+        resends = await in_db(self._engine, lambda s: outbound.pending_resends(s, self._id, self._batch))
+        for resend in resends:
+            if out_of_time(deadline):
+                step.more = True
+                return step
+            if not await self._attempt(subscriber, resend, resend.created_at, step):
+                return step
+        position = await in_db(self._engine, self._position)
+        events = await in_db(self._engine, lambda s: outbox.events_after(s, position, self._batch))
+        step.more = len(events) == self._batch
+        done = position  # the last event this step is finished with
+        for event in events:
+            if out_of_time(deadline):
+                step.more = True
+                break
+            number = event.id or 0
+            if event.type not in subscriber.event_types:
+                step.skipped, done = step.skipped + 1, number
+                continue
+            row = await in_db(self._engine, lambda s, e=event: outbound.event_delivery(s, self._id, e, _now()))
+            if row.status not in FINAL:  # (a final one was finished by a relay that stopped before moving on)
+                if not await self._attempt(subscriber, row, event.created_at, step, (position, number)):
+                    await self._move(position, done)  # the skipped events before it stay done
+                    return step
+                position = number
+            done = number
+        await self._move(position, done)
+        return step
+
+    @property
+    def _batch(self) -> int:
+        return self._settings.outbox_batch_size
+
+    def _position(self, session: Session) -> int:
+        position = outbox.cursor(session, self._lane)
+        return position if position is not None else outbox.start_cursor(session, self._lane, _now())
+
+    async def _move(self, was: int, to: int) -> None:
+        if to != was:
+
+            def move(session: Session) -> None:
+                outbox.move_cursor(session, self._lane, was, to, _now())
+                session.commit()
+
+            await in_db(self._engine, move)
+
+    async def _attempt(
+        self,
+        subscriber: WebhookSubscriberRow,
+        row: WebhookDeliveryRow,
+        entered_at: datetime,
+        step: Step,
+        cursor: tuple[int, int] | None = None,
+    ) -> bool:
+        """One attempt at a logged delivery; True when it is finished with (the cursor moved on with it)."""
+        body = _json(row.payload)
         headers = {
             "Content-Type": "application/json",
             EVENT_ID_HEADER: row.event_id,
             SIGNATURE_HEADER: sign(subscriber.secret, body, int(time.time())),
         }
-        status_code = await self._post(subscriber.url, body, headers, row.delivery_id)
-        attempts = self._count_attempt(row.delivery_id, "delivered", status_code, None)
-        return DeliveryOutcome(delivered=True, status_code=status_code, attempts=attempts)
+        posted = await post(self._http, subscriber.url, body, headers, self._settings.outbound_timeout_seconds)
+        now = _now()
+        status, detail = _status(posted, expired(entered_at, now, self._settings.outbound_retry_horizon_seconds))
 
-    @activity.defn
-    async def export_webhook(self, run: ExportRun) -> None:
-        """POST the order document to a webhook exporter's url, signed with its secret when it has one."""
-        config = self._exporter(run)
-        with Session(self._engine) as session:
-            outbound.count_export_attempt(session, run.run_id, activity.info().attempt)
-            record = get_order_record(session, run.order_number)
+        def record(session: Session) -> bool:
+            outbound.count_delivery_attempt(
+                session, row.delivery_id, status, posted.status_code, detail or None, now, commit=False
+            )
+            moved = status == "retrying" or cursor is None or outbox.move_cursor(session, self._lane, *cursor, now)
+            session.commit()
+            return moved
+
+        moved = await in_db(self._engine, record)
+        if status == "retrying":
+            step.failing = f"{row.delivery_id}: {detail}"
+            return False
+        if status == "delivered":
+            step.delivered += 1
+        else:
+            step.given_up += 1
+        if not moved:  # another copy of this relay moved the lane on: read it again
+            step.more = True
+        return moved
+
+
+def _status(posted: Posted, past_horizon: bool) -> tuple[str, str]:
+    if posted.answer is Answer.delivered:
+        return "delivered", ""
+    if posted.answer is Answer.refused:
+        return "refused", posted.detail
+    if past_horizon:
+        return "failed", f"{posted.detail}; gave up: still failing past the retry horizon"
+    return "retrying", posted.detail
+
+
+class ExporterLane:
+    """One exporter's runs, in the order they were queued: a webhook exporter POSTs the order document (the read
+    model's view) to its url; an xml_extract exporter keeps an extract of the order as it was when the state was
+    reached, and succeeds once it is delivered (by the extracts lane) or kept (no destination configured). A run
+    that succeeds and sets a state queues the exporters bound to that state."""
+
+    def __init__(self, engine: Engine, http: httpx.AsyncClient, settings: Settings, name: str) -> None:
+        self._engine, self._http, self._settings = engine, http, settings
+        self._config: ExporterConfig | None = next((e for e in settings.exporters if e.name == name), None)
+        self._name = name
+        self._refs = [exporter.ref() for exporter in settings.exporters]
+        self._has_destination = bool(settings.extract_drop_folder or settings.extract_http_url)
+
+    async def step(self, deadline: float) -> Step:
+        if self._config is None:
+            return Step(retired=True)
+        batch = self._settings.outbox_batch_size
+        runs = await in_db(self._engine, lambda s: exports.next_runs(s, self._name, batch))
+        step = Step(more=len(runs) == batch)
+        for run in runs:
+            if out_of_time(deadline):
+                step.more = True
+                break
+            if self._config.kind == "webhook":
+                finished = await self._webhook(self._config, run, step)
+            else:
+                finished = await self._xml_extract(run, step)
+            if not finished:
+                step.more = False
+                return step
+        return step
+
+    async def _finish(self, run: OrderExportRow, outcome: str, detail: str, step: Step) -> bool:
+        def finish(session: Session) -> list[str]:
+            return exports.finish_run(session, run.run_id, outcome, detail, _now(), self._refs)
+
+        await in_db(self._engine, finish)
+        if outcome == "succeeded":
+            step.delivered += 1
+        else:
+            step.given_up += 1
+        return True
+
+    async def _webhook(self, config: ExporterConfig, run: OrderExportRow, step: Step) -> bool:
+        started = await in_db(self._engine, lambda s: exports.begin_attempt(s, run.run_id, _now()))
+        if started is None:
+            return True  # finished meanwhile
+        record, reached = await in_db(
+            self._engine,
+            lambda s: (get_order_record(s, run.order_number), exports.export_state(s, run.order_number, run.state)),
+        )
         if record is None:
-            raise ApplicationError(f"order {run.order_number} is not in the read model yet", type="order_not_projected")
-        body = json.dumps(
-            {
-                "export_id": run.run_id,
-                "exporter": config.name,
-                "state": run.state,
-                "order_number": run.order_number,
-                "occurred_at": run.occurred_at.isoformat(),
-                "order": record.view,
-            },
-            separators=(",", ":"),
-        ).encode()
-        headers = {"Content-Type": "application/json", EVENT_ID_HEADER: run.run_id}
-        if config.secret is not None:
-            headers[SIGNATURE_HEADER] = sign(config.secret.get_secret_value(), body, int(time.time()))
+            posted = Posted(Answer.retry, None, f"order {run.order_number} is not in the read model yet")
+        else:
+            occurred_at = reached.occurred_at if reached else started.started_at
+            body = _json(
+                {
+                    "export_id": run.run_id,
+                    "exporter": config.name,
+                    "state": run.state,
+                    "order_number": run.order_number,
+                    "occurred_at": occurred_at.isoformat(),
+                    "order": record.view,
+                }
+            )
+            headers = {"Content-Type": "application/json", EVENT_ID_HEADER: run.run_id}
+            if config.secret is not None:
+                headers[SIGNATURE_HEADER] = sign(config.secret.get_secret_value(), body, int(time.time()))
+            posted = await post(self._http, config.url or "", body, headers, self._settings.outbound_timeout_seconds)
+        past = expired(started.started_at, _now(), self._settings.outbound_retry_horizon_seconds)
+        status, detail = _status(posted, past)
+        if status == "retrying":
+            await in_db(self._engine, lambda s: exports.note_failed_attempt(s, run.run_id, detail))
+            step.failing = f"{run.run_id}: {detail}"
+            return False
+        return await self._finish(run, "succeeded" if status == "delivered" else "failed", detail, step)
+
+    async def _xml_extract(self, run: OrderExportRow, step: Step) -> bool:
+        extract = await in_db(self._engine, lambda s: extracts.get_extract(s, run.run_id))
+        if extract is None:
+            problem = await in_db(self._engine, lambda s: self._make_extract(s, run))
+            if problem:
+                return await self._finish(run, "failed", problem, step)
+            if self._has_destination:
+                return False  # the extracts lane delivers it; this run succeeds when it has
+        if extract is None or not self._has_destination or extract.delivered_at is not None:
+            return await self._finish(run, "succeeded", "", step)
+        if extract.failed_at is not None:
+            return await self._finish(run, "failed", extract.last_error or "extract not delivered", step)
+        return False  # still being delivered
+
+    def _make_extract(self, session: Session, run: OrderExportRow) -> str:
+        """Build the run's extract from the order as it was when its state was reached and keep it in the outbox
+        (delivered by the extracts lane); why it could not be made, or ""."""
+        assert self._config is not None
+        if exports.begin_attempt(session, run.run_id, _now()) is None:
+            return ""
+        reached = exports.export_state(session, run.order_number, run.state)
+        if reached is None or reached.snapshot is None:
+            return "no order snapshot to build the extract from"
         try:
-            await self._post(config.url or "", body, headers, None)
-        except ApplicationError as error:
-            with Session(self._engine) as session:
-                outbound.count_export_attempt(session, run.run_id, activity.info().attempt, error.message)
-            raise
-
-    # ---- helpers ------------------------------------------------------------------------------------
-
-    def _exporter(self, run: ExportRun) -> ExporterConfig:
-        config = self._exporters.get(run.exporter.name)
-        if config is None or config.kind != "webhook":
-            raise ApplicationError(
-                f"exporter {run.exporter.name} is not a configured webhook exporter on this worker",
-                type="exporter_not_configured",
-                non_retryable=True,
+            extract_type = ExtractType(self._config.extract_type or ExtractType.order_export)
+        except ValueError:
+            return f"unknown extract type {self._config.extract_type!r}"
+        wanted = ExtractToMake(extract_id=run.run_id, type=extract_type, occurred_at=reached.occurred_at)
+        made, problems = extract_documents(session, ExtractOrder.model_validate(reached.snapshot), [wanted])
+        for extract, payload in made:
+            extracts.add_extract(
+                session, extract.extract_id, run.order_number, extract.type.value, extract.occurred_at, payload, _now()
             )
-        return config
-
-    def _logged_delivery(self, delivery: WebhookDelivery) -> WebhookDeliveryRow:
-        """The delivery's log row, written on its first attempt (its body is what every attempt sends)."""
-        with Session(self._engine) as session:
-            row = outbound.logged_delivery(
-                session, delivery.delivery_id, delivery.subscriber_id, delivery.event, datetime.now(UTC)
-            )
-        if row is None:
-            raise ApplicationError(
-                f"no logged delivery {delivery.delivery_id}", type="unknown_delivery", non_retryable=True
-            )
-        return row
-
-    async def _post(self, url: str, body: bytes, headers: dict[str, str], delivery_id: str | None) -> int:
-        """POST and classify the answer: 2xx delivered; 5xx, 408, 429 or no answer retried; others refused."""
-        try:
-            response = await self._http.post(
-                url, content=body, headers=headers, timeout=self._settings.outbound_timeout_seconds
-            )
-        except httpx.HTTPError as error:
-            detail = f"unreachable: {error!r}"
-            self._count_attempt(delivery_id, "retrying", None, detail)
-            raise ApplicationError(detail, type="receiver_unreachable") from error
-        code = response.status_code
-        if code >= 500 or code in (408, 429):
-            self._count_attempt(delivery_id, "retrying", code, f"answered {code}")
-            raise ApplicationError(f"answered {code}", type="receiver_unavailable")
-        if not 200 <= code < 300:
-            # The receiver refused this message itself; sending it again will not change its mind.
-            self._count_attempt(delivery_id, "refused", code, f"refused with {code}")
-            raise ApplicationError(f"refused with {code}", type="receiver_refused", non_retryable=True)
-        return code
-
-    def _count_attempt(self, delivery_id: str | None, status: str, code: int | None, error: str | None) -> int:
-        if delivery_id is None:
-            return 0
-        with Session(self._engine) as session:
-            return outbound.count_delivery_attempt(session, delivery_id, status, code, error, datetime.now(UTC))
+        session.commit()
+        return problems.get(run.run_id, "")

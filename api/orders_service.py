@@ -74,7 +74,7 @@ def _prepare(
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )
-    orders.save_projection(session, projection_of(state), commit=False)  # read-your-writes: version 1, once
+    orders.write_projection(session, projection_of(state), datetime.now(UTC))  # read-your-writes: version 1, once
     session.commit()
     return state, True
 

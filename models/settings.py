@@ -99,13 +99,22 @@ class Settings(BaseSettings):
     test_gateway_slow_seconds: float = Field(default=5.0, ge=0)  # how long tok_slow answers after recording
     test_gateway_outage_seconds: float = Field(default=30.0, ge=0)  # how long tok_outage stays unreachable
     test_gateway_authorisation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)  # when authorisations lapse
-    # Outbound webhooks and chained exporters (workflows/notifications.py). Each delivery retries with
-    # exponential backoff (x2) from the initial interval up to the maximum, until the horizon has passed.
+    # Outbound webhooks and chained exporters, delivered by the outbox lanes (workflows/outbox.py). A lane whose
+    # head delivery fails retries with exponential backoff (x2) from the initial interval up to the maximum; a
+    # delivery still failing this long after it entered the outbox is given up and the lane moves on.
     exporters: list[ExporterConfig] = Field(default_factory=list)  # BATON_EXPORTERS, a JSON list
     outbound_timeout_seconds: float = Field(default=10.0, gt=0)
     outbound_retry_initial_seconds: float = Field(default=5.0, gt=0)
     outbound_retry_max_interval_seconds: float = Field(default=3600.0, gt=0)
     outbound_retry_horizon_seconds: float = Field(default=86400.0, gt=0)
+    # Store messages are given up sooner: the order is alerted (store_unreachable) and Head Office steps in.
+    store_message_horizon_seconds: float = Field(default=600.0, gt=0)
+    extract_delivery_horizon_seconds: float = Field(default=3 * 86400.0, gt=0)
+    # Each lane's relay activity takes up to this many rows at a time, looks again this often while its lane is
+    # idle, and returns after this long idle (one loop of the lane's workflow: a few history events).
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_idle_seconds: float = Field(default=60.0, gt=0, le=180)
 
     @field_validator("exporters")
     @classmethod

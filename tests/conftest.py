@@ -21,33 +21,37 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
 from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
 from models.db.tables import (
     GatewayTestOperationRow,
     LocationRow,
     NotificationExtractRow,
+    OrderEventRow,
     OrderExportRow,
+    OrderExportStateRow,
     OrderOpenAlertRow,
     OrderRecordRow,
+    OutboxCursorRow,
     ProductRow,
     SettingRow,
     StockLevelRow,
     StockReservationRow,
     StoreLinkChangeRow,
     StoreLinkRow,
+    StoreMessageRow,
     WebhookDeliveryRow,
     WebhookSubscriberRow,
 )
 from models.order import order_workflow_id, store_link_workflow_id
-from models.outbound import notifications_workflow_id
+from models.outbox import lane_workflow_id
 from models.settings import Settings
 from tests.localstripe import running_localstripe
 from tests.support import API_KEYS, STORE_SECRETS
-from worker import build_worker
+from worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 from workflows import search_attributes
 from workflows.client import DATA_CONVERTER, register_search_attributes
+from workflows.outbox import ensure_lanes, wanted_lanes
 
 BIN = Path(sys.executable).parent
 
@@ -91,6 +95,10 @@ def db(engine: Engine) -> Engine:
             WebhookDeliveryRow,
             WebhookSubscriberRow,
             OrderExportRow,
+            OrderExportStateRow,
+            OrderEventRow,
+            StoreMessageRow,
+            OutboxCursorRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()
@@ -143,21 +151,22 @@ def localstripe_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def executor() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=32) as pool:
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as pool:
         yield pool
 
 
-async def _terminate_open_orders(client: Client, engine: Engine) -> None:
+async def _terminate_open_orders(client: Client, engine: Engine, settings: Settings) -> None:
     """Leave no running order behind: the time-skipping server will not skip time while a workflow
     task waits for a worker that has gone."""
     with Session(engine) as session:
         numbers = session.exec(select(OrderRecordRow.order_number)).all()
         stores = session.exec(select(LocationRow.store_id)).all()
-    # Store link monitors too: the next test's heartbeats must start one on its own task queue.
-    workflow_ids = [
-        workflow_id for n in numbers for workflow_id in (order_workflow_id(n), notifications_workflow_id(n))
-    ]
+        lanes = wanted_lanes(session, settings, inactive_too=True)
+    workflow_ids = [order_workflow_id(n) for n in numbers]
+    # Store link monitors and outbox lanes too (their ids are business ids, the same in every test): the next
+    # test's must start on its own task queue.
     workflow_ids += [store_link_workflow_id(s) for s in stores]
+    workflow_ids += [lane_workflow_id(lane) for lane in lanes]
     for workflow_id in workflow_ids:
         try:
             await client.get_workflow_handle(workflow_id).terminate("test finished")
@@ -185,7 +194,10 @@ async def _stack(
     executor: ThreadPoolExecutor,
     run_worker: bool = True,
     overrides: dict[str, Any] | None = None,
+    start_outbox_lanes: bool = True,
 ) -> AsyncIterator[Stack]:
+    from api.app import create_app  # here, not at the top: the API is being rebuilt, the other tests run meanwhile
+
     settings = _settings(database_url, f"test-{uuid.uuid4().hex[:8]}", **(overrides or {}))
     app = create_app(settings, temporal=env.client)
     async with httpx.AsyncClient() as outbound, app.router.lifespan_context(app):
@@ -198,9 +210,11 @@ async def _stack(
             worker: Worker = build_worker(env.client, settings, db, outbound, executor)
             async with worker:
                 try:
+                    if start_outbox_lanes:
+                        await ensure_lanes(env.client, db, settings)
                     yield stack
                 finally:
-                    await _terminate_open_orders(env.client, db)
+                    await _terminate_open_orders(env.client, db, settings)
 
 
 @pytest_asyncio.fixture
@@ -219,5 +233,6 @@ async def stack(
 async def skipping_stack(
     skipping_env: WorkflowEnvironment, db: Engine, database_url: str, executor: ThreadPoolExecutor
 ) -> AsyncIterator[Stack]:
-    async for s in _stack(skipping_env, db, database_url, executor):
+    # No outbox lanes: their relays keep an activity running, and time skips only while nothing runs.
+    async for s in _stack(skipping_env, db, database_url, executor, start_outbox_lanes=False):
         yield s

@@ -3,6 +3,7 @@ SQLite; downgrade to base removes everything and upgrade again restores it."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -141,3 +142,61 @@ def test_sqlite_upgrade_matches_models(sqlite_url: str) -> None:
 def test_single_head() -> None:
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, f"migrations have several heads, merge them: {heads}"
+
+
+def _upgrade_keeps_data(url: str) -> None:
+    """0008 on a database in use: seen event ids move out of the view, old Idempotency-Keys belong to holder ''
+    and stay unique per holder."""
+    run_migrations(url, "0007")
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO orders (order_number, version, status, store_id, channel, web_reference, customer_id, "
+                    "customer_name, customer_email, has_alert, created_at, updated_at, view) VALUES "
+                    "(:n, 1, 'received', 'S1', 'web', 'W', 'C', 'Ada', 'a@b.c', false, :at, :at, :view)"
+                ),
+                [
+                    {"n": "100001", "at": "2026-11-01 10:00:00+00:00", "view": '{"seen_event_ids": ["e1", "e2"]}'},
+                    {"n": "100002", "at": "2026-11-01 10:00:00+00:00", "view": '{"status": "received"}'},
+                ],
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO order_placements (idempotency_key, request_hash, created_at) "
+                    "VALUES ('key-1', 'h', '2026-11-01 10:00:00+00:00')"
+                )
+            )
+        run_migrations(url)
+        with engine.begin() as conn:
+            seen = dict(conn.execute(text("SELECT order_number, seen_event_ids FROM orders")).all())
+            assert {number: json.loads(v) if isinstance(v, str) else v for number, v in seen.items()} == {
+                "100001": ["e1", "e2"],
+                "100002": [],
+            }
+            assert conn.execute(text("SELECT holder FROM order_placements")).scalar_one() == ""
+            conn.execute(
+                text(
+                    "INSERT INTO order_placements (holder, idempotency_key, request_hash, created_at) "
+                    "VALUES ('webstore', 'key-1', 'h', '2026-11-02 10:00:00+00:00')"
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO order_placements (holder, idempotency_key, request_hash, created_at) "
+                    "VALUES ('webstore', 'key-1', 'h', '2026-11-02 10:00:00+00:00')"
+                )
+            )
+        _assert_matches_models(url)
+    finally:
+        engine.dispose()
+
+
+def test_postgres_upgrade_keeps_data(postgres_url: str) -> None:
+    _upgrade_keeps_data(postgres_url)
+
+
+def test_sqlite_upgrade_keeps_data(sqlite_url: str) -> None:
+    _upgrade_keeps_data(sqlite_url)

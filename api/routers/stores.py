@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api.deps import HeadOffice, SessionDep
+from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import NotFound
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
 from models.db import catalogue
+from models.outbox import store_lane
+from workflows.outbox import start_lane
 
 router = APIRouter(tags=["stores and stock"])
 
@@ -32,11 +34,18 @@ def get_store(store_id: StoreId, session: SessionDep) -> Store:
 
 
 @router.put("/stores/{store_id}", response_model=Store)
-def put_store(
-    store_id: StoreId, settings: StoreSettings, session: SessionDep, response: Response, _ho: HeadOffice
+async def put_store(
+    store_id: StoreId,
+    settings: StoreSettings,
+    session: SessionDep,
+    response: Response,
+    temporal: TemporalDep,
+    baton: SettingsDep,
+    _ho: HeadOffice,
 ) -> Store:
     """Create or replace a store's settings: click & collect, webhook URL and secret, SLA overrides."""
-    store, created = catalogue.put_store(session, store_id, settings)
+    store, created = await in_threadpool(session, catalogue.put_store, session, store_id, settings)
+    await start_lane(temporal, baton, store_lane(store_id))  # the store's messages go out through it
     if created:
         response.status_code = status.HTTP_201_CREATED
     return store

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
@@ -15,8 +14,8 @@ from api.problems import Conflict, NotFound
 from models.db import outbound
 from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
-from models.outbound import WebhookDelivery
-from workflows.webhook_resend import WebhookResendWorkflow, resend_workflow_id
+from models.outbox import subscriber_lane
+from workflows.outbox import start_lane
 
 router = APIRouter(tags=["outbound webhooks"])
 
@@ -73,7 +72,7 @@ class OrderExport(BaseModel):
     kind: str
     state: str
     sets_state: str | None
-    outcome: str = Field(description="running, succeeded or failed")
+    outcome: str = Field(description="queued, running, succeeded or failed")
     attempts: int
     detail: str
     started_at: datetime
@@ -92,9 +91,15 @@ def _known_subscriber(session: Any, subscriber_id: str) -> WebhookSubscriberRow:
 
 
 @router.post("/webhook-subscribers", status_code=status.HTTP_201_CREATED, response_model=CreatedSubscriber)
-def create_subscriber(body: NewSubscriber, session: SessionDep, _ho: HeadOffice) -> CreatedSubscriber:
-    """Register a subscriber for order event types; answers its signing secret, this once only."""
-    row = outbound.create_subscriber(session, body.name, str(body.url), body.event_types, datetime.now(UTC))
+async def create_subscriber(
+    body: NewSubscriber, session: SessionDep, temporal: TemporalDep, settings: SettingsDep, _ho: HeadOffice
+) -> CreatedSubscriber:
+    """Register a subscriber for order event types (it hears of events from now on); answers its signing secret,
+    this once only."""
+    row = await in_threadpool(
+        session, outbound.create_subscriber, session, body.name, str(body.url), body.event_types, datetime.now(UTC)
+    )
+    await start_lane(temporal, settings, subscriber_lane(row.subscriber_id))
     return CreatedSubscriber(**_subscriber(row).model_dump(), secret=row.secret)
 
 
@@ -157,18 +162,10 @@ async def resend_delivery(
     settings: SettingsDep,
     caller: HeadOffice,
 ) -> Delivery:
-    """Deliver a logged event again, with the same event id; the resend has its own row in the log."""
+    """Deliver a logged event again, with the same event id; the resend has its own row in the log, which the
+    subscriber's outbox lane delivers next."""
     row = await in_threadpool(session, _add_resend, session, subscriber_id, event_id, f"ho:{caller.name}")
-    delivery = WebhookDelivery(delivery_id=row.delivery_id, subscriber_id=subscriber_id)
-    try:
-        await temporal.start_workflow(
-            WebhookResendWorkflow.run,
-            delivery,
-            id=resend_workflow_id(row.delivery_id),
-            task_queue=settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        pass  # the same resend already on its way
+    await start_lane(temporal, settings, subscriber_lane(subscriber_id))
     return Delivery.model_validate(row, from_attributes=True)
 
 

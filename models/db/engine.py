@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -24,6 +26,11 @@ def commit_unless_taken(session: Session, row: SQLModel) -> bool:
         session.rollback()
         return False
     return True
+
+
+def dialect_insert(session: Session) -> Any:
+    """The INSERT of the session's database, for its ON CONFLICT clauses (PostgreSQL's, or SQLite's)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def make_engine(url: str) -> Engine:

@@ -1,5 +1,5 @@
-"""The XML notification extract outbox: one extract per extract id, and how its delivery went.
-Each takes an open Session."""
+"""The XML notification extract outbox: one extract per extract id, and how its delivery went (the `extracts`
+outbox lane delivers it). Each takes an open Session."""
 
 from __future__ import annotations
 
@@ -8,28 +8,51 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from models.db.engine import commit_unless_taken
+from models.db.engine import dialect_insert
 from models.db.tables import NotificationExtractRow
-from models.extracts import CreateExtract
 
 
 def get_extract(session: Session, extract_id: str) -> NotificationExtractRow | None:
     return session.get(NotificationExtractRow, extract_id)
 
 
-def add_extract(session: Session, request: CreateExtract, payload: str, now: datetime) -> bool:
-    """Keep the extract unless its id is already kept (the first document stays); True if added."""
-    if session.get(NotificationExtractRow, request.extract_id) is not None:
-        return False
-    row = NotificationExtractRow(
-        extract_id=request.extract_id,
-        order_number=request.order.order_number,
-        type=request.type.value,
-        occurred_at=request.occurred_at,
-        created_at=now,
-        payload=payload,
+def add_extract(
+    session: Session,
+    extract_id: str,
+    order_number: str,
+    extract_type: str,
+    occurred_at: datetime,
+    payload: str,
+    now: datetime,
+) -> bool:
+    """Keep the extract unless its id is already kept (the first document stays); True if added. Leaves the commit
+    to the caller (the commit activity keeps a change's extracts with the change)."""
+    statement = (
+        dialect_insert(session)(NotificationExtractRow.__table__)  # type: ignore[attr-defined]
+        .values(
+            extract_id=extract_id,
+            order_number=order_number,
+            type=extract_type,
+            occurred_at=occurred_at,
+            created_at=now,
+            payload=payload,
+            delivery_attempts=0,
+            delivered_to=[],
+        )
+        .on_conflict_do_nothing(index_elements=["extract_id"])
     )
-    return commit_unless_taken(session, row)  # False: a concurrent copy of the same activity kept it first
+    return bool(session.exec(statement).rowcount)  # type: ignore[call-overload]
+
+
+def pending_extracts(session: Session, limit: int) -> list[NotificationExtractRow]:
+    """Extracts neither delivered nor given up, in the order they were made."""
+    query = (
+        select(NotificationExtractRow)
+        .where(col(NotificationExtractRow.delivered_at).is_(None), col(NotificationExtractRow.failed_at).is_(None))
+        .order_by(col(NotificationExtractRow.created_at), col(NotificationExtractRow.extract_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
 
 
 def list_extracts(
@@ -53,10 +76,11 @@ def list_extracts(
 
 
 def record_delivery_attempt(
-    session: Session, extract_id: str, *, reached: list[str], error: str | None, now: datetime
+    session: Session, extract_id: str, *, reached: list[str], error: str | None, now: datetime, failed: bool = False
 ) -> NotificationExtractRow:
     """Count one attempt (atomically, so concurrent attempts are all counted) and remember where the extract
-    got to; without an error the extract is delivered."""
+    got to; without an error the extract is delivered, with `failed` it is given up (refused, or past the
+    horizon)."""
     session.exec(
         update(NotificationExtractRow)  # type: ignore[call-overload]
         .where(col(NotificationExtractRow.extract_id) == extract_id)
@@ -68,6 +92,8 @@ def record_delivery_attempt(
     row.last_error = error
     if error is None and row.delivered_at is None:
         row.delivered_at = now
+    elif failed and row.failed_at is None:
+        row.failed_at = now
     session.add(row)
     session.commit()
     session.refresh(row)

@@ -10,13 +10,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
-from models.transition import Projection
+from models.order import OrderState
+from models.transition import Projection, projection_of
 
 CLOSED_STATUSES = ["completed", "cancelled"]
 
 
-def save_projection(session: Session, projection: Projection, *, commit: bool = True) -> bool:
-    """Upsert the order's read model unless a newer version is already there; True when written."""
+def write_projection(session: Session, projection: Projection, now: datetime) -> bool:
+    """Upsert the order's read model unless the same or a newer version is already there (a late or repeated
+    write changes nothing), with its open alert types; True when written. Leaves the commit to the caller."""
     values = {
         "order_number": projection.order_number,
         "version": projection.version,
@@ -29,7 +31,7 @@ def save_projection(session: Session, projection: Projection, *, commit: bool = 
         "customer_email": projection.customer_email,
         "has_alert": projection.has_alert,
         "created_at": projection.created_at,
-        "updated_at": datetime.now(UTC),
+        "updated_at": now,
         "view": projection.view,
         "seen_event_ids": projection.seen_event_ids,
     }
@@ -44,15 +46,18 @@ def save_projection(session: Session, projection: Projection, *, commit: bool = 
     result = session.exec(statement)  # type: ignore[call-overload]
     written = bool(result.rowcount)
     if written:
-        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == projection.order_number))  # type: ignore[call-overload]
-        for alert_type in projection.open_alert_types:
-            session.add(
-                OrderOpenAlertRow(
-                    order_number=projection.order_number, alert_type=alert_type, store_id=projection.store_id
-                )
-            )
-    if commit:
-        session.commit()
+        number = projection.order_number
+        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == number))  # type: ignore[call-overload]
+        for alert_type in sorted(set(projection.open_alert_types)):
+            session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
+        session.flush()
+    return written
+
+
+def save_projection(session: Session, state: OrderState) -> bool:
+    """Project `state` on its own and commit (the API's placement and bench/; orders commit whole transitions)."""
+    written = write_projection(session, projection_of(state), datetime.now(UTC))
+    session.commit()
     return written
 
 

@@ -1,4 +1,5 @@
-"""The outbound tables: webhook subscribers, the delivery log, the export audit. Each takes an open Session."""
+"""The outbound tables: webhook subscribers, the delivery log (written by the subscribers' outbox lanes), the
+export audit. Each takes an open Session."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from models.db.engine import commit_unless_taken
-from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
-from models.events import OrderEvent, OrderEventType
-from models.outbound import ExportAudit, SubscriberRef, event_body, resend_delivery_id
+from models.db.outbox import last_event_id
+from models.db.tables import (
+    OrderEventRow,
+    OrderExportRow,
+    OutboxCursorRow,
+    WebhookDeliveryRow,
+    WebhookSubscriberRow,
+)
+from models.events import OrderEventType
+from models.outbound import delivery_id, resend_delivery_id
+from models.outbox import subscriber_lane
 
 
 def create_subscriber(
     session: Session, name: str, url: str, event_types: list[OrderEventType], now: datetime
 ) -> WebhookSubscriberRow:
-    """A new active subscriber with a generated signing secret."""
+    """A new active subscriber with a generated signing secret. Its lane's cursor starts at the end of the outbox
+    (in the same transaction): it hears of what happens from now on."""
     row = WebhookSubscriberRow(
         subscriber_id=f"whs_{secrets.token_hex(8)}",
         name=name,
@@ -26,6 +36,8 @@ def create_subscriber(
         created_at=now,
     )
     session.add(row)
+    lane = subscriber_lane(row.subscriber_id)
+    session.add(OutboxCursorRow(lane=lane, position=last_event_id(session), updated_at=now))
     session.commit()
     session.refresh(row)
     return row
@@ -47,20 +59,6 @@ def deactivate_subscriber(session: Session, subscriber_id: str) -> WebhookSubscr
         session.commit()
         session.refresh(row)
     return row
-
-
-def subscribers_for(session: Session, event_types: set[str]) -> list[SubscriberRef]:
-    """Active subscribers to any of these event types, oldest first."""
-    rows = session.exec(
-        select(WebhookSubscriberRow)
-        .where(WebhookSubscriberRow.active == True)  # noqa: E712  (SQL, not Python truthiness)
-        .order_by(col(WebhookSubscriberRow.created_at), col(WebhookSubscriberRow.subscriber_id))
-    )
-    return [
-        SubscriberRef(subscriber_id=row.subscriber_id, event_types=row.event_types)  # type: ignore[arg-type]
-        for row in rows
-        if event_types & set(row.event_types)
-    ]
 
 
 def deliveries(
@@ -115,35 +113,57 @@ def add_resend(session: Session, original: WebhookDeliveryRow, actor: str, now: 
         return row
 
 
-def logged_delivery(
-    session: Session, delivery_id: str, subscriber_id: str, event: OrderEvent | None, now: datetime
-) -> WebhookDeliveryRow | None:
-    """The delivery's log row, written on its first attempt (its body is what every attempt sends); None when it
-    was never logged and no event came to log it with. The row is detached, for reading after the session."""
-    row = session.get(WebhookDeliveryRow, delivery_id)
+def event_delivery(session: Session, subscriber_id: str, event: OrderEventRow, now: datetime) -> WebhookDeliveryRow:
+    """The log row of one event's delivery to one subscriber, written before its first attempt (its body is what
+    every attempt sends). Detached, for reading after the session."""
+    key = delivery_id(subscriber_id, event.event_id)
+    row = session.get(WebhookDeliveryRow, key)
     if row is None:
-        if event is None:
-            return None
         row = WebhookDeliveryRow(
-            delivery_id=delivery_id,
+            delivery_id=key,
             subscriber_id=subscriber_id,
             event_id=event.event_id,
-            event_type=event.type.value,
+            event_type=event.type,
             order_number=event.order_number,
-            payload=event_body(event),
+            payload=event.body,
             created_at=now,
         )
-        session.add(row)
-        session.commit()
-        session.refresh(row)
+        if not commit_unless_taken(session, row):  # another copy of the relay logged it first
+            row = session.get(WebhookDeliveryRow, key)
+            assert row is not None
+        else:
+            session.refresh(row)
     session.expunge(row)
     return row
 
 
+def pending_resends(session: Session, subscriber_id: str, limit: int) -> list[WebhookDeliveryRow]:
+    """Head Office resends still to deliver, oldest first."""
+    query = (
+        select(WebhookDeliveryRow)
+        .where(
+            WebhookDeliveryRow.subscriber_id == subscriber_id,
+            col(WebhookDeliveryRow.status).in_(("pending", "retrying")),
+            WebhookDeliveryRow.kind == "resend",
+        )
+        .order_by(col(WebhookDeliveryRow.created_at), col(WebhookDeliveryRow.delivery_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
 def count_delivery_attempt(
-    session: Session, delivery_id: str, status: str, code: int | None, error: str | None, now: datetime
+    session: Session,
+    delivery_id: str,
+    status: str,
+    code: int | None,
+    error: str | None,
+    now: datetime,
+    *,
+    commit: bool = True,
 ) -> int:
-    """Count one attempt of a logged delivery and how it went; returns the attempts so far (0: not logged)."""
+    """Count one attempt of a logged delivery and how it went (retrying, delivered, refused, failed); returns the
+    attempts so far (0: not logged). With `commit=False` the caller commits (with the lane's cursor)."""
     row = session.get(WebhookDeliveryRow, delivery_id)
     if row is None:
         return 0
@@ -154,50 +174,9 @@ def count_delivery_attempt(
     if status == "delivered":
         row.delivered_at = now
     session.add(row)
-    session.commit()
+    if commit:
+        session.commit()
     return row.attempts
-
-
-def mark_delivery_failed(session: Session, delivery_id: str, detail: str) -> None:
-    """The delivery gave up: refused stays refused, anything else not delivered becomes failed."""
-    row = session.get(WebhookDeliveryRow, delivery_id)
-    if row is not None and row.status != "delivered":
-        row.status = "refused" if row.status == "refused" else "failed"
-        row.last_error = detail[:1000]
-        session.add(row)
-        session.commit()
-
-
-def record_export(session: Session, audit: ExportAudit) -> None:
-    """Upsert a run's audit row; a finished run keeps its start time and attempt count."""
-    row = session.get(OrderExportRow, audit.run_id)
-    if row is None:
-        row = OrderExportRow(
-            run_id=audit.run_id,
-            order_number=audit.order_number,
-            exporter=audit.exporter,
-            kind=audit.kind,
-            state=audit.state,
-            sets_state=audit.sets_state,
-            started_at=audit.at,
-        )
-    elif row.outcome != "running":
-        return  # already finished: a retried local activity changes nothing
-    row.outcome = audit.outcome
-    row.detail = audit.detail[:1000]
-    if audit.outcome != "running":
-        row.finished_at = audit.at
-    session.add(row)
-    session.commit()
-
-
-def count_export_attempt(session: Session, run_id: str, attempt: int, detail: str = "") -> None:
-    row = session.get(OrderExportRow, run_id)
-    if row is not None:
-        row.attempts = max(row.attempts, attempt)
-        row.detail = detail[:1000]
-        session.add(row)
-        session.commit()
 
 
 def exports_for_order(session: Session, order_number: str) -> list[OrderExportRow]:

@@ -1,5 +1,7 @@
 """The stock ledger: reservations, commits and transfers. Each takes an open Session and commits (or rolls back)
-what it did; the conditional updates keep stock from going negative even when two copies run at once."""
+what it did, unless told `commit=False`: then it leaves the transaction to the caller (the commit activity writes
+a whole order change in one), and on failure the caller rolls back. The conditional updates keep stock from going
+negative even when two copies run at once."""
 
 from __future__ import annotations
 
@@ -109,26 +111,36 @@ def reserve(session: Session, request: ReserveStock) -> list[str]:
     return []
 
 
-def resize(session: Session, request: ResizeReservations) -> None:
+def _finish(session: Session, commit: bool) -> None:
+    if commit:
+        session.commit()
+
+
+def _fail(session: Session, commit: bool, error: Exception) -> Exception:
+    if commit:
+        session.rollback()
+    return error
+
+
+def resize(session: Session, request: ResizeReservations, *, commit: bool = True) -> None:
     """Set each line's reservation to its target quantity; 0 releases it. Raises StockShortage or
-    ReservationChanged (having changed nothing)."""
+    ReservationChanged (having changed nothing when it commits)."""
     for row in _reserved_rows(session, request.order_number, request.location_id):
         target = request.targets.get(row.line_id, row.quantity)
         delta = target - row.quantity
         if delta == 0:
             continue
         if delta > 0 and not _take(session, row.location_id, row.sku, delta):
-            session.rollback()
-            raise StockShortage(f"not enough {row.sku} at {row.location_id} to reserve {target}")
+            shortage = StockShortage(f"not enough {row.sku} at {row.location_id} to reserve {target}")
+            raise _fail(session, commit, shortage)
         if not _set_reservation(session, row, target):
-            session.rollback()
-            raise ReservationChanged("reservation changed concurrently; retrying")
+            raise _fail(session, commit, ReservationChanged("reservation changed concurrently; retrying"))
         if delta < 0:
             _give_back(session, row.location_id, row.sku, -delta)
-    session.commit()
+    _finish(session, commit)
 
 
-def commit(session: Session, request: CommitStock) -> None:
+def commit(session: Session, request: CommitStock, *, commit: bool = True) -> None:
     """The goods left with the customer: reduce on-hand and consume the reservations, once."""
     for row in _reserved_rows(session, request.order_number, request.location_id):
         if request.line_ids is not None and row.line_id not in request.line_ids:
@@ -153,7 +165,7 @@ def commit(session: Session, request: CommitStock) -> None:
                 on_hand=StockLevelRow.on_hand - row.quantity,
             )
         )
-    session.commit()
+    _finish(session, commit)
 
 
 def dispatch_transfer(session: Session, request: DispatchTransfer, now: datetime) -> None:
@@ -186,11 +198,11 @@ def dispatch_transfer(session: Session, request: DispatchTransfer, now: datetime
     session.commit()
 
 
-def receive_transfer(session: Session, transfer_id: str, now: datetime) -> None:
+def receive_transfer(session: Session, transfer_id: str, now: datetime, *, commit: bool = True) -> None:
     """The transfer arrived: the receiving location's stock grows, once; raises UnknownTransfer."""
     transfer = session.get(StockTransferRow, transfer_id)
     if transfer is None:
-        raise UnknownTransfer(f"unknown transfer {transfer_id}")
+        raise _fail(session, commit, UnknownTransfer(f"unknown transfer {transfer_id}"))
     arrived = session.exec(  # type: ignore[call-overload]
         update(StockTransferRow)
         .where(StockTransferRow.transfer_id == transfer_id, StockTransferRow.status == "in_transit")
@@ -206,7 +218,7 @@ def receive_transfer(session: Session, transfer_id: str, now: datetime) -> None:
             .where(StockLevelRow.location_id == transfer.to_location, StockLevelRow.sku == transfer.sku)
             .values(on_hand=StockLevelRow.on_hand + transfer.quantity)
         )
-    session.commit()
+    _finish(session, commit)
 
 
 def top_up(session: Session, location_id: str, needed: dict[str, int]) -> None:

@@ -1,6 +1,7 @@
 """Every SQL table: the stock ledger, locations, catalogue, settings, idempotency, store links, the test gateway's
-books, the extract outbox and the outbound logs (Baton's own truth), and the order projection (a read model
-written by the workflow, versioned). Every moment is a UtcDateTime column."""
+books, the outboxes (order events, store messages, extracts, export runs) and the outbound logs (Baton's own
+truth), and the order projection (a read model written by the workflow, versioned). Every moment is a UtcDateTime
+column; money is BIGINT minor units."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class ProductRow(SQLModel, table=True):
     name: str
     size: str = Field(max_length=16)
     colour: str = Field(max_length=32)
-    price_amount: int
+    price_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
 
 
@@ -93,7 +94,7 @@ class PaymentTransactionRow(SQLModel, table=True):
     order_number: str = Field(index=True, max_length=32)
     kind: str = Field(max_length=16)  # payment | refund; gateway calls: authorise | capture | sale | void | refund
     method: str = Field(max_length=40)
-    amount: int
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     actor: str = Field(max_length=120)
     created_at: datetime = Field(sa_column=utc_column())
@@ -109,22 +110,21 @@ class PaymentTransactionRow(SQLModel, table=True):
 
 
 class OrderPlacementRow(SQLModel, table=True):
-    """Allocates order numbers and remembers Idempotency-Keys with a hash of the body they came with."""
+    """Allocates order numbers and remembers Idempotency-Keys, per API key holder, with a hash of the body they
+    came with."""
 
     __tablename__ = "order_placements"
+    __table_args__ = (UniqueConstraint("holder", "idempotency_key", name="uq_order_placements_holder_key"),)
 
     # BIGINT in PostgreSQL; plain INTEGER in SQLite, where only that is an auto-incrementing rowid.
     id: int | None = Field(
         default=None,
         sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
     )
-    __table_args__ = (UniqueConstraint("holder", "idempotency_key", name="uq_order_placements_holder_key"),)
-
-    holder: str = Field(default="", max_length=120)  # the API key holder: keys are scoped per holder
+    holder: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})  # the key holder's name
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=utc_column())
-    # The order's first state, so a retried placement can start the workflow that a crash left unstarted.
     initial_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
@@ -154,7 +154,7 @@ class OrderRecordRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(index=True))
     updated_at: datetime = Field(sa_column=utc_column())
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    # Store event ids the order has seen, so a webhook retried after its workflow ended is recognised.
+    # Store event ids the order has seen: a webhook retried after the order's workflow ended is still recognised.
     seen_event_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
 
 
@@ -184,7 +184,7 @@ class GatewayTestOperationRow(SQLModel, table=True):
     token: str = Field(max_length=80)  # captures, voids and refunds inherit the authorisation's token
     parent_reference: str | None = Field(default=None, index=True, max_length=80)
     reference: str = Field(index=True, max_length=80)  # "" unless approved
-    amount: int
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
     outcome: str = Field(max_length=16)  # failed (a simulated transient fault, retried) | approved | declined
     detail: str = Field(default="", max_length=500)
@@ -226,9 +226,11 @@ class StoreLinkChangeRow(SQLModel, table=True):
 
 
 class NotificationExtractRow(SQLModel, table=True):
-    """One XML extract, kept once per extract id, and how its delivery went (activities/extracts.py)."""
+    """One XML extract, kept once per extract id, and how its delivery went (the `extracts` outbox lane).
+    Neither delivered nor failed: still to deliver (when a destination is configured)."""
 
     __tablename__ = "notification_extracts"
+    __table_args__ = (Index("ix_notification_extracts_pending", "delivered_at", "failed_at", "created_at"),)
 
     extract_id: str = Field(primary_key=True, max_length=160)
     order_number: str = Field(index=True, max_length=32)
@@ -240,9 +242,10 @@ class NotificationExtractRow(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     delivered_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))  # refused, or gave up
 
 
-# ---- outbound webhooks and exports (workflows/notifications.py) -------------------------------------------
+# ---- outbound webhooks and exports (delivered by the outbox lanes, workflows/outbox.py) -------------------
 
 
 class WebhookSubscriberRow(SQLModel, table=True):
@@ -263,7 +266,10 @@ class WebhookDeliveryRow(SQLModel, table=True):
     """The delivery log: one event to one subscriber (or a Head Office resend of it), every attempt counted."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_subscriber_order", "subscriber_id", "order_number"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_subscriber_order", "subscriber_id", "order_number"),
+        Index("ix_webhook_deliveries_subscriber_status", "subscriber_id", "status"),  # resends still to send
+    )
 
     delivery_id: str = Field(primary_key=True, max_length=200)  # "<subscriber>:<event_id>[:resend:<n>]"
     subscriber_id: str = Field(max_length=40)
@@ -282,9 +288,11 @@ class WebhookDeliveryRow(SQLModel, table=True):
 
 
 class OrderExportRow(SQLModel, table=True):
-    """The audit of one exporter run on one order: which exporter, for which state, how it went."""
+    """The audit of one exporter run on one order: which exporter, for which state, how it went. Queued by the
+    commit of the change that reached the state; run in queue order by the exporter's outbox lane."""
 
     __tablename__ = "order_exports"
+    __table_args__ = (Index("ix_order_exports_exporter_outcome", "exporter", "outcome", "queued_at"),)
 
     run_id: str = Field(primary_key=True, max_length=200)  # "<order_number>:<exporter>:<state>"
     order_number: str = Field(index=True, max_length=32)
@@ -292,8 +300,82 @@ class OrderExportRow(SQLModel, table=True):
     kind: str = Field(max_length=32)
     state: str = Field(max_length=64)
     sets_state: str | None = Field(default=None, max_length=64)
-    outcome: str = Field(default="running", max_length=16)  # running | succeeded | failed
+    outcome: str = Field(default="queued", max_length=16)  # queued | running | succeeded | failed
     attempts: int = 0
     detail: str = Field(default="", max_length=1000)
-    started_at: datetime = Field(sa_column=utc_column())
+    started_at: datetime = Field(sa_column=utc_column())  # when queued, then when its first attempt began
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    queued_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class OrderExportStateRow(SQLModel, table=True):
+    """An export-eligibility state an order has reached (models/exporting.py), with the order as it was then (for
+    xml_extract exporters). The row with state COMPLETED_MARK records that the order completed."""
+
+    __tablename__ = "order_export_states"
+
+    order_number: str = Field(primary_key=True, max_length=32)
+    state: str = Field(primary_key=True, max_length=64)
+    reached_at: datetime = Field(sa_column=utc_column())
+    occurred_at: datetime = Field(sa_column=utc_column())  # when the event that reached it happened
+    snapshot: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # ExtractOrder
+
+
+# ---- the outbox: order events and store messages, written with the change they report ------------------------
+
+# BIGINT in PostgreSQL; plain INTEGER in SQLite, where only that is an auto-incrementing rowid. AUTOINCREMENT in
+# SQLite so an id is never reused: the ids are the delivery order.
+def _outbox_id() -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
+
+
+class OrderEventRow(SQLModel, table=True):
+    """One outbound order event; `id` is the global delivery order every subscriber lane follows."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("event_id", name="uq_order_events_event_id"), {"sqlite_autoincrement": True})
+
+    id: int | None = _outbox_id()
+    event_id: str = Field(max_length=80)
+    order_number: str = Field(index=True, max_length=32)
+    sequence: int
+    type: str = Field(max_length=32)
+    occurred_at: datetime = Field(sa_column=utc_column())
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # what a subscriber receives
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class StoreMessageRow(SQLModel, table=True):
+    """One message to a store's webhook, delivered in `id` order by the store's lane."""
+
+    __tablename__ = "store_messages"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_store_messages_message_id"),
+        Index("ix_store_messages_store_status", "store_id", "status", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = _outbox_id()
+    message_id: str = Field(max_length=120)  # order-<n>:push:<k>: the store de-duplicates on it
+    store_id: str = Field(max_length=32)
+    order_number: str = Field(index=True, max_length=32)
+    type: str = Field(max_length=32)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | delivered | no_endpoint | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_column=utc_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class OutboxCursorRow(SQLModel, table=True):
+    """How far a lane that follows `order_events` (a subscriber's) has got: the last event id it is done with."""
+
+    __tablename__ = "outbox_cursors"
+
+    lane: str = Field(primary_key=True, max_length=200)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column())

@@ -12,18 +12,10 @@ from lxml import etree
 from activities.notifications import build_extract, validate_extract
 from models.extracts import NAMESPACE, ExtractInvalid, ExtractType, extract_file_name
 from models.money import Money
-from models.order import (
-    Customer,
-    DeliveryAddress,
-    HistoryEntry,
-    LineFulfilment,
-    LoyaltyOffer,
-    Note,
-    OrderState,
-    OrderStatus,
-    PaymentRecord,
-    RefundRecord,
-)
+from models.order import HistoryEntry, LineFulfilment, Note, OrderState, OrderStatus
+from models.payments import PaymentRecord, RefundRecord
+from models.placing import Customer, DeliveryAddress, LoyaltyOffer
+from models.views import for_extract
 from tests.models.factories import at, gbp, make_line, make_state
 
 NS = {"n": NAMESPACE}
@@ -44,7 +36,14 @@ def _order(status: OrderStatus, **updates) -> OrderState:  # type: ignore[no-unt
         "loyalty_offers": [LoyaltyOffer(code="SPRING10", description="10 off", discount=gbp(1000))],
         "payments": [
             PaymentRecord(
-                mode="prepaid", method="card", amount=gbp(6500), at=at(0), actor="web", reference=GATEWAY_REFERENCE
+                payment_id="P1",
+                mode="prepaid",
+                method="card",
+                amount=gbp(6500),
+                at=at(0),
+                actor="web",
+                reference=GATEWAY_REFERENCE,
+                token=CARD_TOKEN,
             )
         ],
         "notes": [
@@ -60,7 +59,34 @@ def _cancelled_line_and_refund() -> OrderState:
     order = _order(OrderStatus.ready_for_collection)
     order.lines[1].cancelled_quantity, order.lines[1].quantity = 1, 0
     order.refunds.append(
-        RefundRecord(amount=gbp(4500), at=at(30), actor="ho:alice", reason="out of stock", reference="re_gw_77")
+        RefundRecord(
+            refund_id="R1",
+            payment_id="P1",
+            amount=gbp(4500),
+            at=at(30),
+            actor="ho:alice",
+            reason="out of stock",
+            status="refunded",
+            reference="re_gw_77",
+        )
+    )
+    return order
+
+
+def _instructed_refund() -> OrderState:
+    """Money taken outside a gateway (a marketplace): the channel is told to pay it back."""
+    order = _order(OrderStatus.completed)
+    order.refunds.append(
+        RefundRecord(
+            refund_id="R1",
+            payment_id="P1",
+            amount=gbp(1500),
+            at=at(40),
+            actor="ho:alice",
+            reason="damaged",
+            status="instructed",
+            reference="MKT-ORDER-991",
+        )
     )
     return order
 
@@ -104,7 +130,7 @@ def _build(extract_type: ExtractType, order: OrderState) -> bytes:
     return build_extract(
         f"order-{order.order_number}:extract:1",
         extract_type,
-        order,
+        for_extract(order),
         at(120),
         store_name="Oxford Street",
         descriptions=DESCRIPTIONS,
@@ -133,7 +159,7 @@ def test_extract_of_each_type_validates_and_carries_the_customer_message(extract
 
     document = etree.fromstring(payload)
     assert document.tag == f"{{{NAMESPACE}}}OrderNotification"
-    assert document.get("schemaVersion") == "1.0"
+    assert document.get("schemaVersion") == "1.1"
     assert _one(document, "/n:OrderNotification/n:ExtractId") == "order-100001:extract:1"
     assert _one(document, "/n:OrderNotification/n:Type") == extract_type.value
     assert _one(document, "/n:OrderNotification/n:OccurredAt") == "2025-03-03T11:00:00Z"
@@ -194,6 +220,17 @@ def test_refunded_extract_announces_the_latest_refund() -> None:
     assert _one(document, "/n:OrderNotification/n:Refund/n:Amount") == "4500"
     assert _one(document, "/n:OrderNotification/n:Refund/n:Amount/@display") == "45.00"
     assert _one(document, "/n:OrderNotification/n:Refund/n:RefundedAt") == "2025-03-03T09:30:00Z"
+    assert _one(document, "/n:OrderNotification/n:Refund/n:How") == "refunded"
+    assert _xpath(document, "/n:OrderNotification/n:Refund/n:PaymentReference") == []  # a gateway's never leaves
+
+
+def test_instructed_refund_extract_says_so_and_names_the_payment_to_pay_back() -> None:
+    payload = _build(ExtractType.refunded, _instructed_refund())
+    validate_extract(payload)
+    document = etree.fromstring(payload)
+    assert _one(document, "/n:OrderNotification/n:Refund/n:Amount") == "1500"
+    assert _one(document, "/n:OrderNotification/n:Refund/n:How") == "instructed"
+    assert _one(document, "/n:OrderNotification/n:Refund/n:PaymentReference") == "MKT-ORDER-991"
 
 
 def test_refunded_extract_of_an_order_without_refunds_is_refused() -> None:
@@ -214,7 +251,7 @@ def test_amounts_use_the_currency_minor_unit_exponent() -> None:
     order = make_state(lines=[make_line("L1", 1, 1234)])
     order.lines[0].unit_price = Money(amount=1234, currency="JPY")
     order.loyalty_offers = []
-    document = etree.fromstring(build_extract("x-1", ExtractType.updated, order, at(1)))
+    document = etree.fromstring(build_extract("x-1", ExtractType.updated, for_extract(order), at(1)))
     assert _one(document, "//n:UnitPrice/@display") == "1234"
     assert _one(document, "//n:UnitPrice/@currency") == "JPY"
 
@@ -233,13 +270,14 @@ def test_timestamps_are_written_in_utc() -> None:
     from datetime import timedelta, timezone
 
     paris = timezone(timedelta(hours=1))
-    payload = build_extract("x-1", ExtractType.updated, make_state(), datetime(2025, 3, 3, 10, 0, tzinfo=paris))
+    moment = datetime(2025, 3, 3, 10, 0, tzinfo=paris)
+    payload = build_extract("x-1", ExtractType.updated, for_extract(make_state()), moment)
     assert _one(etree.fromstring(payload), "/n:OrderNotification/n:OccurredAt") == "2025-03-03T09:00:00Z"
 
 
 def test_naive_timestamp_is_refused() -> None:
     with pytest.raises(ValueError, match="no time zone"):
-        build_extract("x-1", ExtractType.updated, make_state(), datetime(2025, 3, 3, 10, 0))
+        build_extract("x-1", ExtractType.updated, for_extract(make_state()), datetime(2025, 3, 3, 10, 0))
 
 
 def _valid() -> bytes:
@@ -254,7 +292,7 @@ def _valid() -> bytes:
         (lambda x: x.replace(b"2025-03-03T11:00:00Z", b"2025-03-03T11:00:00+01:00"), "OccurredAt"),
         (lambda x: x.replace(b"<Type>ready_for_collection</Type>", b"<Type>shipped</Type>"), "Type"),
         (lambda x: x.replace(b">1500<", b">-1500<", 1), "UnitPrice"),
-        (lambda x: x.replace(b'schemaVersion="1.0"', b'schemaVersion="2.0"'), "schemaVersion"),
+        (lambda x: x.replace(b'schemaVersion="1.1"', b'schemaVersion="2.0"'), "schemaVersion"),
         (lambda x: x.replace(b"urn:baton:order-notification:1", b"urn:other"), "OrderNotification"),
     ],
 )
@@ -264,6 +302,12 @@ def test_schema_rejects_a_malformed_extract(change, complaint) -> None:  # type:
     with pytest.raises(ExtractInvalid, match=complaint) as refused:
         validate_extract(broken)
     assert "line " in str(refused.value)
+
+
+def test_schema_rejects_an_unknown_way_of_refunding() -> None:
+    payload = _build(ExtractType.refunded, _instructed_refund())
+    with pytest.raises(ExtractInvalid, match="How"):
+        validate_extract(payload.replace(b"<How>instructed</How>", b"<How>later</How>"))
 
 
 def test_not_well_formed_xml_is_refused_clearly() -> None:

