@@ -34,7 +34,12 @@ async def test_live_answers_without_credentials(stack):
 async def test_ready_when_database_and_temporal_answer(stack):
     response = await stack.http.get("/health/ready")
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "temporal": "ok"},
+        "environment": "development",
+        "payment_gateway": "test",
+    }
 
 
 async def test_not_ready_when_temporal_is_unreachable(db, database_url):

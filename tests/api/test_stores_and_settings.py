@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from models.signing import verify
-from tests.support import CHANNEL, HO, STORE_SECRETS, TEE, order_body, wait_for_status
+from tests.support import CHANNEL, HO, STORE_SECRETS, TEE, eventually, order_body, wait_for_status
 
 
 async def test_list_stores_products_and_stock(stack):
@@ -103,13 +103,27 @@ async def test_order_is_pushed_to_store_webhook_signed(stack, store_endpoint):
     url, received = store_endpoint
     settings = {"name": "London Oxford Street", "webhook_url": url}
     assert (await stack.http.put("/stores/S001", json=settings, headers=HO)).status_code == 200
-    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
-    view = await wait_for_status(stack.http, number, "awaiting_acknowledgement")
-    assert len(received) == 1
+    body = order_body(
+        payment={
+            "mode": "authorise",
+            "method": "card",
+            "token": "tok_secret_4242",
+            "amount": order_body()["payment"]["amount"],
+        }
+    )
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+
+    async def pushed() -> bool:
+        return len(received) == 1
+
+    await eventually(pushed)  # the store's outbox lane delivers it
     headers, body = received[0]
     verify(STORE_SECRETS["S001"], headers["Baton-Signature"], body, time.time())
     message = json.loads(body)
     assert message["type"] == "order_created"
-    assert message["event_id"] == f"order-{number}:push:1"
+    assert message["event_id"] == headers["Baton-Event-Id"] == f"order-{number}:push:1"
     assert message["order"]["order_number"] == number
-    assert any(h["action"] == "store_notified" and url in h["detail"] for h in view["history"])
+    # A store push carries what a store needs: no token, no payments, no policy, no internal counters.
+    assert b"tok_secret" not in body and "payments" not in message["order"]
+    assert "payment_policy" not in message["order"] and "seen_event_ids" not in message["order"]

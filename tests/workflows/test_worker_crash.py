@@ -215,7 +215,7 @@ async def test_worker_killed_mid_journey_and_restarted_completes_with_stock_rese
         ("collected", "completed"),
     ]
     actions = _actions(view)
-    for action in ("order_placed", "stock_reserved", "store_notified", "acknowledged", "picked", "collected"):
+    for action in ("order_placed", "stock_reserved", "sent_to_store", "acknowledged", "picked", "collected"):
         assert actions.count(action) == 1, actions
     assert view["store_exceptions"] == []
     assert [(line["line_id"], line["picked_quantity"]) for line in view["lines"]] == list(PICKED.items())
