@@ -91,6 +91,13 @@ async def order_page(
     return page(request, "order.html", user, **context)
 
 
+@router.get("/orders/{order_number}/money")
+async def order_money(order_number: str, request: Request, session: SessionDep, user: User) -> Response:
+    """The order's money, polled while some of it is on its way."""
+    view = await in_threadpool(session, _view, session, order_number, user)
+    return page(request, "_order_money.html", user, order=view)
+
+
 @router.post("/orders/{order_number}/actions/{path}")
 async def order_action(
     order_number: str,

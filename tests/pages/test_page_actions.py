@@ -116,7 +116,7 @@ async def test_payment_and_approval_forms_run_their_action(stack):
 
     declined = await placed("on_hold", payment=payment("authorise", "tok_decline"))
     page = (await http.get(f"/ui/orders/{declined}")).text
-    assert "declined — card declined" in page
+    assert re.search(r'<span class="badge pay-declined">declined</span> — card declined', page)
     assert (await _act(http, declined, "retry-payment", {"token": "tok_approve", **reason}))[0] is None
 
     failed = await placed("awaiting_acknowledgement", payment=payment("authorise", "tok_capture_declined"))

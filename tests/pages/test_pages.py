@@ -6,6 +6,7 @@ import re
 
 from playwright.async_api import Dialog, Page, expect
 
+from api.pages.shared import money
 from models.actions import ACTIONS, BY_PATH
 from tests.pages.conftest import Live, screenshot, sign_in
 from tests.support import CHANNEL, HO, HO_KEY, JEANS, TEE, eventually, order_body, wait_for_status
@@ -105,7 +106,8 @@ async def test_order_page_cancels_a_line_and_shows_a_refusal(page: Page, live: L
     await expect(result).to_be_in_viewport()
     await expect(page.locator("tr[data-line='L1'] .qty")).to_have_text("1")
     await expect(page.locator("#history")).to_contain_text("ho:alice")
-    await expect(page.locator("#refunded")).to_have_text("£15.00")
+    await expect(page.locator("#refunded")).to_have_text("£15.00")  # prepaid: the channel is told to pay it back
+    await expect(page.locator("tr.refund[data-status='instructed']")).to_contain_text("the channel pays it back")
 
     form = page.locator("#action-notes")
     await form.locator("textarea[name=text]").fill("Customer called about the tee")
@@ -129,6 +131,36 @@ async def test_order_page_cancels_a_line_and_shows_a_refusal(page: Page, live: L
     view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
     assert view["lines"][0]["quantity"] == 1 and view["refunded"]["amount"] == 1500
     await screenshot(page, "order-page.png")
+
+
+async def test_a_gateway_refund_shows_as_money_on_its_way_until_the_gateway_answers(page: Page, live: Live):
+    slow_card = order_body()["payment"] | {"mode": "auth_capture", "token": "tok_slow"}  # answers after 5 s
+    number = await _place(live, payment=slow_card)
+
+    async def captured() -> dict | None:
+        view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["payments"][0]["status"] == "captured" and not view["operations"] else None
+
+    view = await eventually(captured, 20)
+    await sign_in(page, HO_KEY)
+    await page.goto(f"/ui/orders/{number}")
+    await expect(page.locator("#paid")).to_have_text(money(view["paid"]))
+    await expect(page.locator("tr.payment[data-payment='P1']")).to_contain_text("captured")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    form = page.locator("#action-refunds")
+    await form.locator("input[name=amount]").fill("15")
+    await form.locator("input[name=reason]").fill("late delivery")
+    await form.locator("button").click()
+    await expect(page.locator("#result.done")).to_contain_text("Refund of £15.00 to P1 requested — money on its way")
+    await expect(page.locator("#operations")).to_contain_text("refund £15.00 to P1")
+    await expect(page.locator("tr.refund")).to_contain_text("requested — on its way")
+    await expect(page.locator("#refunded")).to_have_text("£0.00")  # not moved yet
+
+    # The money card polls while money is on its way: the gateway's answer shows without a reload.
+    await expect(page.locator("tr.refund[data-status='refunded']")).to_have_count(1, timeout=20_000)
+    await expect(page.locator("#refunded")).to_have_text("£15.00")
+    await expect(page.locator("#operations")).to_have_count(0)
 
 
 async def test_order_page_has_a_form_for_every_head_office_action(page: Page, live: Live):
