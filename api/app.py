@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import pages
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.problems import install_problem_handlers
@@ -17,7 +18,6 @@ from api.routers import (
     health,
     interventions,
     orders,
-    pages,
     store_links,
     stores,
     webhook_subscribers,

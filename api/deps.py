@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -52,26 +52,60 @@ def _caller(
     return holder
 
 
-def _head_office(caller: Annotated[ApiKeyHolder, Depends(_caller)]) -> ApiKeyHolder:
-    if caller.role is not Role.head_office:
-        raise Forbidden("this action needs a Head Office key", type_="head-office-only")
-    return caller
+# ---- who may do what: every role check, by bearer key or by the pages' session, goes through require_role ----
+
+HEAD_OFFICE = frozenset({Role.head_office})
+ORDER_PLACERS = frozenset({Role.head_office, Role.channel})
+PAGE_USERS = frozenset({Role.head_office, Role.store})  # who may sign in to the web pages
+STORE_STAFF = frozenset({Role.store})
 
 
-def _order_placer(caller: Annotated[ApiKeyHolder, Depends(_caller)]) -> ApiKeyHolder:
-    if caller.role is Role.store:
-        raise Forbidden("store keys read their own store's orders; place orders with a channel key", type_="forbidden")
-    return caller
+def has_role(holder: ApiKeyHolder, roles: Collection[Role]) -> bool:
+    return holder.role in roles
+
+
+def require_role(holder: ApiKeyHolder, roles: Collection[Role], refusal: Callable[[], Exception]) -> ApiKeyHolder:
+    """The holder, if its role is one of `roles`; otherwise the refusal of the path that asks (the API answers
+    403 problem+json, a page its own 404 or a redirect to sign in)."""
+    if not has_role(holder, roles):
+        raise refusal()
+    return holder
+
+
+def holder_with(
+    identify: Callable[..., ApiKeyHolder], roles: Collection[Role], refusal: Callable[[], Exception]
+) -> Any:
+    """A dependency: whoever `identify` finds (a bearer key, the page's session), if their role is in `roles`."""
+
+    # A default, not Annotated: with postponed annotations FastAPI could not see `identify` (a local).
+    def dependency(holder: ApiKeyHolder = Depends(identify)) -> ApiKeyHolder:  # noqa: B008
+        return require_role(holder, roles, refusal)
+
+    return Depends(dependency)
 
 
 Caller = Annotated[ApiKeyHolder, Depends(_caller)]
-OrderPlacer = Annotated[ApiKeyHolder, Depends(_order_placer)]
-HeadOffice = Annotated[ApiKeyHolder, Depends(_head_office)]
+OrderPlacer = Annotated[
+    ApiKeyHolder,
+    holder_with(
+        _caller,
+        ORDER_PLACERS,
+        lambda: Forbidden(
+            "store keys read their own store's orders; place orders with a channel key", type_="forbidden"
+        ),
+    ),
+]
+HeadOffice = Annotated[
+    ApiKeyHolder,
+    holder_with(
+        _caller, HEAD_OFFICE, lambda: Forbidden("this action needs a Head Office key", type_="head-office-only")
+    ),
+]
 
 
 def visible_store(caller: ApiKeyHolder) -> str | None:
     """The only store whose orders the caller may see, or None for all."""
-    return caller.store_id if caller.role is Role.store else None
+    return caller.store_id if has_role(caller, STORE_STAFF) else None
 
 
 T = TypeVar("T")

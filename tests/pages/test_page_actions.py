@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 
+from models.actions import ACTIONS
 from tests.support import CHANNEL, HO, HO_KEY, order_body, wait_for_status
 
 
@@ -17,15 +19,27 @@ async def _place(http: httpx.AsyncClient, **kwargs) -> str:
     return number
 
 
-async def _act(http: httpx.AsyncClient, number: str, action: str, form: dict) -> tuple[str | None, str]:
+def _form_key(html: str, action: str) -> str:
+    """The Idempotency-Key the re-rendered form of `action` carries."""
+    form = html[html.index(f'id="action-{action}"') :]
+    return re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+
+
+async def _act(http: httpx.AsyncClient, number: str, action: str, form: dict, key: str | None = None):
     """Post an action form like htmx does; returns the refusing rule (None when done) and the HTML."""
-    response = await http.post(f"/ui/orders/{number}/actions/{action}", data=form, headers={"HX-Request": "true"})
+    data = {**form, "idempotency_key": key or str(uuid.uuid4())}
+    response = await http.post(f"/ui/orders/{number}/actions/{action}", data=data, headers={"HX-Request": "true"})
     assert response.status_code == 200, response.text
     html = response.text
-    refused = re.search(r'<b class="rule">([^<]+)</b>', html)
-    if refused is None:
-        assert f"{action.replace('-', ' ')}: done" in html, html[:2000]
-    return (refused.group(1) if refused else None), html
+    result = re.search(r'<div class="result (\w+)"', html)
+    assert result is not None, html[:2000]
+    # The banner sits right above the form that was sent, and above no other.
+    banner, form_at = html.index('<div class="result'), html.index(f'<form id="action-{action}"')
+    assert banner < form_at and "<form" not in html[banner:form_at], html[banner:form_at]
+    if result.group(1) == "done":
+        return None, html
+    rule = re.search(r'<code class="rule">([^<]+)</code>', html)
+    return (rule.group(1) if rule else result.group(1)), html
 
 
 async def test_every_head_office_form_runs_its_action(stack):
@@ -40,13 +54,14 @@ async def test_every_head_office_form_runs_its_action(stack):
     assert (await _act(http, a, "refunds", {"amount": "5.00", **reason}))[0] is None
     assert (await _act(http, a, "change-variant", {"line_id": "L1", "size": "L", "colour": "", **reason}))[0] is None
     assert (await _act(http, a, "add-item", {"sku": "TEE-BLA-M", "quantity": "1", **reason}))[0] is None
-    assert (await _act(http, a, "cancel-lines", {"line_id": "L2", "quantity": "1", **reason}))[0] is None
+    assert (await _act(http, a, "cancel-lines", {"lines.L2": "1", "lines.L1": "", **reason}))[0] is None
     assert (await _act(http, a, "prompt-store", reason))[0] is None
     rule, html = await _act(http, a, "release-hold", reason)
     assert rule is not None and rule != "invalid-input"
     assert (await _act(http, a, "refunds", {"amount": "1.5", **reason}))[0] is None
-    rule, html = await _act(http, a, "refunds", {"amount": "abc", **reason})
-    assert rule == "invalid-input" and "is not an amount" in html
+    rule, html = await _act(http, a, "refunds", {"amount": "abc", **reason}, key="key-of-a-mistyped-refund")
+    assert rule == "invalid" and "Amount: &#39;abc&#39; is not an amount" in html
+    assert _form_key(html, "refunds") == "key-of-a-mistyped-refund"  # corrected and sent again: one request
     assert (
         await _act(http, a, "redirect-stock", {"sku": "TEE-WHI-L", "quantity": "1", "from_location": "W001", **reason})
     )[0] is None
@@ -66,12 +81,13 @@ async def test_every_head_office_form_runs_its_action(stack):
 
     c = await _place(http)
     address = {"name": "Ada Lovelace", "line1": "12 St James's Square", "line2": "", "city": "London"}
-    form = {**address, "postcode": "SW1Y 4JH", "country": "GB", "from_location": "W001", **reason}
+    address |= {"postcode": "SW1Y 4JH", "country": "GB"}
+    form = {**{f"address.{k}": v for k, v in address.items()}, "from_location": "W001", **reason}
     assert (await _act(http, c, "home-delivery", form))[0] is None
     assert (await http.get(f"/orders/{c}", headers=HO)).json()["status"] == "awaiting_dispatch"
 
 
-async def test_payment_and_approval_forms_appear_when_they_apply_and_run_their_action(stack):
+async def test_payment_and_approval_forms_run_their_action(stack):
     http = stack.http
     assert (await http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
     reason = {"reason": "checked with the customer", "client_note": ""}
@@ -92,17 +108,15 @@ async def test_payment_and_approval_forms_appear_when_they_apply_and_run_their_a
 
     approval = await placed("awaiting_approval", channel="phone", payment=payment("authorise", "tok_approve"))
     page = (await http.get(f"/ui/orders/{approval}")).text
-    assert 'id="action-approve"' in page and 'id="action-confirm-payment"' not in page
+    assert set(re.findall(r'<form id="action-([\w-]+)"', page)) == {action.path for action in ACTIONS}
     assert (await _act(http, approval, "approve", reason))[0] is None
 
     offline = await placed("awaiting_payment", payment=payment("offline"))
-    assert 'id="action-confirm-payment"' in (await http.get(f"/ui/orders/{offline}")).text
     assert (await _act(http, offline, "confirm-payment", {"reference": "BACS 1", **reason}))[0] is None
 
     declined = await placed("on_hold", payment=payment("authorise", "tok_decline"))
     page = (await http.get(f"/ui/orders/{declined}")).text
-    assert 'id="action-retry-payment"' in page and 'id="action-override-payment"' in page
-    assert "declined — card declined" in page
+    assert re.search(r'<span class="badge pay-declined">declined</span> — card declined', page)
     assert (await _act(http, declined, "retry-payment", {"token": "tok_approve", **reason}))[0] is None
 
     failed = await placed("awaiting_acknowledgement", payment=payment("authorise", "tok_capture_declined"))
@@ -129,3 +143,32 @@ async def test_pages_answer_errors_as_pages_and_the_api_keeps_problem_json(stack
     assert (await http.get("/ui/static/htmx.min.js")).status_code == 200
     response = await http.post("/ui/sign-in", data={"api_key": "test-channel-key"})
     assert response.status_code == 401 and "Channel keys cannot sign in" in response.text
+
+
+async def test_an_unknown_outcome_keeps_the_key_and_pressing_again_applies_it_once(stack):
+    http = stack.http
+    assert (await http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
+    number = await _place(http)
+    form = {"text": "the customer rang twice"}
+    stack.settings.update_timeout_seconds = 0.001  # the order cannot answer in time
+    try:
+        outcome, html = await _act(http, number, "notes", form, key="key-of-the-note")
+    finally:
+        stack.settings.update_timeout_seconds = 3
+    assert outcome == "unknown"
+    assert "We could not confirm this was applied. Press again to check — it will not be applied twice." in html
+    assert "Nothing was changed" not in html
+    assert _form_key(html, "notes") == "key-of-the-note"
+    assert "the customer rang twice</textarea>" in html  # pressing again sends the same
+
+    # Pressing again (as often as it takes: an update cut off mid-call may take the server a while to run)
+    # learns the outcome; until then the page says the same and keeps the key.
+    for _ in range(10):
+        outcome, html = await _act(http, number, "notes", form, key="key-of-the-note")
+        if outcome is None:
+            break
+        assert outcome == "unknown" and _form_key(html, "notes") == "key-of-the-note"
+    assert outcome is None
+    assert _form_key(html, "notes") != "key-of-the-note"
+    view = (await http.get(f"/orders/{number}", headers=HO)).json()
+    assert [n["text"] for n in view["notes"] if n["actor"] == "ho:alice"] == ["the customer rang twice"]

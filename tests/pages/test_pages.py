@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 
+from api.pages.shared import money
+from models.actions import ACTIONS, BY_PATH
 from tests.pages.conftest import Live, screenshot, sign_in
-from tests.support import CHANNEL, HO, HO_KEY, JEANS, TEE, order_body, wait_for_status
+from tests.support import CHANNEL, HO, HO_KEY, JEANS, TEE, eventually, order_body, wait_for_status
 
 STORE_S001_KEY = "test-store-s001"
 
@@ -69,6 +71,20 @@ async def test_dashboard_shows_a_new_order_live_and_turns_a_breached_row_red(pag
     await screenshot(page, "dashboard.png")
 
 
+async def _true_when(condition: bool) -> bool | None:
+    return True if condition else None
+
+
+async def _key(page: Page, action: str) -> str:
+    return await page.locator(f"#action-{action} input[name=idempotency_key]").input_value()
+
+
+async def _banner_is_right_above(page: Page, action: str) -> bool:
+    return await page.evaluate(
+        "path => document.getElementById('action-' + path).previousElementSibling?.id === 'result'", action
+    )
+
+
 async def test_order_page_cancels_a_line_and_shows_a_refusal(page: Page, live: Live):
     number = await _place(live, lines=[(TEE, 2), (JEANS, 1)])
     await wait_for_status(live.http, number, "awaiting_acknowledgement")
@@ -80,32 +96,148 @@ async def test_order_page_cancels_a_line_and_shows_a_refusal(page: Page, live: L
     await expect(page.locator("#stock")).to_contain_text("W001")
 
     form = page.locator("#action-cancel-lines")
-    await form.locator("select[name=line_id]").select_option("L1")
-    await form.locator("input[name=quantity]").fill("1")
+    await form.locator("input[name='lines.L1']").fill("1")
     await form.locator("input[name=reason]").fill("customer only wants one")
     await form.locator("button").click()
-    await expect(page.locator(".done")).to_contain_text("cancel lines")
+    result = page.locator("#result.done")
+    await expect(result).to_contain_text("Refund of £15.00 to P1")
+    await expect(result).to_contain_text("Lines cancelled: L1 × 1")
+    assert await _banner_is_right_above(page, "cancel-lines")
+    await expect(result).to_be_in_viewport()
     await expect(page.locator("tr[data-line='L1'] .qty")).to_have_text("1")
     await expect(page.locator("#history")).to_contain_text("ho:alice")
-    await expect(page.locator("#refunded")).to_have_text("£15.00")
+    await expect(page.locator("#refunded")).to_have_text("£15.00")  # prepaid: the channel is told to pay it back
+    await expect(page.locator("tr.refund[data-status='instructed']")).to_contain_text("the channel pays it back")
 
     form = page.locator("#action-notes")
     await form.locator("textarea[name=text]").fill("Customer called about the tee")
     await form.locator("button").click()
     await expect(page.locator("#notes")).to_contain_text("Customer called about the tee")
-    await expect(page.locator(".refusal")).to_have_count(0)
+    await expect(page.locator("#result.done")).to_contain_text("Note added")
+    assert await _banner_is_right_above(page, "notes")
 
     form = page.locator("#action-refunds")
     await form.locator("input[name=amount]").fill("9999.00")
     await form.locator("input[name=reason]").fill("goodwill")
+    page.once("dialog", lambda dialog: dialog.accept())
     await form.locator("button").click()
-    refusal = page.locator(".refusal")
-    await expect(refusal).to_contain_text("refund_exceeds_captured")
+    refusal = page.locator("#result.refused")
+    await expect(refusal).to_contain_text("Nothing was changed")
+    await expect(refusal.locator("code.rule")).to_have_text("refund_exceeds_captured")
+    assert await _banner_is_right_above(page, "refunds")
     await expect(page.locator("#refunded")).to_have_text("£15.00")  # nothing changed
+    await expect(form.locator("input[name=amount]")).to_have_value("9999.00")  # kept, to correct
 
     view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
     assert view["lines"][0]["quantity"] == 1 and view["refunded"]["amount"] == 1500
     await screenshot(page, "order-page.png")
+
+
+async def test_a_gateway_refund_shows_as_money_on_its_way_until_the_gateway_answers(page: Page, live: Live):
+    slow_card = order_body()["payment"] | {"mode": "auth_capture", "token": "tok_slow"}  # answers after 5 s
+    number = await _place(live, payment=slow_card)
+
+    async def captured() -> dict | None:
+        view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["payments"][0]["status"] == "captured" and not view["operations"] else None
+
+    view = await eventually(captured, 20)
+    await sign_in(page, HO_KEY)
+    await page.goto(f"/ui/orders/{number}")
+    await expect(page.locator("#paid")).to_have_text(money(view["paid"]))
+    await expect(page.locator("tr.payment[data-payment='P1']")).to_contain_text("captured")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    form = page.locator("#action-refunds")
+    await form.locator("input[name=amount]").fill("15")
+    await form.locator("input[name=reason]").fill("late delivery")
+    await form.locator("button").click()
+    await expect(page.locator("#result.done")).to_contain_text("Refund of £15.00 to P1 requested — money on its way")
+    await expect(page.locator("#operations")).to_contain_text("refund £15.00 to P1")
+    await expect(page.locator("tr.refund")).to_contain_text("requested — on its way")
+    await expect(page.locator("#refunded")).to_have_text("£0.00")  # not moved yet
+
+    # The money card polls while money is on its way: the gateway's answer shows without a reload.
+    await expect(page.locator("tr.refund[data-status='refunded']")).to_have_count(1, timeout=20_000)
+    await expect(page.locator("#refunded")).to_have_text("£15.00")
+    await expect(page.locator("#operations")).to_have_count(0)
+
+
+async def test_order_page_has_a_form_for_every_head_office_action(page: Page, live: Live):
+    number = await _place(live)
+    await sign_in(page, HO_KEY)
+    await page.goto(f"/ui/orders/{number}")
+    forms = page.locator("#head-office-actions form")
+    ids = await forms.evaluate_all("forms => forms.map(f => f.id)")
+    assert set(ids) == {f"action-{action.path}" for action in ACTIONS} and len(ids) == len(ACTIONS)
+    for action in ACTIONS:
+        form = page.locator(f"#action-{action.path}")
+        await expect(form.locator("h3")).to_have_text(action.title)
+        await expect(form.locator(".help")).to_have_text(action.summary)
+        assert await form.get_attribute("hx-confirm") == action.confirm
+        assert await form.get_attribute("hx-post") == f"/ui/orders/{number}/actions/{action.path}"
+        assert await _key(page, action.path)
+    keys = [await _key(page, action.path) for action in ACTIONS]
+    assert len(set(keys)) == len(keys)  # a key of its own for every form
+    refunds = page.locator("#action-refunds")
+    await expect(refunds.locator("input[name=amount]")).to_have_attribute("inputmode", "decimal")
+    await expect(refunds.locator("input[name='lines.L1']")).to_have_attribute("max", "2")
+    await expect(page.locator("#action-home-delivery input[name='address.postcode']")).to_be_visible()
+    await expect(page.locator("#action-move-to-store select[name=store_id] option[value=S002]")).to_have_count(1)
+    await expect(page.locator("#action-move-to-store select[name=store_id] option[value=S001]")).to_have_count(0)
+
+
+async def test_a_refused_action_keeps_its_idempotency_key_and_a_done_one_gets_a_new_one(page: Page, live: Live):
+    number = await _place(live)
+    await wait_for_status(live.http, number, "awaiting_acknowledgement")
+    await sign_in(page, HO_KEY)
+    await page.goto(f"/ui/orders/{number}")
+    page.on("dialog", lambda dialog: dialog.accept())  # the refund form asks first
+
+    first = await _key(page, "refunds")
+    form = page.locator("#action-refunds")
+    await form.locator("input[name=amount]").fill("9999.00")
+    await form.locator("input[name=reason]").fill("goodwill")
+    await form.locator("button").click()
+    await expect(page.locator("#result.refused")).to_contain_text("refund_exceeds_captured")
+    assert await _key(page, "refunds") == first  # pressing again is the same request
+
+    await form.locator("input[name=amount]").fill("5.00")
+    await form.locator("button").click()
+    await expect(page.locator("#result.done")).to_contain_text("Refund of £5.00 to P1")
+    second = await _key(page, "refunds")
+    assert second != first  # done: the next refund is a new request
+    await expect(form.locator("input[name=amount]")).to_have_value("")
+
+    view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
+    assert [r["amount"]["amount"] for r in view["refunds"]] == [500]
+
+
+async def test_cancel_asks_for_confirmation_first(page: Page, live: Live):
+    number = await _place(live)
+    await wait_for_status(live.http, number, "awaiting_acknowledgement")
+    await sign_in(page, HO_KEY)
+    await page.goto(f"/ui/orders/{number}")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await (dialog.dismiss() if len(asked) == 1 else dialog.accept())
+
+    page.on("dialog", answer)
+    form = page.locator("#action-cancel")
+    await form.locator("input[name=reason]").fill("customer changed their mind")
+    await form.locator("button").click()  # dismissed: nothing is sent
+    await eventually(lambda: _true_when(len(asked) == 1), 5)
+    await page.wait_for_timeout(500)
+    await expect(page.locator("#result")).to_have_count(0)
+    view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
+    assert view["status"] == "awaiting_acknowledgement"
+
+    await form.locator("button").click()  # accepted
+    await expect(page.locator("#result.done")).to_contain_text("now cancelled")
+    await expect(page.locator("#order-status")).to_have_text("cancelled")
+    assert asked == [BY_PATH["cancel"].confirm] * 2
 
 
 async def test_store_acknowledges_picks_and_hands_over_on_the_pick_manager(page: Page, live: Live):
