@@ -69,8 +69,6 @@ class ProjectionActivities:
             stock.resize(session, request, commit=False)
         if work.commit_at is not None:
             stock.commit(session, CommitStock(order_number=number, location_id=work.commit_at), commit=False)
-        if work.receive_transfer is not None:
-            stock.receive_transfer(session, work.receive_transfer, datetime.now(UTC), commit=False)
 
     def _documents(self, session: Session, transition: Transition) -> list[tuple[ExtractToMake, str]]:
         """The XML documents of the change's extracts not kept yet. One that cannot be built is logged and left

@@ -129,6 +129,6 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
         ),
         events=events,
         extracts=extracts,
-        extract_order=for_extract(state) if extracts else None,
+        extract_order=for_extract(state) if events else None,  # extracts, and xml_extract exporters
         store_messages=messages,
     )

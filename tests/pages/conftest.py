@@ -78,7 +78,7 @@ async def live(
                 try:
                     yield Live(base_url, http, settings)
                 finally:
-                    await _terminate_open_orders(dev_env.client, db)
+                    await _terminate_open_orders(dev_env.client, db, settings)
     finally:
         server.should_exit = True
         await serving
