@@ -141,7 +141,8 @@ async def test_a_declined_card_cancels_the_order_when_so_configured(stack):
     assert (await stack.http.put("/settings/payments", json={**policy, "on_decline": "cancel"}, headers=HO)).is_success
     gift = _payment("auth_capture", 2000, method="gift_card")
     card = _payment("authorise", TOTAL - 2000, token="tok_decline")
-    view = await _place(stack, "cancelled", payment=None, payments=[card, gift])
+    placed = await _place(stack, "cancelled", payment=None, payments=[card, gift])
+    view = await settled(stack.http, placed["order_number"])  # the refund follows the cancellation
     # The gift card was taken first; the card's decline cancels the order and gives the gift card back.
     assert [(p["payment_id"], p["method"], p["status"]) for p in view["payments"]] == [
         ("P1", "gift_card", "captured"),
