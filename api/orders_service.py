@@ -146,6 +146,5 @@ def order_record(session: Session, order_number: str, caller: ApiKeyHolder | Non
 def order_view(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> dict[str, Any]:
     """The one place single-order reads come from: the view the workflow committed, with live stock figures."""
     view = dict(order_record(session, order_number, caller).view)
-    skus = dict.fromkeys(line["sku"] for line in view["lines"])
-    view["stock"] = [catalogue.stock_holding(session, sku).model_dump(mode="json") for sku in skus]
+    view["stock"] = catalogue.stock_holdings(session, list(dict.fromkeys(line["sku"] for line in view["lines"])))
     return view

@@ -72,7 +72,12 @@ def order_body(run_id: str, index: int, store: str, lines: Lines) -> dict[str, A
             {"sku": sku, "quantity": qty, "unit_price": {"amount": price, "currency": "GBP"}}
             for sku, qty, price in lines
         ],
-        "payment": {"mode": "prepaid", "method": "card", "amount": {"amount": total, "currency": "GBP"}},
+        "payment": {
+            "mode": "prepaid",
+            "method": "card",
+            "amount": {"amount": total, "currency": "GBP"},
+            "reference": f"PSP-{run_id}-{index}",
+        },
         "loyalty_offers": [],
         "notes": [],
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from typing import Any
+
+from sqlmodel import Session, col, select
 
 from models.catalogue import LocationKind, Product, StockAtLocation, StockHolding, Store, StoreSettings
 from models.db.tables import LocationRow, ProductRow, StockLevelRow
@@ -102,3 +104,31 @@ def stock_holding(session: Session, sku: str) -> StockHolding:
             for level, kind in session.exec(query)
         ],
     )
+
+
+def stock_holdings(session: Session, skus: list[str]) -> list[dict[str, Any]]:
+    """Each SKU's stock at every location, in one query, as JSON-ready dicts (the order view's `stock`)."""
+    query = (
+        select(
+            StockLevelRow.sku,
+            StockLevelRow.location_id,
+            StockLevelRow.on_hand,
+            StockLevelRow.reserved,
+            LocationRow.kind,
+        )
+        .join(LocationRow, LocationRow.store_id == StockLevelRow.location_id)
+        .where(col(StockLevelRow.sku).in_(skus))
+        .order_by(StockLevelRow.sku, StockLevelRow.location_id)
+    )
+    by_sku: dict[str, list[dict[str, Any]]] = {sku: [] for sku in skus}
+    for sku, location_id, on_hand, reserved, kind in session.exec(query):
+        by_sku[sku].append(
+            {
+                "location_id": location_id,
+                "kind": kind,
+                "on_hand": on_hand,
+                "reserved": reserved,
+                "available": on_hand - reserved,
+            }
+        )
+    return [{"sku": sku, "locations": locations} for sku, locations in by_sku.items()]

@@ -93,10 +93,15 @@ def move_cursor(session: Session, lane: str, was: int, to: int, now: datetime) -
 
 
 def add_store_messages(session: Session, messages: list[StoreMessageOut], now: datetime) -> int:
-    """Insert each message once; returns how many were new."""
+    """Insert each message once; returns how many were new. A store without a webhook reads its orders from the
+    API and the Pick Manager: its messages are written as `no_endpoint` at once, so no lane works on them."""
     table = StoreMessageRow.__table__  # type: ignore[attr-defined]
     added = 0
+    endpoints: dict[str, bool] = {}
     for message in messages:
+        if message.store_id not in endpoints:
+            location = session.get(LocationRow, message.store_id)
+            endpoints[message.store_id] = bool(location is not None and location.webhook_url)
         statement = (
             dialect_insert(session)(table)
             .values(
@@ -105,7 +110,7 @@ def add_store_messages(session: Session, messages: list[StoreMessageOut], now: d
                 order_number=message.order_number,
                 type=message.type,
                 body=message.body,
-                status="pending",
+                status="pending" if endpoints[message.store_id] else "no_endpoint",
                 attempts=0,
                 created_at=now,
             )
@@ -153,9 +158,11 @@ def store_messages_for_order(session: Session, order_number: str) -> list[StoreM
 
 
 def lane_owners(session: Session, *, inactive_too: bool = False) -> tuple[list[str], list[str]]:
-    """The subscriber ids (active ones, unless `inactive_too`) and every location's id."""
+    """The subscriber ids (active ones, unless `inactive_too`) and the ids of locations with a webhook (every
+    location's, with `inactive_too`): a store without one has nothing to send."""
     subscribers = select(WebhookSubscriberRow.subscriber_id).order_by(col(WebhookSubscriberRow.subscriber_id))
+    locations = select(LocationRow.store_id).order_by(col(LocationRow.store_id))
     if not inactive_too:
         subscribers = subscribers.where(WebhookSubscriberRow.active == True)  # noqa: E712  (SQL, not truthiness)
-    locations = select(LocationRow.store_id).order_by(col(LocationRow.store_id))
+        locations = locations.where(col(LocationRow.webhook_url).is_not(None))
     return list(session.exec(subscribers)), list(session.exec(locations))

@@ -125,7 +125,12 @@ def test_commit_writes_stock_projection_events_extracts_runs_and_messages(db):
     assert set(states) == {"INITPAID", "DELIVERY", "(completed)"}
     assert states["DELIVERY"].snapshot is not None and states["DELIVERY"].occurred_at == at(9)
     [message] = rows(db, StoreMessageRow, order_number=number)
-    assert (message.store_id, message.type, message.status, message.attempts) == ("S001", "order_updated", "pending", 0)
+    assert (message.store_id, message.type, message.status, message.attempts) == (
+        "S001",
+        "order_updated",
+        "no_endpoint",
+        0,
+    )  # S001 has no webhook here
 
 
 def test_commit_retried_twice_changes_nothing(db):

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from models.transition import transition_of
     from models.views import OrderView, for_api
     from workflows import search_attributes as sa
-from workflows.order import calls
+    from workflows.order import calls
 
 # After it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
