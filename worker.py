@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
@@ -61,6 +62,12 @@ def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings
     ]
 
 
+# Workflow code stays in the sandbox (its runtime checks still refuse non-deterministic calls), but the modules it
+# imports are not loaded again for every order: they are pure rules and pydantic models without module state
+# (tests/test_layout.py keeps I/O out of them), and re-importing them per workflow run was a tenth of the worker's CPU.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+
+
 def build_worker(
     client: Client, settings: Settings, engine: Engine, http: httpx.AsyncClient, executor: ThreadPoolExecutor
 ) -> Worker:
@@ -72,6 +79,7 @@ def build_worker(
         activities=build_activities(engine, http, settings),
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -17,21 +17,28 @@ from models.settings import ApiKeyHolder, Role, Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from BATON_API_KEYS")
 
+# The dependencies are `async def` although none of them awaits: FastAPI runs a plain `def` dependency in its
+# thread pool, and a thread hop per dependency per request cost more CPU than the requests' own work.
 
-def _settings(request: Request) -> Settings:
+
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
-    with Session(engine) as session:
+async def _session(engine: Annotated[Engine, Depends(_engine)]) -> AsyncIterator[Session]:
+    """A session that has not touched the database yet: work with it in the thread pool (`in_threadpool`)."""
+    session = Session(engine)
+    try:
         yield session
+    finally:
+        session.close()
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 
@@ -41,7 +48,7 @@ SessionDep = Annotated[Session, Depends(_session)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 
 
-def _caller(
+async def _caller(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKeyHolder:
     if credentials is None:
@@ -78,7 +85,7 @@ def holder_with(
     """A dependency: whoever `identify` finds (a bearer key, the page's session), if their role is in `roles`."""
 
     # A default, not Annotated: with postponed annotations FastAPI could not see `identify` (a local).
-    def dependency(holder: ApiKeyHolder = Depends(identify)) -> ApiKeyHolder:  # noqa: B008
+    async def dependency(holder: ApiKeyHolder = Depends(identify)) -> ApiKeyHolder:  # noqa: B008
         return require_role(holder, roles, refusal)
 
     return Depends(dependency)

@@ -109,7 +109,8 @@ async def test_cancelled_lines_are_not_captured_and_a_cancelled_order_voids_its_
     await _store(stack, number, "picked", picked={"L1": 1, "L2": 1})
     await wait_for_status(stack.http, number, "ready_for_collection")
     await _store(stack, number, "collected")
-    done = await wait_for_status(stack.http, number, "completed")
+    await wait_for_status(stack.http, number, "completed")
+    done = await settled(stack.http, number)  # the capture follows the handover
     assert done["paid"]["amount"] == TOTAL - PRICES[TEE]
     assert _gateway_ops(stack, number)[-1] == ("capture", "approved", TOTAL - PRICES[TEE])
 
