@@ -9,6 +9,7 @@ Standard library only, so it runs before anything is installed. The keys it prin
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import sys
@@ -32,6 +33,12 @@ def make_env() -> tuple[str, dict[str, dict[str, str]]]:
         f"BATON_API_KEYS='{json.dumps(keys)}'",
         "# Signs the web pages' session cookie (sign-in at /ui); every API instance needs the same one.",
         f"BATON_SESSION_SECRET={secrets.token_urlsafe(32)}",
+        "# Encrypts workflow payloads (card tokens included) in Temporal; keep old keys listed when rotating.",
+        f"BATON_CODEC_KEYS='{json.dumps({'k1': base64.b64encode(secrets.token_bytes(32)).decode()})}'",
+        "BATON_CODEC_ACTIVE_KEY_ID=k1",
+        "# Production takes payments through Stripe: put your secret key here (Baton refuses to start without it).",
+        "BATON_PAYMENT_GATEWAY=stripe",
+        "BATON_STRIPE_API_KEY=",
     ]
     return "\n".join(lines) + "\n", keys
 
