@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.catalogue import CommitStock, DispatchTransfer, ReserveStock, ResizeReservations
 from models.db.tables import StockLevelRow, StockReservationRow, StockTransferRow
@@ -28,12 +28,12 @@ class UnknownTransfer(Exception):
 
 def _take(session: Session, location_id: str, sku: str, quantity: int) -> bool:
     """Move `quantity` from available to reserved, only if that much is available (atomic)."""
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(StockLevelRow)
         .where(
-            StockLevelRow.location_id == location_id,
-            StockLevelRow.sku == sku,
-            StockLevelRow.on_hand - StockLevelRow.reserved >= quantity,
+            col(StockLevelRow.location_id) == location_id,
+            col(StockLevelRow.sku) == sku,
+            col(StockLevelRow.on_hand) - col(StockLevelRow.reserved) >= quantity,
         )
         .values(reserved=StockLevelRow.reserved + quantity)
     )
@@ -41,23 +41,23 @@ def _take(session: Session, location_id: str, sku: str, quantity: int) -> bool:
 
 
 def _give_back(session: Session, location_id: str, sku: str, quantity: int) -> None:
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(StockLevelRow)
-        .where(StockLevelRow.location_id == location_id, StockLevelRow.sku == sku)
+        .where(col(StockLevelRow.location_id) == location_id, col(StockLevelRow.sku) == sku)
         .values(reserved=StockLevelRow.reserved - quantity)
     )
 
 
 def _set_reservation(session: Session, row: StockReservationRow, quantity: int) -> bool:
     """Change a reservation's quantity only if nobody changed it since we read it."""
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(StockReservationRow)
         .where(
-            StockReservationRow.order_number == row.order_number,
-            StockReservationRow.line_id == row.line_id,
-            StockReservationRow.location_id == row.location_id,
-            StockReservationRow.quantity == row.quantity,
-            StockReservationRow.status == "reserved",
+            col(StockReservationRow.order_number) == row.order_number,
+            col(StockReservationRow.line_id) == row.line_id,
+            col(StockReservationRow.location_id) == row.location_id,
+            col(StockReservationRow.quantity) == row.quantity,
+            col(StockReservationRow.status) == "reserved",
         )
         .values(quantity=quantity)
     )
@@ -145,21 +145,21 @@ def commit(session: Session, request: CommitStock, *, commit: bool = True) -> No
     for row in _reserved_rows(session, request.order_number, request.location_id):
         if request.line_ids is not None and row.line_id not in request.line_ids:
             continue
-        claimed = session.exec(  # type: ignore[call-overload]
+        claimed = session.exec(
             update(StockReservationRow)
             .where(
-                StockReservationRow.order_number == row.order_number,
-                StockReservationRow.line_id == row.line_id,
-                StockReservationRow.location_id == row.location_id,
-                StockReservationRow.status == "reserved",
+                col(StockReservationRow.order_number) == row.order_number,
+                col(StockReservationRow.line_id) == row.line_id,
+                col(StockReservationRow.location_id) == row.location_id,
+                col(StockReservationRow.status) == "reserved",
             )
             .values(status="committed")
         )
         if not claimed.rowcount:
             continue  # another copy of this activity committed it
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             update(StockLevelRow)
-            .where(StockLevelRow.location_id == row.location_id, StockLevelRow.sku == row.sku)
+            .where(col(StockLevelRow.location_id) == row.location_id, col(StockLevelRow.sku) == row.sku)
             .values(
                 reserved=StockLevelRow.reserved - row.quantity,
                 on_hand=StockLevelRow.on_hand - row.quantity,
@@ -172,12 +172,12 @@ def dispatch_transfer(session: Session, request: DispatchTransfer, now: datetime
     """Take the stock off the source and record the transfer, once per transfer id; raises StockShortage."""
     if session.get(StockTransferRow, request.transfer_id) is not None:
         return
-    taken = session.exec(  # type: ignore[call-overload]
+    taken = session.exec(
         update(StockLevelRow)
         .where(
-            StockLevelRow.location_id == request.from_location,
-            StockLevelRow.sku == request.sku,
-            StockLevelRow.on_hand - StockLevelRow.reserved >= request.quantity,
+            col(StockLevelRow.location_id) == request.from_location,
+            col(StockLevelRow.sku) == request.sku,
+            col(StockLevelRow.on_hand) - col(StockLevelRow.reserved) >= request.quantity,
         )
         .values(on_hand=StockLevelRow.on_hand - request.quantity)
     )
@@ -203,9 +203,9 @@ def receive_transfer(session: Session, transfer_id: str, now: datetime, *, commi
     transfer = session.get(StockTransferRow, transfer_id)
     if transfer is None:
         raise _fail(session, commit, UnknownTransfer(f"unknown transfer {transfer_id}"))
-    arrived = session.exec(  # type: ignore[call-overload]
+    arrived = session.exec(
         update(StockTransferRow)
-        .where(StockTransferRow.transfer_id == transfer_id, StockTransferRow.status == "in_transit")
+        .where(col(StockTransferRow.transfer_id) == transfer_id, col(StockTransferRow.status) == "in_transit")
         .values(status="received", received_at=now)
     )
     if arrived.rowcount:
@@ -213,9 +213,9 @@ def receive_transfer(session: Session, transfer_id: str, now: datetime, *, commi
         if level is None:
             session.add(StockLevelRow(location_id=transfer.to_location, sku=transfer.sku, on_hand=0))
             session.flush()
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             update(StockLevelRow)
-            .where(StockLevelRow.location_id == transfer.to_location, StockLevelRow.sku == transfer.sku)
+            .where(col(StockLevelRow.location_id) == transfer.to_location, col(StockLevelRow.sku) == transfer.sku)
             .values(on_hand=StockLevelRow.on_hand + transfer.quantity)
         )
     _finish(session, commit)
@@ -224,12 +224,12 @@ def receive_transfer(session: Session, transfer_id: str, now: datetime, *, commi
 def top_up(session: Session, location_id: str, needed: dict[str, int]) -> None:
     """Raise on-hand so each SKU has at least `needed` available at the location (bench/ runs)."""
     for sku, quantity in needed.items():
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             update(StockLevelRow)
             .where(
-                StockLevelRow.location_id == location_id,
-                StockLevelRow.sku == sku,
-                StockLevelRow.on_hand < StockLevelRow.reserved + quantity,
+                col(StockLevelRow.location_id) == location_id,
+                col(StockLevelRow.sku) == sku,
+                col(StockLevelRow.on_hand) < col(StockLevelRow.reserved) + quantity,
             )
             .values(on_hand=StockLevelRow.reserved + quantity)
         )
