@@ -73,7 +73,7 @@ def _product(row: ProductRow) -> Product:
 
 
 def products_by_sku(session: Session, skus: set[str]) -> dict[str, Product]:
-    rows = session.exec(select(ProductRow).where(ProductRow.sku.in_(skus)))  # type: ignore[attr-defined]
+    rows = session.exec(select(ProductRow).where(col(ProductRow.sku).in_(skus)))
     return {row.sku: _product(row) for row in rows}
 
 
@@ -87,7 +87,7 @@ def list_products(session: Session, style: str | None = None) -> list[Product]:
 def stock_holding(session: Session, sku: str) -> StockHolding:
     query = (
         select(StockLevelRow, LocationRow.kind)
-        .join(LocationRow, LocationRow.store_id == StockLevelRow.location_id)
+        .join(LocationRow, col(LocationRow.store_id) == StockLevelRow.location_id)
         .where(StockLevelRow.sku == sku)
         .order_by(StockLevelRow.location_id)
     )

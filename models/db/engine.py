@@ -9,7 +9,9 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from models.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -42,7 +44,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL never corrupts the database and survives a crashed process; only a power cut can
@@ -70,7 +72,7 @@ def ping(engine: Engine) -> None:
 def analyze(session: Session) -> None:
     """Refresh PostgreSQL's planner statistics after a bulk load (bench/); other databases need nothing."""
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("ANALYZE"))  # type: ignore[call-overload]
+        session.connection().execute(text("ANALYZE"))
         session.commit()
 
 

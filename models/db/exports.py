@@ -7,6 +7,7 @@ Session."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -29,7 +30,12 @@ def export_progress(session: Session, order_number: str) -> ExportProgress:
 
 
 def reach(
-    session: Session, order_number: str, state: str, occurred_at: datetime, snapshot: dict | None, now: datetime
+    session: Session,
+    order_number: str,
+    state: str,
+    occurred_at: datetime,
+    snapshot: dict[str, Any] | None,
+    now: datetime,
 ) -> bool:
     """Record that the order reached `state` (with the order as it was then); False when it already had."""
     statement = (
@@ -37,7 +43,7 @@ def reach(
         .values(order_number=order_number, state=state, reached_at=now, occurred_at=occurred_at, snapshot=snapshot)
         .on_conflict_do_nothing(index_elements=["order_number", "state"])
     )
-    return bool(session.exec(statement).rowcount)  # type: ignore[call-overload]
+    return bool(session.exec(statement).rowcount)
 
 
 def queue_runs(
@@ -64,7 +70,7 @@ def queue_runs(
             )
             .on_conflict_do_nothing(index_elements=["run_id"])
         )
-        if session.exec(statement).rowcount:  # type: ignore[call-overload]
+        if session.exec(statement).rowcount:
             queued.append(run_id)
     return queued
 
@@ -102,7 +108,7 @@ def begin_attempt(session: Session, run_id: str, now: datetime) -> OrderExportRo
 def note_failed_attempt(session: Session, run_id: str, detail: str) -> None:
     """The attempt failed and will be retried: the audit says why. Commits."""
     session.exec(
-        update(OrderExportRow)  # type: ignore[call-overload]
+        update(OrderExportRow)
         .where(col(OrderExportRow.run_id) == run_id, col(OrderExportRow.outcome).in_(ACTIVE))
         .values(detail=detail[:1000])
     )

@@ -41,7 +41,7 @@ def add_extract(
         )
         .on_conflict_do_nothing(index_elements=["extract_id"])
     )
-    return bool(session.exec(statement).rowcount)  # type: ignore[call-overload]
+    return bool(session.exec(statement).rowcount)
 
 
 def pending_extracts(session: Session, limit: int) -> list[NotificationExtractRow]:
@@ -82,7 +82,7 @@ def record_delivery_attempt(
     got to; without an error the extract is delivered, with `failed` it is given up (refused, or past the
     horizon)."""
     session.exec(
-        update(NotificationExtractRow)  # type: ignore[call-overload]
+        update(NotificationExtractRow)
         .where(col(NotificationExtractRow.extract_id) == extract_id)
         .values(delivery_attempts=NotificationExtractRow.delivery_attempts + 1)
     )

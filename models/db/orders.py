@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -43,11 +43,11 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         set_={key: statement.excluded[key] for key in values if key != "order_number"},
         where=table.c.version < statement.excluded.version,
     )
-    result = session.exec(statement)  # type: ignore[call-overload]
+    result = session.exec(statement)
     written = bool(result.rowcount)
     if written:
         number = projection.order_number
-        session.exec(delete(OrderOpenAlertRow).where(OrderOpenAlertRow.order_number == number))  # type: ignore[call-overload]
+        session.exec(delete(OrderOpenAlertRow).where(col(OrderOpenAlertRow.order_number) == number))
         for alert_type in sorted(set(projection.open_alert_types)):
             session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
         session.flush()
@@ -79,26 +79,26 @@ def search_orders(
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
     """Filter the read model, newest first; returns one page and the total count."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if store_id:
-        conditions.append(OrderRecordRow.store_id == store_id)
+        conditions.append(col(OrderRecordRow.store_id) == store_id)
     if web_reference:
-        conditions.append(OrderRecordRow.web_reference == web_reference)
+        conditions.append(col(OrderRecordRow.web_reference) == web_reference)
     if order_number:
-        conditions.append(OrderRecordRow.order_number == order_number)
+        conditions.append(col(OrderRecordRow.order_number) == order_number)
     if status:
-        conditions.append(OrderRecordRow.status == status)
+        conditions.append(col(OrderRecordRow.status) == status)
     if has_alert is not None:
-        conditions.append(OrderRecordRow.has_alert == has_alert)
+        conditions.append(col(OrderRecordRow.has_alert) == has_alert)
     if alert_type:
         alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
-        conditions.append(OrderRecordRow.order_number.in_(alerted))  # type: ignore[attr-defined]
+        conditions.append(col(OrderRecordRow.order_number).in_(alerted))
     if customer:
         pattern = f"%{customer.lower()}%"
         conditions.append(
             or_(
-                OrderRecordRow.customer_id == customer,
-                OrderRecordRow.customer_email == customer.lower(),
+                col(OrderRecordRow.customer_id) == customer,
+                col(OrderRecordRow.customer_email) == customer.lower(),
                 func.lower(OrderRecordRow.customer_name).like(pattern),
             )
         )
@@ -106,7 +106,7 @@ def search_orders(
     page = session.exec(
         select(OrderRecordRow)
         .where(*conditions)
-        .order_by(OrderRecordRow.created_at.desc(), OrderRecordRow.order_number.desc())  # type: ignore[attr-defined]
+        .order_by(col(OrderRecordRow.created_at).desc(), col(OrderRecordRow.order_number).desc())
         .limit(limit)
         .offset(offset)
     ).all()
@@ -134,8 +134,8 @@ def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list
     query = (
         select(OrderRecordRow)
         .where(OrderRecordRow.store_id == store_id)
-        .where(OrderRecordRow.status.not_in(CLOSED_STATUSES))  # type: ignore[attr-defined]
-        .order_by(OrderRecordRow.created_at, OrderRecordRow.order_number)
+        .where(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
+        .order_by(col(OrderRecordRow.created_at), col(OrderRecordRow.order_number))
         .limit(limit)
     )
     return list(session.exec(query))
@@ -154,6 +154,6 @@ def open_order_numbers(session: Session, store_id: str) -> list[str]:
 
 def forget_all_orders(session: Session) -> None:
     """Empty the read model (and its open-alert index). For scratch databases only: bench/ fills its own."""
-    session.exec(delete(OrderOpenAlertRow))  # type: ignore[call-overload]
-    session.exec(delete(OrderRecordRow))  # type: ignore[call-overload]
+    session.exec(delete(OrderOpenAlertRow))
+    session.exec(delete(OrderRecordRow))
     session.commit()

@@ -45,7 +45,7 @@ def add_events(session: Session, events: list[OrderEvent], now: datetime) -> lis
             )
             .on_conflict_do_nothing(index_elements=["event_id"])
         )
-        if session.exec(statement).rowcount:  # type: ignore[call-overload]
+        if session.exec(statement).rowcount:
             inserted.append(event)
     return inserted
 
@@ -56,7 +56,9 @@ def events_after(session: Session, position: int, limit: int) -> list[OrderEvent
 
 
 def last_event_id(session: Session) -> int:
-    return session.exec(select(func.coalesce(func.max(OrderEventRow.id), 0))).one()
+    last = session.exec(select(func.coalesce(func.max(OrderEventRow.id), 0))).one()
+    assert last is not None  # coalesced to 0
+    return last
 
 
 def cursor(session: Session, lane: str) -> int | None:
@@ -72,7 +74,7 @@ def start_cursor(session: Session, lane: str, now: datetime) -> int:
         .values(lane=lane, position=last_event_id(session), updated_at=now)
         .on_conflict_do_nothing(index_elements=["lane"])
     )
-    session.exec(statement)  # type: ignore[call-overload]
+    session.exec(statement)
     session.commit()
     position = cursor(session, lane)
     assert position is not None
@@ -82,7 +84,7 @@ def start_cursor(session: Session, lane: str, now: datetime) -> int:
 def move_cursor(session: Session, lane: str, was: int, to: int, now: datetime) -> bool:
     """Move the lane on from `was`; False when it is not there any more (another copy of the relay moved it)."""
     result = session.exec(
-        update(OutboxCursorRow)  # type: ignore[call-overload]
+        update(OutboxCursorRow)
         .where(col(OutboxCursorRow.lane) == lane, col(OutboxCursorRow.position) == was)
         .values(position=to, updated_at=now)
     )
@@ -116,7 +118,7 @@ def add_store_messages(session: Session, messages: list[StoreMessageOut], now: d
             )
             .on_conflict_do_nothing(index_elements=["message_id"])
         )
-        added += session.exec(statement).rowcount  # type: ignore[call-overload]
+        added += session.exec(statement).rowcount
     return added
 
 
@@ -141,7 +143,7 @@ def record_store_attempt(
     if status == "delivered":
         values["delivered_at"] = now
     result = session.exec(
-        update(StoreMessageRow)  # type: ignore[call-overload]
+        update(StoreMessageRow)
         .where(col(StoreMessageRow.message_id) == message_id, col(StoreMessageRow.status) == "pending")
         .values(**values)
     )

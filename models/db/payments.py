@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.db.engine import commit_unless_taken
 from models.db.tables import PaymentTransactionRow
@@ -21,7 +21,7 @@ def payment_transactions(session: Session, order_number: str) -> list[PaymentTra
     query = (
         select(PaymentTransactionRow)
         .where(PaymentTransactionRow.order_number == order_number)
-        .order_by(PaymentTransactionRow.created_at, PaymentTransactionRow.transaction_id)  # type: ignore[arg-type]
+        .order_by(col(PaymentTransactionRow.created_at), col(PaymentTransactionRow.transaction_id))
     )
     return list(session.exec(query))
 
@@ -103,7 +103,7 @@ def _new_row(request: GatewayRequest) -> PaymentTransactionRow:
 def _result(row: PaymentTransactionRow) -> GatewayResult:
     return GatewayResult(
         operation_id=row.transaction_id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         approved=row.status == "approved",
         reference=row.gateway_reference or "",
         detail=row.detail or "",

@@ -27,6 +27,11 @@ class Placement:
     initial_state: dict[str, Any] | None
 
 
+def _order_number(row: OrderPlacementRow) -> str:
+    assert row.id is not None  # the database gave the row its id when it was flushed
+    return str(ORDER_NUMBER_BASE + row.id)
+
+
 def find_placement(session: Session, holder: str, idempotency_key: str) -> Placement | None:
     """What this holder's key placed before, if anything."""
     row = session.exec(
@@ -36,7 +41,7 @@ def find_placement(session: Session, holder: str, idempotency_key: str) -> Place
     ).first()
     if row is None:
         return None
-    return Placement(str(ORDER_NUMBER_BASE + row.id), row.request_hash, row.initial_state)  # type: ignore[operator]
+    return Placement(_order_number(row), row.request_hash, row.initial_state)
 
 
 def claim_order_number(session: Session, holder: str, idempotency_key: str | None, request_hash: str) -> str | None:
@@ -51,7 +56,7 @@ def claim_order_number(session: Session, holder: str, idempotency_key: str | Non
     except IntegrityError:
         session.rollback()
         return None
-    return str(ORDER_NUMBER_BASE + row.id)  # type: ignore[operator]
+    return _order_number(row)
 
 
 def keep_initial_state(session: Session, order_number: str, state: dict[str, Any]) -> None:
