@@ -160,7 +160,7 @@ def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> 
                 mode=request.mode.value,
                 method=request.method,
                 amount=request.amount,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 at=now if status == "taken" else None,
                 actor=actor if status == "taken" else "",
                 reference=request.reference or "",

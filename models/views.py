@@ -12,6 +12,7 @@ internal counter (operation or message numbers, seen event ids) or the payment p
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -73,7 +74,9 @@ class OrderView(BaseModel):
     alerts: list[Alert]
     history: list[HistoryEntry]
     store_exceptions: list[StoreException]
-    stock: list[dict] = Field(default_factory=list, description="Each line's SKU in every location (added on read)")
+    stock: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each line's SKU in every location (added on read)"
+    )
     version: int
 
 
