@@ -119,7 +119,9 @@ def get_subscriber(subscriber_id: SubscriberId, session: SessionDep, _ho: HeadOf
 def deactivate_subscriber(subscriber_id: SubscriberId, session: SessionDep, _ho: HeadOffice) -> Subscriber:
     """Deactivate a subscriber: it receives nothing more (its delivery log stays)."""
     _known_subscriber(session, subscriber_id)
-    return _subscriber(outbound.deactivate_subscriber(session, subscriber_id))  # type: ignore[arg-type]
+    row = outbound.deactivate_subscriber(session, subscriber_id)
+    assert row is not None  # subscribers are deactivated, never deleted
+    return _subscriber(row)
 
 
 @router.get("/webhook-subscribers/{subscriber_id}/deliveries", response_model=DeliveryPage)
@@ -172,6 +174,6 @@ async def resend_delivery(
 @router.get("/orders/{order_number}/exports", response_model=list[OrderExport], tags=["orders"])
 def list_order_exports(order_number: str, session: SessionDep, caller: Caller) -> list[OrderExport]:
     """The order's export audit: each exporter run, the state it ran for, its outcome and attempts."""
-    orders_service.get_order_state(session, order_number, caller)  # 404 for an unknown or another store's order
+    orders_service.order_record(session, order_number, caller)  # 404 for an unknown or another store's order
     rows: list[OrderExportRow] = outbound.exports_for_order(session, order_number)
     return [OrderExport.model_validate(row, from_attributes=True) for row in rows]
