@@ -19,7 +19,7 @@ from activities.delivery import Posted, Step, in_db, out_of_time, post
 from activities.extracts import extract_documents
 from models.db import exports, extracts, outbound, outbox
 from models.db.orders import get_order_record
-from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
+from models.db.tables import OrderEventRow, OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.exporting import ExporterConfig
 from models.extracts import ExtractType
 from models.outbound import EVENT_ID_HEADER
@@ -73,7 +73,11 @@ class SubscriberLane:
             if event.type not in subscriber.event_types:
                 step.skipped, done = step.skipped + 1, number
                 continue
-            row = await in_db(self._engine, lambda s, e=event: outbound.event_delivery(s, self._id, e, _now()))
+
+            def delivery(session: Session, event: OrderEventRow = event) -> WebhookDeliveryRow:
+                return outbound.event_delivery(session, self._id, event, _now())
+
+            row = await in_db(self._engine, delivery)
             if row.status not in FINAL:  # (a final one was finished by a relay that stopped before moving on)
                 if not await self._attempt(subscriber, row, event.created_at, step, (position, number)):
                     await self._move(position, done)  # the skipped events before it stay done

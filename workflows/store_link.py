@@ -49,12 +49,12 @@ class StoreLinkWorkflow:
                 )
                 continue
             if deadline > workflow.now():
+                # Heartbeats do not wake it (no timer per heartbeat), except one with a shorter timeout.
+                def woken(armed: datetime = deadline) -> bool:
+                    return self._continue_as_new_due() or self._deadline_before(armed)
+
                 try:
-                    # Heartbeats do not wake it (no timer per heartbeat), except one with a shorter timeout.
-                    await workflow.wait_condition(
-                        lambda armed=deadline: self._continue_as_new_due() or self._deadline_before(armed),
-                        timeout=deadline - workflow.now(),
-                    )
+                    await workflow.wait_condition(woken, timeout=deadline - workflow.now())
                 except TimeoutError:
                     pass
                 continue  # heartbeats may have moved the deadline while it slept: re-arm

@@ -111,7 +111,7 @@ class OrderWorkflow:
     async def store_message_failed(self, failure: StoreMessageFailed) -> None:
         """The store outbox gave up on a message to the store's webhook: a store_unreachable alert."""
         async with self._lock:
-            await self._decide(lambda now: store_events.message_failed(self._state, failure, now) or Effects())
+            await self._decide(lambda now: store_events.message_failed(self._state, failure, now))
 
     # ---- the funnel ----------------------------------------------------------------------------------------
 
