@@ -11,7 +11,7 @@ from models.journey import record
 from models.money import MAX_AMOUNT, Money
 from models.order import Note, OrderLine, OrderState
 from models.payment_policy import PaymentPolicy
-from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord
+from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
 from models.placing import PlaceOrder
 from models.store_link import LinkState, click_and_collect_refusal
 
@@ -145,13 +145,14 @@ def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> 
     actor = f"{order.channel}:{order.customer.id}"
     records = []
     for index, request in enumerate(requests, start=1):
-        status = {
+        first_status: dict[PaymentMode, PaymentStatus] = {
             PaymentMode.prepaid: "taken",
             PaymentMode.auth_capture: "pending",
             PaymentMode.authorise: "pending",
             PaymentMode.offline: "awaiting",
             PaymentMode.on_collection: "due",
-        }[request.mode]
+        }
+        status = first_status[request.mode]
         if request.amount.amount == 0:
             status = "taken"  # nothing to pay (a fully discounted order, approved by Head Office): nothing to ask
         records.append(

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from models.db.engine import commit_unless_taken
 from models.db.tables import PaymentTransactionRow
 from models.money import Money
-from models.payments import GatewayRequest, GatewayResult
+from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult
 
 FINAL_STATUSES = ("approved", "declined")
 
@@ -103,7 +103,7 @@ def _new_row(request: GatewayRequest) -> PaymentTransactionRow:
 def _result(row: PaymentTransactionRow) -> GatewayResult:
     return GatewayResult(
         operation_id=row.transaction_id,
-        kind=row.kind,
+        kind=GatewayOperationKind(row.kind),
         approved=row.status == "approved",
         reference=row.gateway_reference or "",
         detail=row.detail or "",
