@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 from sqlmodel import Session
 
@@ -35,7 +36,7 @@ BIN = Path(sys.executable).parent
 def _dev_api_keys() -> dict[str, dict[str, str]]:
     """Demo API keys, made once per checkout and kept in var/ (production sets BATON_API_KEYS)."""
     if CREDENTIALS.exists():
-        keys = json.loads(CREDENTIALS.read_text())
+        keys: dict[str, dict[str, str]] = json.loads(CREDENTIALS.read_text())
         if any(holder["role"] == "store" for holder in keys.values()):
             return keys
     else:
@@ -176,8 +177,9 @@ def main() -> int:
         while not stopping:
             for process in processes:
                 if process.poll() is not None:
+                    command = cast(list[str], process.args)  # each was started with a list of str
                     print(
-                        f"{process.args[1] if len(process.args) > 1 else process.args[0]} exited "
+                        f"{command[1] if len(command) > 1 else command[0]} exited "
                         f"with code {process.returncode}; stopping",
                         file=sys.stderr,
                     )

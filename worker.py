@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -39,7 +41,9 @@ MAX_CONCURRENT_ACTIVITIES = 500
 LANE_CHECK_SECONDS = 300.0
 
 
-def build_activities(engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None) -> list[object]:
+def build_activities(
+    engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None
+) -> list[Callable[..., Any]]:
     settings = settings or get_settings()
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine, settings)

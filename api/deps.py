@@ -22,11 +22,13 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from BATON_API_KE
 
 
 async def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def _engine(request: Request) -> Engine:
-    return request.app.state.engine
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 async def _session(engine: Annotated[Engine, Depends(_engine)]) -> AsyncIterator[Session]:
@@ -39,7 +41,8 @@ async def _session(engine: Annotated[Engine, Depends(_engine)]) -> AsyncIterator
 
 
 async def _temporal(request: Request) -> Client:
-    return request.app.state.temporal
+    client: Client = request.app.state.temporal
+    return client
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -23,7 +23,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from models.order import Channel, StoreEventType
+from models.order import StoreEventType
+from models.placing import Channel
 
 ORDERS_PLACED = Counter("baton_orders_placed", "Orders placed through the API", ["channel"])
 STORE_WEBHOOKS = Counter("baton_store_webhooks", "Signed store webhooks received", ["type", "outcome"])

@@ -43,12 +43,14 @@ def install(app: FastAPI) -> None:
         async def _page_error(request: Request, error: Exception, api_handler: Any = api_handler) -> Response:
             path = request.url.path
             if (path != "/ui" and not path.startswith("/ui/")) or path.startswith("/ui/static/"):
-                return await api_handler(request, error)
+                response: Response = await api_handler(request, error)
+                return response
             if isinstance(error, Problem):
                 status, title, detail = error.status, error.title, error.detail
             else:
-                status = error.status_code  # type: ignore[attr-defined]
-                title = detail = "Not found" if status == 404 else str(error.detail)  # type: ignore[attr-defined]
+                assert isinstance(error, StarletteHTTPException)  # the only other type this handles
+                status = error.status_code
+                title = detail = "Not found" if status == 404 else str(error.detail)
             context = {"user": None, "title": title, "detail": detail}
             return HTMLResponse(templates.get_template("error.html").render(context), status_code=status)
 

@@ -149,7 +149,8 @@ def _kind(name: str, annotation: Any, metadata: list[Any]) -> Kind:
 def _field(name: str, info: FieldInfo, prefix: str) -> FormField | None:
     annotation, metadata = _unwrap(info.annotation)
     metadata = [*info.metadata, *metadata]
-    if any(isinstance(m, SkipJsonSchema) for m in metadata):
+    # For type checkers pydantic declares SkipJsonSchema an Annotated alias; at run time it is this marker class.
+    if any(isinstance(m, SkipJsonSchema) for m in metadata):  # type: ignore[misc]
         return None  # filled by the API (the actor), never by people
     kind = _kind(name, annotation, metadata)
     minimum, maximum = _bound(metadata, annotated_types.Ge, "ge"), _bound(metadata, annotated_types.Le, "le")

@@ -120,7 +120,7 @@ async def order_action(
     try:
         body = body_model(action).model_validate(forms.parse(form, submitted, before.total.currency))
         actions = _PageActions(order_number, session, temporal, settings, user, key)  # what perform uses of one
-        after = OrderView.model_validate(await perform(actions, action, body))  # type: ignore[arg-type]
+        after = OrderView.model_validate(await perform(actions, action, body))
         result = results.done(form, actor_of(user), before, after)
     except NotFound as error:
         if error.type == "order-not-found":

@@ -49,7 +49,8 @@ class PayloadsJson(BaseModel):
 
 
 def _codec(request: Request) -> AesGcmCodec:
-    return request.app.state.codec
+    codec: AesGcmCodec = request.app.state.codec
+    return codec
 
 
 def _parse(body: PayloadsJson) -> Payloads:

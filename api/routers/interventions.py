@@ -7,7 +7,7 @@ a request whose outcome is unknown (503 outcome-unknown) learns it by being sent
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Depends, Header
 from fastapi.responses import JSONResponse
@@ -34,7 +34,7 @@ from models.views import OrderView
 
 router = APIRouter(prefix="/orders/{order_number}", tags=["head office actions"])
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or unknown API key", **PROBLEM},
     403: {"description": "Not a Head Office key", **PROBLEM},
@@ -79,6 +79,16 @@ class OrderActions:
 
 
 Actions = Annotated[OrderActions, Depends()]
+
+
+class RunsActions(Protocol):
+    """What `perform` uses of an OrderActions (the pages pass their own: api/pages/order.py)."""
+
+    session: Session
+
+    async def run(self, action: Action, command: Any) -> dict[str, Any]: ...
+
+    def view(self, session: Session) -> dict[str, Any]: ...
 
 
 # ---- bodies the API resolves against the catalogue before the workflow sees them ---------------------------
@@ -191,7 +201,7 @@ def body_model(action: Action) -> type[BaseModel]:
     return PREPARED.get(action.name, (action.command, None))[0]
 
 
-async def perform(actions: OrderActions, action: Action, body: BaseModel) -> dict[str, Any]:
+async def perform(actions: RunsActions, action: Action, body: BaseModel) -> dict[str, Any]:
     """Resolve the body against the catalogue if the action needs it, then run the action."""
     prepare = PREPARED.get(action.name, (None, None))[1]
     command = body

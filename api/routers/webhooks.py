@@ -18,7 +18,7 @@ from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_e
 from api.routers.stores import StoreId
 from api.schemas import StoreWebhookEvent, WebhookAccepted
 from models.db import catalogue, orders
-from models.order import StoreEvent, order_workflow_id, store_link_workflow_id
+from models.order import StoreEvent, StoreEventType, order_workflow_id, store_link_workflow_id
 from models.settings import Settings
 from models.signing import SignatureError, verify
 from models.store_link import Heartbeat, StoreLinkInput
@@ -111,13 +111,14 @@ async def store_event(
         await _hand_heartbeat(temporal, settings, store_id, event)
         return WebhookAccepted(event_id=event.event_id)
     order_number, order_status, seen_event_ids = order
+    assert isinstance(event.type, StoreEventType)  # not a heartbeat: those went to the link workflow
     handle = temporal.get_workflow_handle(order_workflow_id(order_number))
     try:
         await handle.signal(
             OrderWorkflow.store_event,
             StoreEvent(
                 event_id=event.event_id,
-                type=event.type,  # type: ignore[arg-type]  # not a heartbeat: those went to the link workflow
+                type=event.type,
                 store_id=store_id,
                 occurred_at=event.occurred_at,
                 picked={line.line_id: line.quantity for line in event.picked or []},
