@@ -109,7 +109,7 @@ def stock_holding(session: Session, sku: str) -> StockHolding:
 def stock_holdings(session: Session, skus: list[str]) -> list[dict[str, Any]]:
     """Each SKU's stock at every location, in one query, as JSON-ready dicts (the order view's `stock`)."""
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel's select is typed for up to four columns
             StockLevelRow.sku,
             StockLevelRow.location_id,
             StockLevelRow.on_hand,
