@@ -172,6 +172,6 @@ async def resend_delivery(
 @router.get("/orders/{order_number}/exports", response_model=list[OrderExport], tags=["orders"])
 def list_order_exports(order_number: str, session: SessionDep, caller: Caller) -> list[OrderExport]:
     """The order's export audit: each exporter run, the state it ran for, its outcome and attempts."""
-    orders_service.get_order_state(session, order_number, caller)  # 404 for an unknown or another store's order
+    orders_service.order_record(session, order_number, caller)  # 404 for an unknown or another store's order
     rows: list[OrderExportRow] = outbound.exports_for_order(session, order_number)
     return [OrderExport.model_validate(row, from_attributes=True) for row in rows]
