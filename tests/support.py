@@ -135,3 +135,44 @@ def gateway_operations(engine: Any, order_number: str) -> list[tuple[str, str, i
             .order_by(GatewayTestOperationRow.created_at)
         ).all()
         return [(row.kind, row.outcome, row.amount) for row in rows]
+
+
+# ---- an order's journey, one step at a time (each waits for the order to get there) -----------------------------
+
+
+async def place(client: httpx.AsyncClient, body: dict | None = None, status: str = "awaiting_acknowledgement") -> str:
+    """Place an order through the channel API and wait for `status`; its number."""
+    response = await client.post("/orders", json=body or order_body(), headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number = response.json()["order_number"]
+    await wait_for_status(client, number, status)
+    return number
+
+
+async def store_says(client: httpx.AsyncClient, number: str, type_: str, store_id: str = "S001", **extra: Any) -> None:
+    """A signed store webhook, accepted."""
+    response = await post_store_event(client, store_id, store_event(number, type_, **extra))
+    assert response.status_code == 202, response.text
+
+
+async def act(client: httpx.AsyncClient, number: str, action: str, body: dict, status: int = 200) -> dict:
+    """A Head Office action (`POST /orders/{n}/<action>`) answered with `status`."""
+    response = await client.post(f"/orders/{number}/{action}", json=body, headers=HO)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def make_ready(client: httpx.AsyncClient, number: str, store_id: str = "S001") -> dict:
+    """The store acknowledges and picks every line in full: the order is ready for collection."""
+    await store_says(client, number, "acknowledged", store_id)
+    await wait_for_status(client, number, "acknowledged")
+    view = (await client.get(f"/orders/{number}", headers=HO)).json()
+    picked = {line["line_id"]: line["quantity"] for line in view["lines"] if line["quantity"]}
+    await store_says(client, number, "picked", store_id, picked=picked)
+    return await wait_for_status(client, number, "ready_for_collection")
+
+
+async def collect(client: httpx.AsyncClient, number: str, store_id: str = "S001") -> dict:
+    """The customer collects: the order completes (money due at handover is then on its way)."""
+    await store_says(client, number, "collected", store_id)
+    return await wait_for_status(client, number, "completed")

@@ -1,57 +1,41 @@
-"""GET /extracts and /extracts/{id}: a real order's extract published by the worker, filters, XML, errors."""
+"""GET /extracts and /extracts/{id}: extracts real orders made (no drop folder or endpoint configured, so third
+parties read them from the API), filters, the XML, errors and who may read them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import httpx
-import pytest
 from lxml import etree
 
 from activities.notifications import validate_extract
-from models.extracts import NAMESPACE, ExtractType
-from models.order import OrderStatus, order_workflow_id
-from tests.models.factories import at, make_state
-from tests.support import CHANNEL, HO, STORE_S001, order_body, wait_for_status
-
-if TYPE_CHECKING:  # gone on this branch; the module is rewritten against the outbox
-    from workflows.extracts import PublishExtractWorkflow
-    from workflows.order_workflow import OrderWorkflow
-
-    from activities.extracts import ExtractActivities, ExtractDestinations
-    from models.extracts import CreateExtract, extract_workflow_id
-
-pytestmark = pytest.mark.skip(reason="order shell rebuild: rewritten against the outbox")
+from models.extracts import NAMESPACE
+from tests.support import CHANNEL, HO, STORE_S001, collect, eventually, make_ready, place
 
 
-async def _create(stack, order_number: str, extract_type: ExtractType, sequence: int) -> str:  # type: ignore[no-untyped-def]
-    order = make_state(OrderStatus.ready_for_collection, order_number=order_number)
-    request = CreateExtract(
-        extract_id=f"order-{order_number}:extract:{sequence}", type=extract_type, order=order, occurred_at=at(sequence)
-    )
-    async with httpx.AsyncClient() as http:
-        return ExtractActivities(stack.engine, http, ExtractDestinations()).create_extract(request)
+async def _listed(stack, **params: str) -> list[dict]:
+    response = await stack.http.get("/extracts", params=params, headers=HO)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
 
 
-async def test_extract_of_a_placed_order_is_published_by_the_worker_and_served_as_xml(stack):
-    placed = await stack.http.post("/orders", json=order_body("S001"), headers=CHANNEL)
-    number = placed.json()["order_number"]
-    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
-    state = await stack.client.get_workflow_handle(order_workflow_id(number)).query(OrderWorkflow.view)
-    extract_id = f"{order_workflow_id(number)}:extract:1"
-    request = CreateExtract(
-        extract_id=extract_id, type=ExtractType.updated, order=state, occurred_at=state.status_since
-    )
-    delivery = await stack.client.execute_workflow(
-        PublishExtractWorkflow.run, request, id=extract_workflow_id(extract_id), task_queue=stack.settings.task_queue
-    )
-    assert not delivery.delivered  # the test stack configures no drop folder or endpoint
+async def _ids(stack, **params: str) -> list[str]:
+    return [item["extract_id"] for item in await _listed(stack, **params)]
 
-    listed = await stack.http.get("/extracts", params={"order_number": number}, headers=HO)
-    assert listed.status_code == 200, listed.text
-    [item] = listed.json()["items"]
-    assert (item["extract_id"], item["type"], item["delivery_attempts"]) == (extract_id, "updated", 0)
-    assert item["delivered_at"] is None and item["created_at"].endswith("Z")
+
+async def _extract_made(stack, number: str, count: int) -> None:
+    async def made() -> bool:
+        return len(await _listed(stack, order_number=number)) == count
+
+    await eventually(made, timeout=30)
+
+
+async def test_extract_of_a_ready_order_is_kept_with_its_change_and_served_as_xml(stack):
+    number = await place(stack.http)
+    await make_ready(stack.http, number)  # events placed … acknowledged, then ready_for_collection (5)
+
+    [item] = await _listed(stack, order_number=number)  # kept in the same transaction as the change
+    assert (item["extract_id"], item["type"], item["order_number"]) == (f"{number}:5:extract", "ready_for_collection",
+                                                                        number)  # fmt: skip
+    assert (item["delivery_attempts"], item["delivered_at"], item["delivered_to"]) == (0, None, [])  # nowhere to go
+    assert item["created_at"].endswith("Z") and item["href"] == f"/extracts/{number}:5:extract"
 
     fetched = await stack.http.get(item["href"], headers=CHANNEL)
     assert fetched.status_code == 200
@@ -59,36 +43,37 @@ async def test_extract_of_a_placed_order_is_published_by_the_worker_and_served_a
     validate_extract(fetched.content)
     document = etree.fromstring(fetched.content)
     ns = {"n": NAMESPACE}
+    assert document.xpath("string(/n:OrderNotification/n:ExtractId)", namespaces=ns) == item["extract_id"]
     assert document.xpath("string(//n:Order/n:OrderNumber)", namespaces=ns) == number
     assert document.xpath("string(//n:Customer/n:Email)", namespaces=ns) == "ada@example.com"
     assert document.xpath("string(//n:Store/n:Name)", namespaces=ns) == "London Oxford Street"
     assert document.xpath("//n:Line/n:Description/text()", namespaces=ns) == ["Organic cotton tee", "Slim fit jeans"]
+    assert document.xpath("//n:Line/n:Status/text()", namespaces=ns) == ["picked", "picked"]
 
 
 async def test_list_extracts_filters_by_order_type_and_since_oldest_first(stack):
-    ids = [
-        await _create(stack, "700001", ExtractType.ready_for_collection, 1),
-        await _create(stack, "700001", ExtractType.updated, 2),
-        await _create(stack, "700002", ExtractType.ready_for_collection, 3),
-    ]
+    first = await place(stack.http)
+    await make_ready(stack.http, first)
+    await _extract_made(stack, first, 1)
+    await collect(stack.http, first)
+    await _extract_made(stack, first, 2)
+    second = await place(stack.http)
+    await make_ready(stack.http, second)
+    await _extract_made(stack, second, 1)
+    ids = [f"{first}:5:extract", f"{first}:6:extract", f"{second}:5:extract"]
 
-    async def listed(**params) -> list[str]:  # type: ignore[no-untyped-def]
-        response = await stack.http.get("/extracts", params=params, headers=HO)
-        assert response.status_code == 200, response.text
-        return [item["extract_id"] for item in response.json()["items"]]
-
-    assert await listed() == ids
-    assert await listed(order_number="700001") == ids[:2]
-    assert await listed(type="ready_for_collection") == [ids[0], ids[2]]
-    assert await listed(order_number="700001", type="updated") == [ids[1]]
-    assert await listed(limit=2) == ids[:2]
-    all_items = (await stack.http.get("/extracts", headers=HO)).json()["items"]
-    assert await listed(since=all_items[1]["created_at"]) == ids[1:]
-    assert await listed(order_number="nobody") == []
+    assert await _ids(stack) == ids
+    assert await _ids(stack, order_number=first) == ids[:2]
+    assert await _ids(stack, type="ready_for_collection") == [ids[0], ids[2]]
+    assert await _ids(stack, order_number=first, type="collected") == [ids[1]]
+    assert await _ids(stack, limit="2") == ids[:2]
+    everything = await _listed(stack)
+    assert await _ids(stack, since=everything[1]["created_at"]) == ids[1:]  # inclusive
+    assert await _ids(stack, order_number="nobody") == []
 
 
 async def test_get_unknown_extract_is_404_problem(stack):
-    response = await stack.http.get("/extracts/order-1:extract:404", headers=HO)
+    response = await stack.http.get("/extracts/100001:404:extract", headers=HO)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/extract-not-found")
@@ -111,8 +96,11 @@ async def test_list_extracts_with_bad_filters_is_422_naming_the_field(stack):
 
 
 async def test_extracts_need_a_head_office_or_channel_key(stack):
-    await _create(stack, "700003", ExtractType.collected, 1)
+    number = await place(stack.http)
+    await make_ready(stack.http, number)
+    await _extract_made(stack, number, 1)
     assert (await stack.http.get("/extracts")).status_code == 401
     assert (await stack.http.get("/extracts", headers=STORE_S001)).status_code == 403
-    assert (await stack.http.get("/extracts/order-700003:extract:1", headers=STORE_S001)).status_code == 403
+    assert (await stack.http.get(f"/extracts/{number}:5:extract", headers=STORE_S001)).status_code == 403
     assert (await stack.http.get("/extracts", headers=CHANNEL)).status_code == 200
+    assert (await stack.http.get(f"/extracts/{number}:5:extract", headers=CHANNEL)).status_code == 200

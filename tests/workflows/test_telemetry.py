@@ -1,6 +1,7 @@
 """Worker telemetry against the real Temporal dev server: the Prometheus endpoint of the SDK runtime (SDK
-metrics plus Baton's workflow and activity counters), the worker's health endpoint, and OpenTelemetry
-tracing from the API request through the workflow to its activities."""
+metrics plus Baton's workflow and activity counters, store pushes counted by the store lanes), the worker's health
+endpoint, and OpenTelemetry tracing from the API request through the workflow to its activities (the commit of each
+change) and through the outbox lanes to their relays."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
 from api.app import create_app
+from models.order import ORDER_WORKFLOW
+from models.outbox import lane_workflow_id, store_lane
 from models.settings import Settings
 from tests.conftest import _terminate_open_orders
 from tests.support import (
@@ -37,6 +40,7 @@ from tests.support import (
 )
 from worker import build_worker
 from workflows.client import connect_temporal
+from workflows.outbox import ensure_lanes
 from workflows.telemetry import (
     prometheus_runtime,
     start_health_server,
@@ -66,6 +70,8 @@ def _settings(dev_env, database_url: str, **extra) -> Settings:
         database_url=database_url,
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         api_keys=API_KEYS,  # type: ignore[arg-type]
+        outbox_poll_seconds=0.05,
+        outbox_idle_seconds=0.5,  # each relay returns (and ends its span) soon after its lane goes quiet
         **extra,
     )
 
@@ -80,9 +86,10 @@ async def _api_and_worker(client: Client, settings: Settings, engine, executor, 
             worker = build_worker(client, settings, engine, outbound, executor)
             async with worker:
                 try:
+                    await ensure_lanes(client, engine, settings)  # as the worker's process does when it starts
                     yield http, worker
                 finally:
-                    await _terminate_open_orders(client, engine)
+                    await _terminate_open_orders(client, engine, settings)
 
 
 @pytest.fixture
@@ -135,24 +142,31 @@ async def test_worker_prometheus_endpoint_serves_sdk_and_baton_metrics(
         number = (await http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
         assert (await http.post("/orders", json=order_body(store_id="S002"), headers=CHANNEL)).status_code == 201
 
-        async def alerted_and_failed() -> str | None:
+        async def alerted_pushed_and_failed() -> str | None:
             text = await scrape()
             alerts = _samples(text, "baton_sla_alerts_raised_total", settings.task_queue)
             pushes = _samples(text, "baton_store_pushes_total", settings.task_queue)
-            return text if alerts and "outcome=store_unavailable" in pushes else None
+            both_alerted = alerts == {"type=not_acknowledged": 2}  # each order, a second after it was sent
+            return text if both_alerted and {"outcome=delivered", "outcome=store_unavailable"} <= set(pushes) else None
 
-        await eventually(alerted_and_failed)
-        # More workflow tasks on the alerted order (the store acknowledges, the alert clears) count nothing new.
+        await eventually(alerted_pushed_and_failed, timeout=30)
+        # More workflow tasks on an alerted order (the store acknowledges, the alert clears) count nothing new.
         event = store_event(number, "acknowledged")
         assert (await post_store_event(http, "S001", event)).status_code == 202
         await wait_for_status(http, number, "acknowledged")
         text = await scrape()
 
     assert "baton_sla_alerts_raised{" in text  # the exposed name; Prometheus parsers read it as a counter
-    assert _samples(text, "baton_sla_alerts_raised_total", settings.task_queue) == {"type=not_acknowledged": 1}
+    assert _samples(text, "baton_sla_alerts_raised_total", settings.task_queue) == {"type=not_acknowledged": 2}
+    # Store pushes are counted by the store lanes' relays, one per attempt: S001's order went through, S002's
+    # store is down and its lane keeps trying.
     pushes = _samples(text, "baton_store_pushes_total", settings.task_queue)
     assert pushes["outcome=delivered"] == 1
-    assert pushes["outcome=store_unavailable"] >= 1  # every failed attempt counts; the activity retries
+    assert pushes["outcome=store_unavailable"] >= 1
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "baton_store_pushes_total" and sample.labels.get("task_queue") == settings.task_queue:
+                assert sample.labels["activity_type"] == "relay"
     sdk = {family.name for family in text_string_to_metric_families(text) if family.name.startswith("temporal_")}
     expected = {"temporal_workflow_task_execution_latency", "temporal_activity_execution_latency", "temporal_request"}
     assert expected <= sdk, sorted(sdk)
@@ -178,33 +192,51 @@ async def test_worker_health_endpoint_answers_while_the_worker_runs(dev_env, db,
         await server.wait_closed()
 
 
-async def test_tracing_spans_cover_api_request_workflow_and_activities(dev_env, db, database_url, executor):
+async def test_tracing_spans_cover_api_request_workflow_activities_and_the_outbox_relay(
+    dev_env, db, database_url, executor, store_endpoints
+):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     settings = _settings(dev_env, database_url, otel_enabled=True)
     plain = _settings(dev_env, database_url)  # the global interceptor stays out: the test's provider only
     client = await connect_temporal(plain, interceptors=[tracing_interceptor(provider)])
+    lane = lane_workflow_id(store_lane("S001"))
     async with _api_and_worker(client, settings, db, executor, tracer_provider=provider) as (http, _worker):
+        store = {"name": "London Oxford Street", "webhook_url": store_endpoints["ok"]}
+        assert (await http.put("/stores/S001", json=store, headers=HO)).status_code == 200
         response = await http.post("/orders", json=order_body(), headers=CHANNEL)
         assert response.status_code == 201, response.text
         await wait_for_status(http, response.json()["order_number"], "awaiting_acknowledgement")
 
-        def names() -> set[str]:
-            return {span.name for span in exporter.get_finished_spans()}
+        def finished(name: str, workflow_id: str | None = None) -> list:
+            return [span for span in exporter.get_finished_spans() if span.name == name
+                    and workflow_id in (None, (span.attributes or {}).get("temporalWorkflowID"))]  # fmt: skip
 
         async def traced() -> bool:
-            return {"RunActivity:push_to_store", "RunActivity:reserve_stock"} <= names()
+            # The order's change committed, and a relay of its store's lane finished after it (the one that pushed
+            # the order to the store, or a later one).
+            commits = finished("RunActivity:commit_transition")
+            relays = finished("RunActivity:relay", lane)
+            if not (commits and relays and finished("RunActivity:reserve_stock")):
+                return False
+            return max(relay.end_time for relay in relays) > min(commit.end_time for commit in commits)
 
-        await eventually(traced)
+        await eventually(traced, timeout=30)
         assert (await http.get("/health/live")).status_code == 200  # probes are not traced
     spans = exporter.get_finished_spans()
     by_name = {span.name: span for span in spans}
     request = by_name["POST /orders"]
-    start = by_name["StartWorkflow:OrderWorkflow"]
+    start = by_name[f"StartWorkflow:{ORDER_WORKFLOW}"]
     assert start.parent is not None and start.parent.span_id == request.context.span_id
-    for name in ("RunWorkflow:OrderWorkflow", "StartActivity:push_to_store", "RunActivity:push_to_store"):
+    for name in (f"RunWorkflow:{ORDER_WORKFLOW}", "StartActivity:reserve_stock", "RunActivity:reserve_stock",
+                 "StartActivity:commit_transition", "RunActivity:commit_transition"):  # fmt: skip
         assert by_name[name].context.trace_id == request.context.trace_id, name
+    # The store lane's relays are in the trace of the lane's start (ensure_lanes, as the worker runs it).
+    # (The API asks for the lane again when the store's webhook is set: a start of a running lane changes nothing.)
+    starts = {span.context.trace_id for span in finished("StartWorkflow:OutboxLaneWorkflow", lane)}
+    relays = {relay.context.trace_id for relay in finished("RunActivity:relay", lane)}
+    assert len(relays) == 1 and relays <= starts
     assert not any(span.name.startswith("GET /health") for span in spans)
 
 
