@@ -41,7 +41,6 @@ async def run_action(
 ) -> dict[str, Any]:
     """Run one action on the order; the Idempotency-Key is the update id, so a retry is applied once and answers
     what the first attempt answered. Returns the order's view as the action left it."""
-    await in_threadpool(session, orders_service.order_record, session, order_number)  # 404 first
     update_id = idempotency_key or str(uuid.uuid4())
     handle = temporal.get_workflow_handle(order_workflow_id(order_number))
     try:
@@ -62,6 +61,8 @@ async def run_action(
         ) from error
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
+            # No workflow: an order that never was (404), or one whose workflow has ended (409).
+            await in_threadpool(session, orders_service.order_record, session, order_number)
             raise Conflict(f"order {order_number} is closed", type_="order_closed", rule="order_closed") from error
         raise
     # The workflow committed the change (and its projection) before it answered.

@@ -23,6 +23,7 @@ from models.placement import initial_payments, new_order, placement_problems
 from models.placing import PlaceOrder
 from models.settings import ApiKeyHolder
 from models.transition import projection_of
+from models.views import for_api
 from workflows import search_attributes as sa
 from workflows.order import OrderWorkflow
 
@@ -126,7 +127,11 @@ async def place_order(
 
     def read() -> dict[str, Any]:
         try:
-            return order_view(session, state.order_number)
+            if not created:
+                return order_view(session, state.order_number)  # a replay: the order may have moved on
+            view = for_api(state).model_dump(mode="json")  # as just written: no need to read it back
+            view["stock"] = catalogue.stock_holdings(session, list(dict.fromkeys(line.sku for line in state.lines)))
+            return view
         finally:
             session.close()
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Depends, Header
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -26,6 +25,7 @@ from api.interventions_service import (
     to_new_line,
 )
 from api.problems import field_error
+from api.responses import JSONBody
 from models.actions import ACTIONS, Action
 from models.db import catalogue
 from models.intervention_commands import AddItem, ChangeVariant, MoveToStore, RedirectStock, SwitchToHomeDelivery
@@ -213,8 +213,8 @@ async def perform(actions: RunsActions, action: Action, body: BaseModel) -> dict
 
 
 def _add_route(action: Action) -> None:
-    async def endpoint(actions: OrderActions, body: BaseModel) -> JSONResponse:
-        return JSONResponse(await perform(actions, action, body))
+    async def endpoint(actions: OrderActions, body: BaseModel) -> JSONBody:
+        return JSONBody(await perform(actions, action, body))
 
     example = EXAMPLES.get(action.name, {})
     if action.name != "add_note":
@@ -222,7 +222,7 @@ def _add_route(action: Action) -> None:
     endpoint.__annotations__ = {
         "actions": Actions,
         "body": Annotated[body_model(action), Body(openapi_examples={"example": {"value": example}})],
-        "return": JSONResponse,
+        "return": JSONBody,
     }
     endpoint.__name__ = action.name
     router.add_api_route(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
-from fastapi.responses import JSONResponse
 
 from api import orders_service
 from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
+from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
 from models.money import Money
@@ -27,7 +27,7 @@ async def place_order(
     settings: SettingsDep,
     caller: OrderPlacer,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> JSONResponse:
+) -> JSONBody:
     """Place an order; the same Idempotency-Key (from the same key holder) with the same body returns the same
     order, even if prices or the store changed since."""
     view, created = await orders_service.place_order(
@@ -36,7 +36,7 @@ async def place_order(
     headers = {"Location": f"/orders/{view['order_number']}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(view, status_code=status.HTTP_201_CREATED, headers=headers)
+    return JSONBody(view, status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.get("", response_model=OrderPage)
@@ -76,9 +76,9 @@ def list_orders(
 
 
 @router.get("/{order_number}", response_model=OrderView)
-def get_order(order_number: str, session: SessionDep, caller: Caller) -> JSONResponse:
+def get_order(order_number: str, session: SessionDep, caller: Caller) -> JSONBody:
     """One order: lines, notes, payments, alerts, history and stock of each line everywhere."""
-    return JSONResponse(orders_service.order_view(session, order_number, caller))
+    return JSONBody(orders_service.order_view(session, order_number, caller))
 
 
 @router.get("/{order_number}/payments", response_model=PaymentHistory)

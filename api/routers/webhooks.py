@@ -54,11 +54,10 @@ def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tupl
     order_number = event.order_number
     if order_number is None:
         raise field_error("order_number", f"a {event.type} event needs 'order_number'")
-    record = orders.get_order_record(session, order_number)
-    senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
-    if record is None or store_id not in senders:
+    keys = orders.order_keys(session, order_number)
+    if keys is None or (store_id != keys.store_id and store_id != orders.dispatch_location(session, order_number)):
         raise NotFound(f"store {store_id} has no order {order_number}", type_="order-not-found")
-    return order_number, record.status, set(record.seen_event_ids)
+    return order_number, keys.status, set(keys.seen_event_ids)
 
 
 def _check(

@@ -3,6 +3,7 @@ counts Head Office and the stores read from it. Each takes an open Session."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, delete, func, or_
@@ -63,6 +64,34 @@ def save_projection(session: Session, state: OrderState) -> bool:
 
 def get_order_record(session: Session, order_number: str) -> OrderRecordRow | None:
     return session.get(OrderRecordRow, order_number)
+
+
+@dataclass(frozen=True)
+class OrderKeys:
+    """What a store webhook needs of an order, without reading its whole view."""
+
+    order_number: str
+    status: str
+    store_id: str
+    seen_event_ids: list[str]
+
+
+def order_keys(session: Session, order_number: str) -> OrderKeys | None:
+    row = session.exec(
+        select(
+            OrderRecordRow.order_number, OrderRecordRow.status, OrderRecordRow.store_id, OrderRecordRow.seen_event_ids
+        ).where(OrderRecordRow.order_number == order_number)
+    ).first()
+    if row is None:
+        return None
+    number, status, store_id, seen = row
+    return OrderKeys(number, status, store_id, list(seen))
+
+
+def dispatch_location(session: Session, order_number: str) -> str | None:
+    """The location shipping a home-delivery order (read from its view: rare, only for dispatch events)."""
+    record = get_order_record(session, order_number)
+    return record.view.get("dispatch_location") if record is not None else None
 
 
 def search_orders(
