@@ -59,6 +59,7 @@ def build_activities(
         payments.record_payment_transaction,
         payments.call_gateway,
         projection.commit_transition,
+        projection.commit_if_reserved,
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,

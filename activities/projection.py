@@ -26,7 +26,7 @@ from models.events import OrderEvent
 from models.exporting import reach_states
 from models.settings import Settings
 from models.sla import SlaPolicy
-from models.transition import ExtractToMake, Transition
+from models.transition import ExtractToMake, ReservedCommit, ReservedTransition, Transition
 
 
 class ProjectionActivities:
@@ -41,25 +41,44 @@ class ProjectionActivities:
         """Write one order change in one transaction: stock, projection, events, extracts, exporter runs and store
         messages. Returns the store's SLA policy as it stands now, so a running order picks up changed settings
         at its next step without spending a separate action on reading them."""
-        now = datetime.now(UTC)
         with Session(self._engine) as session:
             documents = self._documents(session, transition)  # built before the transaction begins: no locks held
-            try:
-                self._stock(session, transition)
-            except (StockShortage, ReservationChanged, UnknownTransfer) as error:
-                session.rollback()
-                raise _stock_error(error) from None
-            write_projection(session, transition.projection, now)
-            for extract, payload in documents:
-                add_extract(
-                    session, extract.extract_id, transition.order_number, extract.type.value,
-                    extract.occurred_at, payload, now,
-                )  # fmt: skip
-            outbox.add_store_messages(session, transition.store_messages, now)
-            policy = policy_for_store(session, transition.projection.store_id)
-            fresh = outbox.add_events(session, transition.events, now)  # last: on PostgreSQL it locks until commit
-            self._queue_exports(session, transition, fresh, now)
+            policy = self._write(session, transition, documents)
             session.commit()
+        return policy
+
+    @activity.defn
+    def commit_if_reserved(self, request: ReservedTransition) -> ReservedCommit:
+        """Reserve the lines at the store and, if every one could be, write the change that sends the order there,
+        in one transaction. Short of stock: nothing is written, and the answer says what is short."""
+        reserve = request.reserve
+        with Session(self._engine) as session:
+            documents = self._documents(session, request.transition)
+            short = stock.reserve(session, reserve, commit=False)  # first: a shortage rolls the session back
+            if short:
+                skus = ", ".join(line.sku for line in reserve.lines if line.line_id in short)
+                return ReservedCommit(reserved=False, detail=f"not enough stock at {reserve.location_id}: {skus}")
+            policy = self._write(session, request.transition, documents)
+            session.commit()
+        return ReservedCommit(reserved=True, policy=policy)
+
+    def _write(self, session: Session, transition: Transition, documents: list[tuple[ExtractToMake, str]]) -> SlaPolicy:
+        now = datetime.now(UTC)
+        try:
+            self._stock(session, transition)
+        except (StockShortage, ReservationChanged, UnknownTransfer) as error:
+            session.rollback()
+            raise _stock_error(error) from None
+        write_projection(session, transition.projection, now)
+        for extract, payload in documents:
+            add_extract(
+                session, extract.extract_id, transition.order_number, extract.type.value,
+                extract.occurred_at, payload, now,
+            )  # fmt: skip
+        outbox.add_store_messages(session, transition.store_messages, now)
+        policy = policy_for_store(session, transition.projection.store_id)
+        fresh = outbox.add_events(session, transition.events, now)  # last: on PostgreSQL it locks until commit
+        self._queue_exports(session, transition, fresh, now)
         return policy
 
     def _stock(self, session: Session, transition: Transition) -> None:

@@ -116,7 +116,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ho-stores", default="S002,S003", help="healthy store, down store (both are restored)")
     parser.add_argument("--ho-down-url", default="http://127.0.0.1:9/", help="webhook_url of the down store")
     parser.add_argument(
-        "--ho-concurrency", type=int, default=2, help="Head Office users acting at once (each acts on one order at a time)"
+        "--ho-concurrency",
+        type=int,
+        default=2,
+        help="Head Office users acting at once (each acts on one order at a time)",
     )
     parser.add_argument(
         "--ho-ready-timeout", type=float, default=300.0, help="seconds an HO order may take to await acknowledgement"

@@ -10,10 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.catalogue import ReserveStock
 from models.effects import Effects
 from models.events import OrderEvent, OrderEventType, mark_published, pending_events
 from models.extracts import ExtractType
 from models.order import OrderState, order_workflow_id
+from models.sla import SlaPolicy
 from models.views import ExtractOrder, for_api, for_extract, for_store
 
 # The XML notification extract each order event gives third-party processes (customer messages).
@@ -132,3 +134,17 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
         extract_order=for_extract(state) if events else None,  # extracts, and xml_extract exporters
         store_messages=messages,
     )
+
+
+class ReservedTransition(BaseModel):
+    """Reserve the order's lines at its store and, only if every line could be, write the change that sends the
+    order there: one transaction, so stock is reserved exactly when the order says it was sent."""
+
+    reserve: ReserveStock
+    transition: Transition
+
+
+class ReservedCommit(BaseModel):
+    reserved: bool
+    detail: str = ""  # why not: which SKUs the store is short of
+    policy: SlaPolicy | None = None  # the store's SLA policy, when committed

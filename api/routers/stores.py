@@ -45,7 +45,8 @@ async def put_store(
 ) -> Store:
     """Create or replace a store's settings: click & collect, webhook URL and secret, SLA overrides."""
     store, created = await in_threadpool(session, catalogue.put_store, session, store_id, settings)
-    await start_lane(temporal, baton, store_lane(store_id))  # the store's messages go out through it
+    if store.webhook_url:  # the store's messages go out through its lane; without a webhook it reads the API
+        await start_lane(temporal, baton, store_lane(store_id))
     if created:
         response.status_code = status.HTTP_201_CREATED
     return store

@@ -73,9 +73,10 @@ def _reserved_rows(session: Session, order_number: str, location_id: str | None 
     return list(session.exec(query).all())
 
 
-def reserve(session: Session, request: ReserveStock) -> list[str]:
+def reserve(session: Session, request: ReserveStock, *, commit: bool = True) -> list[str]:
     """Reserve all lines at one location or none; a line already reserved there is not reserved again.
-    Returns the lines short of stock (nothing was reserved then)."""
+    Returns the lines short of stock (nothing was reserved then: the session is rolled back, so with
+    `commit=False` the reservation must be the first thing the transaction writes)."""
     held = {
         row.line_id: row
         for row in session.exec(
@@ -107,7 +108,7 @@ def reserve(session: Session, request: ReserveStock) -> list[str]:
     if short:
         session.rollback()
         return short
-    session.commit()
+    _finish(session, commit)
     return []
 
 

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from models.order import OrderState
     from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult, MoneyOperation
     from models.sla import SlaPolicy
-    from models.transition import Transition
+    from models.transition import ReservedCommit, ReservedTransition, Transition
 
 DATABASE_TIMEOUT = timedelta(seconds=30)
 # A gateway that is down is retried (same idempotency key) until the policy's gateway_retry_for has passed;
@@ -54,6 +54,15 @@ async def receive_transfer(transfer_id: str) -> None:
     await workflow.execute_local_activity_method(
         InventoryActivities.receive_transfer,
         ReceiveTransfer(transfer_id=transfer_id),
+        start_to_close_timeout=DATABASE_TIMEOUT,
+    )
+
+
+async def commit_if_reserved(reserve: ReserveStock, transition: Transition) -> ReservedCommit:
+    """Reserve the lines at the store and write the change that sends the order there, in one transaction."""
+    return await workflow.execute_local_activity_method(
+        ProjectionActivities.commit_if_reserved,
+        ReservedTransition(reserve=reserve, transition=transition),
         start_to_close_timeout=DATABASE_TIMEOUT,
     )
 

@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models import clearance, deadlines, journey, operations, settlement, store_events
     from models.actions import BY_NAME, Action, ActionOutcome
+    from models.catalogue import ReservationOutcome, ReserveStock
     from models.effects import Effects, Needs, Refusal
     from models.order import ORDER_WORKFLOW, OrderState, StoreEvent, StoreMessageFailed
     from models.payments import GatewayResult, MoneyOperation
@@ -122,12 +123,31 @@ class OrderWorkflow:
         effects.then(clearance.clear_for_store(self._state, workflow.now()))
         if effects.send_to_store:
             effects.send_to_store = False
-            outcome = await calls.reserve(
-                self._state.order_number, self._state.store_id, clearance.lines_to_reserve(self._state)
-            )
-            effects.then(clearance.after_reservation(self._state, outcome, workflow.now()))
+            if await self._send_to_store(effects):
+                return
         if self._state.version != version or effects.touches_stock or effects.store_messages:
             await self._commit(effects)
+
+    async def _send_to_store(self, effects: Effects) -> bool:
+        """Reserve the lines at the store and commit the change that sends the order there, in one go; True when
+        done. Short of stock, nothing was written: the order is held, and `_decide` commits that instead."""
+        sent = self._state.model_copy(deep=True)
+        sent_effects = Effects(
+            releases=list(effects.releases), commit_at=effects.commit_at, store_messages=list(effects.store_messages)
+        )
+        sent_effects.then(clearance.after_reservation(sent, ReservationOutcome(reserved=True), workflow.now()))
+        reserve = ReserveStock(
+            order_number=sent.order_number, location_id=sent.store_id, lines=clearance.lines_to_reserve(sent)
+        )
+        self._count_raised_alerts()
+        outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects))
+        if outcome.reserved:
+            self._state, self._policy = sent, outcome.policy or self._policy
+            self._upsert_search_attributes()
+            return True
+        short = ReservationOutcome(reserved=False, detail=outcome.detail)
+        effects.then(clearance.after_reservation(self._state, short, workflow.now()))
+        return False
 
     async def _meet(self, needs: Needs) -> None:
         """What an action needs from the stock ledger before anything changes; a shortage refuses it (409)."""
@@ -145,6 +165,9 @@ class OrderWorkflow:
     async def _commit(self, effects: Effects) -> None:
         self._count_raised_alerts()
         self._policy = await calls.commit(transition_of(self._state, effects))
+        self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self) -> None:
         indexed = (self._state.status.value, self._state.has_open_alert, self._state.store_id)
         if indexed != self._indexed:
             self._indexed = indexed
