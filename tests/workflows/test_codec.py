@@ -214,7 +214,7 @@ async def test_order_history_is_encrypted_on_the_server_and_readable_with_the_ke
     try:
         raw = await codec_stack.plain.get_workflow_handle(workflow_id).fetch_history()
         payloads = [(field, p) for event in raw.events for field, p in _history_payloads(event)]
-        assert len(payloads) >= 3, "expected the workflow input and activity inputs/results in history"
+        assert len(payloads) >= 2, "expected the workflow input and a local activity's result in history"
         for field, payload in payloads:
             assert payload.metadata.get("encoding") == b"binary/encrypted", f"{field} is stored unencrypted"
             assert payload.metadata.get("encryption-key-id") == b"2026-07"

@@ -9,6 +9,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -16,12 +17,17 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from models.order import order_workflow_id
-from tests.support import CHANNEL, HO, order_body, post_store_event, store_event, wait_for_status
+from tests.support import CHANNEL, HO, order_body, post_store_event, settled, store_event, wait_for_status
 from workflows.client import DATA_CONVERTER
 from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORD = os.environ.get("BATON_RECORD_HISTORIES") == "1"
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    return {"test_gateway_outage_seconds": 4}  # tok_outage: unreachable for 4 s, then answers from its books
 
 
 def _recorded() -> list[Path]:
@@ -35,13 +41,7 @@ def _workflow_id(recorded: dict) -> str:
     return order_workflow_id(state["order_number"])
 
 
-def _replayable() -> list:  # type: ignore[type-arg]
-    """The recorded histories; the one that published to the notifications workflow waits for its rewrite."""
-    skip = pytest.mark.skip(reason="order shell rebuild: rewritten against the outbox")
-    return [pytest.param(p, marks=skip) if p.stem.startswith("notifications_") else p for p in _recorded()]
-
-
-@pytest.mark.parametrize("path", _replayable(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path):
     recorded = json.loads(path.read_text())
     history = WorkflowHistory.from_json(_workflow_id(recorded), recorded)
@@ -60,7 +60,8 @@ _SETTLED = {
 
 
 async def _save(stack, number: str, name: str) -> None:
-    """Save the history once the workflow is idle, so it never ends inside a workflow task."""
+    """Save the history once the workflow is idle (money settled, no workflow task open)."""
+    await settled(stack.http, number)
     handle = stack.client.get_workflow_handle(order_workflow_id(number))
     for _ in range(100):
         history = await handle.fetch_history()
@@ -208,14 +209,25 @@ async def test_record_payment_histories(stack):
 
 
 @pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
-async def test_record_notification_histories(stack):
-    """An order that publishes its events to its notifications workflow (patch "order-notifications")."""
-    number = (await stack.http.post("/orders", json=order_body(), headers=CHANNEL)).json()["order_number"]
+async def test_record_money_histories(stack):
+    """Money paid back when the customer never came, and a gateway outcome that went missing, then reconciled."""
+    body = order_body()
+    body["payment"] = {"mode": "auth_capture", "method": "card", "token": "tok_approve",
+                       "amount": body["payment"]["amount"]}  # fmt: skip
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
     await wait_for_status(stack.http, number, "awaiting_acknowledgement")
     await _send(stack, number, "acknowledged")
-    await wait_for_status(stack.http, number, "acknowledged")
     await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
     await wait_for_status(stack.http, number, "ready_for_collection")
     await _send(stack, number, "not_collected")
     await wait_for_status(stack.http, number, "cancelled")
-    await _save(stack, number, "notifications_published_then_not_collected")
+    await _save(stack, number, "not_collected_card_refunded")
+
+    policy = (await stack.http.get("/settings/payments", headers=HO)).json()
+    fast = {**policy, "gateway_timeout": "PT1S", "gateway_retry_for": "PT1S", "reconcile_every": "PT2S"}
+    assert (await stack.http.put("/settings/payments", json=fast, headers=HO)).is_success
+    body["payment"]["token"] = "tok_outage"
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "on_hold")
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement", timeout=60)
+    await _save(stack, number, "payment_unknown_then_reconciled")
