@@ -62,3 +62,21 @@ async def test_a_card_stripe_declines_holds_the_order(stack):
     assert response.status_code == 201, response.text
     view = await wait_for_status(stack.http, response.json()["order_number"], "on_hold")
     assert view["hold_reason"] == "payment_declined" and view["payments"][0]["status"] == "declined"
+
+
+async def test_an_uncollected_order_paid_at_once_through_stripe_is_refunded_in_full(stack):
+    payment = {**_card(VISA), "mode": "auth_capture"}
+    response = await stack.http.post("/orders", json=order_body(payment=payment), headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number = response.json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await _send(stack, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "not_collected")
+    await wait_for_status(stack.http, number, "cancelled")
+    view = await settled(stack.http, number)
+    assert view["paid"]["amount"] > 0 and view["refunded"] == view["paid"]
+    assert view["refunds"][0]["status"] == "refunded" and view["refunds"][0]["reference"].startswith("re_")
+    ledger = (await stack.http.get(f"/orders/{number}/payments", headers=HO)).json()["transactions"]
+    assert [(t["kind"], t["status"]) for t in ledger] == [("sale", "approved"), ("refund", "approved")]
