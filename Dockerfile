@@ -1,5 +1,5 @@
 # Baton's image, for both the API and the workers (docker-compose.yml builds it; docs/production.md).
-#   API:     uvicorn api.app:create_app --factory --host 0.0.0.0 --port 8000   (the default command)
+#   API:     uvicorn api.app:create_app --factory --host 0.0.0.0 --port 8000 --timeout-keep-alive 75   (the default command)
 #   worker:  python worker.py
 #   schema:  alembic -c alembic.ini upgrade head
 FROM python:3.11-slim
@@ -34,4 +34,4 @@ RUN pip install --no-deps . \
 # The code stays root-owned and read-only to the process.
 USER baton
 EXPOSE 8000
-CMD ["uvicorn", "api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--timeout-keep-alive", "75"]

@@ -152,6 +152,11 @@ def main() -> int:
                     str(args.api_port),
                     "--log-level",
                     "warning",
+                    "--no-access-log",
+                    # Longer than clients' and proxies' idle timeouts (httpx: 5 s, load balancers: 60 s), so the
+                    # server never closes a kept-alive connection just as a client sends on it.
+                    "--timeout-keep-alive",
+                    "75",
                 ],
                 env=env,
                 cwd=ROOT,

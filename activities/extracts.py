@@ -23,7 +23,7 @@ from sqlmodel import Session
 from activities.delivery import Step, in_db, out_of_time, post
 from activities.notifications import build_extract, validate_extract
 from models.db.catalogue import get_store, products_by_sku
-from models.db.extracts import pending_extracts, record_delivery_attempt
+from models.db.extracts import DeliveryAttempt, pending_extracts, record_delivery_attempts
 from models.db.tables import NotificationExtractRow
 from models.extracts import ExtractInvalid, extract_file_name
 from models.outbox import Answer, expired
@@ -87,6 +87,7 @@ class ExtractLane:
         batch = self._settings.outbox_batch_size
         rows = await in_db(self._engine, lambda s: pending_extracts(s, batch))
         step = Step(more=len(rows) == batch)
+        attempts: list[DeliveryAttempt] = []
         for row in rows:
             if out_of_time(deadline):
                 step.more = True
@@ -97,22 +98,18 @@ class ExtractLane:
             give_up = bool(problems) and (refused or expired(row.created_at, now, self._horizon))
             if give_up and not refused:
                 detail = f"{detail}; gave up: still failing past the retry horizon"
-            record = partial(
-                record_delivery_attempt,
-                extract_id=row.extract_id,
-                reached=reached,
-                error=detail,
-                now=now,
-                failed=give_up,
-            )
-            await in_db(self._engine, record)
+            attempts.append(DeliveryAttempt(row.extract_id, reached, detail, now, failed=give_up))
             if not problems:
                 step.delivered += 1
             elif give_up:
                 step.given_up += 1
             else:
                 step.failing, step.more = f"{row.extract_id}: {detail}", False
-                return step
+                break
+        # Recorded after the batch: a crash in between delivers those extracts again, which the drop folder (same
+        # file name) and the endpoint (same Idempotency-Key) both absorb.
+        if attempts:
+            await in_db(self._engine, partial(record_delivery_attempts, attempts=attempts))
         return step
 
     @property

@@ -3,6 +3,7 @@ outbox lane delivers it). Each takes an open Session."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -75,26 +76,44 @@ def list_extracts(
     return list(session.exec(query.limit(limit)))
 
 
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One attempt at delivering an extract: where it got to, and what went wrong (None: delivered)."""
+
+    extract_id: str
+    reached: list[str]
+    error: str | None
+    now: datetime
+    failed: bool = False  # given up: refused, or failing past the horizon
+
+
+def record_delivery_attempts(session: Session, attempts: list[DeliveryAttempt]) -> None:
+    """Count each attempt (atomically, so concurrent attempts are all counted) and remember where its extract got
+    to; without an error the extract is delivered, with `failed` it is given up. One transaction for the lot: a
+    lane records a whole batch at once instead of taking the database's write lock once per extract."""
+    for attempt in attempts:
+        session.exec(
+            update(NotificationExtractRow)
+            .where(col(NotificationExtractRow.extract_id) == attempt.extract_id)
+            .values(delivery_attempts=NotificationExtractRow.delivery_attempts + 1)
+        )
+        row = session.get(NotificationExtractRow, attempt.extract_id, with_for_update=True)
+        assert row is not None
+        row.delivered_to = sorted(set(row.delivered_to) | set(attempt.reached))
+        row.last_error = attempt.error
+        if attempt.error is None and row.delivered_at is None:
+            row.delivered_at = attempt.now
+        elif attempt.failed and row.failed_at is None:
+            row.failed_at = attempt.now
+        session.add(row)
+    session.commit()
+
+
 def record_delivery_attempt(
     session: Session, extract_id: str, *, reached: list[str], error: str | None, now: datetime, failed: bool = False
 ) -> NotificationExtractRow:
-    """Count one attempt (atomically, so concurrent attempts are all counted) and remember where the extract
-    got to; without an error the extract is delivered, with `failed` it is given up (refused, or past the
-    horizon)."""
-    session.exec(
-        update(NotificationExtractRow)
-        .where(col(NotificationExtractRow.extract_id) == extract_id)
-        .values(delivery_attempts=NotificationExtractRow.delivery_attempts + 1)
-    )
-    row = session.get(NotificationExtractRow, extract_id, with_for_update=True)
+    """One attempt recorded on its own (record_delivery_attempts), the extract's row as it now is."""
+    record_delivery_attempts(session, [DeliveryAttempt(extract_id, reached, error, now, failed)])
+    row = session.get(NotificationExtractRow, extract_id)
     assert row is not None
-    row.delivered_to = sorted(set(row.delivered_to) | set(reached))
-    row.last_error = error
-    if error is None and row.delivered_at is None:
-        row.delivered_at = now
-    elif failed and row.failed_at is None:
-        row.failed_at = now
-    session.add(row)
-    session.commit()
-    session.refresh(row)
     return row
