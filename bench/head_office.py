@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
+import aiohttp
 from baton_run import Lines, StepTimeout, order_body, wait_for_status
 from figures import fmt, percentile, print_rows
 
@@ -96,12 +96,12 @@ async def head_office_run(
     received_before = _Receiver.received
     figures.healthy_url = f"http://127.0.0.1:{receiver.server_address[1]}/"
     urls = {"healthy": figures.healthy_url, "down": down_url}
-    async with httpx.AsyncClient(base_url=api, timeout=60) as http:
-        originals = {c: (await http.get(f"/stores/{s}")).raise_for_status().json() for c, s in stores.items()}
+    async with aiohttp.ClientSession(api, timeout=aiohttp.ClientTimeout(total=60), raise_for_status=False) as http:
+        originals = {c: await _json(http, "GET", f"/stores/{s}", {}) for c, s in stores.items()}
         try:
             for condition, store in stores.items():
                 body = store_settings(originals[condition], urls[condition])
-                (await http.put(f"/stores/{store}", json=body, headers=auth)).raise_for_status()
+                await _json(http, "PUT", f"/stores/{store}", auth, body)
             # All orders are placed and ready before any action is timed, so neither condition is measured while
             # the stack is busy placing the other's orders.
             ready = await asyncio.gather(
@@ -115,16 +115,22 @@ async def head_office_run(
         finally:
             for condition, store in stores.items():
                 restore = store_settings(originals[condition], originals[condition]["webhook_url"])
-                response = await http.put(f"/stores/{store}", json=restore, headers=auth)
-                if response.status_code not in (200, 201):
-                    figures.errors[f"restoring store {store}: {response.status_code}"] += 1
+                async with http.put(f"/stores/{store}", json=restore, headers=auth) as response:
+                    if response.status not in (200, 201):
+                        figures.errors[f"restoring store {store}: {response.status}"] += 1
             receiver.shutdown()
     figures.pushes_received = _Receiver.received - received_before
     return figures
 
 
+async def _json(http: aiohttp.ClientSession, method: str, url: str, auth: dict[str, str], body: Any = None) -> Any:
+    async with http.request(method, url, json=body, headers=auth) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
 async def _place(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     auth: dict[str, str],
     run_id: str,
     condition: str,
@@ -144,24 +150,24 @@ async def _place(
             key = f"bench-ho-{run_id}-{condition}-{index}"
             began = time.perf_counter()
             try:
-                response = await http.post(
+                async with http.post(
                     "/orders",
                     json=order_body(key, index, store, plans[index]),
                     headers={**auth, "Idempotency-Key": key},
-                )
-            except httpx.HTTPError as error:
+                ) as response:
+                    if response.status != 201:
+                        figures.errors[f"{condition}: POST /orders answered {response.status}"] += 1
+                        return
+                    view = await response.json()
+            except aiohttp.ClientError as error:
                 figures.errors[f"{condition}: POST /orders: {type(error).__name__}"] += 1
                 return
-            if response.status_code != 201:
-                figures.errors[f"{condition}: POST /orders answered {response.status_code}"] += 1
-                return
             figures.orders[condition] = figures.orders.get(condition, 0) + 1
-        view = response.json()
         try:
             await wait_for_status(
                 http, auth, view["order_number"], "awaiting_acknowledgement", READY_POLL_SECONDS, ready_timeout
             )
-        except (StepTimeout, httpx.HTTPError) as error:
+        except (StepTimeout, aiohttp.ClientError) as error:
             figures.errors[f"{condition}: {type(error).__name__}: {error}"[:160]] += 1
             return
         figures.ready_s[condition].append(time.perf_counter() - began)
@@ -172,7 +178,7 @@ async def _place(
 
 
 async def _act(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     auth: dict[str, str],
     run_id: str,
     condition: str,
@@ -186,18 +192,19 @@ async def _act(
         headers = {**auth, "Idempotency-Key": f"bench-ho-{run_id}-{number}-{name}"}
         began = time.perf_counter()
         try:
-            response = await http.post(
-                f"/orders/{number}/{'notes' if name == 'note' else name}", json=body, headers=headers
-            )
-        except httpx.HTTPError as error:
+            path = f"/orders/{number}/{'notes' if name == 'note' else name}"
+            async with http.post(path, json=body, headers=headers) as response:
+                await response.read()
+                code = response.status
+        except aiohttp.ClientError as error:
             figures.errors[f"{condition} {name}: {type(error).__name__}"] += 1
             return
         elapsed = (time.perf_counter() - began) * 1000
-        figures.codes.setdefault((condition, name), Counter())[response.status_code] += 1
-        if response.status_code in (200, 409):
+        figures.codes.setdefault((condition, name), Counter())[code] += 1
+        if code in (200, 409):
             figures.ms.setdefault((condition, name), []).append(elapsed)
         else:
-            figures.failed_ms.setdefault(f"{condition} {name}: answered {response.status_code}", []).append(elapsed)
+            figures.failed_ms.setdefault(f"{condition} {name}: answered {code}", []).append(elapsed)
 
     async def order_actions(view: dict[str, Any]) -> None:
         number = view["order_number"]

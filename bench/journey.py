@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -230,8 +230,8 @@ async def main() -> int:
         secret = args.store_secret or default_store_secret(args.database_url, args.store)
         if not secret:
             raise SystemExit(f"no --store-secret and store {args.store} has none in {args.database_url}")
-        async with httpx.AsyncClient(base_url=args.api, timeout=30) as http:
-            products = (await http.get("/products")).raise_for_status().json()
+        async with aiohttp.ClientSession(args.api) as http, http.get("/products") as response:
+            products = await response.json()
         target = BatonTarget(args.api, api_key, args.store, secret, [], args.poll_interval, args.step_timeout)
         baton = Baton(target, products)
 
