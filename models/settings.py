@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Signs the web pages' session cookie. The default is random per process (fine for one dev process; every
     # sign-in is lost on restart); production sets BATON_SESSION_SECRET, the same for every API instance.
     session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    # Marks the pages' session and CSRF cookies Secure (sent over HTTPS only), also behind a TLS proxy that speaks
+    # plain HTTP to Baton. Only the dev stack and the tests, which serve plain http, set it false.
+    cookie_secure: bool = True
     # How long a Head Office action waits for the order's worker before answering 503.
     update_timeout_seconds: float = Field(default=10.0, gt=0)
     # Observability (docs/observability.md). GET /health/ready waits this long for the database and Temporal.
@@ -166,8 +169,10 @@ class Settings(BaseSettings):
         if demo:
             problems.append(f"demo API keys are configured ({', '.join(demo)}); set BATON_API_KEYS to your own")
         if not self.codec_enabled:
-            problems.append("no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
-                            "readable in Temporal history")
+            problems.append(
+                "no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
+                "readable in Temporal history"
+            )
         if "session_secret" not in self.model_fields_set:
             problems.append("no BATON_SESSION_SECRET: page sessions would not survive a restart or span instances")
         if problems:

@@ -133,6 +133,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 def _settings(database_url: str, task_queue: str, **overrides: Any) -> Settings:
+    overrides.setdefault("cookie_secure", False)  # the tests speak plain http: a Secure cookie would not come back
     return Settings(database_url=database_url, task_queue=task_queue, api_keys=API_KEYS, **overrides)  # type: ignore[arg-type]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -176,3 +177,22 @@ async def collect(client: httpx.AsyncClient, number: str, store_id: str = "S001"
     """The customer collects: the order completes (money due at handover is then on its way)."""
     await store_says(client, number, "collected", store_id)
     return await wait_for_status(client, number, "completed")
+
+
+def csrf_token_in(html: str) -> str:
+    """The CSRF token a page carries: in a form's hidden field, or in htmx's headers on the body."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'"X-CSRF-Token": "([^"]+)"', html)
+    assert found is not None, f"no CSRF token in the page: {html[:500]}"
+    return found.group(1)
+
+
+async def ui_sign_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    """Sign in on the pages as a browser does (the sign-in form's token first); once signed in, the client sends
+    the session's CSRF token with every request afterwards, as htmx does from the page's hx-headers."""
+    client.headers.pop("X-CSRF-Token", None)
+    form = await client.get("/ui/sign-in")
+    response = await client.post("/ui/sign-in", data={"api_key": key, "csrf_token": csrf_token_in(form.text)})
+    if response.status_code == 303:
+        home = await client.get(response.headers["location"])
+        client.headers["X-CSRF-Token"] = csrf_token_in(home.text)
+    return response

@@ -1,25 +1,46 @@
 """Signing in and out of the pages, and who the signed-in user is.
 
 Sign-in takes an API key from BATON_API_KEYS and sets a signed, HttpOnly session cookie holding a fingerprint of
-the key (never the key), so removing a key from BATON_API_KEYS ends its sessions. Which roles may use which page is
-decided by `api.deps.require_role`, the same check the API's bearer keys go through."""
+the key (never the key) and a fresh session id, so removing a key from BATON_API_KEYS ends its sessions, and
+sign-out revokes the session id server-side (models/db/ui_sessions.py): a copy of the cookie is refused from then
+on. Which roles may use which page is decided by `api.deps.require_role`, the same check the API's bearer keys go
+through. The cookie's contents and the CSRF checks are in `api.pages.security`."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from api.deps import HEAD_OFFICE, PAGE_USERS, STORE_STAFF, SettingsDep, has_role, holder_with, require_role
+from api.deps import (
+    HEAD_OFFICE,
+    PAGE_USERS,
+    STORE_STAFF,
+    SessionDep,
+    SettingsDep,
+    has_role,
+    holder_with,
+    in_threadpool,
+    require_role,
+)
+from api.pages.security import (
+    COOKIE_PATH,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    SessionClaims,
+    read_session,
+    session_cookie,
+    with_csrf_cookie,
+)
 from api.pages.shared import page
 from api.problems import NotFound
-from models.settings import ApiKeyHolder, Settings
+from models.db.ui_sessions import is_revoked, revoke
+from models.settings import ApiKeyHolder
 
-COOKIE = "baton_session"
-SESSION_MAX_AGE = 12 * 3600
 SIGN_IN = "/ui/sign-in"
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -44,21 +65,20 @@ def _fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.session_secret.get_secret_value(), salt="baton-ui-session")
-
-
-def signed_in(request: Request, settings: SettingsDep) -> ApiKeyHolder:
-    """The signed-in user: the holder of the key whose fingerprint the cookie carries, if it may use the pages."""
-    cookie = request.cookies.get(COOKIE)
-    if not cookie:
+def signed_in(request: Request, settings: SettingsDep, session: SessionDep) -> ApiKeyHolder:
+    """The signed-in user: the holder of the key whose fingerprint the cookie carries, if it may use the pages and
+    the session was not signed out."""
+    claims = read_session(request, settings)
+    if claims is None:
+        raise SignInRequired
+    holder = next((h for key, h in settings.api_keys.items() if _fingerprint(key) == claims.key_fingerprint), None)
+    if holder is None:
         raise SignInRequired
     try:
-        fingerprint = _serializer(settings).loads(cookie, max_age=SESSION_MAX_AGE)
-    except BadSignature:
-        raise SignInRequired from None
-    holder = next((h for key, h in settings.api_keys.items() if _fingerprint(key) == fingerprint), None)
-    if holder is None:
+        revoked = is_revoked(session, claims.session_id)
+    finally:
+        session.close()  # give the connection back before the page's own work
+    if revoked:
         raise SignInRequired
     return require_role(holder, PAGE_USERS, SignInRequired)
 
@@ -87,7 +107,7 @@ def home(user: User) -> RedirectResponse:
 
 @router.get("/sign-in")
 def sign_in_form(request: Request, next: str = "") -> Response:
-    return page(request, "sign_in.html", None, next=next)
+    return with_csrf_cookie(request, page(request, "sign_in.html", None, next=next))
 
 
 @router.post("/sign-in")
@@ -102,22 +122,29 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
         require_role(holder, PAGE_USERS, SignInRequired)
     except SignInRequired:
         error = "Unknown key." if holder is None else "Channel keys cannot sign in; use a Head Office or store key."
-        return page(request, "sign_in.html", None, status_code=401, error=error, next=next_page)
+        response = page(request, "sign_in.html", None, status_code=401, error=error, next=next_page)
+        return with_csrf_cookie(request, response)
     response = RedirectResponse(next_page if next_page.startswith("/ui/") else home_of(holder), status_code=303)
     response.set_cookie(
-        COOKIE,
-        _serializer(settings).dumps(_fingerprint(key)),
+        SESSION_COOKIE,
+        session_cookie(settings, SessionClaims(_fingerprint(key), secrets.token_urlsafe(24))),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/ui",
+        secure=settings.cookie_secure or request.url.scheme == "https",
+        path=COOKIE_PATH,
     )
     return response
 
 
 @router.post("/sign-out")
-def sign_out() -> RedirectResponse:
+async def sign_out(request: Request, settings: SettingsDep, session: SessionDep) -> RedirectResponse:
+    """Forget the session here and, by its id, everywhere: a copy of the cookie no longer signs anyone in."""
+    claims = read_session(request, settings)
+    if claims is not None:
+        now = datetime.now(UTC)
+        expires_at = now + timedelta(seconds=SESSION_MAX_AGE)  # no later than the cookie itself would have lapsed
+        await in_threadpool(session, revoke, session, claims.session_id, now, expires_at)
     response = RedirectResponse(SIGN_IN, status_code=303)
-    response.delete_cookie(COOKIE, path="/ui")
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response

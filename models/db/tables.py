@@ -323,6 +323,7 @@ class OrderExportStateRow(SQLModel, table=True):
 
 # ---- the outbox: order events and store messages, written with the change they report ------------------------
 
+
 # BIGINT in PostgreSQL; plain INTEGER in SQLite, where only that is an auto-incrementing rowid. AUTOINCREMENT in
 # SQLite so an id is never reused: the ids are the delivery order.
 def _outbox_id() -> Any:
@@ -379,3 +380,16 @@ class OutboxCursorRow(SQLModel, table=True):
     lane: str = Field(primary_key=True, max_length=200)
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = Field(sa_column=utc_column())
+
+
+# ---- the web pages' sessions ------------------------------------------------------------------------------
+
+
+class RevokedUiSessionRow(SQLModel, table=True):
+    """A page session signed out: its cookie is refused until it would have expired anyway (then the row goes)."""
+
+    __tablename__ = "revoked_ui_sessions"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    revoked_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())

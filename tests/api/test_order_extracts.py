@@ -31,6 +31,7 @@ from tests.support import (
     place,
     settled,
     store_says,
+    ui_sign_in,
 )
 
 NS = {"n": "urn:baton:order-notification:1"}
@@ -190,7 +191,7 @@ async def test_xml_extract_exporters_chain_and_are_audited(stack, drop_folder):
 async def test_the_order_page_lists_its_export_runs_and_extracts(stack):
     number = await place(stack.http)
     items = await _extracts(stack, number, 2)
-    assert (await stack.http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
+    assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
     page = (await stack.http.get(f"/ui/orders/{number}")).text
     for item in items:
         assert f'href="/extracts/{item["extract_id"]}"' in page

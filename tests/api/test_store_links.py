@@ -6,7 +6,16 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from tests.support import CHANNEL, HO, HO_KEY, STORE_S001, eventually, post_store_event, signed_headers
+from tests.support import (
+    CHANNEL,
+    HO,
+    HO_KEY,
+    STORE_S001,
+    eventually,
+    post_store_event,
+    signed_headers,
+    ui_sign_in,
+)
 
 
 def heartbeat_event() -> dict:
@@ -108,7 +117,7 @@ async def test_link_of_an_unknown_store_is_404(stack):
 async def test_dashboard_shows_the_link_of_stores_that_send_heartbeats(stack):
     assert (await post_store_event(stack.http, "S001", heartbeat_event())).status_code == 202
     await eventually(lambda: _online(stack))
-    signed_in = await stack.http.post("/ui/sign-in", data={"api_key": HO_KEY})
+    signed_in = await ui_sign_in(stack.http, HO_KEY)
     assert signed_in.status_code == 303
     page = await stack.http.get("/ui/orders/live")
     assert page.status_code == 200

@@ -62,6 +62,7 @@ async def live(
         task_queue=f"pages-{uuid.uuid4().hex[:8]}",
         api_keys=API_KEYS,  # type: ignore[arg-type]
         session_secret="page-tests-session-secret",  # type: ignore[arg-type]
+        cookie_secure=False,  # served over plain http
     )
     app = create_app(settings, temporal=dev_env.client)
     port = _free_port()

@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from models.actions import ACTIONS
-from tests.support import CHANNEL, HO, HO_KEY, order_body, wait_for_status
+from tests.support import CHANNEL, HO, HO_KEY, order_body, ui_sign_in, wait_for_status
 
 
 async def _place(http: httpx.AsyncClient, **kwargs) -> str:
@@ -44,7 +44,7 @@ async def _act(http: httpx.AsyncClient, number: str, action: str, form: dict, ke
 
 async def test_every_head_office_form_runs_its_action(stack):
     http = stack.http
-    response = await http.post("/ui/sign-in", data={"api_key": HO_KEY})
+    response = await ui_sign_in(http, HO_KEY)
     assert response.status_code == 303 and response.headers["location"] == "/ui/orders"
     reason = {"reason": "customer called", "client_note": ""}
 
@@ -89,7 +89,7 @@ async def test_every_head_office_form_runs_its_action(stack):
 
 async def test_payment_and_approval_forms_run_their_action(stack):
     http = stack.http
-    assert (await http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
     reason = {"reason": "checked with the customer", "client_note": ""}
     policy = (await http.get("/settings/payments", headers=HO)).json()
     assert (
@@ -133,7 +133,7 @@ async def test_pages_answer_errors_as_pages_and_the_api_keeps_problem_json(stack
     http = stack.http
     response = await http.get("/ui/orders")
     assert response.status_code == 303 and response.headers["location"].startswith("/ui/sign-in")
-    await http.post("/ui/sign-in", data={"api_key": HO_KEY})
+    await ui_sign_in(http, HO_KEY)
     for path in ("/ui/nope", "/ui/orders/999999"):
         response = await http.get(path)
         assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
@@ -141,13 +141,13 @@ async def test_pages_answer_errors_as_pages_and_the_api_keeps_problem_json(stack
     response = await http.get("/orders/999999", headers=HO)
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
     assert (await http.get("/ui/static/htmx.min.js")).status_code == 200
-    response = await http.post("/ui/sign-in", data={"api_key": "test-channel-key"})
+    response = await ui_sign_in(http, "test-channel-key")
     assert response.status_code == 401 and "Channel keys cannot sign in" in response.text
 
 
 async def test_an_unknown_outcome_keeps_the_key_and_pressing_again_applies_it_once(stack):
     http = stack.http
-    assert (await http.post("/ui/sign-in", data={"api_key": HO_KEY})).status_code == 303
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
     number = await _place(http)
     form = {"text": "the customer rang twice"}
     stack.settings.update_timeout_seconds = 0.001  # the order cannot answer in time
