@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import pages
+from api.limits import BodyLimit
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.problems import install_problem_handlers
@@ -65,6 +66,9 @@ def create_app(
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(
+        BodyLimit, max_body_bytes=settings.max_body_bytes, max_webhook_body_bytes=settings.max_webhook_body_bytes
+    )
     if settings.otel_enabled:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

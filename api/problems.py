@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
@@ -67,7 +71,11 @@ def field_error(field: str, message: str) -> InvalidInput:
     return InvalidInput([{"field": field, "message": message}])
 
 
-def _render(status: int, title: str, type_: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+class ContentTooLarge(Problem):
+    status, title = 413, "Content too large"
+
+
+def render_problem(status: int, title: str, type_: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
     body = {
         "type": f"https://baton.dev/problems/{type_}",
         "title": title,
@@ -89,14 +97,27 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
-        return _render(error.status, error.title, error.type, error.detail, request.url.path, **error.extra)
+        return render_problem(error.status, error.title, error.type, error.detail, request.url.path, **error.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()]
         problem = InvalidInput(errors)
-        return _render(422, problem.title, problem.type, problem.detail, request.url.path, errors=errors)
+        return render_problem(422, problem.title, problem.type, problem.detail, request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _render(error.status_code, str(error.detail), "http-error", str(error.detail), request.url.path)
+        try:
+            title = HTTPStatus(error.status_code).phrase
+        except ValueError:
+            title = "HTTP error"
+        type_ = "content-too-large" if error.status_code == 413 else "http-error"
+        return render_problem(error.status_code, title, type_, str(error.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # The last resort: the trace goes to the log, never to the caller.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        return render_problem(
+            500, "Internal error", "internal-error", "an unexpected error; it has been logged", request.url.path
+        )
