@@ -13,6 +13,7 @@ from api import pages
 from api.limits import BodyLimit
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routers import (
     extracts,
@@ -77,4 +78,5 @@ def create_app(
         )
     pages.install(app)  # the web pages under /ui: dashboard, order page, Pick Manager (and /ui/static)
     install_codec_server(app, settings)  # /codec/* only when the payload codec is configured
+    install_openapi(app)  # every error status each operation can answer, as problem+json
     return app
