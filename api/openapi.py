@@ -7,12 +7,13 @@ The statuses follow from each route's dependencies, so a new route is documented
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from api import deps
 from api.problems import DESCRIPTIONS, PROBLEM_JSON, ProblemDetails
@@ -27,6 +28,15 @@ def _calls(dependant: Dependant) -> Iterator[Dependant]:
         yield from _calls(sub)
 
 
+def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every API route, inside included routers too (FastAPI keeps those as routers, not flat routes)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _api_routes(included.routes)
+
+
 def _statuses(route: APIRoute) -> set[int]:
     statuses = {500}
     dependants = list(_calls(route.dependant))
@@ -35,7 +45,7 @@ def _statuses(route: APIRoute) -> set[int]:
         statuses.add(401)
     # A role check: a dependency, other than the key lookup itself, that takes the key holder.
     if any(d.call is not deps.caller_dependency and any(s.call is deps.caller_dependency for s in d.dependencies)
-           for d in [route.dependant, *dependants]):  # fmt: skip
+           for d in dependants):  # fmt: skip
         statuses.add(403)
     params = [p for d in [route.dependant, *dependants] for p in (*d.path_params, *d.query_params, *d.header_params)]
     if any(p for d in [route.dependant, *dependants] for p in d.path_params):
@@ -73,12 +83,10 @@ def install_openapi(app: FastAPI) -> None:
         schemas["StoreWebhookEvent"] = event
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
-                continue
-            item = document["paths"].get(route.path_format, {})
-            for method in route.methods or ():
-                if (operation := item.get(method.lower())) is not None:
+        routes = {route.unique_id: route for route in _api_routes(app.routes)}
+        for item in document["paths"].values():
+            for operation in item.values():
+                if (route := routes.get(operation.get("operationId", ""))) is not None:
                     _document(operation, _statuses(route))
         app.openapi_schema = document
         return document

@@ -34,7 +34,11 @@ def get_store(store_id: StoreId, session: SessionDep) -> Store:
     return store
 
 
-@router.put("/stores/{store_id}", response_model=Store)
+@router.put(
+    "/stores/{store_id}",
+    response_model=Store,
+    responses={201: {"model": Store, "description": "The store was created"}},
+)
 async def put_store(
     store_id: StoreId,
     settings: StoreSettings,
