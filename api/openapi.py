@@ -2,7 +2,7 @@
 `application/problem+json` with the Problem schema (FastAPI documents its 422 as plain JSON of another shape).
 
 The statuses follow from each route's dependencies, so a new route is documented without a list to keep: a key
-(401), a role check on it (403), a path parameter (404), a body (413), any parameter or body (422), Temporal
+(401), a role check on it (403), a path parameter (404), a body (400, 413), any parameter or body (422), Temporal
 (503), and a last-resort 500 for all. A route names any other status it answers with `problem_responses()`."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _statuses(route: APIRoute) -> set[int]:
     if any(p for d in [route.dependant, *dependants] for p in d.path_params):
         statuses.add(404)
     if route.body_field is not None or route.openapi_extra and "requestBody" in route.openapi_extra:
-        statuses |= {413, 422}
+        statuses |= {400, 413, 422}  # 400: a body that is not even text (FastAPI cannot decode it)
     if params:
         statuses.add(422)
     if deps.temporal_dependency in calls:
