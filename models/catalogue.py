@@ -47,7 +47,7 @@ class StoreSettings(BaseModel):
     name: Line = Field(min_length=1, max_length=200)
     kind: LocationKind = LocationKind.store
     click_and_collect_enabled: bool = True
-    webhook_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2000)
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://[^\x00-\x20\x7f]+$", max_length=2000)
     webhook_secret: Line | None = Field(
         default=None, min_length=16, max_length=200, description="Shared HMAC secret; kept when omitted"
     )

@@ -77,3 +77,21 @@ async def test_a_body_within_the_limit_is_served(stack):
         headers={**HO, "Content-Type": "application/json"},
     )
     _assert_too_large(too_big, stack.settings.max_body_bytes)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/orders"),
+        ("PUT", "/settings/sla"),
+        ("PUT", "/settings/payments"),
+        ("PUT", "/stores/S001"),
+        ("POST", "/webhook-subscribers"),
+        ("POST", "/orders/100001/notes"),
+    ],
+)
+async def test_the_key_is_checked_before_the_body_is_validated(stack, method, path):
+    """Without a key the answer is 401, whatever the body: it is not validated (nor a word said about it)."""
+    response = await stack.http.request(method, path, json={"not": "valid", "at": ["all"]})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"

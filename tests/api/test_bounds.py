@@ -35,7 +35,10 @@ def _safe_string(schema: dict[str, Any]) -> bool:
     if schema.get("format") == "uri":  # parsed as a URL, which percent-encodes control characters
         return "maxLength" in schema
     pattern = schema.get("pattern")
-    if pattern is None or re.search(pattern, "a\x00b") or re.search(pattern, "a\x1bb"):
+    # Anchored at both ends (or a control character could sit outside what it matches), and refusing them.
+    if pattern is None or not (pattern.startswith("^") and pattern.endswith("$")):
+        return False
+    if re.search(pattern, "a\x00b") or re.search(pattern, "a\x1bb"):
         return False
     bounded_by_pattern = re.search(pattern, "a" * 5000) is None
     return "maxLength" in schema or bounded_by_pattern
