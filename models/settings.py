@@ -170,10 +170,8 @@ class Settings(BaseSettings):
         if demo:
             problems.append(f"demo API keys are configured ({', '.join(demo)}); set BATON_API_KEYS to your own")
         if not self.codec_enabled:
-            problems.append(
-                "no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
-                "readable in Temporal history"
-            )
+            problems.append("no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
+                            "readable in Temporal history")
         if "session_secret" not in self.model_fields_set:
             problems.append("no BATON_SESSION_SECRET: page sessions would not survive a restart or span instances")
         if problems:
