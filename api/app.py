@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import pages
+from api.limits import BodyLimit
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.routers import (
     extracts,
@@ -65,6 +67,9 @@ def create_app(
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(
+        BodyLimit, max_body_bytes=settings.max_body_bytes, max_webhook_body_bytes=settings.max_webhook_body_bytes
+    )
     if settings.otel_enabled:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -73,4 +78,5 @@ def create_app(
         )
     pages.install(app)  # the web pages under /ui: dashboard, order page, Pick Manager (and /ui/static)
     install_codec_server(app, settings)  # /codec/* only when the payload codec is configured
+    install_openapi(app)  # every error status each operation can answer, as problem+json
     return app

@@ -45,6 +45,7 @@ async def _temporal(request: Request) -> Client:
     return client
 
 
+temporal_dependency = _temporal  # api/openapi.py documents 503 for the routes that depend on it
 SettingsDep = Annotated[Settings, Depends(_settings)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 SessionDep = Annotated[Session, Depends(_session)]
@@ -60,6 +61,9 @@ async def _caller(
     if holder is None:
         raise Unauthorized("unknown API key", type_="invalid-credentials")
     return holder
+
+
+caller_dependency = _caller  # api/openapi.py documents 401 (and 403 for role checks) by it
 
 
 # ---- who may do what: every role check, by bearer key or by the pages' session, goes through require_role ----

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from models.money import Money
 from models.order import OrderStatus, StoreEventType
 from models.placing import Channel
+from models.text import Line
 
 
 class OrderSummary(BaseModel):
@@ -35,8 +36,8 @@ class OrderPage(BaseModel):
 class PickedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    line_id: str = Field(min_length=1)
-    quantity: int = Field(ge=0)
+    line_id: Line = Field(min_length=1, max_length=16)
+    quantity: int = Field(ge=0, le=999)
 
 
 class StoreWebhookEvent(BaseModel):
@@ -44,12 +45,16 @@ class StoreWebhookEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=200)
+    event_id: Line = Field(min_length=1, max_length=200)
     type: StoreEventType | Literal["heartbeat"]
-    order_number: str | None = Field(default=None, min_length=1, description="Required except for 'heartbeat'")
+    order_number: Line | None = Field(
+        default=None, min_length=1, max_length=32, description="Required except for 'heartbeat'"
+    )
     occurred_at: datetime
-    picked: list[PickedLine] | None = Field(default=None, description="Required for 'picked': every line's quantity")
-    transfer_id: str | None = Field(default=None, description="Required for 'transfer_received'")
+    picked: list[PickedLine] | None = Field(
+        default=None, max_length=100, description="Required for 'picked': every line's quantity"
+    )
+    transfer_id: Line | None = Field(default=None, max_length=64, description="Required for 'transfer_received'")
 
     @field_validator("type", mode="wrap")
     @classmethod

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.money import Money
 from models.sla import SlaOverrides
+from models.text import Line
 
 
 class Product(BaseModel):
@@ -43,11 +44,11 @@ class StoreSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     kind: LocationKind = LocationKind.store
     click_and_collect_enabled: bool = True
-    webhook_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2000)
-    webhook_secret: str | None = Field(
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://[^\x00-\x20\x7f]+$", max_length=2000)
+    webhook_secret: Line | None = Field(
         default=None, min_length=16, max_length=200, description="Shared HMAC secret; kept when omitted"
     )
     sla_overrides: SlaOverrides = Field(default_factory=SlaOverrides)

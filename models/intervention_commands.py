@@ -3,7 +3,7 @@ the rules in `models/interventions.py` decide whether and how each applies."""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -63,7 +63,7 @@ class AddItem(_Command):
 
 
 class BuyInStore(_Command):
-    line_ids: list[Line] = Field(min_length=1, max_length=100)
+    line_ids: list[Annotated[Line, Field(max_length=16)]] = Field(min_length=1, max_length=100)
 
 
 class MoveToStore(_Command):

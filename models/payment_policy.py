@@ -16,6 +16,7 @@ YEAR = timedelta(days=365)
 Duration = Annotated[timedelta, Field(gt=timedelta(0), le=YEAR)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+CustomerId = Annotated[Line, Field(max_length=64)]  # as an order's customer.id
 
 
 class PaymentPolicy(BaseModel):
@@ -35,14 +36,14 @@ class PaymentPolicy(BaseModel):
     # Approvals: orders from these channels or customers, above these gross amounts (before discounts; currency ->
     # minor units), or with a discount above this share of the gross, wait for Head Office to approve them before
     # anything is charged or sent to a store. An order that comes to nothing always needs approval.
-    approval_channels: list[Literal["web", "store", "phone"]] = Field(default_factory=list)
-    approval_customers: list[Line] = Field(default_factory=list, max_length=10000)
-    approval_above: dict[Currency, Amount] = Field(default_factory=dict, examples=[{"GBP": 100000}])
+    approval_channels: list[Literal["web", "store", "phone"]] = Field(default_factory=list, max_length=3)
+    approval_customers: list[CustomerId] = Field(default_factory=list, max_length=10000)
+    approval_above: dict[Currency, Amount] = Field(default_factory=dict, max_length=200, examples=[{"GBP": 100000}])
     approval_discount_share: float = Field(default=0.5, ge=0, le=1, description="0.5: discounts over half the gross")
     # Orders from blocked customers are refused at placement (422 on customer.id).
-    blocked_customers: list[Line] = Field(default_factory=list, max_length=10000)
+    blocked_customers: list[CustomerId] = Field(default_factory=list, max_length=10000)
     # Kept from what was paid when an order is not collected (or its collection expires); the rest is refunded.
-    uncollected_fee: dict[Currency, Amount] = Field(default_factory=dict, examples=[{"GBP": 0}])
+    uncollected_fee: dict[Currency, Amount] = Field(default_factory=dict, max_length=200, examples=[{"GBP": 0}])
 
     @model_validator(mode="after")
     def _renews_before_it_lapses(self) -> Self:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -100,7 +100,7 @@ class PlaceOrder(_Strict):
         description="Up to two payments: gift card or wallet funds first, then a card (or another method) for the rest",
     )
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list, max_length=20)
-    notes: list[Text] = Field(default_factory=list, max_length=20)
+    notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _one_way_to_give_payments(self) -> Self:

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_idle_seconds: float = Field(default=60.0, gt=0, le=180)
+    # Request bodies larger than this are answered 413 before they are parsed (api/limits.py); store webhooks,
+    # which anyone on the network can reach before their signature is checked, have a smaller limit.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_webhook_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     @field_validator("exporters")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,20 +31,25 @@ _CLOCK_STATUS = {
 }
 
 
+# A duration past a year is a typo, and one near timedelta's limit overflows every running order's deadline sums.
+YEAR = timedelta(days=365)
+SlaDuration = Annotated[timedelta, Field(gt=timedelta(0), le=YEAR)]
+
+
 class SlaPolicy(BaseModel):
     """How long each waiting step may take before an alert; collection_expiry cancels the order."""
 
     model_config = ConfigDict(extra="forbid")
 
-    not_acknowledged: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
-    not_picked: timedelta = Field(default=timedelta(hours=2), gt=timedelta(0))
-    on_hold: timedelta = Field(default=timedelta(hours=4), gt=timedelta(0))
-    not_collected: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
-    not_updated: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
-    collection_expiry: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
-    transfer_not_received: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
-    awaiting_approval: timedelta = Field(default=timedelta(hours=4), gt=timedelta(0))
-    awaiting_payment: timedelta = Field(default=timedelta(days=2), gt=timedelta(0))
+    not_acknowledged: SlaDuration = timedelta(minutes=30)
+    not_picked: SlaDuration = timedelta(hours=2)
+    on_hold: SlaDuration = timedelta(hours=4)
+    not_collected: SlaDuration = timedelta(days=3)
+    not_updated: SlaDuration = timedelta(hours=1)
+    collection_expiry: SlaDuration = timedelta(days=7)
+    transfer_not_received: SlaDuration = timedelta(days=1)
+    awaiting_approval: SlaDuration = timedelta(hours=4)
+    awaiting_payment: SlaDuration = timedelta(days=2)
 
 
 class SlaOverrides(BaseModel):
@@ -51,15 +57,15 @@ class SlaOverrides(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    not_acknowledged: timedelta | None = Field(default=None, gt=timedelta(0))
-    not_picked: timedelta | None = Field(default=None, gt=timedelta(0))
-    on_hold: timedelta | None = Field(default=None, gt=timedelta(0))
-    not_collected: timedelta | None = Field(default=None, gt=timedelta(0))
-    not_updated: timedelta | None = Field(default=None, gt=timedelta(0))
-    collection_expiry: timedelta | None = Field(default=None, gt=timedelta(0))
-    transfer_not_received: timedelta | None = Field(default=None, gt=timedelta(0))
-    awaiting_approval: timedelta | None = Field(default=None, gt=timedelta(0))
-    awaiting_payment: timedelta | None = Field(default=None, gt=timedelta(0))
+    not_acknowledged: SlaDuration | None = None
+    not_picked: SlaDuration | None = None
+    on_hold: SlaDuration | None = None
+    not_collected: SlaDuration | None = None
+    not_updated: SlaDuration | None = None
+    collection_expiry: SlaDuration | None = None
+    transfer_not_received: SlaDuration | None = None
+    awaiting_approval: SlaDuration | None = None
+    awaiting_payment: SlaDuration | None = None
 
 
 def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -> SlaPolicy:

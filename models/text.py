@@ -7,7 +7,11 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-# One line: no control characters at all (names, ids, references, reasons).
-Line = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+# One line: no control characters at all (names, ids, references, reasons). Give every field its max_length:
+# tests/api/test_bounds.py fails on a request string without one.
+Line = Annotated[str, StringConstraints(pattern=LINE_PATTERN)]
 # Free text (notes): line breaks and tabs allowed, no other control character.
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
 from api.deps import Caller, SessionDep
+from api.params import search_text
 from api.problems import Forbidden, NotFound, field_error
 from models.db.extracts import get_extract, list_extracts
 from models.db.tables import NotificationExtractRow
@@ -50,7 +51,7 @@ class ExtractList(BaseModel):
 def list_notification_extracts(
     session: SessionDep,
     _reader: ExtractReader,
-    order_number: str | None = None,
+    order_number: Annotated[str | None, search_text(max_length=32)] = None,
     type: Annotated[ExtractType | None, Query(description="only extracts of this type")] = None,
     since: Annotated[
         datetime | None,
@@ -61,6 +62,11 @@ def list_notification_extracts(
     """Extracts, oldest first: who they are for, their type, and how their delivery went."""
     if since is not None and since.utcoffset() is None:
         raise field_error("since", "give a time zone, e.g. 2026-11-22T10:00:00Z")
+    if since is not None:
+        try:
+            since = since.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first moment a datetime can hold in UTC
+            raise field_error("since", "out of range: give a moment between the years 1 and 9999 in UTC") from None
     rows = list_extracts(
         session, order_number=order_number, extract_type=type.value if type else None, since=since, limit=limit
     )

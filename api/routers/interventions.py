@@ -24,12 +24,13 @@ from api.interventions_service import (
     sibling_variant,
     to_new_line,
 )
+from api.params import OrderNumber
 from api.problems import field_error
 from api.responses import JSONBody
 from models.actions import ACTIONS, Action
 from models.db import catalogue
 from models.intervention_commands import AddItem, ChangeVariant, MoveToStore, RedirectStock, SwitchToHomeDelivery
-from models.text import Line, Text
+from models.text import LINE_PATTERN, Line, Text
 from models.views import OrderView
 
 router = APIRouter(prefix="/orders/{order_number}", tags=["head office actions"])
@@ -50,13 +51,16 @@ class OrderActions:
 
     def __init__(
         self,
-        order_number: str,
+        order_number: OrderNumber,
         session: SessionDep,
         temporal: TemporalDep,
         settings: SettingsDep,
         user: HeadOffice,
         idempotency_key: Annotated[
-            str | None, Header(max_length=200, description="Becomes the Temporal update id: retries apply once")
+            str | None,
+            Header(
+                max_length=200, pattern=LINE_PATTERN, description="Becomes the Temporal update id: retries apply once"
+            ),
         ] = None,
     ) -> None:
         self.order_number, self.session, self.user = order_number, session, user

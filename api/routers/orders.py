@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Query, status
 
 from api import orders_service
 from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
+from api.params import IdempotencyKey, Offset, OrderNumber, search_text
+from api.problems import problem_responses
 from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
@@ -19,14 +21,14 @@ from models.views import OrderView
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderView)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderView, responses=problem_responses(404))
 async def place_order(
     order: PlaceOrder,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     caller: OrderPlacer,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONBody:
     """Place an order; the same Idempotency-Key (from the same key holder) with the same body returns the same
     order, even if prices or the store changed since."""
@@ -43,15 +45,15 @@ async def place_order(
 def list_orders(
     session: SessionDep,
     caller: Caller,
-    store_id: str | None = None,
-    customer: Annotated[str | None, Query(description="customer id, email, or part of the name")] = None,
-    web_reference: str | None = None,
-    order_number: str | None = None,
+    store_id: Annotated[str | None, search_text(max_length=32)] = None,
+    customer: Annotated[str | None, search_text("customer id, email, or part of the name", 254)] = None,
+    web_reference: Annotated[str | None, search_text(max_length=64)] = None,
+    order_number: Annotated[str | None, search_text(max_length=32)] = None,
     status: OrderStatus | None = None,
     has_alert: bool | None = None,
     alert_type: Annotated[AlertType | None, Query(description="orders with an open alert of this type")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> OrderPage:
     """Search orders, newest first (a store key sees its own store's orders only)."""
     own_store = visible_store(caller)
@@ -76,13 +78,13 @@ def list_orders(
 
 
 @router.get("/{order_number}", response_model=OrderView)
-def get_order(order_number: str, session: SessionDep, caller: Caller) -> JSONBody:
+def get_order(order_number: OrderNumber, session: SessionDep, caller: Caller) -> JSONBody:
     """One order: lines, notes, payments, alerts, history and stock of each line everywhere."""
     return JSONBody(orders_service.order_view(session, order_number, caller))
 
 
 @router.get("/{order_number}/payments", response_model=PaymentHistory)
-def get_order_payments(order_number: str, session: SessionDep, caller: Caller) -> PaymentHistory:
+def get_order_payments(order_number: OrderNumber, session: SessionDep, caller: Caller) -> PaymentHistory:
     """Every payment operation on the order (authorise, capture, sale, void, refund), approved, declined or failing."""
     orders_service.order_record(session, order_number, caller)  # 404: unknown, or another store's order
     rows = payments.payment_transactions(session, order_number)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
+from api.params import Sku, search_text
 from api.problems import NotFound
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
 from models.db import catalogue
@@ -33,7 +34,11 @@ def get_store(store_id: StoreId, session: SessionDep) -> Store:
     return store
 
 
-@router.put("/stores/{store_id}", response_model=Store)
+@router.put(
+    "/stores/{store_id}",
+    response_model=Store,
+    responses={201: {"model": Store, "description": "The store was created"}},
+)
 async def put_store(
     store_id: StoreId,
     settings: StoreSettings,
@@ -53,13 +58,15 @@ async def put_store(
 
 
 @router.get("/products", response_model=list[Product])
-def list_products(session: SessionDep, style: str | None = None) -> list[Product]:
+def list_products(
+    session: SessionDep, style: Annotated[str | None, search_text(max_length=64)] = None
+) -> list[Product]:
     """Every variant: sku, style, size, colour, price."""
     return catalogue.list_products(session, style)
 
 
 @router.get("/stock/{sku}", response_model=StockHolding)
-def get_stock(sku: str, session: SessionDep) -> StockHolding:
+def get_stock(sku: Sku, session: SessionDep) -> StockHolding:
     """On hand, reserved and available for one SKU at every location."""
     if not catalogue.products_by_sku(session, {sku}):
         raise NotFound(f"unknown SKU {sku}", type_="sku-not-found")

@@ -6,15 +6,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
-from api.problems import Conflict, NotFound
+from api.params import Offset, OrderNumber, search_text
+from api.problems import Conflict, NotFound, problem_responses
 from models.db import outbound
 from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
 from models.outbox import subscriber_lane
+from models.text import LINE_PATTERN, Line
 from workflows.outbox import start_lane
 
 router = APIRouter(tags=["outbound webhooks"])
@@ -25,9 +27,13 @@ SubscriberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 class NewSubscriber(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["ERP"])
-    url: AnyHttpUrl = Field(examples=["https://erp.example.com/baton/events"])
-    event_types: list[OrderEventType] = Field(min_length=1, examples=[["payment_confirmed", "collected"]])
+    name: Line = Field(min_length=1, max_length=200, examples=["ERP"])
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] = Field(
+        examples=["https://erp.example.com/baton/events"]
+    )
+    event_types: list[OrderEventType] = Field(
+        min_length=1, max_length=len(OrderEventType), examples=[["payment_confirmed", "collected"]]
+    )
 
 
 class Subscriber(BaseModel):
@@ -129,9 +135,9 @@ def list_deliveries(
     subscriber_id: SubscriberId,
     session: SessionDep,
     _ho: HeadOffice,
-    order_number: str | None = None,
+    order_number: Annotated[str | None, search_text(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DeliveryPage:
     """The subscriber's delivery log, oldest first (filter with ?order_number=)."""
     _known_subscriber(session, subscriber_id)
@@ -155,10 +161,11 @@ def _add_resend(session: Any, subscriber_id: str, event_id: str, actor: str) -> 
     "/webhook-subscribers/{subscriber_id}/deliveries/{event_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Delivery,
+    responses=problem_responses(409),
 )
 async def resend_delivery(
     subscriber_id: SubscriberId,
-    event_id: Annotated[str, Path(max_length=80)],
+    event_id: Annotated[str, Path(max_length=80, pattern=LINE_PATTERN)],
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -172,7 +179,7 @@ async def resend_delivery(
 
 
 @router.get("/orders/{order_number}/exports", response_model=list[OrderExport], tags=["orders"])
-def list_order_exports(order_number: str, session: SessionDep, caller: Caller) -> list[OrderExport]:
+def list_order_exports(order_number: OrderNumber, session: SessionDep, caller: Caller) -> list[OrderExport]:
     """The order's export audit: each exporter run, the state it ran for, its outcome and attempts."""
     orders_service.order_record(session, order_number, caller)  # 404 for an unknown or another store's order
     rows: list[OrderExportRow] = outbound.exports_for_order(session, order_number)

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, in_threadpool
-from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_error
+from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_error, problem_responses
 from api.routers.stores import StoreId
 from api.schemas import StoreWebhookEvent, WebhookAccepted
 from models.db import catalogue, orders
@@ -22,6 +22,7 @@ from models.order import StoreEvent, StoreEventType, order_workflow_id, store_li
 from models.settings import Settings
 from models.signing import SignatureError, verify
 from models.store_link import Heartbeat, StoreLinkInput
+from models.text import LINE_PATTERN
 from workflows.order import OrderWorkflow
 from workflows.store_link import StoreLinkWorkflow
 
@@ -90,7 +91,13 @@ async def _hand_heartbeat(temporal: Client, settings: Settings, store_id: str, e
     "/stores/{store_id}",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WebhookAccepted,
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": StoreWebhookEvent.model_json_schema()}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StoreWebhookEvent"}}},
+        }
+    },
+    responses=problem_responses(401, 404, 409),
 )
 async def store_event(
     store_id: StoreId,
@@ -98,7 +105,10 @@ async def store_event(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    baton_signature: Annotated[str | None, Header(description="t=<unix seconds>,v1=<hex HMAC-SHA256>")] = None,
+    baton_signature: Annotated[
+        str | None,
+        Header(max_length=500, pattern=LINE_PATTERN, description="t=<unix seconds>,v1=<hex HMAC-SHA256>"),
+    ] = None,
 ) -> WebhookAccepted:
     """A store reports acknowledged, picked, collected, not_collected, update_acknowledged, transfer_received
     or dispatched about one of its orders, or sends a heartbeat (no order_number) to say it is online."""
