@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, FilePath, SecretStr, field_validator, mod
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.exporting import ExporterConfig, chain_problem
+from models.targets import host_problem, refusal, url_host
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +117,18 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_idle_seconds: float = Field(default=60.0, gt=0, le=180)
 
+    # Outbound requests (subscribers, store webhooks, exporters, extracts) reach only public addresses: loopback,
+    # private, link-local, metadata and other non-public targets are refused at registration and at send time.
+    # The dev stack and the tests, whose receivers run on 127.0.0.1, allow them.
+    allow_private_targets: bool = False
+    # Rate limits, in the `limits` syntax ("10/minute", "100 per second; 2000 per hour"): sign-in attempts per
+    # client address, store webhooks per store, order placements per key holder. Counted in memory (per process)
+    # unless BATON_RATE_LIMIT_STORAGE names a shared store ("redis://host:6379") for several API processes.
+    rate_limit_sign_in: str = "10/minute"
+    rate_limit_webhooks: str = "6000/minute"
+    rate_limit_placement: str = "6000/minute"
+    rate_limit_storage: str = "memory://"
+
     @field_validator("exporters")
     @classmethod
     def _exporters_chain(cls, exporters: list[ExporterConfig]) -> list[ExporterConfig]:
@@ -153,9 +166,22 @@ class Settings(BaseSettings):
             )
         if self.payment_gateway == "stripe" and self.stripe_api_key is None:
             raise ValueError("payment_gateway 'stripe' needs stripe_api_key (BATON_STRIPE_API_KEY)")
+        if not self.allow_private_targets:
+            self._outbound_urls_are_public()
         if self.environment == "production":
             self._fail_closed()
         return self
+
+    def _outbound_urls_are_public(self) -> None:
+        """Configured outbound URLs written with a non-public host are refused at start; names are checked when
+        the lanes connect (activities/targets.py)."""
+        urls = [("extract_http_url", self.extract_http_url)]
+        urls += [(f"exporters[{e.name}].url", e.url) for e in self.exporters]
+        for field, url in urls:
+            host = url_host(url) if url else ""
+            why = host_problem(host) if host else None
+            if why is not None:
+                raise ValueError(f"{field}: {refusal(url or '', host, why)}")
 
     def _fail_closed(self) -> None:
         """Production never runs on what only suits a demo."""
@@ -166,8 +192,10 @@ class Settings(BaseSettings):
         if demo:
             problems.append(f"demo API keys are configured ({', '.join(demo)}); set BATON_API_KEYS to your own")
         if not self.codec_enabled:
-            problems.append("no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
-                            "readable in Temporal history")
+            problems.append(
+                "no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "
+                "readable in Temporal history"
+            )
         if "session_secret" not in self.model_fields_set:
             problems.append("no BATON_SESSION_SECRET: page sessions would not survive a restart or span instances")
         if problems:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import NotFound
+from api.targets import check_target
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
 from models.db import catalogue
 from models.outbox import store_lane
@@ -44,6 +45,8 @@ async def put_store(
     _ho: HeadOffice,
 ) -> Store:
     """Create or replace a store's settings: click & collect, webhook URL and secret, SLA overrides."""
+    if settings.webhook_url:
+        await check_target(settings.webhook_url, "webhook_url", baton)
     store, created = await in_threadpool(session, catalogue.put_store, session, store_id, settings)
     if store.webhook_url:  # the store's messages go out through its lane; without a webhook it reads the API
         await start_lane(temporal, baton, store_lane(store_id))

@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import Conflict, NotFound
+from api.targets import check_target
 from models.db import outbound
 from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
@@ -96,6 +97,7 @@ async def create_subscriber(
 ) -> CreatedSubscriber:
     """Register a subscriber for order event types (it hears of events from now on); answers its signing secret,
     this once only."""
+    await check_target(str(body.url), "url", settings)
     row = await in_threadpool(
         session, outbound.create_subscriber, session, body.name, str(body.url), body.event_types, datetime.now(UTC)
     )
