@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.problems import Forbidden, Unauthorized
+from models.keys import holder_of
 from models.settings import ApiKeyHolder, Role, Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from BATON_API_KEYS")
@@ -56,7 +57,7 @@ async def _caller(
 ) -> ApiKeyHolder:
     if credentials is None:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", type_="missing-credentials")
-    holder = settings.api_keys.get(credentials.credentials)
+    holder = holder_of(settings.api_keys, credentials.credentials)
     if holder is None:
         raise Unauthorized("unknown API key", type_="invalid-credentials")
     return holder

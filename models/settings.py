@@ -10,10 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, FilePath, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, FilePath, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.exporting import ExporterConfig, chain_problem
+from models.keys import as_digest, is_digest
 from models.targets import host_problem, refusal, url_host
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,10 @@ class Settings(BaseSettings):
     # Each heartbeat carries the value, so a change applies from the store's next heartbeat.
     store_link_timeout_seconds: int = Field(default=600, ge=1)
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.
+    # A key may be given as its digest, "sha256:<hex>" (models/keys.py); once loaded only digests are kept, and
+    # production refuses plain keys.
     api_keys: dict[str, ApiKeyHolder] = Field(default_factory=dict)
+    _plain_key_holders: list[str] = PrivateAttr(default_factory=list)
     temporal_ui_url: str = "http://localhost:8233"
     # Signs the web pages' session cookie. The default is random per process (fine for one dev process; every
     # sign-in is lost on restart); production sets BATON_SESSION_SECRET, the same for every API instance.
@@ -166,11 +170,17 @@ class Settings(BaseSettings):
             )
         if self.payment_gateway == "stripe" and self.stripe_api_key is None:
             raise ValueError("payment_gateway 'stripe' needs stripe_api_key (BATON_STRIPE_API_KEY)")
+        self._keep_key_digests_only()
         if not self.allow_private_targets:
             self._outbound_urls_are_public()
         if self.environment == "production":
             self._fail_closed()
         return self
+
+    def _keep_key_digests_only(self) -> None:
+        """BATON_API_KEYS may give plain keys (development) or digests; from here on only digests are kept."""
+        self._plain_key_holders = sorted(holder.name for key, holder in self.api_keys.items() if not is_digest(key))
+        self.api_keys = {as_digest(key): holder for key, holder in self.api_keys.items()}
 
     def _outbound_urls_are_public(self) -> None:
         """Configured outbound URLs written with a non-public host are refused at start; names are checked when
@@ -191,6 +201,11 @@ class Settings(BaseSettings):
         demo = sorted(holder.name for holder in self.api_keys.values() if holder.name.startswith("demo-"))
         if demo:
             problems.append(f"demo API keys are configured ({', '.join(demo)}); set BATON_API_KEYS to your own")
+        if self._plain_key_holders:
+            problems.append(
+                f"plain API keys are configured ({', '.join(self._plain_key_holders)}); give each as its digest "
+                '("sha256:<hex>": python -m models.keys digest)'
+            )
         if not self.codec_enabled:
             problems.append(
                 "no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "

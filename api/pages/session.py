@@ -1,12 +1,13 @@
 """Signing in and out of the pages, and who the signed-in user is.
 
 Sign-in takes an API key from BATON_API_KEYS and sets a signed, HttpOnly session cookie holding a fingerprint of
-the key (never the key), so removing a key from BATON_API_KEYS ends its sessions. Which roles may use which page is
-decided by `api.deps.require_role`, the same check the API's bearer keys go through."""
+the key's digest (never the key), so removing a key from BATON_API_KEYS ends its sessions. Which roles may use
+which page is decided by `api.deps.require_role`, the same check the API's bearer keys go through."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from api.deps import HEAD_OFFICE, PAGE_USERS, STORE_STAFF, SettingsDep, has_role, holder_with, require_role
 from api.pages.shared import page
 from api.problems import NotFound
+from models.keys import holder_of, key_digest
 from models.settings import ApiKeyHolder, Settings
 
 COOKIE = "baton_session"
@@ -40,8 +42,17 @@ class SignInRequired(Redirect):
         super().__init__(SIGN_IN)
 
 
-def _fingerprint(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+def _fingerprint(digest: str) -> str:
+    """The session's mark of a key, made from the key's digest (all Baton keeps of it; models/keys.py)."""
+    return hashlib.sha256(f"baton-ui-session:{digest}".encode()).hexdigest()[:32]
+
+
+def _holder_by_fingerprint(settings: Settings, fingerprint: str) -> ApiKeyHolder | None:
+    found = None
+    for digest, holder in settings.api_keys.items():  # every one compared, in constant time
+        if hmac.compare_digest(_fingerprint(digest).encode(), fingerprint.encode()):
+            found = holder
+    return found
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -57,7 +68,7 @@ def signed_in(request: Request, settings: SettingsDep) -> ApiKeyHolder:
         fingerprint = _serializer(settings).loads(cookie, max_age=SESSION_MAX_AGE)
     except BadSignature:
         raise SignInRequired from None
-    holder = next((h for key, h in settings.api_keys.items() if _fingerprint(key) == fingerprint), None)
+    holder = _holder_by_fingerprint(settings, str(fingerprint))
     if holder is None:
         raise SignInRequired
     return require_role(holder, PAGE_USERS, SignInRequired)
@@ -95,7 +106,7 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
     key = str(form.get("api_key", "")).strip()
     next_page = str(form.get("next", ""))
-    holder = settings.api_keys.get(key)
+    holder = holder_of(settings.api_keys, key)
     try:
         if holder is None:
             raise SignInRequired
@@ -106,7 +117,7 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
     response = RedirectResponse(next_page if next_page.startswith("/ui/") else home_of(holder), status_code=303)
     response.set_cookie(
         COOKIE,
-        _serializer(settings).dumps(_fingerprint(key)),
+        _serializer(settings).dumps(_fingerprint(key_digest(key))),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",
