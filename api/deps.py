@@ -119,6 +119,12 @@ def visible_store(caller: ApiKeyHolder) -> str | None:
     return caller.store_id if has_role(caller, STORE_STAFF) else None
 
 
+def visible_channels(caller: ApiKeyHolder) -> list[str] | None:
+    """The only channels whose orders the caller may see, or None for all. A channel key bound to channels sees
+    those channels' orders; an unbound one (it may place orders for any channel) sees every channel's."""
+    return list(caller.channels) if caller.role is Role.channel and caller.channels is not None else None
+
+
 T = TypeVar("T")
 
 

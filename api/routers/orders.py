@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 
 from api import orders_service
-from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
+from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_channels, visible_store
 from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
@@ -53,7 +53,8 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OrderPage:
-    """Search orders, newest first (a store key sees its own store's orders only)."""
+    """Search orders, newest first (a store key sees its own store's orders only, a channel key bound to channels
+    those channels' orders)."""
     own_store = visible_store(caller)
     if own_store is not None:
         if store_id not in (None, own_store):
@@ -62,6 +63,7 @@ def list_orders(
     rows, total = orders.search_orders(
         session,
         store_id=store_id,
+        channels=visible_channels(caller),
         customer=customer,
         web_reference=web_reference,
         order_number=order_number,

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
+from api.deps import HEAD_OFFICE, Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, has_role, in_threadpool
 from api.problems import NotFound
 from api.targets import check_target
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
 from models.db import catalogue
 from models.outbox import store_lane
+from models.settings import ApiKeyHolder
 from workflows.outbox import start_lane
 
 router = APIRouter(tags=["stores and stock"])
@@ -20,18 +21,26 @@ StoreId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
 @router.get("/stores", response_model=list[Store])
-def list_stores(session: SessionDep, kind: LocationKind | None = None) -> list[Store]:
-    """All stores and warehouses (filter with ?kind=store or ?kind=warehouse)."""
-    return catalogue.list_stores(session, kind)
+def list_stores(session: SessionDep, caller: Caller, kind: LocationKind | None = None) -> list[Store]:
+    """All stores and warehouses (filter with ?kind=store or ?kind=warehouse); a store's webhook URL is shown to
+    Head Office and to that store only."""
+    return [_as_seen_by(caller, store) for store in catalogue.list_stores(session, kind)]
 
 
 @router.get("/stores/{store_id}", response_model=Store)
-def get_store(store_id: StoreId, session: SessionDep) -> Store:
-    """One store's settings (its webhook secret is never shown)."""
+def get_store(store_id: StoreId, session: SessionDep, caller: Caller) -> Store:
+    """One store's settings (its webhook secret is never shown; its webhook URL only to Head Office and itself)."""
     store = catalogue.get_store(session, store_id)
     if store is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
-    return store
+    return _as_seen_by(caller, store)
+
+
+def _as_seen_by(caller: ApiKeyHolder, store: Store) -> Store:
+    """Where a store's messages go is for Head Office and the store itself: to anyone else it is a target to aim at."""
+    if has_role(caller, HEAD_OFFICE) or caller.store_id == store.store_id:
+        return store
+    return store.model_copy(update={"webhook_url": None})
 
 
 @router.put("/stores/{store_id}", response_model=Store)
