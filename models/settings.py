@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
+from limits import parse_many
 from pydantic import BaseModel, Field, FilePath, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -140,6 +141,15 @@ class Settings(BaseSettings):
         if problem:
             raise ValueError(problem)
         return exporters
+
+    @field_validator("rate_limit_sign_in", "rate_limit_webhooks", "rate_limit_placement")
+    @classmethod
+    def _rate_limits_parse(cls, limit: str) -> str:
+        try:
+            parse_many(limit)
+        except ValueError:
+            raise ValueError(f"{limit!r} is not a rate limit such as '10/minute' or '100 per second'") from None
+        return limit
 
     @field_validator("codec_keys")
     @classmethod

@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from api.deps import HEAD_OFFICE, PAGE_USERS, STORE_STAFF, SettingsDep, has_role, holder_with, require_role
 from api.pages.shared import page
 from api.problems import NotFound
+from api.rate_limits import SignInLimit
 from models.keys import holder_of, key_digest
 from models.settings import ApiKeyHolder, Settings
 
@@ -101,7 +102,7 @@ def sign_in_form(request: Request, next: str = "") -> Response:
     return page(request, "sign_in.html", None, next=next)
 
 
-@router.post("/sign-in")
+@router.post("/sign-in", dependencies=[SignInLimit])  # attempts per client address (api/rate_limits.py)
 async def sign_in(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
     key = str(form.get("api_key", "")).strip()

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 
 from api import orders_service
-from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_channels, visible_store
+from api.deps import Caller, SessionDep, SettingsDep, TemporalDep, visible_channels, visible_store
+from api.rate_limits import PlacementLimited
 from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
@@ -25,7 +26,7 @@ async def place_order(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    caller: OrderPlacer,
+    caller: PlacementLimited,  # an order placer, within its placement rate limit
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONBody:
     """Place an order; the same Idempotency-Key (from the same key holder) with the same body returns the same

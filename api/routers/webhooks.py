@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_error
+from api.rate_limits import WebhookLimit
 from api.routers.stores import StoreId
 from api.schemas import StoreWebhookEvent, WebhookAccepted
 from models.db import catalogue, orders
@@ -89,6 +90,7 @@ async def _hand_heartbeat(temporal: Client, settings: Settings, store_id: str, e
 @router.post(
     "/stores/{store_id}",
     status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[WebhookLimit],  # per store, before the body is read
     response_model=WebhookAccepted,
     openapi_extra={"requestBody": {"content": {"application/json": {"schema": StoreWebhookEvent.model_json_schema()}}}},
 )
