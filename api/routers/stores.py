@@ -12,6 +12,7 @@ from api.targets import check_target
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
 from models.db import catalogue
 from models.outbox import store_lane
+from models.sealing import SecretSeal, store_secret_owner
 from models.settings import ApiKeyHolder
 from workflows.outbox import start_lane
 
@@ -56,6 +57,9 @@ async def put_store(
     """Create or replace a store's settings: click & collect, webhook URL and secret, SLA overrides."""
     if settings.webhook_url:
         await check_target(settings.webhook_url, "webhook_url", baton)
+    if settings.webhook_secret is not None:  # kept sealed with the codec key, when one is set (models/sealing.py)
+        sealed = SecretSeal.from_settings(baton).seal(settings.webhook_secret, store_secret_owner(store_id))
+        settings = settings.model_copy(update={"webhook_secret": sealed})
     store, created = await in_threadpool(session, catalogue.put_store, session, store_id, settings)
     if store.webhook_url:  # the store's messages go out through its lane; without a webhook it reads the API
         await start_lane(temporal, baton, store_lane(store_id))
