@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
-from api.deps import Caller, SessionDep
+from api.deps import Caller, SessionDep, visible_channels
 from api.problems import Forbidden, NotFound, field_error
 from models.db.extracts import get_extract, list_extracts
+from models.db.orders import get_order_record
 from models.db.tables import NotificationExtractRow
 from models.extracts import EXTRACT_ID_PATTERN, ExtractType
 from models.settings import ApiKeyHolder, Role
@@ -62,7 +63,12 @@ def list_notification_extracts(
     if since is not None and since.utcoffset() is None:
         raise field_error("since", "give a time zone, e.g. 2026-11-22T10:00:00Z")
     rows = list_extracts(
-        session, order_number=order_number, extract_type=type.value if type else None, since=since, limit=limit
+        session,
+        order_number=order_number,
+        extract_type=type.value if type else None,
+        since=since,
+        limit=limit,
+        channels=visible_channels(_reader),  # a channel-bound key: its channels' orders only
     )
     return ExtractList(items=[_summary(row) for row in rows], limit=limit)
 
@@ -77,6 +83,9 @@ def get_notification_extract(
 ) -> Response:
     """One extract's XML document (schema: models/schemas/order-notification.xsd)."""
     row = get_extract(session, extract_id)
+    if row is not None and (channels := visible_channels(_reader)) is not None:
+        order = get_order_record(session, row.order_number)
+        row = row if order is not None and order.channel in channels else None  # another channel's: not found
     if row is None:
         raise NotFound(f"extract {extract_id} not found", type_="extract-not-found")
     return Response(content=row.payload.encode(), media_type="application/xml")

@@ -3,7 +3,7 @@ channel key bound to channels reading only those channels' orders. On the real A
 
 from __future__ import annotations
 
-from tests.support import CHANNEL, HO, STORE_S001, STORE_S002, WEB_ONLY, order_body
+from tests.support import CHANNEL, HO, STORE_S001, STORE_S002, WEB_ONLY, make_ready, order_body, place
 
 HOOK = "https://s001.example.com/baton"
 
@@ -55,3 +55,22 @@ async def test_a_channel_bound_key_reads_only_its_channels_orders(stack) -> None
     everyone = {o["order_number"] for o in (await stack.http.get("/orders", headers=CHANNEL)).json()["items"]}
     assert {phone_number, web_number} <= everyone
     assert (await stack.http.get(f"/orders/{phone_number}", headers=CHANNEL)).status_code == 200
+
+
+async def test_a_channel_bound_key_reads_only_its_channels_extracts(stack) -> None:
+    phone = await place(stack.http, order_body(channel="phone"))
+    web = await place(stack.http)
+    for number in (phone, web):
+        await make_ready(stack.http, number)  # each makes a ready_for_collection extract
+
+    async def listed(key: dict[str, str]) -> set[str]:
+        items = (await stack.http.get("/extracts", headers=key)).json()["items"]
+        return {item["order_number"] for item in items}
+
+    assert {phone, web} <= await listed(CHANNEL)
+    web_only = await listed(WEB_ONLY)
+    assert web in web_only and phone not in web_only
+    phone_extract = f"{phone}:5:extract"
+    assert (await stack.http.get(f"/extracts/{phone_extract}", headers=WEB_ONLY)).status_code == 404
+    assert (await stack.http.get(f"/extracts/{phone_extract}", headers=CHANNEL)).status_code == 200
+    assert (await stack.http.get(f"/extracts/{web}:5:extract", headers=WEB_ONLY)).status_code == 200
