@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from activities import targets
 from models.db import outbound
 from models.events import OrderEventType
 from models.outbox import subscriber_lane
@@ -108,3 +109,21 @@ async def test_a_subscriber_that_now_resolves_to_loopback_is_refused_at_send_tim
         assert delivery["last_error"] == "refused_target: not a public address"
         assert delivery["last_status_code"] is None
         assert receiver.requests == []  # nothing reached the loopback receiver
+
+
+async def test_the_lanes_connect_to_the_address_they_checked_keeping_the_host(monkeypatch) -> None:
+    """The pool asks `public_addresses` (resolve and vet) and connects to what it answered; the URL's host stays the
+    Host header (and would be the TLS server name). Here the name is vetted to the loopback receiver's address."""
+    asked: list[tuple[str, int]] = []
+
+    async def vetted(host: str, port: int, timeout: float | None = None) -> list[str]:
+        asked.append((host, port))
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(targets, "public_addresses", vetted)
+    with http_receiver(200, path="/hook") as receiver:
+        port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+        async with targets.outbound_client(Settings(allow_private_targets=False), 5.0) as http:
+            response = await http.post(f"http://erp.example.com:{port}/hook", content=b"{}")
+    assert response.status_code == 200 and asked == [("erp.example.com", port)]
+    assert receiver.requests[0].headers["host"] == f"erp.example.com:{port}"
