@@ -157,6 +157,8 @@ class Settings(BaseSettings):
         for key_id, key in keys.items():
             if not key_id.strip():
                 raise ValueError("codec key ids must not be empty")
+            if len(key_id) > 64:  # it is written into every sealed secret (models/sealing.py), whose column is bounded
+                raise ValueError(f"codec key id {key_id[:20]!r}… is longer than 64 characters")
             try:
                 raw = base64.b64decode(key.get_secret_value(), validate=True)
             except (binascii.Error, ValueError):

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from models.db.outbound import new_signing_secret
 from models.db.tables import LocationRow, WebhookSubscriberRow
 from models.sealing import SealError, SecretSeal
+from models.settings import Settings
 from models.signing import verify
 from tests.http_receiver import http_receiver
 from tests.support import CHANNEL, HO, STORE_SECRETS, eventually, order_body, signed_headers, wait_for_status
@@ -94,3 +96,11 @@ def test_a_sealed_secret_opens_only_for_its_owner_and_with_its_key() -> None:
     with pytest.raises(SealError, match="not configured"):
         SecretSeal({"k2": b"d" * 32}, "k2").open(sealed, "subscriber:whs_1")
     assert SecretSeal({}, None).seal("plain", "store:S001") == "plain"  # no codec key: nothing to seal with
+
+
+def test_a_sealed_subscriber_secret_fits_its_column_with_the_longest_key_id() -> None:
+    longest = "k" * 64
+    sealed = SecretSeal({longest: b"c" * 32}, longest).seal(new_signing_secret(), "subscriber:whs_0123456789abcdef")
+    assert len(sealed) <= 200  # webhook_subscribers.secret is VARCHAR(200)
+    with pytest.raises(ValueError, match="longer than 64"):
+        Settings(codec_keys={"k" * 65: KEY}, codec_active_key_id="k" * 65)  # type: ignore[dict-item]
