@@ -95,6 +95,7 @@ def main() -> int:
     env.setdefault("BATON_DATABASE_URL", f"sqlite:///{VAR / 'baton.db'}")
     env.setdefault("BATON_EXTRACT_DROP_FOLDER", str(VAR / "extracts"))  # XML notification extracts land here
     env.setdefault("BATON_COOKIE_SECURE", "false")  # the dev stack serves plain http
+    env.setdefault("BATON_ALLOW_PRIVATE_TARGETS", "true")  # the demo receivers and stores run on this machine
     os.environ.update(env)
     settings = Settings()
 

@@ -21,6 +21,7 @@ from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.store_links import StoreLinkActivities
+from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
@@ -113,7 +114,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with httpx.AsyncClient(timeout=settings.store_push_timeout_seconds) as http:
+    async with outbound_client(settings, settings.store_push_timeout_seconds) as http:
         with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
             worker = build_worker(client, settings, engine, http, executor)
             async with worker:

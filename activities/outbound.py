@@ -24,6 +24,7 @@ from models.exporting import ExporterConfig
 from models.extracts import ExtractType
 from models.outbound import EVENT_ID_HEADER
 from models.outbox import Answer, expired, subscriber_lane
+from models.sealing import SecretSeal, subscriber_secret_owner
 from models.settings import Settings
 from models.signing import SIGNATURE_HEADER, sign
 from models.transition import ExtractToMake
@@ -48,6 +49,7 @@ class SubscriberLane:
         self._engine, self._http, self._settings = engine, http, settings
         self._id = subscriber_id
         self._lane = subscriber_lane(subscriber_id)
+        self._seal, self._owner = SecretSeal.from_settings(settings), subscriber_secret_owner(subscriber_id)
 
     async def step(self, deadline: float) -> Step:
         subscriber = await in_db(self._engine, lambda s: outbound.get_subscriber(s, self._id))
@@ -117,7 +119,7 @@ class SubscriberLane:
         headers = {
             "Content-Type": "application/json",
             EVENT_ID_HEADER: row.event_id,
-            SIGNATURE_HEADER: sign(subscriber.secret, body, int(time.time())),
+            SIGNATURE_HEADER: sign(self._seal.open(subscriber.secret, self._owner), body, int(time.time())),
         }
         posted = await post(self._http, subscriber.url, body, headers, self._settings.outbound_timeout_seconds)
         now = _now()

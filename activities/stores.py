@@ -20,6 +20,7 @@ from models.db.tables import StoreMessageRow
 from models.order import StoreMessageFailed, order_workflow_id
 from models.outbound import EVENT_ID_HEADER
 from models.outbox import STORE_MESSAGE_FAILED_SIGNAL, Answer, expired
+from models.sealing import SecretSeal, store_secret_owner
 from models.settings import Settings
 from models.signing import SIGNATURE_HEADER, sign
 
@@ -37,7 +38,9 @@ class StoreLane:
         step = Step(more=len(messages) == batch)
         if not messages:
             return step
-        url, secret = await in_db(self._engine, lambda s: store_webhook(s, self._store_id))
+        url, stored_secret = await in_db(self._engine, lambda s: store_webhook(s, self._store_id))
+        seal = SecretSeal.from_settings(self._settings)
+        secret = seal.open(stored_secret, store_secret_owner(self._store_id)) if stored_secret else None
         for message in messages:
             if out_of_time(deadline):
                 step.more = True

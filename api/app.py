@@ -15,6 +15,7 @@ from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
+from api.rate_limits import install_rate_limits
 from api.routers import (
     extracts,
     health,
@@ -59,6 +60,7 @@ def create_app(
 
     app = FastAPI(title="Baton", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+    install_rate_limits(app)  # 429 problem+json with Retry-After
     app.include_router(store_links.router)  # before stores: /stores/links is not the store "links"
     for router in (orders.router, interventions.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)

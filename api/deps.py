@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.problems import Forbidden, Unauthorized
+from models.keys import holder_of
 from models.settings import ApiKeyHolder, Role, Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from BATON_API_KEYS")
@@ -57,7 +58,7 @@ async def _caller(
 ) -> ApiKeyHolder:
     if credentials is None:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", type_="missing-credentials")
-    holder = settings.api_keys.get(credentials.credentials)
+    holder = holder_of(settings.api_keys, credentials.credentials)
     if holder is None:
         raise Unauthorized("unknown API key", type_="invalid-credentials")
     return holder
@@ -120,6 +121,12 @@ HeadOffice = Annotated[
 def visible_store(caller: ApiKeyHolder) -> str | None:
     """The only store whose orders the caller may see, or None for all."""
     return caller.store_id if has_role(caller, STORE_STAFF) else None
+
+
+def visible_channels(caller: ApiKeyHolder) -> list[str] | None:
+    """The only channels whose orders the caller may see, or None for all. A channel key bound to channels sees
+    those channels' orders; an unbound one (it may place orders for any channel) sees every channel's."""
+    return list(caller.channels) if caller.role is Role.channel and caller.channels is not None else None
 
 
 T = TypeVar("T")

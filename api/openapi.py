@@ -3,7 +3,8 @@
 
 The statuses follow from each route's dependencies, so a new route is documented without a list to keep: a key
 (401), a role check on it (403), a path parameter (404), a body (400, 413), any parameter or body (422), Temporal
-(503), and a last-resort 500 for all. A route names any other status it answers with `problem_responses()`."""
+(503), a rate limit (429), and a last-resort 500 for all. A route names any other status it answers with
+`problem_responses()`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from api import deps
+from api import deps, rate_limits
 from api.problems import DESCRIPTIONS, PROBLEM_JSON, ProblemDetails
 from api.schemas import StoreWebhookEvent
 
@@ -56,6 +57,8 @@ def _statuses(route: APIRoute) -> set[int]:
         statuses.add(422)
     if deps.temporal_dependency in calls:
         statuses.add(503)
+    if any(call in rate_limits.LIMITS for call in calls):
+        statuses.add(429)
     return statuses
 
 

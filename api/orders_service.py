@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import visible_store
+from api.deps import visible_channels, visible_store
 from api.problems import Forbidden, InvalidInput, NotFound, field_error
 from models.db import catalogue, orders, placements, policies
 from models.db.store_links import link_state
@@ -139,11 +139,14 @@ async def place_order(
 
 
 def order_record(session: Session, order_number: str, caller: ApiKeyHolder | None = None) -> OrderRecordRow:
-    """The order's read-model row; a store caller gets 404 for another store's order (no existence leak)."""
+    """The order's read-model row; a store caller gets 404 for another store's order, a bound
+    channel key for another channel's (no existence leak)."""
     record = orders.get_order_record(session, order_number)
     own_store = visible_store(caller) if caller is not None else None
     senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
-    if record is None or (own_store is not None and own_store not in senders):
+    channels = visible_channels(caller) if caller is not None else None
+    other_channel = record is not None and channels is not None and record.channel not in channels
+    if record is None or other_channel or (own_store is not None and own_store not in senders):
         raise NotFound(f"order {order_number} not found", type_="order-not-found")
     return record
 

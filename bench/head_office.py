@@ -97,7 +97,7 @@ async def head_office_run(
     figures.healthy_url = f"http://127.0.0.1:{receiver.server_address[1]}/"
     urls = {"healthy": figures.healthy_url, "down": down_url}
     async with aiohttp.ClientSession(api, timeout=aiohttp.ClientTimeout(total=60), raise_for_status=False) as http:
-        originals = {c: await _json(http, "GET", f"/stores/{s}", {}) for c, s in stores.items()}
+        originals = {c: await _json(http, "GET", f"/stores/{s}", auth) for c, s in stores.items()}
         try:
             for condition, store in stores.items():
                 body = store_settings(originals[condition], urls[condition])

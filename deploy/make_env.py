@@ -10,6 +10,7 @@ Standard library only, so it runs before anything is installed. The keys it prin
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import sys
@@ -24,13 +25,15 @@ def make_env() -> tuple[str, dict[str, dict[str, str]]]:
         f"ho-{secrets.token_urlsafe(24)}": {"name": "head-office", "role": "head_office"},
         f"web-{secrets.token_urlsafe(24)}": {"name": "webstore", "role": "channel"},
     }
+    # Only the keys' digests go into .env (production refuses plain keys); the keys themselves are printed once.
+    digests = {"sha256:" + hashlib.sha256(key.encode()).hexdigest(): holder for key, holder in keys.items()}
     lines = [
         "# Secrets for docker-compose.yml, made by deploy/make_env.py. Never commit this file.",
         f"POSTGRES_PASSWORD={secrets.token_urlsafe(24)}",
         f"POSTGRES_TEMPORAL_PASSWORD={secrets.token_urlsafe(24)}",
         f"POSTGRES_BATON_PASSWORD={secrets.token_urlsafe(24)}",
-        "# Baton's API keys: key -> {name, role}, role head_office or channel (docs/production.md).",
-        f"BATON_API_KEYS='{json.dumps(keys)}'",
+        "# Baton's API keys as digests (sha256:<hex of the key>) -> {name, role}; role head_office or channel.",
+        f"BATON_API_KEYS='{json.dumps(digests)}'",
         "# Signs the web pages' session cookie (sign-in at /ui); every API instance needs the same one.",
         f"BATON_SESSION_SECRET={secrets.token_urlsafe(32)}",
         "# Encrypts workflow payloads (card tokens included) in Temporal; keep old keys listed when rotating.",

@@ -10,10 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, FilePath, SecretStr, field_validator, model_validator
+from limits import parse_many
+from pydantic import BaseModel, Field, FilePath, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.exporting import ExporterConfig, chain_problem
+from models.keys import as_digest, is_digest
+from models.targets import host_problem, refusal, url_host
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +61,10 @@ class Settings(BaseSettings):
     # Each heartbeat carries the value, so a change applies from the store's next heartbeat.
     store_link_timeout_seconds: int = Field(default=600, ge=1)
     # Bearer API keys: key -> who holds it. The dev stack sets demo keys; production sets its own.
+    # A key may be given as its digest, "sha256:<hex>" (models/keys.py); once loaded only digests are kept, and
+    # production refuses plain keys.
     api_keys: dict[str, ApiKeyHolder] = Field(default_factory=dict)
+    _plain_key_holders: list[str] = PrivateAttr(default_factory=list)
     temporal_ui_url: str = "http://localhost:8233"
     # Signs the web pages' session cookie. The default is random per process (fine for one dev process; every
     # sign-in is lost on restart); production sets BATON_SESSION_SECRET, the same for every API instance.
@@ -123,6 +129,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_webhook_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    # Outbound requests (subscribers, store webhooks, exporters, extracts) reach only public addresses: loopback,
+    # private, link-local, metadata and other non-public targets are refused at registration and at send time.
+    # The dev stack and the tests, whose receivers run on 127.0.0.1, allow them.
+    allow_private_targets: bool = False
+    # Rate limits, in the `limits` syntax ("10/minute", "100 per second; 2000 per hour"): sign-in attempts per
+    # client address, store webhooks per store, order placements per key holder. Counted in memory (per process)
+    # unless BATON_RATE_LIMIT_STORAGE names a shared store ("redis://host:6379") for several API processes.
+    rate_limit_sign_in: str = "10/minute"
+    rate_limit_webhooks: str = "6000/minute"
+    rate_limit_placement: str = "6000/minute"
+    rate_limit_storage: str = "memory://"
+
     @field_validator("exporters")
     @classmethod
     def _exporters_chain(cls, exporters: list[ExporterConfig]) -> list[ExporterConfig]:
@@ -131,12 +149,23 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return exporters
 
+    @field_validator("rate_limit_sign_in", "rate_limit_webhooks", "rate_limit_placement")
+    @classmethod
+    def _rate_limits_parse(cls, limit: str) -> str:
+        try:
+            parse_many(limit)
+        except ValueError:
+            raise ValueError(f"{limit!r} is not a rate limit such as '10/minute' or '100 per second'") from None
+        return limit
+
     @field_validator("codec_keys")
     @classmethod
     def _codec_keys_are_aes_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
         for key_id, key in keys.items():
             if not key_id.strip():
                 raise ValueError("codec key ids must not be empty")
+            if len(key_id) > 64:  # it is written into every sealed secret (models/sealing.py), whose column is bounded
+                raise ValueError(f"codec key id {key_id[:20]!r}… is longer than 64 characters")
             try:
                 raw = base64.b64decode(key.get_secret_value(), validate=True)
             except (binascii.Error, ValueError):
@@ -160,9 +189,28 @@ class Settings(BaseSettings):
             )
         if self.payment_gateway == "stripe" and self.stripe_api_key is None:
             raise ValueError("payment_gateway 'stripe' needs stripe_api_key (BATON_STRIPE_API_KEY)")
+        self._keep_key_digests_only()
+        if not self.allow_private_targets:
+            self._outbound_urls_are_public()
         if self.environment == "production":
             self._fail_closed()
         return self
+
+    def _keep_key_digests_only(self) -> None:
+        """BATON_API_KEYS may give plain keys (development) or digests; from here on only digests are kept."""
+        self._plain_key_holders = sorted(holder.name for key, holder in self.api_keys.items() if not is_digest(key))
+        self.api_keys = {as_digest(key): holder for key, holder in self.api_keys.items()}
+
+    def _outbound_urls_are_public(self) -> None:
+        """Configured outbound URLs written with a non-public host are refused at start; names are checked when
+        the lanes connect (activities/targets.py)."""
+        urls = [("extract_http_url", self.extract_http_url)]
+        urls += [(f"exporters[{e.name}].url", e.url) for e in self.exporters]
+        for field, url in urls:
+            host = url_host(url) if url else ""
+            why = host_problem(host) if host else None
+            if why is not None:
+                raise ValueError(f"{field}: {refusal(url or '', host, why)}")
 
     def _fail_closed(self) -> None:
         """Production never runs on what only suits a demo."""
@@ -172,6 +220,11 @@ class Settings(BaseSettings):
         demo = sorted(holder.name for holder in self.api_keys.values() if holder.name.startswith("demo-"))
         if demo:
             problems.append(f"demo API keys are configured ({', '.join(demo)}); set BATON_API_KEYS to your own")
+        if self._plain_key_holders:
+            problems.append(
+                f"plain API keys are configured ({', '.join(self._plain_key_holders)}); give each as its digest "
+                '("sha256:<hex>": python -m models.keys digest)'
+            )
         if not self.codec_enabled:
             problems.append(
                 "no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "

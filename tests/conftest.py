@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
 from models.db.tables import (
@@ -134,6 +135,8 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 def _settings(database_url: str, task_queue: str, **overrides: Any) -> Settings:
     overrides.setdefault("cookie_secure", False)  # the tests speak plain http: a Secure cookie would not come back
+    # The tests' receivers listen on 127.0.0.1; tests of the refusal set allow_private_targets=False.
+    overrides = {"allow_private_targets": True, **overrides}
     return Settings(database_url=database_url, task_queue=task_queue, api_keys=API_KEYS, **overrides)  # type: ignore[arg-type]
 
 
@@ -201,7 +204,7 @@ async def _stack(
 
     settings = _settings(database_url, f"test-{uuid.uuid4().hex[:8]}", **(overrides or {}))
     app = create_app(settings, temporal=env.client)
-    async with httpx.AsyncClient() as outbound, app.router.lifespan_context(app):
+    async with outbound_client(settings, 10.0) as outbound, app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as http:
             stack = Stack(env.client, settings, http, env, db)

@@ -90,6 +90,7 @@ def outbox_settings(database_url: str, task_queue: str = "outbox-tests", **overr
         "outbound_retry_max_interval_seconds": 1.0,
         "outbound_timeout_seconds": 2.0,
         "store_push_timeout_seconds": 2.0,
+        "allow_private_targets": True,  # the receivers run on 127.0.0.1
     }
     return Settings(database_url=database_url, task_queue=task_queue, api_keys=API_KEYS, **(values | overrides))  # type: ignore[arg-type]
 

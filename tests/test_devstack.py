@@ -56,7 +56,7 @@ def _wait_until_serving(process: subprocess.Popen[str], api: str) -> str:
         if "Store S001 webhook secret" in line:
             for _ in range(100):
                 try:
-                    if httpx.get(f"{api}/stores", timeout=2).status_code == 200:
+                    if httpx.get(f"{api}/products", timeout=2).status_code == 200:  # (stores need a key)
                         return "".join(output)
                 except httpx.HTTPError:
                     time.sleep(0.2)
@@ -98,6 +98,6 @@ def test_dev_stack_starts_serves_stops_and_keeps_data(tmp_path):
                 break
             time.sleep(0.2)
         assert view["status"] == "awaiting_acknowledgement"
-        assert len(httpx.get(f"{api}/stores", timeout=5).json()) == 5  # seeded once, not twice
+        assert len(httpx.get(f"{api}/stores", headers=headers, timeout=5).json()) == 5  # seeded once, not twice
     finally:
         assert _stop(second) == 0

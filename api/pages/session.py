@@ -1,14 +1,15 @@
 """Signing in and out of the pages, and who the signed-in user is.
 
 Sign-in takes an API key from BATON_API_KEYS and sets a signed, HttpOnly session cookie holding a fingerprint of
-the key (never the key) and a fresh session id, so removing a key from BATON_API_KEYS ends its sessions, and
-sign-out revokes the session id server-side (models/db/ui_sessions.py): a copy of the cookie is refused from then
-on. Which roles may use which page is decided by `api.deps.require_role`, the same check the API's bearer keys go
-through. The cookie's contents and the CSRF checks are in `api.pages.security`."""
+the key's digest (never the key) and a fresh session id, so removing a key from BATON_API_KEYS ends its sessions,
+and sign-out revokes the session id server-side (models/db/ui_sessions.py): a copy of the cookie is refused from
+then on. Which roles may use which page is decided by `api.deps.require_role`, the same check the API's bearer
+keys go through. The cookie's contents and the CSRF checks are in `api.pages.security`."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -38,8 +39,10 @@ from api.pages.security import (
 )
 from api.pages.shared import page
 from api.problems import NotFound
+from api.rate_limits import SignInLimit
 from models.db.ui_sessions import is_revoked, revoke
-from models.settings import ApiKeyHolder
+from models.keys import holder_of, key_digest
+from models.settings import ApiKeyHolder, Settings
 
 SIGN_IN = "/ui/sign-in"
 
@@ -61,8 +64,17 @@ class SignInRequired(Redirect):
         super().__init__(SIGN_IN)
 
 
-def _fingerprint(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+def _fingerprint(digest: str) -> str:
+    """The session's mark of a key, made from the key's digest (all Baton keeps of it; models/keys.py)."""
+    return hashlib.sha256(f"baton-ui-session:{digest}".encode()).hexdigest()[:32]
+
+
+def _holder_by_fingerprint(settings: Settings, fingerprint: str) -> ApiKeyHolder | None:
+    found = None
+    for digest, holder in settings.api_keys.items():  # every one compared, in constant time
+        if hmac.compare_digest(_fingerprint(digest).encode(), fingerprint.encode()):
+            found = holder
+    return found
 
 
 def signed_in(request: Request, settings: SettingsDep, session: SessionDep) -> ApiKeyHolder:
@@ -71,7 +83,7 @@ def signed_in(request: Request, settings: SettingsDep, session: SessionDep) -> A
     claims = read_session(request, settings)
     if claims is None:
         raise SignInRequired
-    holder = next((h for key, h in settings.api_keys.items() if _fingerprint(key) == claims.key_fingerprint), None)
+    holder = _holder_by_fingerprint(settings, claims.key_fingerprint)
     if holder is None:
         raise SignInRequired
     try:
@@ -110,12 +122,12 @@ def sign_in_form(request: Request, next: str = "") -> Response:
     return with_csrf_cookie(request, page(request, "sign_in.html", None, next=next))
 
 
-@router.post("/sign-in")
+@router.post("/sign-in", dependencies=[SignInLimit])  # attempts per client address (api/rate_limits.py)
 async def sign_in(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
     key = str(form.get("api_key", "")).strip()
     next_page = str(form.get("next", ""))
-    holder = settings.api_keys.get(key)
+    holder = holder_of(settings.api_keys, key)
     try:
         if holder is None:
             raise SignInRequired
@@ -127,7 +139,7 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
     response = RedirectResponse(next_page if next_page.startswith("/ui/") else home_of(holder), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_cookie(settings, SessionClaims(_fingerprint(key), secrets.token_urlsafe(24))),
+        session_cookie(settings, SessionClaims(_fingerprint(key_digest(key)), secrets.token_urlsafe(24))),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
-from api.deps import Caller, SessionDep
+from api.deps import Caller, SessionDep, visible_channels
 from api.params import search_text
 from api.problems import Forbidden, NotFound, field_error
 from models.db.extracts import get_extract, list_extracts
+from models.db.orders import get_order_record
 from models.db.tables import NotificationExtractRow
 from models.extracts import EXTRACT_ID_PATTERN, ExtractType
 from models.settings import ApiKeyHolder, Role
@@ -68,7 +69,12 @@ def list_notification_extracts(
         except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first moment a datetime can hold in UTC
             raise field_error("since", "out of range: give a moment between the years 1 and 9999 in UTC") from None
     rows = list_extracts(
-        session, order_number=order_number, extract_type=type.value if type else None, since=since, limit=limit
+        session,
+        order_number=order_number,
+        extract_type=type.value if type else None,
+        since=since,
+        limit=limit,
+        channels=visible_channels(_reader),  # a channel-bound key: its channels' orders only
     )
     return ExtractList(items=[_summary(row) for row in rows], limit=limit)
 
@@ -83,6 +89,9 @@ def get_notification_extract(
 ) -> Response:
     """One extract's XML document (schema: models/schemas/order-notification.xsd)."""
     row = get_extract(session, extract_id)
+    if row is not None and (channels := visible_channels(_reader)) is not None:
+        order = get_order_record(session, row.order_number)
+        row = row if order is not None and order.channel in channels else None  # another channel's: not found
     if row is None:
         raise NotFound(f"extract {extract_id} not found", type_="extract-not-found")
     return Response(content=row.payload.encode(), media_type="application/xml")

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api import orders_service
-from api.deps import Caller, OrderPlacer, SessionDep, SettingsDep, TemporalDep, visible_store
+from api.deps import Caller, SessionDep, SettingsDep, TemporalDep, visible_channels, visible_store
 from api.params import IdempotencyKey, Offset, OrderNumber, search_text
 from api.problems import problem_responses
+from api.rate_limits import PlacementLimited
 from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
@@ -27,7 +28,7 @@ async def place_order(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    caller: OrderPlacer,
+    caller: PlacementLimited,  # an order placer, within its placement rate limit
     idempotency_key: IdempotencyKey = None,
 ) -> JSONBody:
     """Place an order; the same Idempotency-Key (from the same key holder) with the same body returns the same
@@ -55,7 +56,8 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> OrderPage:
-    """Search orders, newest first (a store key sees its own store's orders only)."""
+    """Search orders, newest first (a store key sees its own store's orders only, a channel key bound to channels
+    those channels' orders)."""
     own_store = visible_store(caller)
     if own_store is not None:
         if store_id not in (None, own_store):
@@ -64,6 +66,7 @@ def list_orders(
     rows, total = orders.search_orders(
         session,
         store_id=store_id,
+        channels=visible_channels(caller),
         customer=customer,
         web_reference=web_reference,
         order_number=order_number,

@@ -13,8 +13,8 @@ router = APIRouter(prefix="/settings", tags=["settings"])
 
 
 @router.get("/sla", response_model=SlaPolicy)
-def get_sla(session: SessionDep) -> SlaPolicy:
-    """Global SLA durations (ISO 8601); stores may override each."""
+def get_sla(session: SessionDep, _ho: HeadOffice) -> SlaPolicy:
+    """Global SLA durations (ISO 8601); stores may override each. Head Office only."""
     return policies.get_sla_policy(session)
 
 
@@ -26,8 +26,8 @@ def put_sla(policy: SlaPolicy, session: SessionDep, _ho: HeadOffice) -> SlaPolic
 
 
 @router.get("/payments", response_model=PaymentPolicy)
-def get_payments(session: SessionDep) -> PaymentPolicy:
-    """How payments settle and which orders need approval; blocked customers."""
+def get_payments(session: SessionDep, _ho: HeadOffice) -> PaymentPolicy:
+    """How payments settle and which orders need approval; blocked customers. Head Office only."""
     return policies.get_payment_policy(session)
 
 

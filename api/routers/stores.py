@@ -6,12 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
+from api.deps import HEAD_OFFICE, Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, has_role, in_threadpool
 from api.params import Sku, search_text
 from api.problems import NotFound
+from api.targets import check_target
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
 from models.db import catalogue
 from models.outbox import store_lane
+from models.sealing import SecretSeal, store_secret_owner
+from models.settings import ApiKeyHolder
 from workflows.outbox import start_lane
 
 router = APIRouter(tags=["stores and stock"])
@@ -20,18 +23,26 @@ StoreId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 
 @router.get("/stores", response_model=list[Store])
-def list_stores(session: SessionDep, kind: LocationKind | None = None) -> list[Store]:
-    """All stores and warehouses (filter with ?kind=store or ?kind=warehouse)."""
-    return catalogue.list_stores(session, kind)
+def list_stores(session: SessionDep, caller: Caller, kind: LocationKind | None = None) -> list[Store]:
+    """All stores and warehouses (filter with ?kind=store or ?kind=warehouse); a store's webhook URL is shown to
+    Head Office and to that store only."""
+    return [_as_seen_by(caller, store) for store in catalogue.list_stores(session, kind)]
 
 
 @router.get("/stores/{store_id}", response_model=Store)
-def get_store(store_id: StoreId, session: SessionDep) -> Store:
-    """One store's settings (its webhook secret is never shown)."""
+def get_store(store_id: StoreId, session: SessionDep, caller: Caller) -> Store:
+    """One store's settings (its webhook secret is never shown; its webhook URL only to Head Office and itself)."""
     store = catalogue.get_store(session, store_id)
     if store is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
-    return store
+    return _as_seen_by(caller, store)
+
+
+def _as_seen_by(caller: ApiKeyHolder, store: Store) -> Store:
+    """Where a store's messages go is for Head Office and the store itself: to anyone else it is a target to aim at."""
+    if has_role(caller, HEAD_OFFICE) or caller.store_id == store.store_id:
+        return store
+    return store.model_copy(update={"webhook_url": None})
 
 
 @router.put(
@@ -49,6 +60,11 @@ async def put_store(
     _ho: HeadOffice,
 ) -> Store:
     """Create or replace a store's settings: click & collect, webhook URL and secret, SLA overrides."""
+    if settings.webhook_url:
+        await check_target(settings.webhook_url, "webhook_url", baton)
+    if settings.webhook_secret is not None:  # kept sealed with the codec key, when one is set (models/sealing.py)
+        sealed = SecretSeal.from_settings(baton).seal(settings.webhook_secret, store_secret_owner(store_id))
+        settings = settings.model_copy(update={"webhook_secret": sealed})
     store, created = await in_threadpool(session, catalogue.put_store, session, store_id, settings)
     if store.webhook_url:  # the store's messages go out through its lane; without a webhook it reads the API
         await start_lane(temporal, baton, store_lane(store_id))

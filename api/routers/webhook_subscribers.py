@@ -12,10 +12,12 @@ from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.params import Offset, OrderNumber, search_text
 from api.problems import Conflict, NotFound, problem_responses
+from api.targets import check_target
 from models.db import outbound
 from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
 from models.outbox import subscriber_lane
+from models.sealing import SecretSeal, subscriber_secret_owner
 from models.text import LINE_PATTERN, Line
 from workflows.outbox import start_lane
 
@@ -102,11 +104,18 @@ async def create_subscriber(
 ) -> CreatedSubscriber:
     """Register a subscriber for order event types (it hears of events from now on); answers its signing secret,
     this once only."""
+    await check_target(str(body.url), "url", settings)
+    secret, box = outbound.new_signing_secret(), SecretSeal.from_settings(settings)
+
+    def seal(plain: str, subscriber_id: str) -> str:
+        return box.seal(plain, subscriber_secret_owner(subscriber_id))
+
+    now = datetime.now(UTC)
     row = await in_threadpool(
-        session, outbound.create_subscriber, session, body.name, str(body.url), body.event_types, datetime.now(UTC)
+        session, outbound.create_subscriber, session, body.name, str(body.url), body.event_types, now, secret, seal
     )
     await start_lane(temporal, settings, subscriber_lane(row.subscriber_id))
-    return CreatedSubscriber(**_subscriber(row).model_dump(), secret=row.secret)
+    return CreatedSubscriber(**_subscriber(row).model_dump(), secret=secret)
 
 
 @router.get("/webhook-subscribers", response_model=list[Subscriber])

@@ -14,11 +14,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep, in_threadpool
-from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, field_error, problem_responses
+from api.problems import Conflict, InvalidInput, NotFound, Unauthorized, Unavailable, field_error, problem_responses
+from api.rate_limits import WebhookLimit
 from api.routers.stores import StoreId
 from api.schemas import StoreWebhookEvent, WebhookAccepted
 from models.db import catalogue, orders
 from models.order import StoreEvent, StoreEventType, order_workflow_id, store_link_workflow_id
+from models.sealing import SealError, SecretSeal, store_secret_owner
 from models.settings import Settings
 from models.signing import SignatureError, verify
 from models.store_link import Heartbeat, StoreLinkInput
@@ -30,16 +32,20 @@ router = APIRouter(prefix="/webhooks", tags=["store webhooks"])
 
 
 def _authenticate(
-    session: Session, store_id: str, body: bytes, signature: str | None, tolerance_seconds: int
+    session: Session, store_id: str, body: bytes, signature: str | None, settings: Settings
 ) -> StoreWebhookEvent:
     """Check the store, the signature and the body."""
     if catalogue.get_store(session, store_id) is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
-    _url, secret = catalogue.store_webhook(session, store_id)
-    if not secret:
+    _url, stored_secret = catalogue.store_webhook(session, store_id)
+    if not stored_secret:
         raise Unauthorized(f"store {store_id} has no webhook secret", type_="invalid-signature")
     try:
-        verify(secret, signature, body, time.time(), tolerance_seconds)
+        secret = SecretSeal.from_settings(settings).open(stored_secret, store_secret_owner(store_id))
+    except SealError as error:  # the operator removed the codec key that sealed it: not the store's doing
+        raise Unavailable(str(error), type_="store-secret-sealed") from error
+    try:
+        verify(secret, signature, body, time.time(), settings.webhook_tolerance_seconds)
     except SignatureError as error:
         raise Unauthorized(str(error), type_="invalid-signature") from error
     try:
@@ -62,9 +68,9 @@ def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tupl
 
 
 def _check(
-    session: Session, store_id: str, body: bytes, signature: str | None, tolerance_seconds: int
+    session: Session, store_id: str, body: bytes, signature: str | None, settings: Settings
 ) -> tuple[StoreWebhookEvent, tuple[str, str, set[str]] | None]:
-    event = _authenticate(session, store_id, body, signature, tolerance_seconds)
+    event = _authenticate(session, store_id, body, signature, settings)
     return event, None if event.is_heartbeat else _order_of(session, store_id, event)
 
 
@@ -90,6 +96,7 @@ async def _hand_heartbeat(temporal: Client, settings: Settings, store_id: str, e
 @router.post(
     "/stores/{store_id}",
     status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[WebhookLimit],  # per store, before the body is read
     response_model=WebhookAccepted,
     openapi_extra={
         "requestBody": {
@@ -113,9 +120,7 @@ async def store_event(
     """A store reports acknowledged, picked, collected, not_collected, update_acknowledged, transfer_received
     or dispatched about one of its orders, or sends a heartbeat (no order_number) to say it is online."""
     body = await request.body()
-    event, order = await in_threadpool(
-        session, _check, session, store_id, body, baton_signature, settings.webhook_tolerance_seconds
-    )
+    event, order = await in_threadpool(session, _check, session, store_id, body, baton_signature, settings)
     if order is None:
         await _hand_heartbeat(temporal, settings, store_id, event)
         return WebhookAccepted(event_id=event.event_id)

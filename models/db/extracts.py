@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.db.engine import dialect_insert
-from models.db.tables import NotificationExtractRow
+from models.db.tables import NotificationExtractRow, OrderRecordRow
 
 
 def get_extract(session: Session, extract_id: str) -> NotificationExtractRow | None:
@@ -63,9 +63,14 @@ def list_extracts(
     extract_type: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
+    channels: list[str] | None = None,
 ) -> list[NotificationExtractRow]:
-    """Oldest first, so a process polling with `since` reads them in the order they were made."""
+    """Oldest first, so a process polling with `since` reads them in the order they were made; with `channels`,
+    only extracts of those channels' orders."""
     query = select(NotificationExtractRow)
+    if channels is not None:
+        of_channels = select(OrderRecordRow.order_number).where(col(OrderRecordRow.channel).in_(channels))
+        query = query.where(col(NotificationExtractRow.order_number).in_(of_channels))
     if order_number is not None:
         query = query.where(NotificationExtractRow.order_number == order_number)
     if extract_type is not None:

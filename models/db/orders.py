@@ -98,6 +98,7 @@ def search_orders(
     session: Session,
     *,
     store_id: str | None = None,
+    channels: list[str] | None = None,
     customer: str | None = None,
     web_reference: str | None = None,
     order_number: str | None = None,
@@ -109,6 +110,8 @@ def search_orders(
 ) -> tuple[list[OrderRecordRow], int]:
     """Filter the read model, newest first; returns one page and the total count."""
     conditions: list[ColumnElement[bool]] = []
+    if channels is not None:
+        conditions.append(col(OrderRecordRow.channel).in_(channels))
     if store_id:
         conditions.append(col(OrderRecordRow.store_id) == store_id)
     if web_reference:

@@ -4,6 +4,7 @@ export audit. Each takes an open Session."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, col, func, select
@@ -22,17 +23,30 @@ from models.outbound import delivery_id, resend_delivery_id
 from models.outbox import subscriber_lane
 
 
+def new_signing_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
 def create_subscriber(
-    session: Session, name: str, url: str, event_types: list[OrderEventType], now: datetime
+    session: Session,
+    name: str,
+    url: str,
+    event_types: list[OrderEventType],
+    now: datetime,
+    secret: str | None = None,
+    seal: Callable[[str, str], str] | None = None,
 ) -> WebhookSubscriberRow:
-    """A new active subscriber with a generated signing secret. Its lane's cursor starts at the end of the outbox
-    (in the same transaction): it hears of what happens from now on."""
+    """A new active subscriber with its signing secret (generated unless given), stored as `seal(secret,
+    subscriber_id)` says (models/sealing.py). Its lane's cursor starts at the end of the outbox (in the same
+    transaction): it hears of what happens from now on."""
+    subscriber_id = f"whs_{secrets.token_hex(8)}"
+    secret = secret or new_signing_secret()
     row = WebhookSubscriberRow(
-        subscriber_id=f"whs_{secrets.token_hex(8)}",
+        subscriber_id=subscriber_id,
         name=name,
         url=url,
         event_types=[event_type.value for event_type in event_types],
-        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        secret=seal(secret, subscriber_id) if seal else secret,
         created_at=now,
     )
     session.add(row)

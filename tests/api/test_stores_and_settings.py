@@ -14,10 +14,12 @@ from tests.support import CHANNEL, HO, STORE_SECRETS, TEE, eventually, order_bod
 
 
 async def test_list_stores_products_and_stock(stack):
-    stores = (await stack.http.get("/stores")).json()
+    stores = (await stack.http.get("/stores", headers=HO)).json()
     assert {s["store_id"] for s in stores} == {"S001", "S002", "S003", "S004", "W001"}
     assert all("webhook_secret" not in s for s in stores)
-    assert [s["store_id"] for s in (await stack.http.get("/stores", params={"kind": "warehouse"})).json()] == ["W001"]
+    assert [
+        s["store_id"] for s in (await stack.http.get("/stores", params={"kind": "warehouse"}, headers=HO)).json()
+    ] == ["W001"]
     products = (await stack.http.get("/products")).json()
     assert len(products) >= 20
     assert set(products[0]) == {"sku", "style", "name", "size", "colour", "price"}
@@ -46,7 +48,7 @@ async def test_put_store_needs_head_office_and_validates(stack):
     bad = await stack.http.put("/stores/S010", json={**body, "sla_overrides": {"not_picked": "soon"}}, headers=HO)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "sla_overrides.not_picked"
-    assert (await stack.http.get("/stores/S010")).json()["sla_overrides"]["not_picked"] == "PT45M"
+    assert (await stack.http.get("/stores/S010", headers=HO)).json()["sla_overrides"]["not_picked"] == "PT45M"
 
 
 async def test_disabled_store_refuses_click_and_collect_orders(stack):
@@ -58,7 +60,7 @@ async def test_disabled_store_refuses_click_and_collect_orders(stack):
 
 
 async def test_sla_settings_round_trip_iso_and_seconds(stack):
-    assert (await stack.http.get("/settings/sla")).json()["not_acknowledged"] == "PT30M"
+    assert (await stack.http.get("/settings/sla", headers=HO)).json()["not_acknowledged"] == "PT30M"
     policy = {
         "not_acknowledged": 900,
         "not_picked": "PT1H",
@@ -74,7 +76,7 @@ async def test_sla_settings_round_trip_iso_and_seconds(stack):
     refused = await stack.http.put("/settings/sla", json={**policy, "not_picked": 0}, headers=HO)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "not_picked"
-    assert (await stack.http.get("/settings/sla")).json()["not_picked"] == "PT1H"
+    assert (await stack.http.get("/settings/sla", headers=HO)).json()["not_picked"] == "PT1H"
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def _settings(dev_env, database_url: str, **extra) -> Settings:
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         api_keys=API_KEYS,  # type: ignore[arg-type]
         outbox_poll_seconds=0.05,
+        allow_private_targets=True,  # the store endpoints run on 127.0.0.1
         outbox_idle_seconds=0.5,  # each relay returns (and ends its span) soon after its lane goes quiet
         **extra,
     )
