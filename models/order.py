@@ -67,6 +67,8 @@ class AlertType(StrEnum):
     # The collection store stopped linking (no heartbeat in time); cleared when it is back online.
     store_offline = "store_offline"
     store_unreachable = "store_unreachable"  # a message to the store's webhook could not be delivered
+    # The database refused to record a change (a value it cannot store): the order goes on, its read model lags.
+    projection_failed = "projection_failed"
 
 
 class HoldReason(StrEnum):

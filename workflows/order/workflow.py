@@ -140,7 +140,13 @@ class OrderWorkflow:
             order_number=sent.order_number, location_id=sent.store_id, lines=clearance.lines_to_reserve(sent)
         )
         self._count_raised_alerts()
-        outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects))
+        journey.before_write(sent, workflow.now())
+        try:
+            outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects))
+        except calls.WriteRefused as refused:
+            # Nothing was reserved or written: the order stays where it was, under an alert, and goes on serving.
+            self._write_refused(refused)
+            return True
         if outcome.reserved:
             self._state, self._policy = sent, outcome.policy or self._policy
             self._upsert_search_attributes()
@@ -164,7 +170,19 @@ class OrderWorkflow:
 
     async def _commit(self, effects: Effects) -> None:
         self._count_raised_alerts()
-        self._policy = await calls.commit(transition_of(self._state, effects))
+        journey.before_write(self._state, workflow.now())
+        try:
+            self._policy = await calls.commit(transition_of(self._state, effects))
+        except calls.WriteRefused as refused:
+            self._write_refused(refused)
+        self._upsert_search_attributes()
+
+    def _write_refused(self, refused: calls.WriteRefused) -> None:
+        """A change the database refuses is not retried (it would hold the lock for good): the order keeps it,
+        raises a projection_failed alert, and answers its next message; its read model catches up at the next
+        change that can be written."""
+        journey.write_refused(self._state, workflow.now(), refused.error_class)
+        self._count_raised_alerts()
         self._upsert_search_attributes()
 
     def _upsert_search_attributes(self) -> None:
