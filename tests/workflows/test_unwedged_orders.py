@@ -1,5 +1,5 @@
-"""An order whose change the database refuses is not wedged: the refusal is not retried, the order raises a
-projection_failed alert and goes on answering Head Office."""
+"""Orders that bad data cannot wedge: a change the database refuses raises a projection_failed alert and the order
+goes on answering Head Office; an SLA duration already stored too long for a datetime is clamped, not raised."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus
 
 import api.orders_service
-from models.db.tables import StockReservationRow
+from models.db.policies import put_sla_policy
+from models.db.tables import LocationRow, StockReservationRow
 from models.order import OrderState, order_workflow_id
+from models.sla import SlaPolicy
 from models.views import OrderView
-from tests.support import HO, act, eventually, order_body
+from tests.support import CHANNEL, HO, act, eventually, order_body, store_says, wait_for_status
 from workflows.order import OrderWorkflow
 
 
@@ -33,7 +35,7 @@ async def test_a_change_the_database_refuses_raises_an_alert_and_the_order_goes_
         return state
 
     monkeypatch.setattr(api.orders_service, "new_order", at_the_edge)
-    response = await stack.http.post("/orders", json=order_body(), headers={"Authorization": "Bearer test-channel-key"})
+    response = await stack.http.post("/orders", json=order_body(), headers=CHANNEL)
     assert response.status_code == 201, response.text
     number = response.json()["order_number"]
     handle = stack.client.get_workflow_handle(order_workflow_id(number))
@@ -58,3 +60,27 @@ async def test_a_change_the_database_refuses_raises_an_alert_and_the_order_goes_
     with Session(stack.engine) as session:
         assert not session.exec(select(StockReservationRow).where(StockReservationRow.order_number == number)).all()
     assert (await stack.http.get(f"/orders/{number}", headers=HO)).status_code == 200
+
+
+async def test_an_sla_duration_stored_too_long_for_a_datetime_does_not_stop_the_order(stack):
+    """P999999999D, the longest timedelta there is, stored as the global SLA and as the store's overrides (as an
+    older API let it through): every deadline the order computes from it would overflow. The order is placed,
+    sent to its store, acknowledged and still answers Head Office, with no SLA alert raised early."""
+    forever = "P999999999D"
+    with Session(stack.engine) as session:
+        put_sla_policy(session, SlaPolicy.model_validate({field: forever for field in SlaPolicy.model_fields}))
+        store = session.get(LocationRow, "S001")
+        assert store is not None
+        store.sla_overrides = {"not_acknowledged": forever, "not_picked": forever, "collection_expiry": forever}
+        session.add(store)
+        session.commit()
+    response = await stack.http.post("/orders", json=order_body(), headers=CHANNEL)
+    assert response.status_code == 201, response.text
+    number = response.json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await store_says(stack.http, number, "acknowledged")
+    view = await wait_for_status(stack.http, number, "acknowledged")
+    assert (await act(stack.http, number, "notes", {"text": "answered"}))["notes"][-1]["text"] == "answered"
+    assert not [a for a in view["alerts"] if a["cleared_at"] is None]
+    handle = stack.client.get_workflow_handle(order_workflow_id(number))
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
