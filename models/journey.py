@@ -226,8 +226,19 @@ def acknowledge_store_update(state: OrderState, now: datetime, store_id: str) ->
     settle_alerts(state, now)
 
 
+# Store event ids an order remembers to recognise a retried webhook, latest last. A store retries within minutes,
+# not after a thousand other events; remembering every id would let a misbehaving store grow the order without end.
+SEEN_EVENT_IDS_KEPT = 1000
+
+
 def seen(state: OrderState, event_id: str) -> bool:
     return event_id in state.seen_event_ids
+
+
+def remember_event(state: OrderState, event_id: str) -> None:
+    """Remember a store event id, forgetting the oldest beyond SEEN_EVENT_IDS_KEPT."""
+    state.seen_event_ids.append(event_id)
+    del state.seen_event_ids[:-SEEN_EVENT_IDS_KEPT]
 
 
 def open_alert(state: OrderState, alert_type: AlertType) -> bool:
