@@ -42,7 +42,8 @@ class WriteRefused(Exception):
         self.error_class = error_class
 
 
-def _refused(error: ActivityError | ApplicationError) -> WriteRefused | None:
+def refusal_of(error: ActivityError | ApplicationError) -> WriteRefused | None:
+    """The WriteRefused an activity's failure stands for, if the database refused its write; else None."""
     # A local activity's non-retryable failure reaches the workflow as the ApplicationError itself, unwrapped.
     cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError) and cause.type == UNCURABLE_WRITE:
@@ -55,6 +56,7 @@ async def reserve(order_number: str, location_id: str, lines: list[LineReservati
         InventoryActivities.reserve_stock,
         ReserveStock(order_number=order_number, location_id=location_id, lines=lines),
         start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE_RETRY,
     )
 
 
@@ -62,7 +64,10 @@ async def dispatch_transfer(transfer: DispatchTransfer) -> None:
     """Stock leaves the source now; a shortage refuses the action that asked for it (nothing changed yet)."""
     try:
         await workflow.execute_local_activity_method(
-            InventoryActivities.dispatch_transfer, transfer, start_to_close_timeout=DATABASE_TIMEOUT
+            InventoryActivities.dispatch_transfer,
+            transfer,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
         )
     except ActivityError as error:
         if isinstance(error.cause, ApplicationError):
@@ -75,6 +80,7 @@ async def receive_transfer(transfer_id: str) -> None:
         InventoryActivities.receive_transfer,
         ReceiveTransfer(transfer_id=transfer_id),
         start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE_RETRY,
     )
 
 
@@ -89,7 +95,7 @@ async def commit_if_reserved(reserve: ReserveStock, transition: Transition) -> R
             retry_policy=DATABASE_RETRY,
         )
     except (ActivityError, ApplicationError) as error:
-        refused = _refused(error)
+        refused = refusal_of(error)
         if refused is None:
             raise
         raise refused from error
@@ -107,7 +113,7 @@ async def commit(transition: Transition) -> SlaPolicy:
             retry_policy=DATABASE_RETRY,
         )
     except (ActivityError, ApplicationError) as error:
-        refused = _refused(error)
+        refused = refusal_of(error)
         if refused is None:
             raise
         raise refused from error

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models import clearance, deadlines, journey, operations, settlement, store_events
@@ -220,7 +220,16 @@ class OrderWorkflow:
         if reason:
             await self._decide(lambda now: store_events.record_exception(self._state, event, reason, now))
         else:
-            await self._meet(store_events.needs(self._state, event))
+            try:
+                await self._meet(store_events.needs(self._state, event))
+            except (ActivityError, ApplicationError) as error:
+                # A stock ledger write the database refuses (a received transfer): the event is not applied, the
+                # order raises an alert and goes on; any other failure is raised as before.
+                refused = calls.refusal_of(error)
+                if refused is None:
+                    raise
+                self._write_refused(refused)
+                return
             await self._decide(lambda now: store_events.apply(self._state, event, now))
 
     async def _move_money(self) -> None:
