@@ -10,6 +10,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.write_errors import uncurable_writes_are_final
 from models.catalogue import (
     CommitStock,
     DispatchTransfer,
@@ -29,7 +30,7 @@ class InventoryActivities:
     @activity.defn
     def reserve_stock(self, request: ReserveStock) -> ReservationOutcome:
         """Reserve all lines at one location or none; a line already reserved there is not reserved again."""
-        with Session(self._engine) as session:
+        with uncurable_writes_are_final(f"stock for order {request.order_number}"), Session(self._engine) as session:
             short = stock.reserve(session, request)
         if short:
             skus = ", ".join(line.sku for line in request.lines if line.line_id in short)
@@ -58,7 +59,7 @@ class InventoryActivities:
     @activity.defn
     def dispatch_transfer(self, request: DispatchTransfer) -> None:
         """Send stock from a warehouse or store towards the collection store (once per transfer id)."""
-        with Session(self._engine) as session:
+        with uncurable_writes_are_final(f"transfer {request.transfer_id}"), Session(self._engine) as session:
             try:
                 stock.dispatch_transfer(session, request, datetime.now(UTC))
             except StockShortage as shortage:
@@ -67,7 +68,7 @@ class InventoryActivities:
     @activity.defn
     def receive_transfer(self, request: ReceiveTransfer) -> None:
         """The store confirmed the transfer arrived: its stock grows, once."""
-        with Session(self._engine) as session:
+        with uncurable_writes_are_final(f"transfer {request.transfer_id}"), Session(self._engine) as session:
             try:
                 stock.receive_transfer(session, request.transfer_id, datetime.now(UTC))
             except UnknownTransfer as unknown:

@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.gateways import GatewayErrorType, GatewayUnavailable, PaymentGateway, misconfigured, perform
+from activities.write_errors import uncurable_writes_are_final
 from models.db import payments as ledger
 from models.money import Money
 from models.payments import GatewayRequest, GatewayResult
@@ -60,14 +61,14 @@ class PaymentActivities:
         return gateway
 
     def _recorded_outcome(self, operation_id: str) -> GatewayResult | None:
-        with Session(self._engine) as session:
+        with uncurable_writes_are_final(f"ledger read of {operation_id}"), Session(self._engine) as session:
             return ledger.recorded_outcome(session, operation_id)
 
     def _record_outcome(self, request: GatewayRequest, result: GatewayResult) -> GatewayResult:
         """Write the final outcome over any error recorded before; if a concurrent copy already wrote one, keep
         it (the gateway answered both alike, by idempotency key)."""
         for _ in range(3):
-            with Session(self._engine) as session:
+            with uncurable_writes_are_final(f"ledger entry {request.operation_id}"), Session(self._engine) as session:
                 recorded = ledger.record_outcome(session, request, result, _attempt())
                 if recorded is not None:
                     return recorded
@@ -76,14 +77,15 @@ class PaymentActivities:
     def _record_error(self, request: GatewayRequest, detail: str) -> None:
         """Record a failed attempt, unless a final outcome is already there."""
         for _ in range(3):
-            with Session(self._engine) as session:
+            with uncurable_writes_are_final(f"ledger entry {request.operation_id}"), Session(self._engine) as session:
                 if ledger.record_error(session, request, detail, _attempt()):
                     return
 
     @activity.defn
     def record_payment_transaction(self, transaction: PaymentTransaction) -> str:
         """Record a payment or refund once; returns its reference (the transaction id)."""
-        with Session(self._engine) as session:
+        ledger_entry = uncurable_writes_are_final(f"ledger entry {transaction.transaction_id}")
+        with ledger_entry, Session(self._engine) as session:
             ledger.record_movement(
                 session,
                 transaction.transaction_id,

@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.extracts import extract_documents
+from activities.write_errors import uncurable_writes_are_final
 from models.catalogue import CommitStock, ResizeReservations
 from models.db import exports, outbox, stock
 from models.db.extracts import add_extract, get_extract
@@ -41,7 +42,7 @@ class ProjectionActivities:
         """Write one order change in one transaction: stock, projection, events, extracts, exporter runs and store
         messages. Returns the store's SLA policy as it stands now, so a running order picks up changed settings
         at its next step without spending a separate action on reading them."""
-        with Session(self._engine) as session:
+        with uncurable_writes_are_final(f"order {transition.order_number}'s change"), Session(self._engine) as session:
             documents = self._documents(session, transition)  # built before the transaction begins: no locks held
             policy = self._write(session, transition, documents)
             session.commit()
@@ -52,7 +53,8 @@ class ProjectionActivities:
         """Reserve the lines at the store and, if every one could be, write the change that sends the order there,
         in one transaction. Short of stock: nothing is written, and the answer says what is short."""
         reserve = request.reserve
-        with Session(self._engine) as session:
+        change = f"order {reserve.order_number}'s change"
+        with uncurable_writes_are_final(change), Session(self._engine) as session:
             documents = self._documents(session, request.transition)
             short = stock.reserve(session, reserve, commit=False)  # first: a shortage rolls the session back
             if short:

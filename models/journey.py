@@ -167,6 +167,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             continue
         elif alert.type is AlertType.store_unreachable:
             resolved = False  # cleared when the store is heard from (store_events.py)
+        elif alert.type is AlertType.projection_failed:
+            resolved = False  # cleared when a change is written again (`before_write`)
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
@@ -174,9 +176,7 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             record(state, now, SYSTEM, "alert_cleared", alert.type)
 
 
-def hold(
-    state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str, *, alert: bool = True
-) -> None:
+def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str, *, alert: bool = True) -> None:
     """Put the order on hold for Head Office, with an alert saying why (unless one is already raised)."""
     transition(state, OrderStatus.on_hold, now, actor, f"held_{reason}", detail)
     state.hold_reason = reason
@@ -226,9 +226,40 @@ def acknowledge_store_update(state: OrderState, now: datetime, store_id: str) ->
     settle_alerts(state, now)
 
 
+# Store event ids an order remembers to recognise a retried webhook, latest last. A store retries within minutes,
+# not after a thousand other events; remembering every id would let a misbehaving store grow the order without end.
+SEEN_EVENT_IDS_KEPT = 1000
+
+
 def seen(state: OrderState, event_id: str) -> bool:
     return event_id in state.seen_event_ids
 
 
+def remember_event(state: OrderState, event_id: str) -> None:
+    """Remember a store event id, forgetting the oldest beyond SEEN_EVENT_IDS_KEPT."""
+    state.seen_event_ids.append(event_id)
+    del state.seen_event_ids[:-SEEN_EVENT_IDS_KEPT]
+
+
 def open_alert(state: OrderState, alert_type: AlertType) -> bool:
     return any(alert.is_open and alert.type is alert_type for alert in state.alerts)
+
+
+def before_write(state: OrderState, now: datetime) -> None:
+    """A change is about to be written: an open projection_failed alert is cleared in it, so the read model
+    shows the order whole again once a write succeeds (`write_refused` reopens it if this write fails too)."""
+    for alert in state.alerts:
+        if alert.is_open and alert.type is AlertType.projection_failed:
+            alert.cleared_at = now
+
+
+def write_refused(state: OrderState, now: datetime, error_class: str) -> None:
+    """The database refused to write the order's change: the order goes on with its read model behind, under a
+    projection_failed alert naming the error's class. An alert cleared by this very write is reopened rather than
+    raised again, so an order that fails at every step keeps one alert."""
+    detail = f"the change could not be written ({error_class})"
+    for alert in state.alerts:
+        if alert.type is AlertType.projection_failed and (alert.is_open or alert.cleared_at == now):
+            alert.cleared_at, alert.detail = None, detail
+            return
+    raise_alert(state, AlertType.projection_failed, now, detail)

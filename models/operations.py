@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models import journey
+from models import journey, sla
 from models.money import Money
 from models.order import AlertType, OrderState, order_workflow_id
 from models.payments import GatewayOperationKind, MoneyOperation, PaymentRecord
@@ -88,8 +88,9 @@ def mark_unknown(state: OrderState, operation: MoneyOperation, detail: str, now:
     if first:
         operation.since = now
     operation.status = "unknown"
-    wait = min(state.payment_policy.reconcile_every * (2**operation.checks), RECONCILE_BACKOFF_CAP)
-    operation.check_at = now + wait
+    # In seconds, exponent capped: a timedelta doubled past ~38 checks (or a huge stored interval) overflows.
+    backoff = state.payment_policy.reconcile_every.total_seconds() * 2.0 ** min(operation.checks, 32)
+    operation.check_at = now + timedelta(seconds=min(backoff, RECONCILE_BACKOFF_CAP.total_seconds()))
     if first:
         text = f"{operation.payment_id} {operation.kind} of {operation.amount} ({operation.operation_id}): {detail}"
         journey.record(state, now, journey.SYSTEM, "payment_outcome_unknown", text)
@@ -105,7 +106,7 @@ def reauthorisation_due(state: OrderState) -> datetime | None:
     if state.is_final:
         return None  # a final order's authorisations are captured or voided, not renewed
     due = [
-        p.authorised_until - state.payment_policy.reauthorise_before
+        sla.before(p.authorised_until, state.payment_policy.reauthorise_before)
         for p in _renewable(state)
         if p.authorised_until is not None
     ]

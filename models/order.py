@@ -67,6 +67,8 @@ class AlertType(StrEnum):
     # The collection store stopped linking (no heartbeat in time); cleared when it is back online.
     store_offline = "store_offline"
     store_unreachable = "store_unreachable"  # a message to the store's webhook could not be delivered
+    # The database refused to record a change (a value it cannot store): the order goes on, its read model lags.
+    projection_failed = "projection_failed"
 
 
 class HoldReason(StrEnum):
@@ -155,10 +157,15 @@ class HistoryEntry(BaseModel):
 
 
 class StoreException(BaseModel):
-    event_id: str
+    """A store event that did not fit the order. The same type refused for the same reason again is counted
+    here, not kept again: a store integration repeating itself cannot grow the order without bound."""
+
+    event_id: str = Field(description="The latest event refused for this reason")
     type: StoreEventType
-    at: datetime
+    at: datetime = Field(description="When this type was first refused for this reason")
     reason: str
+    count: int = Field(default=1, description="How many events of this type were refused for this reason")
+    last_at: datetime | None = Field(default=None, description="When the latest of them was refused")
 
 
 class StoreEvent(BaseModel):

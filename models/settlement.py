@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, operations
+from models import journey, operations, sla
 from models.money import Money
 from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payments import (
@@ -152,7 +152,7 @@ def _refunded(
 
 def lapses_at(result: GatewayResult, state: OrderState, now: datetime) -> datetime:
     """The sooner of the gateway's own expiry and the configured authorisation lifetime."""
-    configured = now + state.payment_policy.authorisation_lifetime
+    configured = sla.after(now, state.payment_policy.authorisation_lifetime)
     return min(result.expires_at, configured) if result.expires_at else configured
 
 

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.order import AlertType, OrderState, OrderStatus
 
+# A wait longer than this counts as this long. A duration already stored past what the API now accepts (a year), or
+# a timer far in the future, must not overflow a running order's deadline arithmetic (datetime ends in year 9999).
+LONGEST_WAIT = timedelta(days=3650)
+
 SLA_ALERTS = (
     AlertType.not_acknowledged,
     AlertType.not_picked,
@@ -74,6 +78,16 @@ def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -
     return global_policy.model_copy(update=overrides.model_dump(exclude_none=True))
 
 
+def after(moment: datetime, wait: timedelta) -> datetime:
+    """`moment + wait`, the wait held between zero and LONGEST_WAIT: never an OverflowError, whatever is stored."""
+    return moment + min(max(wait, timedelta(0)), LONGEST_WAIT)
+
+
+def before(moment: datetime, wait: timedelta) -> datetime:
+    """`moment - wait`, the wait held between zero and LONGEST_WAIT."""
+    return moment - min(max(wait, timedelta(0)), LONGEST_WAIT)
+
+
 def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
     if alert_type is AlertType.not_updated:
         return state.store_update_pending_since
@@ -94,7 +108,7 @@ def running_deadlines(state: OrderState, policy: SlaPolicy) -> dict[AlertType, d
     for alert_type in SLA_ALERTS:
         since = _clock_start(state, alert_type)
         if since is not None and not _already_raised(state, alert_type, since):
-            deadlines[alert_type] = since + getattr(policy, alert_type.value)
+            deadlines[alert_type] = after(since, getattr(policy, alert_type.value))
     return deadlines
 
 
@@ -106,7 +120,7 @@ def collection_deadline(state: OrderState, policy: SlaPolicy) -> datetime | None
     """When an uncollected order is cancelled and its stock released."""
     if state.status != OrderStatus.ready_for_collection:
         return None
-    return state.status_since + policy.collection_expiry
+    return after(state.status_since, policy.collection_expiry)
 
 
 def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:

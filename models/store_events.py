@@ -80,8 +80,20 @@ def needs(state: OrderState, event: StoreEvent) -> Needs:
     return Needs()
 
 
+# The store exceptions an order keeps, latest last: older ones are dropped (their history entries remain).
+STORE_EXCEPTIONS_KEPT = 100
+
+
 def record_exception(state: OrderState, event: StoreEvent, reason: str, now: datetime) -> None:
+    """Keep a refused event. One refused for the same type and reason as one already kept is counted on it: no new
+    entry, no history, no version (it is written with the order's next change), so a store that repeats itself
+    costs the order neither growth nor a database write per event."""
+    kept = next((e for e in state.store_exceptions if e.type == event.type and e.reason == reason), None)
+    if kept is not None:
+        kept.count, kept.last_at, kept.event_id = kept.count + 1, now, event.event_id
+        return
     state.store_exceptions.append(StoreException(event_id=event.event_id, type=event.type, at=now, reason=reason))
+    del state.store_exceptions[:-STORE_EXCEPTIONS_KEPT]
     journey.record(state, now, journey.store_actor(event.store_id), "store_exception", f"{event.type}: {reason}")
 
 

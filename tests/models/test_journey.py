@@ -356,9 +356,7 @@ def test_accept_short_pick_keeps_line_quantity_when_nothing_picked_recorded() ->
     assert kept == {"L1": 0, "L2": 1}  # L2 has no recorded pick, so it keeps its quantity
 
 
-@pytest.mark.parametrize(
-    "status, reason", [(S.awaiting_acknowledgement, None), (S.on_hold, HoldReason.stock_shortage)]
-)
+@pytest.mark.parametrize("status, reason", [(S.awaiting_acknowledgement, None), (S.on_hold, HoldReason.stock_shortage)])
 def test_accept_short_pick_not_held_for_short_pick(status: OrderStatus, reason: HoldReason | None) -> None:
     state = make_state(status, hold_reason=reason)
     _picked(state, {"L1": 1, "L2": 1})
@@ -401,8 +399,8 @@ def _assert_alerts_settled(state: OrderState) -> None:
             assert state.store_update_pending_since is not None
         elif alert.type is AlertType.store_offline:
             assert state.offline_store_id == state.store_id
-        elif alert.type is AlertType.store_unreachable:
-            pass  # cleared when the store is heard from (tests/models/test_store_events.py)
+        elif alert.type in (AlertType.store_unreachable, AlertType.projection_failed):
+            pass  # cleared when the store is heard from (tests/models/test_store_events.py), or a write succeeds
         else:
             assert state.status is CAUSE[alert.type]
 
@@ -448,7 +446,7 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = bool(state.unknown_operations())
             elif arg is AlertType.refund_failed:
                 cause_present = state.kept().amount > state.total().amount
-            elif arg is AlertType.store_unreachable:  # a store message failed: may happen at any time
+            elif arg in (AlertType.store_unreachable, AlertType.projection_failed):  # may happen at any time
                 cause_present = True
             else:
                 cause_present = state.status is CAUSE[arg]
@@ -469,3 +467,22 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
     statuses = [S.received] + [to for _source, to in moves]
     assert [source for source, _to in moves] == statuses[:-1]  # each move starts where the last one ended
     assert statuses[-1] is state.status
+
+
+def test_a_refused_write_raises_one_projection_failed_alert_and_a_later_write_clears_it() -> None:
+    state = make_state(OrderStatus.awaiting_acknowledgement)
+    journey.before_write(state, at(1))
+    journey.write_refused(state, at(1), "OverflowError")
+    (alert,) = state.alerts
+    assert (alert.type, alert.is_open) == (AlertType.projection_failed, True)
+    assert "OverflowError" in alert.detail
+    # Refused again at the next step: the alert this write cleared is reopened, not raised twice.
+    journey.before_write(state, at(2))
+    assert not alert.is_open
+    journey.write_refused(state, at(2), "DataError")
+    assert [(a.type, a.is_open) for a in state.alerts] == [(AlertType.projection_failed, True)]
+    assert "DataError" in alert.detail
+    # A write that goes through leaves it cleared.
+    journey.before_write(state, at(3))
+    assert state.alerts[0].cleared_at == at(3)
+    assert not state.has_open_alert

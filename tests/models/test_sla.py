@@ -319,3 +319,50 @@ def test_breached_is_exactly_the_deadlines_due_by_now(
     assert breached(state, policy, at(now) + timedelta(days=365)) == [
         t for t in running_deadlines(state, policy) if t not in due
     ]
+
+
+# The longest timedelta there is (P999999999D): already stored, it must not overflow a running order's deadlines.
+FOREVER = timedelta(days=999_999_999)
+
+
+@pytest.mark.parametrize("status", list(OrderStatus))
+def test_a_duration_too_long_for_a_datetime_is_clamped_not_raised(status: OrderStatus) -> None:
+    from models import deadlines
+    from models.sla import LONGEST_WAIT
+
+    policy = SlaPolicy.model_validate({field: FOREVER for field in POLICY_FIELDS})
+    state = make_state(status, since=T0, store_update_pending_since=T0)
+    wakeup = deadlines.next_wakeup(state, policy)
+    assert wakeup is None or wakeup == T0 + LONGEST_WAIT
+    assert all(due == T0 + LONGEST_WAIT for due in running_deadlines(state, policy).values())
+    assert breached(state, policy, at(60 * 24 * 365)) == []
+    deadlines.on_deadline(state, policy, at(60))  # nothing due, nothing raised
+
+
+def test_stored_payment_lifetimes_and_reconciliation_backoff_never_overflow() -> None:
+    from models import operations, settlement
+    from models.payments import GatewayOperationKind, GatewayResult, MoneyOperation
+    from models.sla import LONGEST_WAIT
+    from tests.models.factories import card, gbp
+
+    state = make_state(S.acknowledged, payments=[card(authorised_until=T0)])
+    # Model-copied, not validated: a policy stored before the API bounded it at a year.
+    state.payment_policy = state.payment_policy.model_copy(
+        update={"authorisation_lifetime": FOREVER, "reauthorise_before": FOREVER, "reconcile_every": FOREVER}
+    )
+    assert operations.reauthorisation_due(state) == T0 - LONGEST_WAIT
+    result = GatewayResult(
+        operation_id="op", kind=GatewayOperationKind.authorise, approved=True, amount=gbp(7500), at=T0
+    )
+    assert settlement.lapses_at(result, state, T0) == T0 + LONGEST_WAIT
+    operation = MoneyOperation(
+        operation_id="order-100001:capture:1",
+        payment_id="P1",
+        kind=GatewayOperationKind.capture,
+        amount=gbp(7500),
+        since=T0,
+    )
+    state.operations.append(operation)
+    for check in range(100):  # an outcome unknown for days: the backoff doubles, then stays at its cap
+        operations.mark_unknown(state, operation, "no answer", at(check))
+    assert operation.check_at == at(99) + operations.RECONCILE_BACKOFF_CAP

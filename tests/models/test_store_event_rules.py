@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import store_events
+from models import journey, store_events
 from models.order import OrderStatus, StoreEvent, StoreEventType, Transfer
 from tests.models.factories import OTHER_STORE, STORE, T0, at, make_state, store_event
 
@@ -115,8 +115,14 @@ def test_dispatched_refused_before_the_order_awaits_dispatch() -> None:
 
 def _transfer(to: str = STORE, received: bool = False) -> Transfer:
     return Transfer(
-        transfer_id="T1", sku="TEE-WHI-M", quantity=1, from_location=WAREHOUSE, to_location=to,
-        requested_at=T0, requested_by="ho:alice", received_at=at(5) if received else None,
+        transfer_id="T1",
+        sku="TEE-WHI-M",
+        quantity=1,
+        from_location=WAREHOUSE,
+        to_location=to,
+        requested_at=T0,
+        requested_by="ho:alice",
+        received_at=at(5) if received else None,
     )
 
 
@@ -183,3 +189,30 @@ def test_refusal_for_store_event_pick_accepts_exactly_valid_quantities(picked: d
         store_events.apply(state, store_event(StoreEventType.picked, picked=picked), at(5))
         assert [line.picked_quantity for line in state.lines] == [picked.get(k, 0) for k in ordered]
         assert state.status is (S.on_hold if short else S.ready_for_collection)
+
+
+def test_a_repeated_store_exception_is_counted_not_kept_again() -> None:
+    state = make_state(S.acknowledged)
+    reason = "acknowledged does not apply to an order acknowledged"
+    for i in range(5):
+        store_events.record_exception(state, store_event(StoreEventType.acknowledged, event_id=f"E-{i}"), reason, at(i))
+    [exception] = state.store_exceptions
+    assert (exception.count, exception.at, exception.last_at, exception.event_id) == (5, at(0), at(4), "E-4")
+    assert [entry.action for entry in state.history] == ["store_exception"]  # one history entry, one version
+    assert state.version == 1
+
+
+def test_store_exceptions_keep_the_latest_hundred() -> None:
+    state = make_state(S.acknowledged)
+    for i in range(store_events.STORE_EXCEPTIONS_KEPT + 20):
+        store_events.record_exception(state, store_event(StoreEventType.collected, event_id=f"E-{i}"), f"r{i}", at(i))
+    assert len(state.store_exceptions) == store_events.STORE_EXCEPTIONS_KEPT
+    assert state.store_exceptions[0].reason == "r20" and state.store_exceptions[-1].reason == "r119"
+
+
+def test_an_order_remembers_the_latest_thousand_store_event_ids() -> None:
+    state = make_state(S.acknowledged)
+    for i in range(journey.SEEN_EVENT_IDS_KEPT + 5):
+        journey.remember_event(state, f"E-{i}")
+    assert len(state.seen_event_ids) == journey.SEEN_EVENT_IDS_KEPT
+    assert not journey.seen(state, "E-4") and journey.seen(state, "E-5") and journey.seen(state, "E-1004")

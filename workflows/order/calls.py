@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from activities.projection import ProjectionActivities
+    from activities.write_errors import UNCURABLE_WRITE, refused_class
     from models.catalogue import DispatchTransfer, LineReservation, ReceiveTransfer, ReservationOutcome, ReserveStock
     from models.order import OrderState
     from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult, MoneyOperation
@@ -28,6 +29,26 @@ GATEWAY_RETRY = RetryPolicy(
 )
 # Nothing was sent, so nothing moved: these end a call with a decline rather than an unknown outcome.
 _NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
+# A write the database refuses fails alike on every attempt (activities/write_errors.py): never retried, whatever
+# the activity said. Anything else (a locked database, a lost connection) is retried until it goes through.
+DATABASE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=[UNCURABLE_WRITE])
+
+
+class WriteRefused(Exception):
+    """The database refused to write an order's change; `error_class` names its error."""
+
+    def __init__(self, error_class: str) -> None:
+        super().__init__(f"the change could not be written ({error_class})")
+        self.error_class = error_class
+
+
+def refusal_of(error: ActivityError | ApplicationError) -> WriteRefused | None:
+    """The WriteRefused an activity's failure stands for, if the database refused its write; else None."""
+    # A local activity's non-retryable failure reaches the workflow as the ApplicationError itself, unwrapped.
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if isinstance(cause, ApplicationError) and cause.type == UNCURABLE_WRITE:
+        return WriteRefused(refused_class(cause))
+    return None
 
 
 async def reserve(order_number: str, location_id: str, lines: list[LineReservation]) -> ReservationOutcome:
@@ -35,6 +56,7 @@ async def reserve(order_number: str, location_id: str, lines: list[LineReservati
         InventoryActivities.reserve_stock,
         ReserveStock(order_number=order_number, location_id=location_id, lines=lines),
         start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE_RETRY,
     )
 
 
@@ -42,7 +64,10 @@ async def dispatch_transfer(transfer: DispatchTransfer) -> None:
     """Stock leaves the source now; a shortage refuses the action that asked for it (nothing changed yet)."""
     try:
         await workflow.execute_local_activity_method(
-            InventoryActivities.dispatch_transfer, transfer, start_to_close_timeout=DATABASE_TIMEOUT
+            InventoryActivities.dispatch_transfer,
+            transfer,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
         )
     except ActivityError as error:
         if isinstance(error.cause, ApplicationError):
@@ -55,24 +80,43 @@ async def receive_transfer(transfer_id: str) -> None:
         InventoryActivities.receive_transfer,
         ReceiveTransfer(transfer_id=transfer_id),
         start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE_RETRY,
     )
 
 
 async def commit_if_reserved(reserve: ReserveStock, transition: Transition) -> ReservedCommit:
-    """Reserve the lines at the store and write the change that sends the order there, in one transaction."""
-    return await workflow.execute_local_activity_method(
-        ProjectionActivities.commit_if_reserved,
-        ReservedTransition(reserve=reserve, transition=transition),
-        start_to_close_timeout=DATABASE_TIMEOUT,
-    )
+    """Reserve the lines at the store and write the change that sends the order there, in one transaction.
+    Raises WriteRefused when the database refuses the change (nothing was reserved or written)."""
+    try:
+        return await workflow.execute_local_activity_method(
+            ProjectionActivities.commit_if_reserved,
+            ReservedTransition(reserve=reserve, transition=transition),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+    except (ActivityError, ApplicationError) as error:
+        refused = refusal_of(error)
+        if refused is None:
+            raise
+        raise refused from error
 
 
 async def commit(transition: Transition) -> SlaPolicy:
     """Write one change: stock, projection, events, extracts and store messages in one transaction. Answers the
-    store's SLA policy as it stands now, so a running order picks up changed settings at its next step."""
-    return await workflow.execute_local_activity_method(
-        ProjectionActivities.commit_transition, transition, start_to_close_timeout=DATABASE_TIMEOUT
-    )
+    store's SLA policy as it stands now, so a running order picks up changed settings at its next step. Raises
+    WriteRefused when the database refuses the change (nothing of it was written)."""
+    try:
+        return await workflow.execute_local_activity_method(
+            ProjectionActivities.commit_transition,
+            transition,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+    except (ActivityError, ApplicationError) as error:
+        refused = refusal_of(error)
+        if refused is None:
+            raise
+        raise refused from error
 
 
 async def call_gateway(state: OrderState, operation: MoneyOperation) -> GatewayResult | str:

@@ -10,6 +10,8 @@ Every message goes the same way: a rule in models/ decides it and returns effect
 transaction); search attributes are upserted once. Money moves between messages, never inside one: gateway
 calls run after the message that queued them has answered. One durable timer wakes the order for its next
 deadline (an SLA clock, the collection expiry, a renewal, a reconciliation, the end of its refund window).
+When its history grows long (a store sending event after event) it continues as new, carrying the order, its SLA
+policy and the events not yet applied; the deadlines are computed again from the order, so no timer is lost.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models import clearance, deadlines, journey, operations, settlement, store_events
     from models.actions import BY_NAME, Action, ActionOutcome
+    from models.carry_over import CarriedOver
     from models.catalogue import ReservationOutcome, ReserveStock
     from models.effects import Effects, Needs, Refusal
     from models.order import ORDER_WORKFLOW, OrderState, StoreEvent, StoreMessageFailed
@@ -38,15 +41,24 @@ with workflow.unsafe.imports_passed_through():
 
 # After it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
+# Continue as new past this many history events even if the server does not suggest it (Temporal refuses a history
+# past 51,200 events; the dev server and clusters suggest continuing at 4,096 by default).
+LONG_HISTORY = 10_000
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
 class OrderWorkflow:
     @workflow.init
-    def __init__(self, state: OrderState) -> None:
+    def __init__(self, state: OrderState, carried: CarriedOver | None = None) -> None:
+        # Started with the order alone (by the API), the SDK decodes it untyped: its type hints count two arguments
+        # and it uses them only when the counts match. Validated here, it is the same OrderState either way.
+        state = OrderState.model_validate(state)
         self._state = state
-        self._policy = SlaPolicy()  # the store's SLA policy, refreshed by every commit
-        self._inbox: list[StoreEvent] = []
+        # The store's SLA policy, refreshed by every commit.
+        self._policy = carried.policy if carried else SlaPolicy()
+        self._inbox: list[StoreEvent] = list(carried.inbox) if carried else []
+        self._inbox_ids = {event.event_id for event in self._inbox}
+        self._continued = carried is not None
         self._lock = asyncio.Lock()
         self._alarm = _Alarm()
         # The API starts the workflow with these already set; upsert only when they change.
@@ -54,16 +66,21 @@ class OrderWorkflow:
         self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
 
     @workflow.run
-    async def run(self, state: OrderState) -> None:
-        async with self._lock:
-            await self._decide(lambda now: None)  # approval, then payment, then the store
+    async def run(self, state: OrderState, carried: CarriedOver | None = None) -> None:
+        if not self._continued:
+            async with self._lock:
+                await self._decide(lambda now: None)  # approval, then payment, then the store
         while not self._may_close():
             await self._move_money()
+            if _history_long():
+                await self._continue_as_new()
             self._alarm.set(self._next_wakeup())
             await workflow.wait_condition(self._work_waiting)
             async with self._lock:
                 while self._inbox:
-                    await self._apply_store_event(self._inbox.pop(0))
+                    event = self._inbox.pop(0)
+                    self._inbox_ids.discard(event.event_id)
+                    await self._apply_store_event(event)
                 if self._alarm.rang:
                     self._alarm.reset()
                     await self._decide(lambda now: deadlines.on_deadline(self._state, self._policy, now))
@@ -97,10 +114,11 @@ class OrderWorkflow:
     @workflow.signal
     def store_event(self, event: StoreEvent) -> None:
         # Dedup at the door: a webhook retried by the store is recorded once.
-        if journey.seen(self._state, event.event_id) or any(e.event_id == event.event_id for e in self._inbox):
+        if journey.seen(self._state, event.event_id) or event.event_id in self._inbox_ids:
             return
-        self._state.seen_event_ids.append(event.event_id)
+        journey.remember_event(self._state, event.event_id)
         self._inbox.append(event)
+        self._inbox_ids.add(event.event_id)
 
     @workflow.signal
     async def store_link_changed(self, change: LinkChange) -> None:
@@ -140,7 +158,13 @@ class OrderWorkflow:
             order_number=sent.order_number, location_id=sent.store_id, lines=clearance.lines_to_reserve(sent)
         )
         self._count_raised_alerts()
-        outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects))
+        journey.before_write(sent, workflow.now())
+        try:
+            outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects))
+        except calls.WriteRefused as refused:
+            # Nothing was reserved or written: the order stays where it was, under an alert, and goes on serving.
+            self._write_refused(refused)
+            return True
         if outcome.reserved:
             self._state, self._policy = sent, outcome.policy or self._policy
             self._upsert_search_attributes()
@@ -164,7 +188,19 @@ class OrderWorkflow:
 
     async def _commit(self, effects: Effects) -> None:
         self._count_raised_alerts()
-        self._policy = await calls.commit(transition_of(self._state, effects))
+        journey.before_write(self._state, workflow.now())
+        try:
+            self._policy = await calls.commit(transition_of(self._state, effects))
+        except calls.WriteRefused as refused:
+            self._write_refused(refused)
+        self._upsert_search_attributes()
+
+    def _write_refused(self, refused: calls.WriteRefused) -> None:
+        """A change the database refuses is not retried (it would hold the lock for good): the order keeps it,
+        raises a projection_failed alert, and answers its next message; its read model catches up at the next
+        change that can be written."""
+        journey.write_refused(self._state, workflow.now(), refused.error_class)
+        self._count_raised_alerts()
         self._upsert_search_attributes()
 
     def _upsert_search_attributes(self) -> None:
@@ -184,7 +220,16 @@ class OrderWorkflow:
         if reason:
             await self._decide(lambda now: store_events.record_exception(self._state, event, reason, now))
         else:
-            await self._meet(store_events.needs(self._state, event))
+            try:
+                await self._meet(store_events.needs(self._state, event))
+            except (ActivityError, ApplicationError) as error:
+                # A stock ledger write the database refuses (a received transfer): the event is not applied, the
+                # order raises an alert and goes on; any other failure is raised as before.
+                refused = calls.refusal_of(error)
+                if refused is None:
+                    raise
+                self._write_refused(refused)
+                return
             await self._decide(lambda now: store_events.apply(self._state, event, now))
 
     async def _move_money(self) -> None:
@@ -202,6 +247,12 @@ class OrderWorkflow:
 
             async with self._lock:
                 await self._decide(answered)
+
+    async def _continue_as_new(self) -> None:
+        """Hand the order to a fresh run once the messages being handled are answered. Events that arrive
+        meanwhile are carried over, not lost; money in flight has already been answered (`_move_money` ran)."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(args=[self._state, CarriedOver(policy=self._policy, inbox=self._inbox)])
 
     # ---- waiting -------------------------------------------------------------------------------------------
 
@@ -266,6 +317,11 @@ class _Alarm:
         except asyncio.CancelledError:
             return
         self.rang = True
+
+
+def _history_long() -> bool:
+    info = workflow.info()
+    return info.is_continue_as_new_suggested() or info.get_current_history_length() >= LONG_HISTORY
 
 
 def _action(name: str, args: Sequence[RawValue]) -> tuple[Action, object]:
