@@ -89,7 +89,7 @@ async def _sign_in_limit(request: Request) -> None:
     await rate_limits(request).check(rate_limits(request).sign_in, "sign-in", address)
 
 
-async def _webhook_limit(request: Request, store_id: Annotated[str, Path()]) -> None:
+async def _webhook_limit(request: Request, store_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]) -> None:
     # Counted before the body is read or its signature checked: a flood costs Baton nothing past this point.
     await rate_limits(request).check(rate_limits(request).webhooks, "store webhooks", store_id)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from models.order import AlertType, OrderState, OrderStatus
 
@@ -70,6 +71,21 @@ class SlaOverrides(BaseModel):
     transfer_not_received: SlaDuration | None = None
     awaiting_approval: SlaDuration | None = None
     awaiting_payment: SlaDuration | None = None
+
+
+_DURATION = TypeAdapter(timedelta)
+
+
+def stored_durations(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """SLA durations as stored, any past a year counted as a year: settings an older API let through still load (the
+    API refuses them now), instead of failing every order that reads them; the deadline rules clamp again."""
+    durations: dict[str, Any] = {}
+    for name, value in (raw or {}).items():
+        try:
+            durations[name] = min(_DURATION.validate_python(value), YEAR)
+        except ValidationError:
+            durations[name] = value  # not a duration: the policy's own validation names it
+    return durations
 
 
 def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -> SlaPolicy:

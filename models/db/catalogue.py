@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from models.catalogue import LocationKind, Product, StockAtLocation, StockHolding, Store, StoreSettings
 from models.db.tables import LocationRow, ProductRow, StockLevelRow
 from models.money import Money
-from models.sla import SlaOverrides
+from models.sla import SlaOverrides, stored_durations
 
 
 def _store(row: LocationRow) -> Store:
@@ -20,7 +20,7 @@ def _store(row: LocationRow) -> Store:
         click_and_collect_enabled=row.click_and_collect_enabled,
         webhook_url=row.webhook_url,
         webhook_secret_set=bool(row.webhook_secret),
-        sla_overrides=SlaOverrides.model_validate(row.sla_overrides or {}),
+        sla_overrides=SlaOverrides.model_validate(stored_durations(row.sla_overrides)),
     )
 
 

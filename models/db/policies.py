@@ -10,7 +10,7 @@ from sqlmodel import Session
 from models.db.catalogue import get_store
 from models.db.tables import SettingRow
 from models.payment_policy import PaymentPolicy
-from models.sla import SlaPolicy, effective_policy
+from models.sla import SlaPolicy, effective_policy, stored_durations
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"
@@ -32,7 +32,8 @@ def _put_setting(session: Session, key: str, value: SettingT) -> SettingT:
 
 
 def get_sla_policy(session: Session) -> SlaPolicy:
-    return _get_setting(session, SLA_SETTING_KEY, SlaPolicy)
+    row = session.get(SettingRow, SLA_SETTING_KEY)
+    return SlaPolicy.model_validate(stored_durations(row.value)) if row else SlaPolicy()
 
 
 def put_sla_policy(session: Session, policy: SlaPolicy) -> SlaPolicy:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from models.settings import Settings
-from tests.support import CHANNEL, WEB_ONLY, order_body, signed_headers
+from tests.support import CHANNEL, WEB_ONLY, csrf_token_in, order_body, signed_headers
 
 REDIS = "redis://127.0.0.1:6379"
 
@@ -60,11 +60,17 @@ async def test_store_webhooks_past_the_limit_are_429_for_that_store_only(stack) 
     assert (await stack.http.post("/webhooks/stores/S002", content=body, headers=headers)).status_code == 202
 
 
+async def _guess(client: httpx.AsyncClient) -> httpx.Response:
+    """A wrong key through the sign-in form, as a browser sends it (with the form's CSRF token)."""
+    form = await client.get("/ui/sign-in")
+    return await client.post("/ui/sign-in", data={"api_key": "guess", "csrf_token": csrf_token_in(form.text)})
+
+
 async def test_sign_in_attempts_past_the_limit_are_429(stack) -> None:
     for _ in range(2):
-        wrong = await stack.http.post("/ui/sign-in", data={"api_key": "guess"})
+        wrong = await _guess(stack.http)
         assert wrong.status_code == 401
-    _assert_limited(await stack.http.post("/ui/sign-in", data={"api_key": "guess"}))
+    _assert_limited(await _guess(stack.http))
 
 
 def test_a_limit_that_does_not_parse_is_refused_at_start() -> None:
@@ -89,9 +95,9 @@ async def test_two_api_processes_sharing_redis_count_together(stack) -> None:
         two = httpx.AsyncClient(transport=httpx.ASGITransport(app=second, client=(address, 1)), base_url="http://b")
         async with one, two:
             for client in (one, two, one):
-                assert (await client.post("/ui/sign-in", data={"api_key": "guess"})).status_code == 401
-            _assert_limited(await two.post("/ui/sign-in", data={"api_key": "guess"}))
-            _assert_limited(await one.post("/ui/sign-in", data={"api_key": "guess"}))
+                assert (await _guess(client)).status_code == 401
+            _assert_limited(await _guess(two))
+            _assert_limited(await _guess(one))
     # And the count is in Redis, not in either process.
     keys = redis.Redis.from_url(REDIS).keys(f"*sign-in*{address}*")
     assert keys, "the sign-in count was not kept in Redis"
