@@ -23,7 +23,7 @@ def make_env() -> tuple[str, dict[str, dict[str, str]]]:
     """The .env text and the API keys in it. Passwords are URL-safe: they go into BATON_DATABASE_URL as is."""
     keys = {
         f"ho-{secrets.token_urlsafe(24)}": {"name": "head-office", "role": "head_office"},
-        f"web-{secrets.token_urlsafe(24)}": {"name": "webstore", "role": "channel"},
+        f"web-{secrets.token_urlsafe(24)}": {"name": "webstore", "role": "channel", "channels": ["web"]},
     }
     # Only the keys' digests go into .env (production refuses plain keys); the keys themselves are printed once.
     digests = {"sha256:" + hashlib.sha256(key.encode()).hexdigest(): holder for key, holder in keys.items()}

@@ -225,6 +225,12 @@ class Settings(BaseSettings):
                 f"plain API keys are configured ({', '.join(self._plain_key_holders)}); give each as its digest "
                 '("sha256:<hex>": python -m models.keys digest)'
             )
+        unbound = sorted(h.name for h in self.api_keys.values() if h.role is Role.channel and h.channels is None)
+        if unbound:  # an unbound channel key reads every channel's orders: each channel's customers are its own
+            problems.append(
+                f"channel keys not bound to channels ({', '.join(unbound)}); give each its \"channels\" "
+                '(e.g. ["web"]) so it reads and places only its own orders'
+            )
         if not self.codec_enabled:
             problems.append(
                 "no payload codec key (BATON_CODEC_KEYS, BATON_CODEC_ACTIVE_KEY_ID): tokens would be "

@@ -17,7 +17,10 @@ PRODUCTION: dict[str, Any] = {
     "environment": "production",
     "payment_gateway": "stripe",
     "stripe_api_key": "sk_live_example",
-    "api_keys": {key_digest("a-long-random-key"): {"name": "head-office", "role": "head_office"}},
+    "api_keys": {
+        key_digest("a-long-random-key"): {"name": "head-office", "role": "head_office"},
+        key_digest("a-webstore-key"): {"name": "webstore", "role": "channel", "channels": ["web"]},
+    },
     "session_secret": "s" * 40,
     **CODEC,
 }
@@ -35,6 +38,7 @@ def test_a_complete_production_configuration_starts() -> None:
         ({"codec_keys": {}, "codec_active_key_id": None}, "no payload codec key"),
         ({"session_secret": None}, "no BATON_SESSION_SECRET"),
         ({"api_keys": {"a-long-random-key": {"name": "head-office", "role": "head_office"}}}, "plain API keys"),
+        ({"api_keys": {key_digest("webstore-key"): {"name": "webstore", "role": "channel"}}}, "not bound to channels"),
     ],
 )
 def test_production_refuses_to_start_on_what_only_suits_a_demo(change: dict[str, Any], named: str) -> None:
