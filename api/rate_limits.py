@@ -90,8 +90,10 @@ async def _sign_in_limit(request: Request) -> None:
 
 
 async def _webhook_limit(request: Request, store_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]) -> None:
-    # Counted before the body is read or its signature checked: a flood costs Baton nothing past this point.
-    await rate_limits(request).check(rate_limits(request).webhooks, "store webhooks", store_id)
+    # Counted before the body is read or its signature checked, so a flood costs Baton nothing past this point; per
+    # store AND sending address, so a flood of unsigned requests from elsewhere cannot use up the store's own allowance.
+    address = request.client.host if request.client else "unknown"
+    await rate_limits(request).check(rate_limits(request).webhooks, "store webhooks", store_id, address)
 
 
 async def _placement_limit(request: Request, caller: OrderPlacer) -> ApiKeyHolder:

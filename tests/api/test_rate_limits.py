@@ -60,6 +60,22 @@ async def test_store_webhooks_past_the_limit_are_429_for_that_store_only(stack) 
     assert (await stack.http.post("/webhooks/stores/S002", content=body, headers=headers)).status_code == 202
 
 
+async def test_a_flood_from_another_address_leaves_the_stores_own_allowance(stack) -> None:
+    """Unsigned requests are counted before the signature is checked: per sending address too, or anyone could
+    silence a store by spending its allowance."""
+    app = create_app(stack.settings, temporal=stack.client)
+
+    def client(address: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 1)), base_url="http://api")
+
+    async with app.router.lifespan_context(app), client("203.0.113.9") as flood, client("198.51.100.7") as store:
+        for _ in range(3):
+            assert (await flood.post("/webhooks/stores/S001", content=b"{}")).status_code == 401
+        _assert_limited(await flood.post("/webhooks/stores/S001", content=b"{}"))
+        body, headers = _heartbeat("S001")
+        assert (await store.post("/webhooks/stores/S001", content=body, headers=headers)).status_code == 202
+
+
 async def _guess(client: httpx.AsyncClient) -> httpx.Response:
     """A wrong key through the sign-in form, as a browser sends it (with the form's CSRF token)."""
     form = await client.get("/ui/sign-in")
