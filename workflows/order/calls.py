@@ -3,11 +3,16 @@ and to the payment gateways (a regular activity: external, retried with backoff,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 with workflow.unsafe.imports_passed_through():
     from activities.gateways.base import GatewayErrorType
@@ -87,30 +92,23 @@ async def receive_transfer(transfer_id: str) -> None:
 async def commit_if_reserved(reserve: ReserveStock, transition: Transition) -> ReservedCommit:
     """Reserve the lines at the store and write the change that sends the order there, in one transaction.
     Raises WriteRefused when the database refuses the change (nothing was reserved or written)."""
-    try:
-        return await workflow.execute_local_activity_method(
-            ProjectionActivities.commit_if_reserved,
-            ReservedTransition(reserve=reserve, transition=transition),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-        )
-    except (ActivityError, ApplicationError) as error:
-        refused = refusal_of(error)
-        if refused is None:
-            raise
-        raise refused from error
+    return await _write(
+        ProjectionActivities.commit_if_reserved, ReservedTransition(reserve=reserve, transition=transition)
+    )
 
 
 async def commit(transition: Transition) -> SlaPolicy:
     """Write one change: stock, projection, events, extracts and store messages in one transaction. Answers the
     store's SLA policy as it stands now, so a running order picks up changed settings at its next step. Raises
     WriteRefused when the database refuses the change (nothing of it was written)."""
+    return await _write(ProjectionActivities.commit_transition, transition)
+
+
+async def _write(activity: Callable[[ProjectionActivities, A], R], argument: A) -> R:
+    """One database write as a local activity; a write the database refuses for good raises WriteRefused."""
     try:
         return await workflow.execute_local_activity_method(
-            ProjectionActivities.commit_transition,
-            transition,
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
+            activity, argument, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=DATABASE_RETRY
         )
     except (ActivityError, ApplicationError) as error:
         refused = refusal_of(error)
