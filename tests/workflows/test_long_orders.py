@@ -9,7 +9,6 @@ import os
 import time
 from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
@@ -26,12 +25,6 @@ HISTORY_LIMIT = 51_200
 # limit for signal events"), so the test passes only if the order continues as new. The issue's 100,000 take about
 # 6 minutes on this shared 2-core machine (passed in 374 s, ~270 signals a second): BATON_TEST_FLOOD_EVENTS=100000.
 FLOOD = int(os.environ.get("BATON_TEST_FLOOD_EVENTS", "12000"))
-# Opt-in: inside the whole suite (one shared worker, many cached workflows) the flood's workflow tasks overran their
-# timeout and the order never continued as new, then the failed test hung in teardown. It passes on its own
-# (`BATON_TEST_FLOOD_EVENTS=12000 ./baton test tests/workflows/test_long_orders.py`); issue 15 stays open on it.
-pytestmark = pytest.mark.skipif(
-    "BATON_TEST_FLOOD_EVENTS" not in os.environ, reason="opt-in flood: set BATON_TEST_FLOOD_EVENTS (e.g. 12000)"
-)
 IN_FLIGHT = 20  # signals in flight: a flood far faster than the worker turns workflow tasks into long batches
 
 
@@ -59,7 +52,10 @@ async def test_an_order_flooded_with_distinct_store_events_keeps_running_and_ans
             await stack.client.get_workflow_handle(workflow_id).signal(OrderWorkflow.store_event, event)
 
     started = time.monotonic()
-    await asyncio.gather(*(send(i) for i in range(FLOOD)))
+    # A task group, not gather: if one signal is refused the others are cancelled instead of outliving the test.
+    async with asyncio.TaskGroup() as group:
+        for i in range(FLOOD):
+            group.create_task(send(i))
     print(f"{FLOOD} store events signalled in {time.monotonic() - started:.1f} s")
 
     async def all_counted() -> bool:

@@ -45,6 +45,8 @@ REFUND_WINDOW = timedelta(days=30)
 # past 51,200 events and a run's 10,001st signal). Well short of both: an order evicted from the worker's cache is
 # replayed whole in one workflow task, which must finish inside the 2 s deadlock timeout even on a busy machine.
 LONG_HISTORY = 2_000
+# Patch id: the inbox drain stops when the history is long (recorded histories drained it whole).
+BOUNDED_DRAIN = "bounded-inbox-drain"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
@@ -79,6 +81,10 @@ class OrderWorkflow:
             await workflow.wait_condition(self._work_waiting)
             async with self._lock:
                 while self._inbox:
+                    # A flood arrives faster than it is applied: stop to continue as new rather than drain for ever
+                    # (the run would reach the server's 10,000-signal limit), carrying the rest in the inbox.
+                    if _history_long() and workflow.patched(BOUNDED_DRAIN):
+                        break
                     event = self._inbox.pop(0)
                     self._inbox_ids.discard(event.event_id)
                     await self._apply_store_event(event)
