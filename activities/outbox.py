@@ -5,7 +5,8 @@ much it delivers (workflows/outbox.py loops over it).
 A delivery that fails transiently stops the lane (its order matters). If the relay moved nothing before that, it
 raises, so Temporal retries it with backoff and the UI shows the pending activity with its last failure; otherwise
 it returns, and the next relay tries the head again. The lanes themselves are in the modules of the systems they
-deliver to: activities/outbound.py (subscribers, exporters), activities/stores.py, activities/extracts.py.
+deliver to: activities/outbound.py (subscribers, exporters), activities/stores.py, activities/extracts.py and
+activities/mail.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.delivery import Lane
 from activities.extracts import ExtractLane
+from activities.mail import MailLane
 from activities.outbound import ExporterLane, SubscriberLane
 from activities.stores import StoreLane
 from models.outbox import LaneKind, LaneRetry, RelayReport, parse_lane
@@ -82,4 +84,6 @@ class OutboxActivities:
             return StoreLane(engine, http, settings, key)
         if kind is LaneKind.exporter:
             return ExporterLane(engine, http, settings, key)
+        if kind is LaneKind.mail:
+            return MailLane(engine, settings)
         return ExtractLane(engine, http, settings)

@@ -20,6 +20,7 @@ from api.routers import (
     extracts,
     health,
     interventions,
+    mail,
     orders,
     store_links,
     stores,
@@ -66,6 +67,7 @@ def create_app(
         app.include_router(router)
     app.include_router(extracts.router)  # /extracts: XML notification extracts for third-party processes
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
+    app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)

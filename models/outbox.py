@@ -20,9 +20,11 @@ class LaneKind(StrEnum):
     store = "store"  # messages to one store's webhook, in outbox order
     extracts = "extracts"  # XML notification extracts to the drop folder and/or HTTP endpoint
     exporter = "exporter"  # one exporter's queued runs
+    mail = "mail"  # e-mail about order events (customers, mailing lists, Head Office)
 
 
 EXTRACTS_LANE = LaneKind.extracts.value
+MAIL_LANE = LaneKind.mail.value
 
 
 def subscriber_lane(subscriber_id: str) -> str:
@@ -49,7 +51,7 @@ def parse_lane(lane: str) -> tuple[LaneKind, str]:
         parsed = LaneKind(kind)
     except ValueError:
         raise ValueError(f"unknown outbox lane {lane!r}") from None
-    if (parsed is LaneKind.extracts) != (key == ""):
+    if (parsed in (LaneKind.extracts, LaneKind.mail)) != (key == ""):
         raise ValueError(f"unknown outbox lane {lane!r}")
     return parsed, key
 

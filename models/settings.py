@@ -129,6 +129,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_webhook_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    # E-mail (activities/mail.py): the customer is told of ready_for_collection, collected, updated, cancelled,
+    # refunded (and a delivery's shipped / delivered) unless they opted out; mailing lists get the event types they
+    # name ({"cancelled": ["callcentre@example.com"]}); Head Office is told of orders waiting for approval. Sent by
+    # the `mail` outbox lane through BATON_SMTP_URL (smtp://[user:password@]host[:port], smtps:// for TLS,
+    # ?starttls=true to upgrade); no URL, no mail. Templates (Jinja, HTML and text) are looked up first in
+    # BATON_MAIL_TEMPLATES_DIR/<channel>/, then BATON_MAIL_TEMPLATES_DIR/, then Baton's own.
+    smtp_url: SecretStr | None = None
+    mail_from: str = Field(default="Baton <orders@baton.invalid>", max_length=254)
+    mail_lists: dict[str, list[str]] = Field(default_factory=dict)
+    mail_head_office: list[str] = Field(default_factory=list)
+    mail_templates_dir: Path | None = None
+    mail_timeout_seconds: float = Field(default=15.0, gt=0)
+
     # Outbound requests (subscribers, store webhooks, exporters, extracts) reach only public addresses: loopback,
     # private, link-local, metadata and other non-public targets are refused at registration and at send time.
     # The dev stack and the tests, whose receivers run on 127.0.0.1, allow them.
@@ -228,7 +241,7 @@ class Settings(BaseSettings):
         unbound = sorted(h.name for h in self.api_keys.values() if h.role is Role.channel and h.channels is None)
         if unbound:  # an unbound channel key reads every channel's orders: each channel's customers are its own
             problems.append(
-                f"channel keys not bound to channels ({', '.join(unbound)}); give each its \"channels\" "
+                f'channel keys not bound to channels ({", ".join(unbound)}); give each its "channels" '
                 '(e.g. ["web"]) so it reads and places only its own orders'
             )
         if not self.codec_enabled:

@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
+from models.db.mail import MailDeliveryRow, MailPreferencesRow
 from models.db.tables import (
     GatewayTestOperationRow,
     LocationRow,
@@ -100,6 +101,8 @@ def db(engine: Engine) -> Engine:
             OrderEventRow,
             StoreMessageRow,
             OutboxCursorRow,
+            MailDeliveryRow,
+            MailPreferencesRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from models.db.outbox import lane_owners
     from models.outbox import (
         EXTRACTS_LANE,
+        MAIL_LANE,
         OUTBOX_LANE_WORKFLOW,
         LaneInput,
         LaneRetry,
@@ -93,13 +94,16 @@ class OutboxLaneWorkflow:
 
 def wanted_lanes(session: Session, settings: Settings, *, inactive_too: bool = False) -> list[str]:
     """Every lane that should run: active subscribers, every location, the extracts when they have somewhere to go,
-    each configured exporter. `inactive_too` adds deactivated subscribers (to stop every lane, as tests do)."""
+    each configured exporter, the mail when an SMTP server is configured. `inactive_too` adds deactivated
+    subscribers (to stop every lane, as tests do)."""
     subscribers, locations = lane_owners(session, inactive_too=inactive_too)
     lanes = [subscriber_lane(subscriber) for subscriber in subscribers]
     lanes += [store_lane(store) for store in locations]
     if settings.extract_drop_folder is not None or settings.extract_http_url is not None:
         lanes.append(EXTRACTS_LANE)
     lanes += [exporter_lane(exporter.name) for exporter in settings.exporters]
+    if settings.smtp_url is not None:
+        lanes.append(MAIL_LANE)
     return lanes
 
 

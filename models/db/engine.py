@@ -15,7 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
-from models.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db import (
+    mail,  # noqa: F401  (the mail lane's tables)
+    tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
+)
 from models.settings import ROOT
 
 

@@ -1,0 +1,154 @@
+"""E-mail about orders, received by a real SMTP server (aiosmtpd on loopback): the customer hears of every
+notification event they did not opt out of, the call centre's list of cancellations, Head Office of an order
+waiting for approval; a suppressed message is recorded and never sent, and nothing is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.support import (
+    CHANNEL,
+    HO,
+    act,
+    collect,
+    eventually,
+    make_ready,
+    order_body,
+    place,
+    wait_for_status,
+)
+
+CALL_CENTRE = "callcentre@example.com"
+HEAD_OFFICE = "approvals@example.com"
+
+
+@dataclass
+class Inbox:
+    """Everything the SMTP server took, as parsed messages."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's name)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.messages if str(m["To"]) == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def stack_settings(inbox: tuple[Inbox, int]) -> dict[str, Any]:
+    return {
+        "smtp_url": f"smtp://127.0.0.1:{inbox[1]}",
+        "mail_lists": {"cancelled": [CALL_CENTRE]},
+        "mail_head_office": [HEAD_OFFICE],
+        "outbox_poll_seconds": 0.1,
+    }
+
+
+def _customer(customer_id: str, email: str) -> dict[str, Any]:
+    return {"id": customer_id, "name": f"Customer {customer_id}", "email": email, "phone": "+441234567890"}
+
+
+async def test_customers_lists_and_head_office_are_mailed_each_event_once_and_suppression_is_honoured(stack, inbox):
+    mailbox, _ = inbox
+    mailbox.messages.clear()
+    http = stack.http
+    quiet, chatty = "quiet@example.com", "chatty@example.com"
+    prefs = await http.put("/customers/C-QUIET/mail-preferences", json={"suppressed_types": ["updated"]}, headers=HO)
+    assert prefs.status_code == 200 and prefs.json() == {"suppressed": False, "suppressed_types": ["updated"]}
+    refused = await http.put("/customers/C-QUIET/mail-preferences", json={"suppressed_types": ["placed"]}, headers=HO)
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+
+    # Collected and refunded: ready, collected, refunded.
+    collected = await place(http, order_body(customer=_customer("C-CHATTY", chatty)))
+    await make_ready(http, collected)
+    await collect(http, collected)
+    await act(http, collected, "refunds", {"amount": {"amount": 500, "currency": "GBP"}, "reason": "late"})
+
+    # A customer who opted out of `updated`: a line cancelled (updated, suppressed), then the order (cancelled).
+    cancelled = await place(http, order_body(customer=_customer("C-QUIET", quiet)))
+    await act(http, cancelled, "cancel-lines", {"lines": [{"line_id": "L2", "quantity": 1}], "reason": "out of stock"})
+    await act(http, cancelled, "cancel", {"reason": "customer changed their mind"})
+    await wait_for_status(http, cancelled, "cancelled")
+
+    # Another customer's line cancelled: they did not opt out, so they hear of it.
+    updated = await place(http, order_body(customer=_customer("C-CHATTY", chatty)))
+    await act(http, updated, "cancel-lines", {"lines": [{"line_id": "L2", "quantity": 1}], "reason": "out of stock"})
+
+    # An order waiting for approval: Head Office is told.
+    policy_ = (await http.get("/settings/payments", headers=HO)).json()
+    policy_.update(approval_channels=["phone"])
+    assert (await http.put("/settings/payments", json=policy_, headers=HO)).is_success
+    response = await http.post("/orders", json=order_body(channel="phone"), headers=CHANNEL)
+    held = response.json()["order_number"]
+    await wait_for_status(http, held, "awaiting_approval")
+
+    async def all_arrived() -> bool:
+        return len(mailbox.messages) >= 10
+
+    await eventually(all_arrived, timeout=30)
+    await asyncio.sleep(1.0)  # anything sent twice would arrive meanwhile
+    assert sorted(mailbox.to(chatty)) == sorted(
+        [
+            f"Your order {collected} is ready for collection",
+            f"Your order {collected} has been collected",
+            f"A refund on your order {collected}",
+            f"Your order {updated} has changed",
+            f"A refund on your order {updated}",  # the cancelled line's money, paid back by the channel
+        ]
+    )
+    # Not told of the change (suppressed); told of both refunds (the line's, the order's) and the cancellation.
+    assert sorted(mailbox.to(quiet)) == sorted(
+        [f"A refund on your order {cancelled}"] * 2 + [f"Your order {cancelled} has been cancelled"]
+    )
+    assert mailbox.to(CALL_CENTRE) == [f"Your order {cancelled} has been cancelled"]
+    assert mailbox.to(HEAD_OFFICE) == [f"Order {held} is waiting for your approval"]
+    assert len(mailbox.messages) == 10
+
+    ready = next(m for m in mailbox.messages if "ready for collection" in str(m["Subject"]))
+    body = ready.get_body(("plain",))
+    html = ready.get_body(("html",))
+    assert body is not None and "Dear Customer C-CHATTY" in body.get_content()
+    assert html is not None and collected in html.get_content()
+
+    log = (await http.get(f"/orders/{cancelled}/emails", headers=HO)).json()
+    by_type = {(entry["event_type"], entry["address"]): entry["status"] for entry in log}
+    assert by_type == {
+        ("updated", quiet): "suppressed",
+        ("refund_instructed", quiet): "sent",
+        ("cancelled", quiet): "sent",
+        ("cancelled", CALL_CENTRE): "sent",
+    }
+    assert len(log) == 5  # the two refunds each logged once
+    channel_view = await http.get(f"/orders/{cancelled}/emails", headers=CHANNEL)
+    assert channel_view.status_code == 200
+    assert (await http.get("/customers/C-QUIET/mail-preferences", headers=CHANNEL)).status_code == 403
