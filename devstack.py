@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import cast
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 from sqlmodel import Session
 
 from models.db import create_tables, make_engine
@@ -84,6 +86,7 @@ def main() -> int:
     parser.add_argument("--temporal-port", type=int, default=7233)
     parser.add_argument("--ui-port", type=int, default=8233)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--smtp-port", type=int, default=8025, help="the local SMTP sink that keeps Baton's e-mail")
     args = parser.parse_args()
 
     VAR.mkdir(exist_ok=True)
@@ -96,6 +99,8 @@ def main() -> int:
     env.setdefault("BATON_EXTRACT_DROP_FOLDER", str(VAR / "extracts"))  # XML notification extracts land here
     env.setdefault("BATON_COOKIE_SECURE", "false")  # the dev stack serves plain http
     env.setdefault("BATON_ALLOW_PRIVATE_TARGETS", "true")  # the demo receivers and stores run on this machine
+    # E-mail goes to a local SMTP sink (below) that keeps every message in var/mail, a Maildir; /ui/mail lists them.
+    env.setdefault("BATON_SMTP_URL", f"smtp://127.0.0.1:{args.smtp_port}")
     os.environ.update(env)
     settings = Settings()
 
@@ -117,6 +122,8 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    mail_sink = Controller(Mailbox(VAR / "mail"), hostname="127.0.0.1", port=args.smtp_port)
+    mail_sink.start()
     try:
         processes.append(
             subprocess.Popen(
@@ -175,6 +182,7 @@ def main() -> int:
             f"  API docs:        http://{args.host}:{args.api_port}/docs\n"
             f"  Web pages:       http://{args.host}:{args.api_port}/ui (sign in with a key below)\n"
             f"  Temporal UI:     http://localhost:{args.ui_port}\n"
+            f"  Sent mail:       http://{args.host}:{args.api_port}/ui/mail (messages in {VAR / 'mail'})\n"
             f"  Head Office key: {ho_key}\n"
             f"  Webstore key:    {web_key}\n"
             f"  Store S001 key:  {store_key} (the Pick Manager)\n"
@@ -198,6 +206,7 @@ def main() -> int:
     finally:
         PIDS.unlink(missing_ok=True)
         _terminate(processes)
+        mail_sink.stop()
         print("Baton stopped.")
     return 1 if failed else 0
 

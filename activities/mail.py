@@ -195,8 +195,11 @@ class MailLane:
             if error.code >= 500:
                 return "failed", subject, f"smtp_{error.code}: refused"
             return self._retry_or_fail(subject, f"smtp_{error.code}: try later", entered)
-        except aiosmtplib.SMTPRecipientsRefused:
-            return "failed", subject, "smtp_recipient_refused"
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            code = min((refusal.code for refusal in error.recipients), default=550)
+            if code >= 500:
+                return "failed", subject, f"smtp_{code}: recipient refused"
+            return self._retry_or_fail(subject, f"smtp_{code}: recipient not taken yet", entered)
         except (aiosmtplib.SMTPException, OSError) as error:
             return self._retry_or_fail(subject, f"unreachable: {type(error).__name__}", entered)
         return "sent", subject, ""

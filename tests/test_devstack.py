@@ -38,6 +38,8 @@ def _start(var: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
             str(ports["temporal"]),
             "--ui-port",
             str(ports["ui"]),
+            "--smtp-port",
+            str(ports["smtp"]),
         ],
         cwd=ROOT,
         env=env,
@@ -72,7 +74,7 @@ def _stop(process: subprocess.Popen[str]) -> int:
 
 
 def test_dev_stack_starts_serves_stops_and_keeps_data(tmp_path):
-    ports = {"api": _free_port(), "temporal": _free_port(), "ui": _free_port()}
+    ports = {"api": _free_port(), "temporal": _free_port(), "ui": _free_port(), "smtp": _free_port()}
     api = f"http://127.0.0.1:{ports['api']}"
     first = _start(tmp_path, ports)
     try:
@@ -99,5 +101,23 @@ def test_dev_stack_starts_serves_stops_and_keeps_data(tmp_path):
             time.sleep(0.2)
         assert view["status"] == "awaiting_acknowledgement"
         assert len(httpx.get(f"{api}/stores", headers=headers, timeout=5).json()) == 5  # seeded once, not twice
+        # The customer is e-mailed when Head Office cancels: the local SMTP sink keeps it in var/mail.
+        ho_key = next(key for key, holder in keys.items() if holder["role"] == "head_office")
+        cancel = httpx.post(
+            f"{api}/orders/{number}/cancel",
+            json={"reason": "customer called"},
+            headers={"Authorization": f"Bearer {ho_key}"},
+            timeout=10,
+        )
+        assert cancel.status_code == 200, cancel.text
+        for _ in range(150):
+            kept = (
+                [p.read_text() for p in (tmp_path / "mail" / "new").glob("*")] if (tmp_path / "mail").exists() else []
+            )
+            if any(f"Your order {number} has been cancelled" in message for message in kept):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"no cancellation e-mail in {tmp_path / 'mail'}")
     finally:
         assert _stop(second) == 0

@@ -18,12 +18,14 @@ from aiosmtpd.controller import Controller
 from tests.support import (
     CHANNEL,
     HO,
+    HO_KEY,
     act,
     collect,
     eventually,
     make_ready,
     order_body,
     place,
+    ui_sign_in,
     wait_for_status,
 )
 
@@ -36,6 +38,19 @@ class Inbox:
     """Everything the SMTP server took, as parsed messages."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+
+    # Addresses the server refuses for good (550), and how many times it answers "try later" (451) for others.
+    refused: set[str] = field(default_factory=set)
+    later: dict[str, int] = field(default_factory=dict)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        if self.later.get(address, 0) > 0:
+            self.later[address] -= 1
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's name)
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -71,6 +86,7 @@ def stack_settings(inbox: tuple[Inbox, int]) -> dict[str, Any]:
         "mail_lists": {"cancelled": [CALL_CENTRE]},
         "mail_head_office": [HEAD_OFFICE],
         "outbox_poll_seconds": 0.1,
+        "outbound_retry_initial_seconds": 0.2,
     }
 
 
@@ -152,3 +168,37 @@ async def test_customers_lists_and_head_office_are_mailed_each_event_once_and_su
     channel_view = await http.get(f"/orders/{cancelled}/emails", headers=CHANNEL)
     assert channel_view.status_code == 200
     assert (await http.get("/customers/C-QUIET/mail-preferences", headers=CHANNEL)).status_code == 403
+
+    # Head Office reads what was sent on the Sent mail page.
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
+    sent_page = await http.get("/ui/mail")
+    assert sent_page.status_code == 200
+    assert f"Your order {cancelled} has been cancelled" in sent_page.text and "suppressed" in sent_page.text
+
+
+async def test_a_busy_smtp_server_is_tried_again_and_a_refused_address_does_not_hold_up_the_rest(stack, inbox):
+    mailbox, _ = inbox
+    mailbox.messages.clear()
+    busy, gone, fine = "busy@example.com", "gone@example.com", "fine@example.com"
+    mailbox.later[busy], mailbox.refused = 2, {gone}
+    numbers = {}
+    for address in (busy, gone, fine):
+        numbers[address] = await place(stack.http, order_body(customer=_customer(address.split("@")[0], address)))
+        await act(stack.http, numbers[address], "cancel", {"reason": "customer changed their mind"})
+
+    async def cancellations_arrived() -> bool:
+        told = {str(m["To"]) for m in mailbox.messages if "cancelled" in str(m["Subject"])}
+        return told - {CALL_CENTRE} == {busy, fine}
+
+    await eventually(cancellations_arrived, timeout=30)
+    await asyncio.sleep(1.0)  # anything sent twice would arrive meanwhile
+    assert [str(m["To"]) for m in mailbox.messages].count(busy) == 2  # cancelled, refunded: each once
+
+    logs = {a: (await stack.http.get(f"/orders/{n}/emails", headers=HO)).json() for a, n in numbers.items()}
+
+    def cancellation(address: str) -> dict[str, Any]:
+        return next(m for m in logs[address] if m["event_type"] == "cancelled" and m["address"] == address)
+
+    assert (cancellation(busy)["status"], cancellation(busy)["attempts"]) == ("sent", 3)  # 451, 451, then taken
+    assert cancellation(gone)["status"] == "failed" and cancellation(gone)["detail"].startswith("smtp_550")
+    assert (cancellation(fine)["status"], cancellation(fine)["attempts"]) == ("sent", 1)
