@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.availability import AvailabilityLane
 from activities.delivery import Lane
 from activities.extracts import ExtractLane
 from activities.mail import MailLane
@@ -84,6 +85,8 @@ class OutboxActivities:
             return StoreLane(engine, http, settings, key)
         if kind is LaneKind.exporter:
             return ExporterLane(engine, http, settings, key)
+        if kind is LaneKind.availability:
+            return AvailabilityLane(engine, http, settings, key)
         if kind is LaneKind.mail:
             return MailLane(engine, settings)
         return ExtractLane(engine, http, settings)

@@ -69,6 +69,8 @@ class AlertType(StrEnum):
     store_unreachable = "store_unreachable"  # a message to the store's webhook could not be delivered
     # The database refused to record a change (a value it cannot store): the order goes on, its read model lags.
     projection_failed = "projection_failed"
+    # A stock count found less on the shelf than is reserved for the order: the store may not find it to pick.
+    stock_count_short = "stock_count_short"
 
 
 class HoldReason(StrEnum):

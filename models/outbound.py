@@ -3,11 +3,28 @@ delivery and export idempotent (the outbox lanes deliver them, models/outbox.py)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from models.events import OrderEvent
+from pydantic import AfterValidator, WithJsonSchema
+
+from models.events import OrderEvent, OrderEventType
 
 EVENT_ID_HEADER = "Baton-Event-Id"
+# Not an order event: availability changes, batched from the stock ledger (activities/availability.py).
+STOCK_CHANGED = "stock_changed"
+# What a webhook subscriber may subscribe to: the order events, and stock_changed.
+SUBSCRIBABLE = [event.value for event in OrderEventType] + [STOCK_CHANGED]
+
+
+def _subscribable(value: str) -> str:
+    if value not in SUBSCRIBABLE:
+        raise ValueError(f"Input should be one of {', '.join(repr(v) for v in SUBSCRIBABLE)}")
+    return value
+
+
+SubscribedEvent = Annotated[
+    str, AfterValidator(_subscribable), WithJsonSchema({"type": "string", "enum": SUBSCRIBABLE})
+]
 
 
 def delivery_id(subscriber_id: str, event_id: str) -> str:

@@ -21,6 +21,7 @@ class LaneKind(StrEnum):
     extracts = "extracts"  # XML notification extracts to the drop folder and/or HTTP endpoint
     exporter = "exporter"  # one exporter's queued runs
     mail = "mail"  # e-mail about order events (customers, mailing lists, Head Office)
+    availability = "availability"  # stock_changed batches to one webhook subscriber, from the stock ledger
 
 
 EXTRACTS_LANE = LaneKind.extracts.value
@@ -29,6 +30,10 @@ MAIL_LANE = LaneKind.mail.value
 
 def subscriber_lane(subscriber_id: str) -> str:
     return f"{LaneKind.subscriber}:{subscriber_id}"
+
+
+def availability_lane(subscriber_id: str) -> str:
+    return f"{LaneKind.availability}:{subscriber_id}"
 
 
 def store_lane(store_id: str) -> str:

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
 
     from activities.outbox import OutboxActivities
+    from models.db.outbound import availability_subscribers
     from models.db.outbox import lane_owners
     from models.outbox import (
         EXTRACTS_LANE,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         LaneInput,
         LaneRetry,
         RelayReport,
+        availability_lane,
         exporter_lane,
         lane_workflow_id,
         store_lane,
@@ -99,6 +101,7 @@ def wanted_lanes(session: Session, settings: Settings, *, inactive_too: bool = F
     subscribers, locations = lane_owners(session, inactive_too=inactive_too)
     lanes = [subscriber_lane(subscriber) for subscriber in subscribers]
     lanes += [store_lane(store) for store in locations]
+    lanes += [availability_lane(s) for s in availability_subscribers(session, inactive_too=inactive_too)]
     if settings.extract_drop_folder is not None or settings.extract_http_url is not None:
         lanes.append(EXTRACTS_LANE)
     lanes += [exporter_lane(exporter.name) for exporter in settings.exporters]

@@ -16,7 +16,8 @@ from api.targets import check_target
 from models.db import outbound
 from models.db.tables import OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.events import OrderEventType
-from models.outbox import subscriber_lane
+from models.outbound import STOCK_CHANGED, SubscribedEvent
+from models.outbox import availability_lane, subscriber_lane
 from models.sealing import SecretSeal, subscriber_secret_owner
 from models.text import LINE_PATTERN, Line
 from workflows.outbox import start_lane
@@ -33,8 +34,11 @@ class NewSubscriber(BaseModel):
     url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] = Field(
         examples=["https://erp.example.com/baton/events"]
     )
-    event_types: list[OrderEventType] = Field(
-        min_length=1, max_length=len(OrderEventType), examples=[["payment_confirmed", "collected"]]
+    event_types: list[SubscribedEvent] = Field(
+        min_length=1,
+        max_length=len(OrderEventType) + 1,
+        examples=[["payment_confirmed", "collected"]],
+        description="Order event types, and `stock_changed` for availability (batched per SKU and location)",
     )
 
 
@@ -42,7 +46,7 @@ class Subscriber(BaseModel):
     subscriber_id: str
     name: str
     url: str
-    event_types: list[OrderEventType]
+    event_types: list[SubscribedEvent]
     active: bool
     created_at: datetime
 
@@ -115,6 +119,8 @@ async def create_subscriber(
         session, outbound.create_subscriber, session, body.name, str(body.url), body.event_types, now, secret, seal
     )
     await start_lane(temporal, settings, subscriber_lane(row.subscriber_id))
+    if STOCK_CHANGED in row.event_types:
+        await start_lane(temporal, settings, availability_lane(row.subscriber_id))
     return CreatedSubscriber(**_subscriber(row).model_dump(), secret=secret)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from models.db import stock_ledger
 from models.db.engine import commit_unless_taken
 from models.db.outbox import last_event_id
 from models.db.tables import (
@@ -18,9 +20,8 @@ from models.db.tables import (
     WebhookDeliveryRow,
     WebhookSubscriberRow,
 )
-from models.events import OrderEventType
-from models.outbound import delivery_id, resend_delivery_id
-from models.outbox import subscriber_lane
+from models.outbound import STOCK_CHANGED, SubscribedEvent, delivery_id, resend_delivery_id
+from models.outbox import availability_lane, subscriber_lane
 
 
 def new_signing_secret() -> str:
@@ -31,7 +32,7 @@ def create_subscriber(
     session: Session,
     name: str,
     url: str,
-    event_types: list[OrderEventType],
+    event_types: list[SubscribedEvent],
     now: datetime,
     secret: str | None = None,
     seal: Callable[[str, str], str] | None = None,
@@ -45,13 +46,16 @@ def create_subscriber(
         subscriber_id=subscriber_id,
         name=name,
         url=url,
-        event_types=[event_type.value for event_type in event_types],
+        event_types=[str(event_type) for event_type in event_types],
         secret=seal(secret, subscriber_id) if seal else secret,
         created_at=now,
     )
     session.add(row)
     lane = subscriber_lane(row.subscriber_id)
     session.add(OutboxCursorRow(lane=lane, position=last_event_id(session), updated_at=now))
+    if STOCK_CHANGED in row.event_types:  # and availability from now on
+        position = stock_ledger.last_movement_id(session)
+        session.add(OutboxCursorRow(lane=availability_lane(subscriber_id), position=position, updated_at=now))
     session.commit()
     session.refresh(row)
     return row
@@ -201,3 +205,48 @@ def exports_for_order(session: Session, order_number: str) -> list[OrderExportRo
             .order_by(col(OrderExportRow.started_at), col(OrderExportRow.run_id))
         )
     )
+
+
+def availability_subscribers(session: Session, *, inactive_too: bool = False) -> list[str]:
+    """The subscribers that hear of stock_changed (active ones, unless `inactive_too`)."""
+    query = select(WebhookSubscriberRow).order_by(col(WebhookSubscriberRow.subscriber_id))
+    if not inactive_too:
+        query = query.where(WebhookSubscriberRow.active == True)  # noqa: E712  (SQL, not truthiness)
+    return [row.subscriber_id for row in session.exec(query) if STOCK_CHANGED in row.event_types]
+
+
+def pending_stock_delivery(session: Session, subscriber_id: str) -> WebhookDeliveryRow | None:
+    """A stock_changed batch logged and not yet finished with: it is sent again exactly as it was first made."""
+    query = select(WebhookDeliveryRow).where(
+        WebhookDeliveryRow.subscriber_id == subscriber_id,
+        WebhookDeliveryRow.event_type == STOCK_CHANGED,
+        WebhookDeliveryRow.kind == "event",
+        col(WebhookDeliveryRow.status).in_(("pending", "retrying")),
+    )
+    row = session.exec(query.order_by(col(WebhookDeliveryRow.created_at))).first()
+    if row is not None:
+        session.expunge(row)
+    return row
+
+
+def stock_delivery(session: Session, subscriber_id: str, body: dict[str, Any], now: datetime) -> WebhookDeliveryRow:
+    """Log a stock_changed batch before its first attempt (its body is what every attempt sends). Detached."""
+    key = delivery_id(subscriber_id, body["event_id"])
+    row = session.get(WebhookDeliveryRow, key)
+    if row is None:
+        row = WebhookDeliveryRow(
+            delivery_id=key,
+            subscriber_id=subscriber_id,
+            event_id=body["event_id"],
+            event_type=STOCK_CHANGED,
+            order_number="",
+            payload=body,
+            created_at=now,
+        )
+        if not commit_unless_taken(session, row):
+            row = session.get(WebhookDeliveryRow, key)
+            assert row is not None
+        else:
+            session.refresh(row)
+    session.expunge(row)
+    return row

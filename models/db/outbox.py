@@ -81,6 +81,17 @@ def start_cursor(session: Session, lane: str, now: datetime) -> int:
     return position
 
 
+def place_cursor(session: Session, lane: str, position: int, now: datetime) -> None:
+    """Place a lane's cursor the first time (another copy placing it first wins). Commits."""
+    statement = (
+        dialect_insert(session)(OutboxCursorRow.__table__)  # type: ignore[attr-defined]
+        .values(lane=lane, position=position, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["lane"])
+    )
+    session.exec(statement)
+    session.commit()
+
+
 def move_cursor(session: Session, lane: str, was: int, to: int, now: datetime) -> bool:
     """Move the lane on from `was`; False when it is not there any more (another copy of the relay moved it)."""
     result = session.exec(

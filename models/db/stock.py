@@ -1,17 +1,29 @@
-"""The stock ledger: reservations, commits and transfers. Each takes an open Session and commits (or rolls back)
+"""Stock levels: reservations, commits and transfers. Each takes an open Session and commits (or rolls back)
 what it did, unless told `commit=False`: then it leaves the transaction to the caller (the commit activity writes
 a whole order change in one), and on failure the caller rolls back. The conditional updates keep stock from going
-negative even when two copies run at once."""
+negative even when two copies run at once. Every movement is written to the ledger (stock_ledger.py) in the same
+transaction, by the order that made it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.catalogue import CommitStock, DispatchTransfer, ReserveStock, ResizeReservations
+from models.db import stock_ledger
 from models.db.tables import StockLevelRow, StockReservationRow, StockTransferRow
+
+
+def _moved(
+    session: Session, order_number: str, location_id: str, sku: str, kind: str, *, on_hand: int = 0, reserved: int = 0
+) -> None:
+    actor, now = f"order:{order_number}", datetime.now(UTC)
+    stock_ledger.record(
+        session, location_id, sku, kind, on_hand=on_hand, reserved=reserved, actor=actor, order_number=order_number,
+        now=now,
+    )  # fmt: skip
 
 
 class StockShortage(Exception):
@@ -93,7 +105,9 @@ def reserve(session: Session, request: ReserveStock, *, commit: bool = True) -> 
             continue
         if not _take(session, request.location_id, line.sku, line.quantity):
             short.append(line.line_id)
-        elif row is not None:
+            continue
+        _moved(session, request.order_number, request.location_id, line.sku, "reserve", reserved=line.quantity)
+        if row is not None:
             _set_reservation(session, row, line.quantity)
         else:
             session.add(
@@ -138,6 +152,9 @@ def resize(session: Session, request: ResizeReservations, *, commit: bool = True
             raise _fail(session, commit, ReservationChanged("reservation changed concurrently; retrying"))
         if delta < 0:
             _give_back(session, row.location_id, row.sku, -delta)
+        _moved(
+            session, row.order_number, row.location_id, row.sku, "reserve" if delta > 0 else "release", reserved=delta
+        )
     _finish(session, commit)
 
 
@@ -166,6 +183,9 @@ def commit(session: Session, request: CommitStock, *, commit: bool = True) -> No
                 on_hand=StockLevelRow.on_hand - row.quantity,
             )
         )
+        _moved(
+            session, row.order_number, row.location_id, row.sku, "commit", on_hand=-row.quantity, reserved=-row.quantity
+        )
     _finish(session, commit)
 
 
@@ -185,6 +205,7 @@ def dispatch_transfer(session: Session, request: DispatchTransfer, now: datetime
     if not taken.rowcount:
         session.rollback()
         raise StockShortage(f"{request.from_location} has fewer than {request.quantity} {request.sku} available")
+    _moved(session, request.order_number, request.from_location, request.sku, "transfer_out", on_hand=-request.quantity)
     session.add(
         StockTransferRow(
             transfer_id=request.transfer_id,
@@ -219,12 +240,27 @@ def receive_transfer(session: Session, transfer_id: str, now: datetime, *, commi
             .where(col(StockLevelRow.location_id) == transfer.to_location, col(StockLevelRow.sku) == transfer.sku)
             .values(on_hand=StockLevelRow.on_hand + transfer.quantity)
         )
+        _moved(
+            session, transfer.order_number, transfer.to_location, transfer.sku, "transfer_in", on_hand=transfer.quantity
+        )
     _finish(session, commit)
 
 
 def top_up(session: Session, location_id: str, needed: dict[str, int]) -> None:
     """Raise on-hand so each SKU has at least `needed` available at the location (bench/ runs)."""
     for sku, quantity in needed.items():
+        level = session.get(StockLevelRow, (location_id, sku))
+        if level is not None and level.on_hand < level.reserved + quantity:
+            stock_ledger.record(
+                session,
+                location_id,
+                sku,
+                "adjustment",
+                on_hand=level.reserved + quantity - level.on_hand,
+                actor="bench",
+                reason="topped up for a benchmark run",
+                now=datetime.now(UTC),
+            )
         session.exec(
             update(StockLevelRow)
             .where(

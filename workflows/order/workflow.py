@@ -2,7 +2,8 @@
 
 Updates: one per Head Office action in models/actions.py (cancel_order, refund, add_item, ...), each refused by its
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
-event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox).
+event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox),
+stock_count_short (a stock count below the order's reservation, from the feeds API).
 Query: view.
 
 Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
@@ -25,11 +26,12 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models import clearance, deadlines, journey, operations, settlement, store_events
+    from models import clearance, deadlines, journey, operations, settlement, stock_counts, store_events
     from models.actions import BY_NAME, Action, ActionOutcome
     from models.carry_over import CarriedOver
     from models.catalogue import ReservationOutcome, ReserveStock
     from models.effects import Effects, Needs, Refusal
+    from models.feeds import CountShortfall
     from models.order import ORDER_WORKFLOW, OrderState, StoreEvent, StoreMessageFailed
     from models.payments import GatewayResult, MoneyOperation
     from models.sla import SlaPolicy
@@ -138,6 +140,13 @@ class OrderWorkflow:
         """The store outbox gave up on a message to the store's webhook: a store_unreachable alert."""
         async with self._lock:
             await self._decide(lambda now: store_events.message_failed(self._state, failure, now))
+
+    @workflow.signal
+    async def stock_count_short(self, shortfall: CountShortfall) -> None:
+        """A stock count found less on the shelf than is reserved where the order holds stock (the feeds API):
+        a stock_count_short alert, once while it is open."""
+        async with self._lock:
+            await self._decide(lambda now: stock_counts.on_count_short(self._state, shortfall, now))
 
     # ---- the funnel ----------------------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""E-mail about orders: every message the mail lane sent (or held back), and customers' mail preferences.
+"""E-mail about orders: every message the mail lane sent (or held back), and customers' mail preferences. The
+stock ledger (every movement, with who and why) and the feed messages applied.
 
 Revision ID: 0012
 Revises: 0009
 Create Date: 2026-12-02 09:00:00
 
-Written by hand to match models/db/mail.py (tests/test_migrations.py checks it against the models).
+Written by hand to match models/db/mail.py and models/db/stock_ledger.py (tests/test_migrations.py checks it
+against the models).
 """
 
 from collections.abc import Sequence
@@ -48,8 +50,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id"),
     )
 
+    op.create_table(
+        "stock_movements",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("location_id", sa.String(length=32), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("on_hand_delta", sa.Integer(), nullable=False),
+        sa.Column("reserved_delta", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("order_number", sa.String(length=32), nullable=True),
+        sa.Column("message_id", sa.String(length=120), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_stock_movements_sku_location", "stock_movements", ["sku", "location_id", "id"])
+    op.create_table(
+        "feed_messages",
+        sa.Column("message_id", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("outcome", sa.JSON(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("message_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("feed_messages")
+    op.drop_index("ix_stock_movements_sku_location", table_name="stock_movements")
+    op.drop_table("stock_movements")
     op.drop_table("customer_mail_preferences")
     op.drop_index("ix_mail_deliveries_order", table_name="mail_deliveries")
     op.drop_table("mail_deliveries")
