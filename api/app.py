@@ -17,6 +17,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
+    diagnosis,
     extracts,
     feeds,
     health,
@@ -70,6 +71,7 @@ def create_app(
     app.include_router(extracts.router)  # /extracts: XML notification extracts for third-party processes
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
+    app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)

@@ -4,7 +4,7 @@ Updates: one per Head Office action in models/actions.py (cancel_order, refund, 
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
 event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox),
 stock_count_short (a stock count below the order's reservation, from the feeds API).
-Query: view.
+Queries: view, diagnosis.
 
 Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
 (stock, the store, money) and commits the change once (stock, projection, events and store messages in one
@@ -26,7 +26,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models import clearance, deadlines, journey, operations, settlement, stock_counts, store_events
+    from models import clearance, deadlines, diagnosis, journey, operations, settlement, stock_counts, store_events
     from models.actions import BY_NAME, Action, ActionOutcome
     from models.carry_over import CarriedOver
     from models.catalogue import ReservationOutcome, ReserveStock
@@ -98,6 +98,11 @@ class OrderWorkflow:
     @workflow.query
     def view(self) -> OrderView:
         return for_api(self._state)
+
+    @workflow.query(name="diagnosis")
+    def diagnose(self) -> diagnosis.OrderDiagnosis:
+        """What the order waits for, from whom, since when; its next deadline by its own SLA policy; who acted last."""
+        return diagnosis.diagnose(self._state, self._policy)
 
     # ---- messages ------------------------------------------------------------------------------------------
 
