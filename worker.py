@@ -1,4 +1,5 @@
-"""The Temporal worker: runs order workflows, the outbox lanes and their activities. `python worker.py`"""
+"""The Temporal worker: runs order workflows, the outbox lanes, the stuck-order sweep and their activities.
+`python worker.py`"""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.store_links import StoreLinkActivities
+from activities.sweep import SweepActivities
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.settings import Settings, get_settings
@@ -28,12 +30,14 @@ from workflows.client import connect_temporal
 from workflows.order import OrderWorkflow
 from workflows.outbox import OutboxLaneWorkflow, ensure_lanes
 from workflows.store_link import StoreLinkWorkflow
+from workflows.sweep import StuckOrderSweepWorkflow, ensure_sweep_schedule
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
 WORKFLOWS = [
     OrderWorkflow,
     StoreLinkWorkflow,
     OutboxLaneWorkflow,
+    StuckOrderSweepWorkflow,
 ]
 # Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
 # activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
@@ -43,15 +47,16 @@ LANE_CHECK_SECONDS = 300.0
 
 
 def build_activities(
-    engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None
+    engine: Engine, http: httpx.AsyncClient, settings: Settings | None = None, client: Client | None = None
 ) -> list[Callable[..., Any]]:
+    """Every activity; the stuck-order sweep's only with a Temporal client (it queries and signals orders)."""
     settings = settings or get_settings()
     inventory = InventoryActivities(engine)
     projection = ProjectionActivities(engine, settings)
     payments = PaymentActivities(engine, build_gateways(settings, engine))
     store_links = StoreLinkActivities(engine)
     outbox = OutboxActivities(engine, http, settings)
-    return [
+    activities: list[Callable[..., Any]] = [
         inventory.reserve_stock,
         inventory.resize_reservations,
         inventory.commit_stock,
@@ -64,8 +69,11 @@ def build_activities(
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,
-        outbox.relay,  # the outbox lanes: subscribers, stores, extracts, exporters
+        outbox.relay,  # the outbox lanes: subscribers, stores, extracts, exporters, mail, availability
     ]
+    if client is not None:
+        activities.append(SweepActivities(engine, client, settings).sweep_stuck_orders)
+    return activities
 
 
 # Workflow code stays in the sandbox (its runtime checks still refuse non-deterministic calls), but the modules it
@@ -82,7 +90,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(engine, http, settings),
+        activities=build_activities(engine, http, settings, client),
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         workflow_runner=WORKFLOW_RUNNER,
@@ -126,6 +134,10 @@ async def main() -> None:
                 if settings.worker_metrics_address:
                     logging.info("worker metrics on http://%s/metrics", settings.worker_metrics_address)
                 lanes = asyncio.create_task(keep_outbox_lanes(client, engine, settings))
+                try:
+                    await ensure_sweep_schedule(client, settings)
+                except Exception:  # noqa: BLE001  (Temporal away: the next worker start creates it)
+                    logging.exception("the stuck-order sweep's schedule could not be created")
                 await stop.wait()
                 lanes.cancel()
                 if health is not None:

@@ -169,6 +169,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = False  # cleared when the store is heard from (store_events.py)
         elif alert.type is AlertType.projection_failed:
             resolved = False  # cleared when a change is written again (`before_write`)
+        elif alert.type is AlertType.stuck:
+            resolved = True  # the order moved: whatever it was stuck on has let go (the sweep looks again)
         elif alert.type is AlertType.stock_count_short:
             # The store found the goods after all (picked them), or Head Office moved the order on.
             resolved = state.status in (OrderStatus.ready_for_collection, OrderStatus.collected)

@@ -71,6 +71,8 @@ class AlertType(StrEnum):
     projection_failed = "projection_failed"
     # A stock count found less on the shelf than is reserved for the order: the store may not find it to pick.
     stock_count_short = "stock_count_short"
+    # The stuck-order sweep found no progress past every deadline, or a delivery failing again and again.
+    stuck = "stuck"
 
 
 class HoldReason(StrEnum):

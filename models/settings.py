@@ -142,6 +142,15 @@ class Settings(BaseSettings):
     mail_templates_dir: Path | None = None
     mail_timeout_seconds: float = Field(default=15.0, gt=0)
 
+    # The stuck-order sweep (workflows/sweep.py), a Temporal Schedule: every sweep_interval_seconds it looks at open
+    # orders unchanged for stuck_after_seconds and alerts (`stuck`) those past every deadline by more than
+    # stuck_grace_seconds, whose workflow does not answer, or whose store push failed stuck_failed_attempts times.
+    sweep_interval_seconds: int = Field(default=600, ge=10, le=86400)
+    stuck_after_seconds: int = Field(default=3600, ge=0, le=30 * 86400)
+    stuck_grace_seconds: int = Field(default=900, ge=0, le=86400)
+    stuck_failed_attempts: int = Field(default=5, ge=1, le=1000)
+    sweep_batch_size: int = Field(default=200, ge=1, le=5000)
+
     # Outbound requests (subscribers, store webhooks, exporters, extracts) reach only public addresses: loopback,
     # private, link-local, metadata and other non-public targets are refused at registration and at send time.
     # The dev stack and the tests, whose receivers run on 127.0.0.1, allow them.

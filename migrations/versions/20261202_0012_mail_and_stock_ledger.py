@@ -1,5 +1,5 @@
 """E-mail about orders: every message the mail lane sent (or held back), and customers' mail preferences. The
-stock ledger (every movement, with who and why) and the feed messages applied.
+stock ledger (every movement, with who and why) and the feed messages applied. An index for the stuck-order sweep.
 
 Revision ID: 0012
 Revises: 0009
@@ -77,8 +77,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("message_id"),
     )
 
+    op.create_index("ix_orders_status_updated", "orders", ["status", "updated_at"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_status_updated", table_name="orders")
     op.drop_table("feed_messages")
     op.drop_index("ix_stock_movements_sku_location", table_name="stock_movements")
     op.drop_table("stock_movements")

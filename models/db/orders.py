@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
-from models.order import OrderState
+from models.order import FINAL_STATUSES, OrderState
 from models.transition import Projection, projection_of
 
 CLOSED_STATUSES = ["completed", "cancelled"]
@@ -189,3 +189,19 @@ def forget_all_orders(session: Session) -> None:
     session.exec(delete(OrderOpenAlertRow))
     session.exec(delete(OrderRecordRow))
     session.commit()
+
+
+def quiet_orders(session: Session, before: datetime, limit: int) -> list[OrderRecordRow]:
+    """Open orders unchanged since `before`, without an open stuck alert, the quietest first (the sweep)."""
+    alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == "stuck")
+    query = (
+        select(OrderRecordRow)
+        .where(
+            col(OrderRecordRow.status).not_in([status.value for status in FINAL_STATUSES]),
+            col(OrderRecordRow.updated_at) < before,
+            col(OrderRecordRow.order_number).not_in(alerted),
+        )
+        .order_by(col(OrderRecordRow.updated_at))
+        .limit(limit)
+    )
+    return list(session.exec(query))

@@ -139,7 +139,10 @@ class OrderRecordRow(SQLModel, table=True):
     """The order read model: filter columns plus the whole view; `version` only ever grows."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_store_created", "store_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_orders_store_created", "store_id", "created_at"),
+        Index("ix_orders_status_updated", "status", "updated_at"),  # the stuck-order sweep's quiet orders
+    )
 
     order_number: str = Field(primary_key=True, max_length=32)
     version: int

@@ -71,3 +71,17 @@ def for_order(session: Session, order_number: str, extracts_delivered: bool) -> 
         for m in session.exec(mail)
     ]  # fmt: skip
     return sorted(found, key=lambda item: item.since)
+
+
+def failing_store_pushes(session: Session, min_attempts: int, limit: int) -> list[StoreMessageRow]:
+    """Store messages still pending after this many attempts, oldest first, one per order (the sweep)."""
+    query = (
+        select(StoreMessageRow)
+        .where(StoreMessageRow.status == "pending", StoreMessageRow.attempts >= min_attempts)
+        .order_by(col(StoreMessageRow.id))
+        .limit(limit)
+    )
+    firsts: dict[str, StoreMessageRow] = {}
+    for message in session.exec(query):
+        firsts.setdefault(message.order_number, message)
+    return list(firsts.values())

@@ -3,7 +3,8 @@
 Updates: one per Head Office action in models/actions.py (cancel_order, refund, add_item, ...), each refused by its
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
 event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox),
-stock_count_short (a stock count below the order's reservation, from the feeds API).
+stock_count_short (a stock count below the order's reservation, from the feeds API), stuck_found (from the
+stuck-order sweep).
 Queries: view, diagnosis.
 
 Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
@@ -26,7 +27,17 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models import clearance, deadlines, diagnosis, journey, operations, settlement, stock_counts, store_events
+    from models import (
+        clearance,
+        deadlines,
+        diagnosis,
+        journey,
+        operations,
+        settlement,
+        stock_counts,
+        store_events,
+        stuck,
+    )
     from models.actions import BY_NAME, Action, ActionOutcome
     from models.carry_over import CarriedOver
     from models.catalogue import ReservationOutcome, ReserveStock
@@ -152,6 +163,12 @@ class OrderWorkflow:
         a stock_count_short alert, once while it is open."""
         async with self._lock:
             await self._decide(lambda now: stock_counts.on_count_short(self._state, shortfall, now))
+
+    @workflow.signal
+    async def stuck_found(self, report: stuck.StuckReport) -> None:
+        """The stuck-order sweep found the order making no progress: a stuck alert with what it waits for."""
+        async with self._lock:
+            await self._decide(lambda now: stuck.on_stuck(self._state, report, now))
 
     # ---- the funnel ----------------------------------------------------------------------------------------
 
