@@ -34,6 +34,7 @@ _CLOCK_STATUS = {
     AlertType.awaiting_approval: OrderStatus.awaiting_approval,
     AlertType.awaiting_payment: OrderStatus.awaiting_payment,
 }
+CLOCK_STATUS = _CLOCK_STATUS  # the status clocks, for replaying past orders (models/backtest.py)
 
 
 # A duration past a year is a typo, and one near timedelta's limit overflows every running order's deadline sums.
