@@ -17,6 +17,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
+    calendars,
     diagnosis,
     extracts,
     feeds,
@@ -65,6 +66,7 @@ def create_app(
     install_problem_handlers(app)
     install_rate_limits(app)  # 429 problem+json with Retry-After
     app.include_router(store_links.router)  # before stores: /stores/links is not the store "links"
+    app.include_router(calendars.router)  # /stores/{id}/calendar
     app.include_router(feeds.router)  # catalogue and stock feeds, the stock ledger (/stock/ledger before /stock/{sku})
     for router in (orders.router, interventions.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)

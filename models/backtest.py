@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from models.order import HistoryEntry, OrderStatus
-from models.sla import CLOCK_STATUS, SlaPolicy, after
+from models.sla import CLOCK_STATUS, SlaPolicy
+from models.sla import due as sla_due
 
 COLLECTION_EXPIRY = "collection_expiry"
 
@@ -50,11 +51,11 @@ def alerts(order: PastOrder, policy: SlaPolicy, until: datetime) -> list[tuple[s
     for episode in episodes(order, until):
         for alert_type, status in CLOCK_STATUS.items():
             if episode.status is status:
-                due = after(episode.start, getattr(policy, alert_type.value))
+                due = sla_due(policy, alert_type.value, episode.start)
                 if due < episode.end:
                     raised.append((alert_type.value, due))
         if episode.status is OrderStatus.ready_for_collection:
-            expiry = after(episode.start, policy.collection_expiry)
+            expiry = sla_due(policy, COLLECTION_EXPIRY, episode.start)
             if expiry < episode.end:
                 raised.append((COLLECTION_EXPIRY, expiry))
     return raised

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from models.calendar import LocationCalendar, add_open_time
 from models.order import AlertType, OrderState, OrderStatus
 
 # A wait longer than this counts as this long. A duration already stored past what the API now accepts (a year), or
@@ -37,6 +38,21 @@ _CLOCK_STATUS = {
 CLOCK_STATUS = _CLOCK_STATUS  # the status clocks, for replaying past orders (models/backtest.py)
 
 
+CLOCKS = (*(alert.value for alert in SLA_ALERTS), "collection_expiry")
+OpenTimeClock = Literal[
+    "not_acknowledged",
+    "not_picked",
+    "on_hold",
+    "not_collected",
+    "not_updated",
+    "transfer_not_received",
+    "awaiting_approval",
+    "awaiting_payment",
+    "collection_expiry",
+]
+
+STORE_FACING: tuple[OpenTimeClock, ...] = ("not_acknowledged", "not_picked", "not_updated")
+
 # A duration past a year is a typo, and one near timedelta's limit overflows every running order's deadline sums.
 YEAR = timedelta(days=365)
 SlaDuration = Annotated[timedelta, Field(gt=timedelta(0), le=YEAR)]
@@ -56,6 +72,11 @@ class SlaPolicy(BaseModel):
     transfer_not_received: SlaDuration = timedelta(days=1)
     awaiting_approval: SlaDuration = timedelta(hours=4)
     awaiting_payment: SlaDuration = timedelta(days=2)
+    # With a calendar, these clocks count only the location's open time (the store-facing ones by default); the
+    # others (collection expiry, payments, approvals) count calendar time. A store's own calendar is set in its
+    # sla_overrides; one set here applies to every location without its own.
+    calendar: LocationCalendar | None = None
+    open_time_clocks: list[OpenTimeClock] = Field(default_factory=lambda: list(STORE_FACING), max_length=len(CLOCKS))
 
 
 class SlaOverrides(BaseModel):
@@ -72,6 +93,7 @@ class SlaOverrides(BaseModel):
     transfer_not_received: SlaDuration | None = None
     awaiting_approval: SlaDuration | None = None
     awaiting_payment: SlaDuration | None = None
+    calendar: LocationCalendar | None = None
 
 
 _DURATION = TypeAdapter(timedelta)
@@ -105,6 +127,15 @@ def before(moment: datetime, wait: timedelta) -> datetime:
     return moment - min(max(wait, timedelta(0)), LONGEST_WAIT)
 
 
+def due(policy: SlaPolicy, clock: str, since: datetime) -> datetime:
+    """When the clock's wait, started at `since`, is over: in the location's open time for the clocks that count
+    it (when it has a calendar), else in calendar time."""
+    wait = getattr(policy, clock)
+    if policy.calendar is not None and clock in policy.open_time_clocks:
+        return add_open_time(policy.calendar, since, min(max(wait, timedelta(0)), LONGEST_WAIT))
+    return after(since, wait)
+
+
 def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
     if alert_type is AlertType.not_updated:
         return state.store_update_pending_since
@@ -125,7 +156,7 @@ def running_deadlines(state: OrderState, policy: SlaPolicy) -> dict[AlertType, d
     for alert_type in SLA_ALERTS:
         since = _clock_start(state, alert_type)
         if since is not None and not _already_raised(state, alert_type, since):
-            deadlines[alert_type] = after(since, getattr(policy, alert_type.value))
+            deadlines[alert_type] = due(policy, alert_type.value, since)
     return deadlines
 
 
@@ -137,7 +168,7 @@ def collection_deadline(state: OrderState, policy: SlaPolicy) -> datetime | None
     """When an uncollected order is cancelled and its stock released."""
     if state.status != OrderStatus.ready_for_collection:
         return None
-    return after(state.status_since, policy.collection_expiry)
+    return due(policy, "collection_expiry", state.status_since)
 
 
 def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:

@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from temporalio.client import Client
@@ -38,6 +38,7 @@ from models.feeds import (
 )
 from models.order import order_workflow_id
 from models.settings import ApiKeyHolder
+from models.text import TEXT_PATTERN
 from workflows.order import OrderWorkflow
 
 router = APIRouter(tags=["catalogue and stock feeds"])
@@ -122,16 +123,19 @@ async def feed_products(body: ProductFeed, session: SessionDep, caller: HeadOffi
     "/feeds/products/csv",
     response_model=FeedOutcome,
     responses=problem_responses(422),
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string", "maxLength": 262_144, "pattern": TEXT_PATTERN}}},
+        }
+    },
 )
 async def feed_products_csv(
-    session: SessionDep,
-    caller: HeadOffice,
-    message_id: MessageIdHeader,
-    body: Annotated[bytes, Body(media_type="text/csv")],
+    request: Request, session: SessionDep, caller: HeadOffice, message_id: MessageIdHeader
 ) -> FeedOutcome:
     """The same as a CSV price list: header `sku,style,name,size,colour,price,currency` (price in minor units),
     the message id in the `Baton-Message-Id` header."""
+    body = await request.body()
     try:
         products = products_from_csv(body.decode("utf-8-sig"))
     except UnicodeDecodeError:

@@ -12,7 +12,7 @@ import api.orders_service
 from models.db.policies import SLA_SETTING_KEY
 from models.db.tables import LocationRow, SettingRow, StockReservationRow
 from models.order import OrderState, order_workflow_id
-from models.sla import SlaPolicy
+from models.sla import CLOCKS
 from models.views import OrderView
 from tests.support import CHANNEL, HO, act, eventually, order_body, store_says, wait_for_status
 from workflows.order import OrderWorkflow
@@ -69,7 +69,7 @@ async def test_an_sla_duration_stored_too_long_for_a_datetime_does_not_stop_the_
     forever = "P999999999D"
     with Session(stack.engine) as session:
         # Written as the row an older API stored: the API refuses P999999999D now (tests/api/test_bounds.py).
-        session.merge(SettingRow(key=SLA_SETTING_KEY, value={field: forever for field in SlaPolicy.model_fields}))
+        session.merge(SettingRow(key=SLA_SETTING_KEY, value={field: forever for field in CLOCKS}))
         store = session.get(LocationRow, "S001")
         assert store is not None
         store.sla_overrides = {"not_acknowledged": forever, "not_picked": forever, "collection_expiry": forever}
