@@ -49,6 +49,7 @@ from models.db.tables import (
 from models.order import order_workflow_id, store_link_workflow_id
 from models.outbox import lane_workflow_id
 from models.settings import Settings
+from tests.http_receiver import Receiver, http_receiver
 from tests.localstripe import running_localstripe
 from tests.support import API_KEYS, STORE_SECRETS
 from worker import MAX_CONCURRENT_ACTIVITIES, build_worker
@@ -150,6 +151,13 @@ def _settings(database_url: str, task_queue: str, **overrides: Any) -> Settings:
 def stack_settings() -> dict[str, Any]:
     """Settings overrides for the `stack` fixtures; a test module overrides this fixture to change them."""
     return {}
+
+
+@pytest.fixture
+def store_endpoint() -> Iterator[Receiver]:
+    """A store webhook receiver that answers 503 (a store whose endpoint is down) until told otherwise."""
+    with http_receiver(503, path="/baton") as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")

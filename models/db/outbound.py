@@ -134,16 +134,29 @@ def add_resend(session: Session, original: WebhookDeliveryRow, actor: str, now: 
 def event_delivery(session: Session, subscriber_id: str, event: OrderEventRow, now: datetime) -> WebhookDeliveryRow:
     """The log row of one event's delivery to one subscriber, written before its first attempt (its body is what
     every attempt sends). Detached, for reading after the session."""
-    key = delivery_id(subscriber_id, event.event_id)
+    return _logged(session, subscriber_id, event.event_id, event.type, event.order_number, event.body, now)
+
+
+def _logged(
+    session: Session,
+    subscriber_id: str,
+    event_id: str,
+    event_type: str,
+    order_number: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> WebhookDeliveryRow:
+    """The delivery's log row, made the first time (a copy of the relay that logged it first wins). Detached."""
+    key = delivery_id(subscriber_id, event_id)
     row = session.get(WebhookDeliveryRow, key)
     if row is None:
         row = WebhookDeliveryRow(
             delivery_id=key,
             subscriber_id=subscriber_id,
-            event_id=event.event_id,
-            event_type=event.type,
-            order_number=event.order_number,
-            payload=event.body,
+            event_id=event_id,
+            event_type=event_type,
+            order_number=order_number,
+            payload=body,
             created_at=now,
         )
         if not commit_unless_taken(session, row):  # another copy of the relay logged it first
@@ -231,22 +244,4 @@ def pending_stock_delivery(session: Session, subscriber_id: str) -> WebhookDeliv
 
 def stock_delivery(session: Session, subscriber_id: str, body: dict[str, Any], now: datetime) -> WebhookDeliveryRow:
     """Log a stock_changed batch before its first attempt (its body is what every attempt sends). Detached."""
-    key = delivery_id(subscriber_id, body["event_id"])
-    row = session.get(WebhookDeliveryRow, key)
-    if row is None:
-        row = WebhookDeliveryRow(
-            delivery_id=key,
-            subscriber_id=subscriber_id,
-            event_id=body["event_id"],
-            event_type=STOCK_CHANGED,
-            order_number="",
-            payload=body,
-            created_at=now,
-        )
-        if not commit_unless_taken(session, row):
-            row = session.get(WebhookDeliveryRow, key)
-            assert row is not None
-        else:
-            session.refresh(row)
-    session.expunge(row)
-    return row
+    return _logged(session, subscriber_id, body["event_id"], STOCK_CHANGED, "", body, now)

@@ -4,23 +4,15 @@ attempt count and next retry; a store sees only its part."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.http_receiver import Receiver, http_receiver
 from tests.support import CHANNEL, HO, eventually, place
 
 STORE_S001 = {"Authorization": "Bearer test-store-s001"}
 STORE_S002 = {"Authorization": "Bearer test-store-s002"}
-
-
-@pytest.fixture
-def store_endpoint() -> Iterator[Receiver]:
-    with http_receiver(503, path="/baton") as receiver:
-        yield receiver
 
 
 @pytest.fixture

@@ -5,20 +5,13 @@ costs a handful of history events; the worker's schedule runs it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.http_receiver import Receiver, http_receiver
+from tests.http_receiver import Receiver
 from tests.support import HO, eventually, order_body, place, store_says, wait_for_status
 from workflows.sweep import SWEEP_SCHEDULE_ID, StuckOrderSweepWorkflow, ensure_sweep_schedule
-
-
-@pytest.fixture
-def store_endpoint() -> Iterator[Receiver]:
-    with http_receiver(503, path="/baton") as receiver:
-        yield receiver
 
 
 @pytest.fixture
