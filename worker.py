@@ -21,6 +21,7 @@ from activities.inventory import InventoryActivities
 from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
+from activities.returns import ReturnActivities
 from activities.store_links import StoreLinkActivities
 from activities.sweep import SweepActivities
 from activities.targets import outbound_client
@@ -29,6 +30,7 @@ from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order import OrderWorkflow
 from workflows.outbox import OutboxLaneWorkflow, ensure_lanes
+from workflows.returns import ReturnWorkflow
 from workflows.store_link import StoreLinkWorkflow
 from workflows.sweep import StuckOrderSweepWorkflow, ensure_sweep_schedule
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
@@ -38,6 +40,7 @@ WORKFLOWS = [
     StoreLinkWorkflow,
     OutboxLaneWorkflow,
     StuckOrderSweepWorkflow,
+    ReturnWorkflow,
 ]
 # Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
 # activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
@@ -71,8 +74,10 @@ def build_activities(
         store_links.tell_open_orders,
         outbox.relay,  # the outbox lanes: subscribers, stores, extracts, exporters, mail, availability
     ]
-    if client is not None:
+    if client is not None:  # the sweep and the returns query, signal and update orders
         activities.append(SweepActivities(engine, client, settings).sweep_stuck_orders)
+        returns = ReturnActivities(engine, client)
+        activities += [returns.save_return, returns.restock, returns.tell_order_returned, returns.refund_through_order]
     return activities
 
 

@@ -25,6 +25,7 @@ from api.routers import (
     interventions,
     mail,
     orders,
+    returns,
     store_links,
     stores,
     webhook_subscribers,
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
+    app.include_router(returns.router)  # returns (RMA), /settings/returns
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)

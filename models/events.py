@@ -34,6 +34,7 @@ class OrderEventType(StrEnum):
     refund_instructed = "refund_instructed"  # money taken outside a gateway: the channel pays it back
     updated = "updated"  # Head Office changed lines, fulfilment, store or money
     alert_raised = "alert_raised"
+    returned = "returned"  # a return of the order's goods arrived (workflows/returns.py)
 
 
 class OrderEvent(BaseModel):
@@ -73,6 +74,7 @@ _BY_ACTION = {
     "refunded": [OrderEventType.refunded],
     "refund_instructed": [OrderEventType.refund_instructed],
     "alert_raised": [OrderEventType.alert_raised],
+    "return_received": [OrderEventType.returned],
 } | {action: [OrderEventType.updated] for action in _UPDATE_ACTIONS}
 _BY_NEW_STATUS = {
     OrderStatus.ready_for_collection: OrderEventType.ready_for_collection,

@@ -6,8 +6,8 @@ export API). Built in:
 - INITPAID  payment is confirmed for the order (the initial payment confirmation)
 - DELIVERY  a delivery or collection completed (the customer collected, or the dispatch location shipped it)
 - CANCELLED the whole order was cancelled
-- RETURNED  money was refunded after the order completed. Baton has no returns flow yet, so a refund after
-            collection or dispatch stands for a return (the first one; a state is reached once)
+- RETURNED  a return of the order's goods arrived at its location (the first one; a state is reached once).
+            A refund alone (goodwill, a price match) is not a return
 
 An exporter is bound to one state and runs once per order when the order reaches it. When it succeeds it
 may set a custom state of its own (`sets_state`, e.g. ERP_COMPLETED) that the next exporter is bound to,
@@ -116,7 +116,7 @@ def reach_states(progress: ExportProgress, event: OrderEvent) -> list[str]:
         candidates.append(DELIVERY)
     elif event.type is OrderEventType.cancelled:
         candidates.append(CANCELLED)
-    elif event.type is OrderEventType.refunded and progress.completed:
+    elif event.type is OrderEventType.returned:
         candidates.append(RETURNED)
     if event.type is OrderEventType.completed:
         progress.completed = True

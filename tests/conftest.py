@@ -25,6 +25,7 @@ from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
 from models.db.mail import MailDeliveryRow, MailPreferencesRow
+from models.db.returns import ReturnRow
 from models.db.stock_ledger import FeedMessageRow, StockMovementRow
 from models.db.tables import (
     GatewayTestOperationRow,
@@ -107,6 +108,7 @@ def db(engine: Engine) -> Engine:
             MailPreferencesRow,
             StockMovementRow,
             FeedMessageRow,
+            ReturnRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()

@@ -10,10 +10,12 @@ from sqlmodel import Session
 from models.db.catalogue import get_store
 from models.db.tables import SettingRow
 from models.payment_policy import PaymentPolicy
+from models.returns import ReturnPolicy
 from models.sla import SlaPolicy, effective_policy, stored_durations
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"
+RETURN_SETTING_KEY = "returns"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -51,3 +53,11 @@ def put_payment_policy(session: Session, policy: PaymentPolicy) -> PaymentPolicy
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
     store = get_store(session, store_id)
     return effective_policy(get_sla_policy(session), store.sla_overrides if store else None)
+
+
+def get_return_policy(session: Session) -> ReturnPolicy:
+    return _get_setting(session, RETURN_SETTING_KEY, ReturnPolicy)
+
+
+def put_return_policy(session: Session, policy: ReturnPolicy) -> ReturnPolicy:
+    return _put_setting(session, RETURN_SETTING_KEY, policy)

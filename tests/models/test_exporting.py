@@ -81,10 +81,12 @@ def test_each_state_is_reached_once():
     assert _states([E.payment_confirmed, E.payment_confirmed]) == [[INITPAID], []]
 
 
-def test_returned_only_for_a_refund_after_completion():
-    assert _states([E.refunded, E.collected, E.completed, E.refunded, E.refunded]) == [
+def test_returned_when_goods_come_back_not_for_a_refund_alone():
+    # A goodwill refund after completion is not a return; the first return received is, once.
+    assert _states([E.refunded, E.collected, E.completed, E.refunded, E.returned, E.returned]) == [
         [],
         [DELIVERY],
+        [],
         [],
         [RETURNED],
         [],

@@ -4,7 +4,7 @@ Updates: one per Head Office action in models/actions.py (cancel_order, refund, 
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
 event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox),
 stock_count_short (a stock count below the order's reservation, from the feeds API), stuck_found (from the
-stuck-order sweep).
+stuck-order sweep), return_received (from a return's workflow).
 Queries: view, diagnosis.
 
 Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         diagnosis,
         journey,
         operations,
+        returns,
         settlement,
         stock_counts,
         store_events,
@@ -163,6 +164,12 @@ class OrderWorkflow:
         a stock_count_short alert, once while it is open."""
         async with self._lock:
             await self._decide(lambda now: stock_counts.on_count_short(self._state, shortfall, now))
+
+    @workflow.signal
+    async def return_received(self, notice: returns.ReturnNotice) -> None:
+        """A return of the order's goods arrived at its location (workflows/returns.py): recorded once."""
+        async with self._lock:
+            await self._decide(lambda now: returns.on_return_received(self._state, notice, now))
 
     @workflow.signal
     async def stuck_found(self, report: stuck.StuckReport) -> None:

@@ -1,0 +1,84 @@
+"""The returns workflow's side effects (workflows/returns.py): its read-model row, the accepted units back into
+stock through the ledger (once per return), the order told the goods came back, and the refund asked of the order
+(its `refund` action, with the return's id as the update id, so a retried call refunds once)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from models.actions import ActionOutcome
+from models.db import returns, stock_feeds
+from models.feeds import MovementKind, StockMovement
+from models.intervention_commands import IssueRefund, LineQuantity
+from models.order import order_workflow_id
+from models.returns import ReturnNotice, ReturnState
+
+RETURN_RECEIVED_SIGNAL = "return_received"
+
+
+class Restock(BaseModel):
+    return_id: str
+    location_id: str
+    units: dict[str, int]  # sku -> units accepted at inspection
+
+
+class ReturnActivities:
+    def __init__(self, engine: Engine, client: Client) -> None:
+        self._engine, self._client = engine, client
+
+    @activity.defn
+    def save_return(self, state: ReturnState) -> None:
+        with Session(self._engine) as session:
+            returns.save(session, state, datetime.now(UTC))
+
+    @activity.defn
+    async def restock(self, restock: Restock) -> None:
+        message_id = f"{restock.return_id}:restock"
+        movements = [
+            StockMovement(
+                sku=sku, location_id=restock.location_id, kind=MovementKind.receipt, delta=units,
+                reason=f"return {restock.return_id}",
+            )
+            for sku, units in sorted(restock.units.items())
+        ]  # fmt: skip
+
+        def apply() -> None:
+            with Session(self._engine) as session:
+                if stock_feeds.replayed(session, message_id, "movements") is None:
+                    stock_feeds.apply_movements(
+                        session, message_id, movements, f"return:{restock.return_id}", datetime.now(UTC)
+                    )
+
+        await asyncio.to_thread(apply)
+
+    @activity.defn
+    async def tell_order_returned(self, state: ReturnState) -> None:
+        notice = ReturnNotice(return_id=state.return_id, location_id=state.location_id, lines=state.lines)
+        try:
+            await self._client.get_workflow_handle(order_workflow_id(state.order_number)).signal(
+                RETURN_RECEIVED_SIGNAL, notice
+            )
+        except RPCError as error:  # the order's workflow has ended: the return goes on without it
+            activity.logger.info("order %s not told of return %s: %s", state.order_number, state.return_id, error)
+
+    @activity.defn
+    async def refund_through_order(self, state: ReturnState) -> str:
+        """Ask the order to refund the accepted units; "" when it did, else why it refused."""
+        lines = [
+            LineQuantity(line_id=line.line_id, quantity=line.accepted) for line in state.inspected if line.accepted
+        ]
+        command = IssueRefund(lines=lines, reason=f"return {state.return_id}", actor=f"return:{state.return_id}")
+        handle = self._client.get_workflow_handle(order_workflow_id(state.order_number))
+        try:
+            await handle.execute_update("refund", command, id=f"{state.return_id}:refund", result_type=ActionOutcome)
+        except WorkflowUpdateFailedError as error:
+            return str(error.cause or error)
+        return ""

@@ -1,0 +1,231 @@
+"""Returns (RMA): requested on an order by a channel, Head Office or a store; authorised or rejected by the return
+policy; shipped by carrier, received at their location, inspected, restocked and refunded, each return its own
+workflow (workflows/returns.py). The return policy is a Head Office setting."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import orders_service
+from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
+from api.params import IdempotencyKey, OrderNumber
+from api.problems import Conflict, Forbidden, NotFound, Unavailable, problem_responses
+from models.db import policies
+from models.db import returns as return_rows
+from models.returns import InspectedLine, OrderFacts, RequestReturn, ReturnPolicy, ReturnState
+from models.settings import ApiKeyHolder, Role
+from models.text import Line
+from workflows.returns import Closing, Inspection, Receipt, ReturnStart, ReturnWorkflow, Shipment, return_workflow_id
+
+router = APIRouter(tags=["returns"])
+
+ReturnId = Annotated[str, Path(pattern=r"^return-[0-9A-Za-z-]{1,60}$")]
+
+
+class ShipReturn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: Line = Field(min_length=1, max_length=64)
+    tracking_number: Line = Field(min_length=1, max_length=64)
+
+
+class ReceiveReturn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class InspectReturn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[InspectedLine] = Field(min_length=1, max_length=100)
+
+
+class CancelReturn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Line = Field(min_length=1, max_length=200)
+
+
+def _actor(caller: ApiKeyHolder) -> str:
+    return f"{caller.role.value}:{caller.name}" if caller.role is not Role.head_office else f"ho:{caller.name}"
+
+
+def _facts(session: Session, order_number: str, view: dict[str, Any]) -> OrderFacts:
+    completed = [h["at"] for h in view["history"] if h.get("to_status") == "completed"]
+    returned: dict[str, int] = {}
+    for earlier in return_rows.for_order(session, order_number):
+        if earlier.status.value != "rejected" and earlier.status.value != "cancelled":
+            for line in earlier.lines:
+                returned[line.line_id] = returned.get(line.line_id, 0) + line.quantity
+    return OrderFacts(
+        order_number=order_number,
+        status=view["status"],
+        completed_at=datetime.fromisoformat(completed[-1]) if completed else None,
+        lines={line["line_id"]: (line["sku"], line["style"], line["quantity"]) for line in view["lines"]},
+        returned_before=returned,
+    )
+
+
+@router.post(
+    "/orders/{order_number}/returns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReturnState,
+    responses=problem_responses(404),
+)
+async def request_return(
+    order_number: OrderNumber,
+    body: RequestReturn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    caller: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> ReturnState:
+    """Ask to return lines of a completed order: authorised (then sent back and received) or rejected by the return
+    policy, with its reasons. The same Idempotency-Key answers the same return."""
+    record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
+
+    def read() -> tuple[OrderFacts, ReturnPolicy, int]:
+        facts = _facts(session, order_number, record.view)
+        return facts, policies.get_return_policy(session), return_rows.count_for_order(session, order_number)
+
+    facts, policy, count = await in_threadpool(session, read)
+    if idempotency_key:
+        digest = hashlib.sha256(f"{caller.name}:{idempotency_key}".encode()).hexdigest()[:12]
+        candidates = [f"return-{order_number}-{digest}"]
+    else:
+        candidates = [return_workflow_id(order_number, k) for k in range(count + 1, count + 6)]
+    for workflow_id in candidates:
+        start = ReturnStart(return_id=workflow_id, facts=facts, request=body, policy=policy, actor=_actor(caller))
+        try:
+            handle = await temporal.start_workflow(
+                ReturnWorkflow.run,
+                start,
+                id=workflow_id,
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if idempotency_key else
+                WorkflowIDConflictPolicy.FAIL,
+            )  # fmt: skip
+        except RPCError as error:
+            if error.status is RPCStatusCode.ALREADY_EXISTS:
+                continue  # another request took this number: the next one
+            raise
+        return await _view(temporal, handle.id)
+    raise Conflict("too many returns requested at once; try again", type_="return_busy", rule="return_busy")
+
+
+async def _view(temporal: Client, return_id: str) -> ReturnState:
+    """The return as its workflow decided it (its first step runs at once)."""
+    handle = temporal.get_workflow_handle(return_id)
+    for _ in range(100):
+        state = await handle.query(ReturnWorkflow.view)
+        if state is not None:
+            return state
+        await asyncio.sleep(0.1)
+    raise Unavailable(f"return {return_id} has not been decided yet; read it again shortly", type_="return_pending")
+
+
+@router.get("/orders/{order_number}/returns", response_model=list[ReturnState], tags=["orders"])
+def list_returns(order_number: OrderNumber, session: SessionDep, caller: Caller) -> list[ReturnState]:
+    """The order's returns, oldest first."""
+    orders_service.order_record(session, order_number, caller)
+    return return_rows.for_order(session, order_number)
+
+
+def _known_return(session: Session, return_id: str, caller: ApiKeyHolder) -> ReturnState:
+    found = return_rows.get(session, return_id)
+    if found is None:
+        raise NotFound(f"return {return_id} not found", type_="return-not-found")
+    if caller.store_id is None or caller.store_id != found.location_id:  # the receiving location reads it too
+        orders_service.order_record(session, found.order_number, caller)  # 404 for another store's or channel's
+    return found
+
+
+@router.get("/returns/{return_id}", response_model=ReturnState, responses=problem_responses(404))
+def get_return(return_id: ReturnId, session: SessionDep, caller: Caller) -> ReturnState:
+    return _known_return(session, return_id, caller)
+
+
+async def _update(temporal: Client, return_id: str, name: str, argument: BaseModel) -> ReturnState:
+    handle = temporal.get_workflow_handle(return_id)
+    try:
+        result: ReturnState = await handle.execute_update(name, argument, result_type=ReturnState)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+        raise Conflict(message, type_="return_refused", rule="return_refused") from error
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise Conflict(f"return {return_id} is closed", type_="return_closed", rule="return_closed") from error
+        raise
+    return result
+
+
+def _at_location(caller: ApiKeyHolder, state: ReturnState) -> None:
+    """Head Office, or the staff of the location the return goes to."""
+    if caller.role is Role.head_office:
+        return
+    if caller.store_id != state.location_id:
+        raise Forbidden(f"only Head Office or {state.location_id} receive and inspect this return")
+
+
+@router.post("/returns/{return_id}/shipped", response_model=ReturnState, responses=problem_responses(404, 409))
+async def ship_return(
+    return_id: ReturnId, body: ShipReturn, session: SessionDep, temporal: TemporalDep, caller: Caller
+) -> ReturnState:
+    """The customer sent the return by carrier (a return by carrier only)."""
+    await in_threadpool(session, _known_return, session, return_id, caller)
+    shipment = Shipment(carrier=body.carrier, tracking_number=body.tracking_number, actor=_actor(caller))
+    return await _update(temporal, return_id, "ship", shipment)
+
+
+@router.post("/returns/{return_id}/received", response_model=ReturnState, responses=problem_responses(403, 404, 409))
+async def receive_return(
+    return_id: ReturnId, body: ReceiveReturn, session: SessionDep, temporal: TemporalDep, caller: Caller
+) -> ReturnState:
+    """The goods arrived at the return's location (the order hears of it: RETURNED)."""
+    state = await in_threadpool(session, _known_return, session, return_id, caller)
+    _at_location(caller, state)
+    return await _update(temporal, return_id, "receive", Receipt(location_id=body.location_id, actor=_actor(caller)))
+
+
+@router.post("/returns/{return_id}/inspection", response_model=ReturnState, responses=problem_responses(403, 404, 409))
+async def inspect_return(
+    return_id: ReturnId, body: InspectReturn, session: SessionDep, temporal: TemporalDep, caller: Caller
+) -> ReturnState:
+    """Units accepted per line: they go back into stock and the order refunds them."""
+    state = await in_threadpool(session, _known_return, session, return_id, caller)
+    _at_location(caller, state)
+    return await _update(temporal, return_id, "inspect", Inspection(lines=body.lines, actor=_actor(caller)))
+
+
+@router.post("/returns/{return_id}/cancel", response_model=ReturnState, responses=problem_responses(404, 409))
+async def cancel_return(
+    return_id: ReturnId, body: CancelReturn, session: SessionDep, temporal: TemporalDep, caller: HeadOffice
+) -> ReturnState:
+    """Close a return whose goods never came: nothing is refunded."""
+    await in_threadpool(session, _known_return, session, return_id, caller)
+    return await _update(temporal, return_id, "cancel", Closing(reason=body.reason, actor=_actor(caller)))
+
+
+@router.get("/settings/returns", response_model=ReturnPolicy, tags=["settings"])
+def get_return_policy(session: SessionDep, _ho: HeadOffice) -> ReturnPolicy:
+    return policies.get_return_policy(session)
+
+
+@router.put("/settings/returns", response_model=ReturnPolicy, tags=["settings"])
+def put_return_policy(policy: ReturnPolicy, session: SessionDep, _ho: HeadOffice) -> ReturnPolicy:
+    """The return window, products that cannot be returned, and how long an authorised return may take to arrive."""
+    return policies.put_return_policy(session, policy)
