@@ -16,7 +16,7 @@ from sqlalchemy import Connection, create_engine, make_url, pool
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from models.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db import staff, tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.db.types import UtcDateTime
 from models.settings import get_settings
 

@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
+from models.db.staff import StaffUserRow
 from models.db.tables import (
     GatewayTestOperationRow,
     LocationRow,
@@ -100,6 +101,7 @@ def db(engine: Engine) -> Engine:
             OrderEventRow,
             StoreMessageRow,
             OutboxCursorRow,
+            StaffUserRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
-from models.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db import staff, tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.settings import ROOT
 
 

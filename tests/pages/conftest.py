@@ -109,9 +109,20 @@ async def page(browser: Browser, live: Live) -> AsyncIterator[Page]:
 
 
 async def sign_in(page: Page, key: str) -> None:
+    """Sign in with an API key (the way systems and the dev stack do)."""
     await page.goto("/ui/sign-in")
+    await page.click("summary")
     await page.fill("input[name=api_key]", key)
-    await page.click("button[type=submit]")
+    await page.click("#key-sign-in-button")
+    await page.wait_for_load_state()
+
+
+async def sign_in_as(page: Page, username: str, password: str) -> None:
+    """Sign in as a named staff user."""
+    await page.goto("/ui/sign-in")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#sign-in-button")
     await page.wait_for_load_state()
 
 

@@ -24,12 +24,13 @@ async def test_pages_need_sign_in_and_sign_out_ends_the_session(page: Page, live
     await page.goto("/ui/orders")
     await expect(page).to_have_url(re.compile(r"/ui/sign-in"))
 
+    await page.click("summary")
     await page.fill("input[name=api_key]", "not-a-key")
-    await page.click("button[type=submit]")
+    await page.click("#key-sign-in-button")
     await expect(page.locator("#sign-in-error")).to_contain_text("Unknown key")
 
     await page.fill("input[name=api_key]", HO_KEY)
-    await page.click("button[type=submit]")
+    await page.click("#key-sign-in-button")
     await expect(page).to_have_url(re.compile(r"/ui/orders$"))
     cookie = next(c for c in await page.context.cookies() if c["name"] == "baton_session")
     assert cookie["httpOnly"] and HO_KEY not in cookie["value"]
