@@ -170,4 +170,7 @@ async def order_action(
         context["forms"] = [f for f in forms.forms() if f in context["forms"] or f is form]
     if result.kept_key:
         context["form_key"] = lambda p: key if p == path else str(uuid.uuid4())
-    return page(request, "_order_action.html", user, **context)
+    response = page(request, "_order_action.html", user, **context)
+    if result.kept_key:
+        response.headers["X-Baton-Kept"] = "yes"  # api/static/baton.js: the typed fields stay through polls
+    return response

@@ -137,7 +137,8 @@ def actor_words(actor: str) -> str:
     if kind == "ho":
         return f"{name} (Head Office)"
     if kind == "store":
-        return f"Store {name}"
+        store, _, person = name.partition(":")
+        return f"{person} (store {store})" if person else f"Store {store}"
     if actor == "system":
         return "Baton"
     return f"Customer ({kind})" if name else actor

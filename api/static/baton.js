@@ -14,21 +14,30 @@ if (window.Idiomorph) {
     if (edited.has(oldNode)) return false;
     return !(isField(oldNode) && oldNode === document.activeElement);
   };
+  // The short-pick warning stays as the typed quantities decide (the server renders it hidden).
+  Idiomorph.defaults.callbacks.beforeAttributeUpdated = (attribute, element) =>
+    !(attribute === "hidden" && element.hasAttribute("data-short-pick"));
 }
 
-// A form being sent takes what the server answers from then on: its fields are no longer "edited".
-document.addEventListener("htmx:beforeRequest", (event) => {
-  const elt = event.detail.elt;
-  // A list that polls skips a refresh while someone is typing in one of its inputs.
-  const typing = document.activeElement;
-  if (elt.hasAttribute("data-poll-unless-typing") && typing?.tagName === "INPUT" && elt.contains(typing)) {
-    event.preventDefault();
-    return;
-  }
-  const form = elt.closest("form");
-  if (form && event.detail.requestConfig?.verb !== "get") {
-    for (const field of form.elements) edited.delete(field);
-  }
+// ---- Pick Manager: warn before a short pick, and ask why ----------------------------------------------------
+function checkShortPick(form) {
+  const warning = form.querySelector("[data-short-pick]");
+  if (!warning) return;
+  const short = [...form.querySelectorAll("input.picked")].some((input) => Number(input.value) < Number(input.dataset.ordered));
+  warning.hidden = !short;
+  warning.querySelector("select")?.toggleAttribute("required", short);
+}
+document.addEventListener("input", (event) => {
+  if (event.target.matches?.("input.picked")) checkShortPick(event.target.form);
+});
+
+// A form that was sent takes what the server answers from then on (its fields are no longer "edited"), unless the
+// answer keeps what was typed (a refusal or a correction: header X-Baton-Kept), so polls never wipe it.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const form = event.detail.requestConfig?.elt?.closest?.("form");
+  if (!form || event.detail.requestConfig.verb === "get") return;
+  if (event.detail.xhr.getResponseHeader("X-Baton-Kept") === "yes") return;
+  for (const field of form.elements) edited.delete(field);
 });
 
 // ---- A confirmation step before actions that move money or cancel (no window.confirm, no eval) ----------------
@@ -41,7 +50,7 @@ document.addEventListener("htmx:confirm", (event) => {
     return;
   }
   event.preventDefault();
-  const form = elt.closest("form") || elt;
+  const form = elt.closest("form") || elt.parentElement;
   if (form.querySelector(".confirm-step")) return;
   if (form instanceof HTMLFormElement && !form.reportValidity()) return;
   const step = document.createElement("div");

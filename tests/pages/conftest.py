@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -21,9 +22,10 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from models.collection import collection_code
 from models.settings import Settings
 from tests.conftest import _terminate_open_orders
-from tests.support import API_KEYS
+from tests.support import API_KEYS, HO
 from worker import build_worker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -130,3 +132,10 @@ async def screenshot(page: Page, name: str) -> None:
     """Docs screenshots, written only when BATON_WRITE_SCREENSHOTS=1."""
     if os.environ.get("BATON_WRITE_SCREENSHOTS") == "1":
         await page.screenshot(path=str(DOCS / name), full_page=True)
+
+
+async def code_of(live: Live, order_number: str) -> str:
+    """The order's collection code, as the customer's ready message gives it (models/collection.py)."""
+    view = (await live.http.get(f"/orders/{order_number}", headers=HO)).json()
+    created = datetime.fromisoformat(view["created_at"])
+    return collection_code(order_number, view["web_reference"], view["customer"]["id"], created)

@@ -10,7 +10,7 @@ from api.pages.shared import money
 from models.actions import BY_PATH
 from models.offered import offered_actions
 from models.views import OrderView
-from tests.pages.conftest import Live, screenshot, sign_in
+from tests.pages.conftest import Live, code_of, screenshot, sign_in
 from tests.support import (
     CHANNEL,
     HO,
@@ -300,7 +300,10 @@ async def test_cancel_asks_for_confirmation_first(page: Page, live: Live):
     # Cancelled: notes and refunds stay on the page.
     await expect(page.locator("#notes")).to_be_visible()
     ids = await page.locator("#head-office-actions form").evaluate_all("forms => forms.map(f => f.id)")
-    assert ids[0] == "action-notes"
+    assert ids == ["action-cancel", "action-notes"]  # the cancel form once more, with its result
+    await page.reload()
+    ids = await page.locator("#head-office-actions form").evaluate_all("forms => forms.map(f => f.id)")
+    assert ids == ["action-notes"]  # everything paid was refunded: a note is what is left to do
 
 
 async def test_store_acknowledges_picks_and_hands_over_on_the_pick_manager(page: Page, live: Live):
@@ -316,7 +319,11 @@ async def test_store_acknowledges_picks_and_hands_over_on_the_pick_manager(page:
     await card.locator("button[name=acknowledge]").click()
     await expect(card).to_have_attribute("data-status", "acknowledged")
     await card.locator("button[name=pick]").click()
+    await expect(page.locator("#store-message")).to_contain_text("now ready for collection")
+    await expect(card).to_have_count(0)  # on to the "ready" tab
+    await page.click("nav.tabs [data-tab=ready]")
     await expect(card).to_have_attribute("data-status", "ready_for_collection")
+    await card.locator("input[name=collection_code]").fill(await code_of(live, number))
     await card.locator("button[name=hand-over]").click()
     await expect(page.locator("#store-message")).to_contain_text("completed")
     await expect(card).to_have_count(0)  # no longer open
