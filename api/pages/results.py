@@ -70,8 +70,9 @@ def done(form: ActionForm, actor: str, before: OrderView, after: OrderView) -> R
         ]
     if after.status != before.status:
         details.append(f"The order is now {words(after.status)}.")
-    headline = money_lines[0] if money_lines else f"{form.action.title}: done."
-    return Result(form.action.path, "done", headline, money_lines[1:] + details)
+    said = money_lines + details  # the money first: it is what a refused refund would have been confused with
+    headline = _sentence(said[0]) if said else f"{form.action.title}: done."
+    return Result(form.action.path, "done", headline, said[1:])
 
 
 def failed(form: ActionForm, error: Problem | ValidationError) -> Result:

@@ -14,9 +14,11 @@ if (window.Idiomorph) {
     if (edited.has(oldNode)) return false;
     return !(isField(oldNode) && oldNode === document.activeElement);
   };
-  // The short-pick warning stays as the typed quantities decide (the server renders it hidden).
+  // Left as the user set them: the short-pick warning (shown as the typed quantities decide; the server renders it
+  // hidden) and every drawer someone opened or closed.
   Idiomorph.defaults.callbacks.beforeAttributeUpdated = (attribute, element) =>
-    !(attribute === "hidden" && element.hasAttribute("data-short-pick"));
+    !(attribute === "hidden" && element.hasAttribute("data-short-pick")) &&
+    !(attribute === "open" && element instanceof HTMLDetailsElement);
 }
 
 // ---- Pick Manager: warn before a short pick, and ask why ----------------------------------------------------

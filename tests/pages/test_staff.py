@@ -37,6 +37,7 @@ async def test_a_named_agent_signs_in_and_history_names_them(page: Page, live: L
     await expect(page.locator("#who")).to_have_text("Alice Agent · Head Office agent")
 
     await page.goto(f"/ui/orders/{number}")
+    await page.click("details[data-action=notes] > summary")
     await page.fill("#action-notes textarea[name=text]", "rang the customer")
     await page.click("#action-notes button[type=submit]")
     await expect(page.locator("#notes")).to_contain_text("rang the customer")
