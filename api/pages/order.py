@@ -41,7 +41,7 @@ from models.waiting import waiting_for
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
-class _PageActions:
+class PageActions:
     """What `perform` uses of the API's OrderActions, from the page's request: the order, the signed-in user (not a
     bearer key) and the form's Idempotency-Key (not a header). Runs the action through the same service."""
 
@@ -60,7 +60,7 @@ class _PageActions:
         return orders_service.order_view(session, self.order_number)
 
 
-def _view(session: Session, order_number: str, user: ApiKeyHolder | None = None) -> OrderView:
+def view_of(session: Session, order_number: str, user: ApiKeyHolder | None = None) -> OrderView:
     return OrderView.model_validate(orders_service.order_view(session, order_number, user))  # 404: another store's
 
 
@@ -100,7 +100,7 @@ def _context(session: Session, settings: Settings, view: OrderView, user: ApiKey
 
 
 def _load(session: Session, settings: Settings, order_number: str, user: ApiKeyHolder) -> dict[str, Any]:
-    return _context(session, settings, _view(session, order_number, user), user)
+    return _context(session, settings, view_of(session, order_number, user), user)
 
 
 @router.get("/orders/{order_number}")
@@ -114,7 +114,7 @@ async def order_page(
 @router.get("/orders/{order_number}/money")
 async def order_money(order_number: str, request: Request, session: SessionDep, user: User) -> Response:
     """The order's money, polled while some of it is on its way."""
-    view = await in_threadpool(session, _view, session, order_number, user)
+    view = await in_threadpool(session, view_of, session, order_number, user)
     return page(request, "_order_money.html", user, order=view)
 
 
@@ -150,11 +150,11 @@ async def order_action(
     form = forms.form_of(action)
     submitted = await request.form()
     key = str(submitted.get("idempotency_key", "")).strip() or str(uuid.uuid4())
-    before = await in_threadpool(session, _view, session, order_number, user)
+    before = await in_threadpool(session, view_of, session, order_number, user)
     after: OrderView | None = None
     try:
         body = body_model(action).model_validate(forms.parse(form, submitted, before.total.currency))
-        actions = _PageActions(order_number, session, temporal, settings, user, key)  # what perform uses of one
+        actions = PageActions(order_number, session, temporal, settings, user, key)  # what perform uses of one
         after = OrderView.model_validate(await perform(actions, action, body))
         result = results.done(form, actor_of(user), before, after)
     except NotFound as error:
@@ -163,7 +163,7 @@ async def order_action(
         result = results.failed(form, error)
     except (Problem, ValidationError) as error:
         result = results.failed(form, error)
-    view = after or await in_threadpool(session, _view, session, order_number)
+    view = after or await in_threadpool(session, view_of, session, order_number)
     context = await in_threadpool(session, _context, session, settings, view, user)
     context |= {"result": result, "values": submitted if result.kept_key else FormData()}
     if form not in context["forms"]:  # no longer (or never) valid: still shown once, with its result

@@ -67,6 +67,9 @@ async def test_the_head_office_pages_have_no_axe_violations(axe_page: Page, live
     cancelled = await _place(live)
     await sign_in_as(page, "alice", PASSWORD)
     assert await violations(page) == [], "dashboard"
+    await page.goto("/ui/orders?view=all&sort=order&direction=asc")
+    await page.check(f"#select-{open_order}")
+    assert await violations(page) == [], "dashboard, every order"
 
     await page.goto(f"/ui/orders/{open_order}")
     await _open_every_drawer(page)
