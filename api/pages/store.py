@@ -60,7 +60,7 @@ _STORE_ACTS = (OrderStatus.awaiting_acknowledgement, OrderStatus.acknowledged)
 _DONE_WORDS = {
     StoreEventType.acknowledged: "acknowledged",
     StoreEventType.picked: "picked",
-    StoreEventType.collected: "handed over",
+    StoreEventType.collected: "handed over (collection code checked)",
     StoreEventType.not_collected: "marked not collected",
     StoreEventType.update_acknowledged: "change acknowledged",
     StoreEventType.transfer_received: "stock received",

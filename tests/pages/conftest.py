@@ -128,10 +128,17 @@ async def sign_in_as(page: Page, username: str, password: str) -> None:
     await page.wait_for_load_state()
 
 
-async def screenshot(page: Page, name: str) -> None:
-    """Docs screenshots, written only when BATON_WRITE_SCREENSHOTS=1."""
+WIDTHS = (1280, 1024, 390)  # desktop, tablet, phone: the flows of issue 19 run at each
+
+
+def viewport(width: int) -> dict[str, int]:
+    return {"width": width, "height": 844 if width <= 400 else 768 if width <= 1024 else 900}
+
+
+async def screenshot(page: Page, name: str, full_page: bool = True) -> None:
+    """Docs screenshots, written only when BATON_WRITE_SCREENSHOTS=1 (`full_page=False`: what the viewport shows)."""
     if os.environ.get("BATON_WRITE_SCREENSHOTS") == "1":
-        await page.screenshot(path=str(DOCS / name), full_page=True)
+        await page.screenshot(path=str(DOCS / name), full_page=full_page)
 
 
 async def code_of(live: Live, order_number: str) -> str:

@@ -8,11 +8,12 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import Engine
 
 from models.staff import StaffRole
-from tests.pages.conftest import Live, screenshot, sign_in_as
+from tests.pages.conftest import WIDTHS, Live, screenshot, sign_in_as, viewport
 from tests.pages.test_staff import PASSWORD, add_staff
 from tests.support import CHANNEL, HO, JEANS, TEE, order_body, wait_for_status
 
@@ -70,7 +71,9 @@ async def test_search_sort_date_range_and_csv_of_the_view(page: Page, live: Live
     assert rows[0]["customer_name"] == "Grace Hopper" and rows[0]["status"] == "awaiting_acknowledgement"
 
 
-async def test_a_bulk_prompt_shows_a_result_for_each_order(page: Page, live: Live, db: Engine):
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_a_bulk_prompt_shows_a_result_for_each_order(page: Page, live: Live, db: Engine, width: int):
+    await page.set_viewport_size(viewport(width))
     add_staff(db, "alice", StaffRole.ho_agent, name="Alice")
     first, second, closed = await _place(live), await _place(live), await _place(live)
     cancel = {"reason": "customer asked"}
@@ -90,7 +93,7 @@ async def test_a_bulk_prompt_shows_a_result_for_each_order(page: Page, live: Liv
     await expect(table.locator(f"tr[data-order='{closed}']")).to_contain_text("Not done")
     await expect(page.locator("#bulk-summary")).to_contain_text("2 of 3 done")
     await expect(page.locator("#bulk-summary")).to_be_in_viewport()
-    await screenshot(page, "dashboard-bulk-prompt.png")
+    await screenshot(page, f"dashboard-bulk-prompt-{width}.png", full_page=False)
     for number in (first, second):
         view = (await live.http.get(f"/orders/{number}", headers=HO)).json()
         assert any(h["action"] == "store_prompted" and h["actor"] == "ho:alice" for h in view["history"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import Engine
 
 from models.staff import StaffRole
-from tests.pages.conftest import Live, code_of, screenshot, sign_in_as
+from tests.pages.conftest import WIDTHS, Live, code_of, screenshot, sign_in_as, viewport
 from tests.pages.test_staff import PASSWORD, add_staff
 from tests.support import CHANNEL, HO, JEANS, TEE, order_body, post_store_event, store_event, wait_for_status
 
@@ -33,7 +34,9 @@ async def _polls(page: Page, count: int) -> None:
         assert (await polled.value).status == 200
 
 
-async def test_a_typed_quantity_and_focus_survive_three_polls(page: Page, live: Live, db: Engine):
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_a_typed_quantity_and_focus_survive_three_polls(page: Page, live: Live, db: Engine, width: int):
+    await page.set_viewport_size(viewport(width))
     add_staff(db, "sam", StaffRole.store_staff, store_id="S001", name="Sam")
     number = await _acknowledged(live)
     await sign_in_as(page, "sam", PASSWORD)
@@ -48,10 +51,12 @@ async def test_a_typed_quantity_and_focus_survive_three_polls(page: Page, live: 
     await expect(second).to_have_value("0")
     await expect(second).to_be_focused()
     await expect(card.locator("[data-short-pick]")).to_be_visible()  # the warning stays too
-    await screenshot(page, "pick-manager-typed-quantity-survives-polls.png")
+    await screenshot(page, f"pick-manager-typed-quantity-survives-polls-{width}.png", full_page=False)
 
 
-async def test_a_short_pick_warns_and_records_the_reason(page: Page, live: Live, db: Engine):
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_a_short_pick_warns_and_records_the_reason(page: Page, live: Live, db: Engine, width: int):
+    await page.set_viewport_size(viewport(width))
     add_staff(db, "sam", StaffRole.store_staff, store_id="S001", name="Sam")
     number = await _acknowledged(live)
     await sign_in_as(page, "sam", PASSWORD)
@@ -69,7 +74,8 @@ async def test_a_short_pick_warns_and_records_the_reason(page: Page, live: Live,
     assert (await live.http.get(f"/orders/{number}", headers=HO)).json()["status"] == "acknowledged"
 
     await card.locator("select[name=short_reason]").select_option("damaged")
-    await screenshot(page, "pick-manager-short-pick-reason.png")
+    await page.click("#toast [data-dismiss]")  # the refusal is read; out of the way
+    await screenshot(page, f"pick-manager-short-pick-reason-{width}.png", full_page=False)
     await card.locator("button[name=pick]").click()
     await expect(page.locator("#toast")).to_contain_text("waits for Head Office")
     view = await wait_for_status(live.http, number, "on_hold")
@@ -79,7 +85,8 @@ async def test_a_short_pick_warns_and_records_the_reason(page: Page, live: Live,
     await expect(card.locator(".next-step")).to_contain_text("With Head Office")
 
 
-async def test_handing_over_needs_the_collection_code(page: Page, live: Live, db: Engine):
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_handing_over_needs_the_collection_code(page: Page, live: Live, db: Engine, width: int):
     add_staff(db, "sam", StaffRole.store_staff, store_id="S001", name="Sam")
     number = await _acknowledged(live)
     picked = store_event(number, "picked", picked={"L1": 2, "L2": 1})
@@ -90,7 +97,7 @@ async def test_handing_over_needs_the_collection_code(page: Page, live: Live, db
     document = (await live.http.get(extracts[-1]["href"], headers=HO)).text
     assert f"<CollectionCode>{code}</CollectionCode>" in document  # the customer's ready message carries it
 
-    await page.set_viewport_size(PHONE)
+    await page.set_viewport_size(viewport(width))
     await sign_in_as(page, "sam", PASSWORD)
     await page.click("nav.tabs [data-tab=ready]")
     card = page.locator(f"#store-order-{number}")
@@ -101,9 +108,9 @@ async def test_handing_over_needs_the_collection_code(page: Page, live: Live, db
     assert (await live.http.get(f"/orders/{number}", headers=HO)).json()["status"] == "ready_for_collection"
 
     await card.locator("input[name=collection_code]").fill(f"{code[:3]} {code[3:]}")
-    await screenshot(page, "pick-manager-collection-code-390.png")
     await card.locator("button[name=hand-over]").click()
     await expect(page.locator("#toast")).to_contain_text("handed over")
+    await screenshot(page, f"pick-manager-collection-verified-{width}.png", full_page=False)
     view = await wait_for_status(live.http, number, "completed")
     assert any(h["actor"] == "store:S001:sam" for h in view["history"])
     await page.click("nav.tabs [data-tab=done]")
