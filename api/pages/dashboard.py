@@ -23,7 +23,17 @@ from api.pages.session import HeadOfficeUser, Redirect, signed_in
 from api.pages.shared import money, page
 from models.catalogue import LocationKind
 from models.db.catalogue import list_stores
-from models.db.dashboard import SORTS, DashboardFilter, dashboard_counts, dashboard_rows, newer_than
+from models.db.dashboard import (
+    SORTS,
+    Candidate,
+    DashboardFilter,
+    attention_candidates,
+    dashboard_counts,
+    dashboard_rows,
+    fingerprint,
+    newer_than,
+    rows_by_number,
+)
 from models.db.policies import get_sla_policy
 from models.db.store_links import list_links
 from models.db.tables import OrderRecordRow
@@ -145,8 +155,34 @@ def _row(record: OrderRecordRow, policy: SlaPolicy, now: datetime) -> Row:
     return Row(record, open_alerts, money(view.get("total")), since, due, level)
 
 
-def _needs_attention(row: Row) -> bool:
-    return bool(row.open_alerts) or row.record.status == OrderStatus.on_hold or row.urgency in ("soon", "breached")
+# The "needs attention" candidates of recent filters, kept while their fingerprint (count and latest write) holds:
+# every viewer's 2-second poll then costs two small queries, not a scan of every open order, until orders change.
+_CANDIDATES: dict[DashboardFilter, tuple[tuple[int, datetime | None], list[Candidate]]] = {}
+_CANDIDATES_KEPT = 64
+
+
+def _candidates(session: Session, query: DashboardFilter) -> list[Candidate]:
+    key = replace(query, as_of=None)  # the snapshot moment only hides newer orders: the fingerprint sees them
+    mark = fingerprint(session, query)
+    kept = _CANDIDATES.get(key)
+    if kept is not None and kept[0] == mark:
+        return kept[1]
+    found = attention_candidates(session, query, ATTENTION_SCAN)
+    if len(_CANDIDATES) >= _CANDIDATES_KEPT:
+        _CANDIDATES.pop(next(iter(_CANDIDATES)))
+    _CANDIDATES[key] = (mark, found)
+    return found
+
+
+def _rank(candidate: Candidate, policy: SlaPolicy, now: datetime) -> tuple[int, datetime, datetime, str] | None:
+    """Where an order stands in the "needs attention" view (None: it does not need attention)."""
+    known = candidate.status in OrderStatus.__members__
+    due = status_deadline(OrderStatus(candidate.status), candidate.status_since, policy) if known else None
+    level = "breached" if candidate.has_alert else urgency(candidate.status_since, due, now)
+    if not (candidate.has_alert or candidate.status == OrderStatus.on_hold or level in ("soon", "breached")):
+        return None
+    far = datetime.max.replace(tzinfo=UTC)
+    return _URGENCY_RANK[level], due or far, candidate.status_since, candidate.order_number
 
 
 def rows_of(session: Session, filters: Filters, as_of: datetime, limit: int, offset: int) -> tuple[list[Row], int]:
@@ -156,11 +192,9 @@ def rows_of(session: Session, filters: Filters, as_of: datetime, limit: int, off
     if filters.view == "all":
         records, total = dashboard_rows(session, query, filters.sort, filters.direction == "desc", limit, offset)
         return [_row(r, policy, now) for r in records], total
-    candidates, _ = dashboard_rows(session, query, "created", False, ATTENTION_SCAN, 0)
-    ranked = [row for row in (_row(r, policy, now) for r in candidates) if _needs_attention(row)]
-    far = datetime.max.replace(tzinfo=UTC)
-    ranked.sort(key=lambda r: (_URGENCY_RANK[r.urgency], r.due or far, r.status_since, r.record.order_number))
-    return ranked[offset : offset + limit], len(ranked)
+    ranked = sorted(rank for c in _candidates(session, query) if (rank := _rank(c, policy, now)))
+    shown = [rank[-1] for rank in ranked[offset : offset + limit]]
+    return [_row(r, policy, now) for r in rows_by_number(session, shown)], len(ranked)
 
 
 def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:

@@ -100,6 +100,49 @@ def dashboard_rows(
     return list(rows), total
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """What the "needs attention" view ranks an order by, read without its view document."""
+
+    order_number: str
+    status: str
+    has_alert: bool
+    status_since: datetime
+
+
+def attention_candidates(session: Session, f: DashboardFilter, limit: int) -> list[Candidate]:
+    """The filtered orders' status, alert flag and status-since moment (read from the view's JSON in the database,
+    so ranking thousands of open orders does not move their documents), oldest first."""
+    since = col(OrderRecordRow.view)["status_since"].as_string()
+    query = (
+        select(OrderRecordRow.order_number, OrderRecordRow.status, OrderRecordRow.has_alert, since)
+        .where(*conditions(f))
+        .order_by(col(OrderRecordRow.created_at), col(OrderRecordRow.order_number))
+        .limit(limit)
+    )
+    return [
+        Candidate(number, status, alert, datetime.fromisoformat(moment))
+        for number, status, alert, moment in session.exec(query)
+    ]
+
+
+def fingerprint(session: Session, f: DashboardFilter) -> tuple[int, datetime | None]:
+    """How many orders the filter finds and their latest write: unchanged, so are their statuses and moments."""
+    count, latest = session.exec(
+        select(func.count(), func.max(OrderRecordRow.updated_at)).select_from(OrderRecordRow).where(*conditions(f))
+    ).one()
+    return int(count), latest
+
+
+def rows_by_number(session: Session, numbers: list[str]) -> list[OrderRecordRow]:
+    """These orders, in the order given."""
+    found = {
+        r.order_number: r
+        for r in session.exec(select(OrderRecordRow).where(col(OrderRecordRow.order_number).in_(numbers)))
+    }
+    return [found[n] for n in numbers if n in found]
+
+
 def dashboard_counts(session: Session, f: DashboardFilter) -> tuple[dict[str, int], dict[str, int]]:
     """The tiles: orders by status, and by open alert type, among the filtered orders."""
     where = conditions(f)
