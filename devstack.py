@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from models.db import create_tables, make_engine
 from models.db.catalogue import store_webhook
-from models.db.demo import seed_demo
+from models.db.demo import seed_demo, seed_demo_staff
 from models.settings import ROOT, Settings
 from workflows.client import connect_temporal, register_search_attributes
 
@@ -109,6 +109,8 @@ def main() -> int:
     with Session(engine) as session:
         if seed_demo(session):
             print("seeded demo data: 4 stores, 1 warehouse, 23 product variants, stock everywhere")
+        if seed_demo_staff(session):
+            print("seeded demo staff (dev only): dana / dana-dev-only-password, sam / sam-dev-only-password")
         _url, demo_secret = store_webhook(session, "S001")
     engine.dispose()
 
@@ -180,7 +182,8 @@ def main() -> int:
         print(
             "\nBaton is running. Ctrl-C stops everything.\n"
             f"  API docs:        http://{args.host}:{args.api_port}/docs\n"
-            f"  Web pages:       http://{args.host}:{args.api_port}/ui (sign in with a key below)\n"
+            f"  Web pages:       http://{args.host}:{args.api_port}/ui (staff: dana / dana-dev-only-password, "
+            "sam / sam-dev-only-password for store S001; or a key below)\n"
             f"  Temporal UI:     http://localhost:{args.ui_port}\n"
             f"  Sent mail:       http://{args.host}:{args.api_port}/ui/mail (messages in {VAR / 'mail'})\n"
             f"  Head Office key: {ho_key}\n"

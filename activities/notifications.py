@@ -126,6 +126,8 @@ def _order(
         _text(fulfilment, "DispatchLocationId", order.dispatch_location)
     if order.dispatched_at:
         _text(fulfilment, "DispatchedAt", utc_timestamp(order.dispatched_at))
+    if order.collection_code:
+        _text(fulfilment, "CollectionCode", order.collection_code)
 
     lines = _child(element, "Lines")
     for line in order.lines:

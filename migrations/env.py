@@ -19,6 +19,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from models.db import (
     mail,  # noqa: F401  (the mail lane's tables)
     returns,  # noqa: F401  (returns as the API lists them)
+    staff,  # noqa: F401  (staff accounts)
     stock_ledger,  # noqa: F401  (the stock ledger and feed messages)
     tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
 )

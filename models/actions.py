@@ -51,7 +51,7 @@ class Action:
     refusal: Callable[[Any, Any], Refusal | None]
     apply: Callable[[Any, Any, datetime], Effects]
     needs: Callable[[Any, Any], Needs] | None = None
-    confirm: str | None = None  # asked before a page sends it (it cannot be undone)
+    confirm: str | None = None  # asked before a page sends it (it moves money or cancels, and cannot be undone)
 
     def decide_needs(self, state: Any, command: Any) -> Needs:
         return self.needs(state, command) if self.needs else Needs()
@@ -85,6 +85,7 @@ ACTIONS: tuple[Action, ...] = (
         "Cancel all or part of some lines: refunded, stock released, the store told.",
         lines.refusal_for_cancel_lines,
         lines.apply_cancel_lines,
+        confirm="Cancel these lines? What was paid for them is refunded.",
     ),
     Action(
         "change_variant",
@@ -171,6 +172,7 @@ ACTIONS: tuple[Action, ...] = (
         "Charge more (a fee, a price agreed by phone): on the stored card, or due at the till.",
         money.refusal_for_take_payment,
         money.apply_take_payment,
+        confirm="Charge the customer this amount?",
     ),
     Action(
         "refund",
@@ -227,6 +229,7 @@ ACTIONS: tuple[Action, ...] = (
         "Settle a failed capture or a declined payment by hand (money taken another way); audited.",
         money.refusal_for_override_payment,
         money.apply_override_payment,
+        confirm="Settle this payment by hand? It is recorded as paid.",
     ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

@@ -13,7 +13,7 @@ from models.intervention_commands import BuyInStore, MoveToStore, RedirectStock,
 from models.interventions import changed_lines, closed, open_line, record
 from models.order import LineFulfilment, OrderState, OrderStatus, Transfer, order_workflow_id
 
-_MOVABLE = frozenset(
+MOVABLE = frozenset(
     {
         OrderStatus.received,
         OrderStatus.on_hold,
@@ -52,7 +52,7 @@ def _unmovable(state: OrderState) -> Refusal | None:
     """Why the order can no longer go elsewhere (None while it can)."""
     if refusal := closed(state):
         return refusal
-    if state.status not in _MOVABLE or any(line.picked_quantity for line in state.lines):
+    if state.status not in MOVABLE or any(line.picked_quantity for line in state.lines):
         return Refusal("already_picked", "the store has picked the order; cancel lines instead")
     if state.pending_transfers():
         return Refusal("transfer_in_progress", "stock is on its way to the current store")

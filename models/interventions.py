@@ -51,13 +51,18 @@ _CHANGEABLE = frozenset(
 
 def closed(state: OrderState) -> Refusal | None:
     """Why the order's lines can no longer change (None while they can)."""
-    if state.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
-        return Refusal("order_not_cleared", f"the order is {state.status}: approve it or confirm its payment first")
-    if state.status in (OrderStatus.collected, OrderStatus.completed):
+    return closed_in(state.status, state.hold_reason)
+
+
+def closed_in(status: OrderStatus, hold_reason: HoldReason | None) -> Refusal | None:
+    """`closed` by status alone: what the order page also uses to offer only the actions valid now."""
+    if status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
+        return Refusal("order_not_cleared", f"the order is {status}: approve it or confirm its payment first")
+    if status in (OrderStatus.collected, OrderStatus.completed):
         return Refusal("order_collected", "nothing changes after collection except refunds and notes")
-    if state.status not in _CHANGEABLE:
-        return Refusal("order_closed", f"the order is {state.status}")
-    if state.hold_reason in (HoldReason.payment_declined, HoldReason.payment_unknown):
+    if status not in _CHANGEABLE:
+        return Refusal("order_closed", f"the order is {status}")
+    if hold_reason in (HoldReason.payment_declined, HoldReason.payment_unknown):
         return Refusal("order_not_cleared", "the order's payment is not settled: retry, settle or cancel it first")
     return None
 

@@ -98,8 +98,9 @@ class TransitionRefused(ValueError):
         self.rule = rule
 
 
-def store_actor(store_id: str) -> str:
-    return f"store:{store_id}"
+def store_actor(store_id: str, staff: str | None = None) -> str:
+    """ "store:S001", or "store:S001:sam" when a named member of staff acted on the Pick Manager."""
+    return f"store:{store_id}:{staff}" if staff else f"store:{store_id}"
 
 
 def record(state: OrderState, now: datetime, actor: str, action: str, detail: str = "") -> None:

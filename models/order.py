@@ -181,6 +181,10 @@ class StoreEvent(BaseModel):
     occurred_at: datetime
     picked: dict[str, int] = Field(default_factory=dict)
     transfer_id: str | None = None
+    # From the Pick Manager: why a pick is short (one of SHORT_PICK_REASONS), and which staff member pressed the
+    # button (their user name), written into the order's history. Webhooks leave both out.
+    reason: str | None = Field(default=None, max_length=80)
+    staff: str | None = Field(default=None, max_length=32)
 
 
 class StoreMessageFailed(BaseModel):

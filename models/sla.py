@@ -27,7 +27,7 @@ SLA_ALERTS = (
 )
 
 # Which status runs which SLA clock (not_updated runs on its own flag, see `_clock_start`).
-_CLOCK_STATUS = {
+CLOCK_STATUS = {
     AlertType.not_acknowledged: OrderStatus.awaiting_acknowledgement,
     AlertType.not_picked: OrderStatus.acknowledged,
     AlertType.on_hold: OrderStatus.on_hold,
@@ -35,7 +35,6 @@ _CLOCK_STATUS = {
     AlertType.awaiting_approval: OrderStatus.awaiting_approval,
     AlertType.awaiting_payment: OrderStatus.awaiting_payment,
 }
-CLOCK_STATUS = _CLOCK_STATUS  # the status clocks, for replaying past orders (models/backtest.py)
 
 
 CLOCKS = (*(alert.value for alert in SLA_ALERTS), "collection_expiry")
@@ -141,7 +140,7 @@ def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
         return state.store_update_pending_since
     if alert_type is AlertType.transfer_not_received:
         return min((t.requested_at for t in state.pending_transfers()), default=None)
-    return state.status_since if state.status == _CLOCK_STATUS[alert_type] else None
+    return state.status_since if state.status == CLOCK_STATUS[alert_type] else None
 
 
 def _already_raised(state: OrderState, alert_type: AlertType, since: datetime) -> bool:

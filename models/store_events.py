@@ -99,7 +99,7 @@ def record_exception(state: OrderState, event: StoreEvent, reason: str, now: dat
 
 def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
     """Apply an event that fits (check `refusal` first)."""
-    actor = journey.store_actor(event.store_id)
+    actor = journey.store_actor(event.store_id, event.staff)
     effects = Effects()
     _heard_from_store(state, event.store_id, now)
     if event.type is StoreEventType.acknowledged:
@@ -131,7 +131,8 @@ def _picked(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> 
         if line.picked_quantity < line.quantity:
             short.append(line.line_id)
     if short:
-        journey.hold(state, HoldReason.short_pick, now, actor, f"picked short: {', '.join(short)}")
+        why = f" ({event.reason})" if event.reason else ""
+        journey.hold(state, HoldReason.short_pick, now, actor, f"picked short: {', '.join(short)}{why}")
     else:
         journey.transition(state, OrderStatus.ready_for_collection, now, actor, "picked", "customer told it is ready")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.collection import collection_code
 from models.money import Money
 from models.order import (
     Alert,
@@ -273,6 +274,7 @@ class ExtractOrder(BaseModel):
     notes: list[Note]
     last_refund: ExtractRefund | None
     cancelled_by: str | None  # the action that cancelled it (order_cancelled, not_collected, ...)
+    collection_code: str | None = None  # click & collect: what the customer says at the till (models/collection.py)
 
 
 def for_extract(state: OrderState) -> ExtractOrder:
@@ -301,6 +303,9 @@ def for_extract(state: OrderState) -> ExtractOrder:
         if last is None
         else ExtractRefund(amount=last.amount, at=last.at, how=last.status, payment_reference=_instructed_ref(last)),
         cancelled_by=cancelled.action if cancelled else None,
+        collection_code=None
+        if state.delivery_address
+        else collection_code(state.order_number, state.web_reference, state.customer.id, state.created_at),
     )
 
 

@@ -8,6 +8,7 @@ unknown outcome never applies anything twice."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,7 @@ from temporalio.client import Client
 from api import orders_service
 from api.deps import HEAD_OFFICE, SessionDep, SettingsDep, TemporalDep, has_role, in_threadpool
 from api.interventions_service import actor_of, run_action
-from api.pages import forms, results
+from api.pages import forms, results, wording  # noqa: F401  (wording: the templates' filters)
 from api.pages.session import HeadOfficeUser, User
 from api.pages.shared import page
 from api.problems import NotFound, Problem
@@ -28,16 +29,19 @@ from api.routers.interventions import body_model, perform
 from models.actions import BY_PATH, Action
 from models.catalogue import LocationKind
 from models.db.catalogue import list_products, list_stores
-from models.db.extracts import list_extracts
+from models.db.extracts import get_extract, list_extracts
 from models.db.outbound import exports_for_order
+from models.db.policies import policy_for_store
+from models.offered import offered_actions
 from models.order import order_workflow_id
 from models.settings import ApiKeyHolder, Settings
 from models.views import OrderView
+from models.waiting import waiting_for
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
-class _PageActions:
+class PageActions:
     """What `perform` uses of the API's OrderActions, from the page's request: the order, the signed-in user (not a
     bearer key) and the form's Idempotency-Key (not a header). Runs the action through the same service."""
 
@@ -56,17 +60,33 @@ class _PageActions:
         return orders_service.order_view(session, self.order_number)
 
 
-def _view(session: Session, order_number: str, user: ApiKeyHolder | None = None) -> OrderView:
+def view_of(session: Session, order_number: str, user: ApiKeyHolder | None = None) -> OrderView:
     return OrderView.model_validate(orders_service.order_view(session, order_number, user))  # 404: another store's
 
 
+def stock_grid(stock: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, list[dict[str, Any] | None]]]]:
+    """The stock table: one column for every location any SKU is held at, and each SKU's figure in its own
+    location's column (None where the SKU has no stock row there), whatever locations the first SKU has."""
+    locations = sorted({held["location_id"] for holding in stock for held in holding["locations"]})
+    rows = []
+    for holding in stock:
+        at = {held["location_id"]: held for held in holding["locations"]}
+        rows.append((str(holding["sku"]), [at.get(location) for location in locations]))
+    return locations, rows
+
+
 def _context(session: Session, settings: Settings, view: OrderView, user: ApiKeyHolder) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    last = view.history[-1] if view.history else None
     return {
         "order": view,
         "may_act": has_role(user, HEAD_OFFICE),
         "temporal_url": f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/{order_workflow_id(view.order_number)}",
-        "forms": forms.forms(),
+        "forms": [forms.form_of(action) for action in offered_actions(view)],
+        "wait": waiting_for(view, policy_for_store(session, view.store_id), now),
+        "last_action": last,
+        "stock_grid": stock_grid(view.stock),
         "stores": list_stores(session, LocationKind.store),
         "locations": list_stores(session),
         "products": list_products(session),
@@ -80,7 +100,7 @@ def _context(session: Session, settings: Settings, view: OrderView, user: ApiKey
 
 
 def _load(session: Session, settings: Settings, order_number: str, user: ApiKeyHolder) -> dict[str, Any]:
-    return _context(session, settings, _view(session, order_number, user), user)
+    return _context(session, settings, view_of(session, order_number, user), user)
 
 
 @router.get("/orders/{order_number}")
@@ -94,8 +114,23 @@ async def order_page(
 @router.get("/orders/{order_number}/money")
 async def order_money(order_number: str, request: Request, session: SessionDep, user: User) -> Response:
     """The order's money, polled while some of it is on its way."""
-    view = await in_threadpool(session, _view, session, order_number, user)
+    view = await in_threadpool(session, view_of, session, order_number, user)
     return page(request, "_order_money.html", user, order=view)
+
+
+@router.get("/extracts/{extract_id}")
+async def extract_document(extract_id: str, session: SessionDep, user: HeadOfficeUser) -> Response:
+    """An XML extract, opened from the order page by a signed-in Head Office user (GET /extracts/{id} wants a
+    bearer key, which a browser does not send)."""
+    payload = await in_threadpool(session, _extract_payload, session, extract_id)
+    if payload is None:
+        raise NotFound(f"extract {extract_id} not found", type_="extract-not-found")
+    return Response(content=payload.encode(), media_type="application/xml")
+
+
+def _extract_payload(session: Session, extract_id: str) -> str | None:
+    row = get_extract(session, extract_id)
+    return row.payload if row is not None else None
 
 
 @router.post("/orders/{order_number}/actions/{path}")
@@ -115,11 +150,11 @@ async def order_action(
     form = forms.form_of(action)
     submitted = await request.form()
     key = str(submitted.get("idempotency_key", "")).strip() or str(uuid.uuid4())
-    before = await in_threadpool(session, _view, session, order_number, user)
+    before = await in_threadpool(session, view_of, session, order_number, user)
     after: OrderView | None = None
     try:
         body = body_model(action).model_validate(forms.parse(form, submitted, before.total.currency))
-        actions = _PageActions(order_number, session, temporal, settings, user, key)  # what perform uses of one
+        actions = PageActions(order_number, session, temporal, settings, user, key)  # what perform uses of one
         after = OrderView.model_validate(await perform(actions, action, body))
         result = results.done(form, actor_of(user), before, after)
     except NotFound as error:
@@ -128,9 +163,14 @@ async def order_action(
         result = results.failed(form, error)
     except (Problem, ValidationError) as error:
         result = results.failed(form, error)
-    view = after or await in_threadpool(session, _view, session, order_number)
+    view = after or await in_threadpool(session, view_of, session, order_number)
     context = await in_threadpool(session, _context, session, settings, view, user)
     context |= {"result": result, "values": submitted if result.kept_key else FormData()}
+    if form not in context["forms"]:  # no longer (or never) valid: still shown once, with its result
+        context["forms"] = [f for f in forms.forms() if f in context["forms"] or f is form]
     if result.kept_key:
         context["form_key"] = lambda p: key if p == path else str(uuid.uuid4())
-    return page(request, "_order_section.html", user, **context)
+    response = page(request, "_order_action.html", user, **context)
+    if result.kept_key:
+        response.headers["X-Baton-Kept"] = "yes"  # api/static/baton.js: the typed fields stay through polls
+    return response

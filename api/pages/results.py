@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from api.pages.forms import ActionForm
 from api.pages.shared import money, words
+from api.pages.wording import history_words
 from api.problems import Conflict, InvalidInput, OutcomeUnknown, Problem
 from models.views import OrderView
 
@@ -36,13 +37,17 @@ class Result:
     def kept_key(self) -> bool:
         return self.kind != "done"
 
+    @property
+    def toast(self) -> str:
+        """The headline, and where the order now stands if that changed: what the toast says."""
+        moved = next((d for d in self.details if d.startswith("The order is now")), "")
+        return f"{self.headline} {moved}".strip()
+
 
 def done(form: ActionForm, actor: str, before: OrderView, after: OrderView) -> Result:
     """What the action did, read from what it changed: its history entries, new money, the order's status."""
     entries = [e for e in after.history[len(before.history) :] if e.actor == actor]
-    details = [
-        f"{words(e.action).capitalize()}: {e.detail}" if e.detail else words(e.action).capitalize() for e in entries
-    ]
+    details = [f"{history_words(e.action)}: {e.detail}" if e.detail else history_words(e.action) for e in entries]
     old_refunds = {r.refund_id for r in before.refunds}
     money_lines = [
         f"Refund of {money(r.amount)} to {r.payment_id} {_REFUND.get(r.status, r.status)}"
@@ -65,8 +70,9 @@ def done(form: ActionForm, actor: str, before: OrderView, after: OrderView) -> R
         ]
     if after.status != before.status:
         details.append(f"The order is now {words(after.status)}.")
-    headline = money_lines[0] if money_lines else f"{form.action.title}: done."
-    return Result(form.action.path, "done", headline, money_lines[1:] + details)
+    said = money_lines + details  # the money first: it is what a refused refund would have been confused with
+    headline = _sentence(said[0]) if said else f"{form.action.title}: done."
+    return Result(form.action.path, "done", headline, said[1:])
 
 
 def failed(form: ActionForm, error: Problem | ValidationError) -> Result:

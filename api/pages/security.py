@@ -55,8 +55,12 @@ class CrossSiteRefused(Forbidden):
 
 @dataclass(frozen=True)
 class SessionClaims:
-    key_fingerprint: str  # of the API key signed in with (never the key)
+    """Who a session is: a staff user (their name and the stamp of their password) or an API key's fingerprint."""
+
+    key_fingerprint: str  # of the API key signed in with (never the key); "" for a staff user
     session_id: str  # what sign-out revokes
+    username: str = ""  # a staff user (models/staff.py)
+    stamp: str = ""  # the staff account's stamp at sign-in: a new password or disabling ends the session
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -64,7 +68,10 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def session_cookie(settings: Settings, claims: SessionClaims) -> str:
-    return _serializer(settings).dumps({"key": claims.key_fingerprint, "session": claims.session_id})
+    data = {"key": claims.key_fingerprint, "session": claims.session_id}
+    if claims.username:
+        data |= {"user": claims.username, "stamp": claims.stamp}
+    return _serializer(settings).dumps(data)
 
 
 def read_session(request: Request, settings: Settings, *, any_age: bool = False) -> SessionClaims | None:
@@ -78,7 +85,10 @@ def read_session(request: Request, settings: Settings, *, any_age: bool = False)
         return None
     if not isinstance(data, dict) or not isinstance(data.get("key"), str) or not isinstance(data.get("session"), str):
         return None  # a cookie from before sessions had ids
-    return SessionClaims(data["key"], data["session"])
+    username, stamp = data.get("user", ""), data.get("stamp", "")
+    if not isinstance(username, str) or not isinstance(stamp, str):
+        return None
+    return SessionClaims(data["key"], data["session"], username, stamp)
 
 
 def _settings(request: Request) -> Settings:

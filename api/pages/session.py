@@ -1,6 +1,9 @@
 """Signing in and out of the pages, and who the signed-in user is.
 
-Sign-in takes an API key from BATON_API_KEYS and sets a signed, HttpOnly session cookie holding a fingerprint of
+People sign in with their staff account (user name and password, models/staff.py): the signed, HttpOnly session
+cookie names the user and a stamp of their password, so a new password or a disabled account ends the session, and
+every Head Office action is recorded as `ho:<username>`. Systems and the dev stack may still sign in with an API
+key: sign-in takes an API key from BATON_API_KEYS and sets a signed, HttpOnly session cookie holding a fingerprint of
 the key's digest (never the key) and a fresh session id, so removing a key from BATON_API_KEYS ends its sessions,
 and sign-out revokes the session id server-side (models/db/ui_sessions.py): a copy of the cookie is refused from
 then on. Which roles may use which page is decided by `api.deps.require_role`, the same check the API's bearer
@@ -40,6 +43,7 @@ from api.pages.security import (
 from api.pages.shared import page
 from api.problems import NotFound
 from api.rate_limits import SignInLimit
+from models.db.staff import authenticate, signed_in_user
 from models.db.ui_sessions import is_revoked, revoke
 from models.keys import holder_of, key_digest
 from models.settings import ApiKeyHolder, Settings
@@ -83,14 +87,16 @@ def signed_in(request: Request, settings: SettingsDep, session: SessionDep) -> A
     claims = read_session(request, settings)
     if claims is None:
         raise SignInRequired
-    holder = _holder_by_fingerprint(settings, claims.key_fingerprint)
-    if holder is None:
-        raise SignInRequired
+    holder = None if claims.username else _holder_by_fingerprint(settings, claims.key_fingerprint)
     try:
-        revoked = is_revoked(session, claims.session_id)
+        if claims.username:
+            staff = signed_in_user(session, claims.username, claims.stamp)
+            holder = staff.as_holder() if staff is not None else None
+            request.state.staff_user = staff  # the header shows their name and role
+        revoked = holder is None or is_revoked(session, claims.session_id)
     finally:
         session.close()  # give the connection back before the page's own work
-    if revoked:
+    if revoked or holder is None:
         raise SignInRequired
     return require_role(holder, PAGE_USERS, SignInRequired)
 
@@ -123,23 +129,32 @@ def sign_in_form(request: Request, next: str = "") -> Response:
 
 
 @router.post("/sign-in", dependencies=[SignInLimit])  # attempts per client address (api/rate_limits.py)
-async def sign_in(request: Request, settings: SettingsDep) -> Response:
+async def sign_in(request: Request, settings: SettingsDep, session: SessionDep) -> Response:
+    """A staff user's name and password, or (for systems and the dev stack) an API key."""
     form = await request.form()
     key = str(form.get("api_key", "")).strip()
+    username = str(form.get("username", "")).strip().lower()
     next_page = str(form.get("next", ""))
-    holder = holder_of(settings.api_keys, key)
-    try:
-        if holder is None:
-            raise SignInRequired
-        require_role(holder, PAGE_USERS, SignInRequired)
-    except SignInRequired:
+    claims: SessionClaims | None = None
+    if username or not key:
+        password = str(form.get("password", ""))
+        found = await in_threadpool(session, authenticate, session, username, password)  # Argon2: off the loop
+        holder = found[0].as_holder() if found else None
+        if found:
+            claims = SessionClaims("", secrets.token_urlsafe(24), found[0].username, found[1])
+        error = "Unknown user name or wrong password."
+    else:
+        holder = holder_of(settings.api_keys, key)
+        if holder is not None and has_role(holder, PAGE_USERS):
+            claims = SessionClaims(_fingerprint(key_digest(key)), secrets.token_urlsafe(24))
         error = "Unknown key." if holder is None else "Channel keys cannot sign in; use a Head Office or store key."
-        response = page(request, "sign_in.html", None, status_code=401, error=error, next=next_page)
+    if claims is None or holder is None:
+        response = page(request, "sign_in.html", None, status_code=401, error=error, next=next_page, username=username)
         return with_csrf_cookie(request, response)
     response = RedirectResponse(next_page if next_page.startswith("/ui/") else home_of(holder), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_cookie(settings, SessionClaims(_fingerprint(key_digest(key)), secrets.token_urlsafe(24))),
+        session_cookie(settings, claims),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from models.money import Money
 from models.settings import ApiKeyHolder
@@ -36,6 +37,38 @@ def when(value: datetime | str | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _moment(value: datetime | str) -> datetime:
+    return (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(UTC)
+
+
+def local_time(value: datetime | str | None) -> Markup:
+    """A moment shown in the reader's local time (api/static/baton.js), its UTC on hover and before the script
+    runs."""
+    if value is None:
+        return Markup("")
+    moment = _moment(value)
+    utc = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{}" title="{}" data-local>{}</time>').format(moment.isoformat(), utc, utc)
+
+
+def countdown(value: datetime | str | None) -> Markup:
+    """Time left until a deadline ("in 1h 20m", "20m overdue"), kept up to date by the page's script."""
+    if value is None:
+        return Markup("")
+    moment = _moment(value)
+    utc = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}" title="{}" data-countdown>{}</time>').format(moment.isoformat(), utc, utc)
+
+
+def age(value: datetime | str | None) -> Markup:
+    """How long ago a moment was ("2h 5m"), kept up to date by the page's script."""
+    if value is None:
+        return Markup("")
+    moment = _moment(value)
+    utc = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{}" title="since {}" data-age>since {}</time>').format(moment.isoformat(), utc, utc)
+
+
 def words(value: Any) -> str:
     """An enum or snake_case name for people: awaiting_acknowledgement reads "awaiting acknowledgement"."""
     return str(getattr(value, "value", value)).replace("_", " ")
@@ -44,6 +77,9 @@ def words(value: Any) -> str:
 templates.env.filters["money"] = money
 templates.env.filters["when"] = when
 templates.env.filters["words"] = words
+templates.env.filters["local"] = local_time
+templates.env.filters["countdown"] = countdown
+templates.env.filters["age"] = age
 
 
 def page(

@@ -1,13 +1,17 @@
-"""Demo data for the dev stack and the tests: stores, a warehouse, 20 variants, stock everywhere."""
+"""Demo data for the dev stack and the tests: stores, a warehouse, 20 variants, stock everywhere; and, for the dev
+stack only, two staff accounts whose passwords are written here (dev only: never on a real database)."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
 from models.catalogue import LocationKind
+from models.db.staff import StaffUserRow, create_staff_user
 from models.db.tables import LocationRow, ProductRow, StockLevelRow
+from models.staff import StaffRole, StaffUser
 
 DEMO_STORES = [
     ("S001", "London Oxford Street", LocationKind.store, True),
@@ -63,4 +67,21 @@ def seed_demo(session: Session, webhook_secrets: dict[str, str] | None = None) -
         for sku, *_ in demo_skus():
             session.add(StockLevelRow(location_id=store_id, sku=sku, on_hand=quantity, reserved=0))
     session.commit()
+    return True
+
+
+# (username, name, role, store, password): the README lists them as the dev stack's sign-ins.
+DEMO_STAFF = [
+    ("dana", "Dana (Head Office, demo)", StaffRole.ho_agent, None, "dana-dev-only-password"),
+    ("sam", "Sam (Oxford Street, demo)", StaffRole.store_staff, "S001", "sam-dev-only-password"),
+]
+
+
+def seed_demo_staff(session: Session) -> bool:
+    """The dev stack's staff accounts, unless any staff account exists; True when it seeded."""
+    if session.exec(select(StaffUserRow)).first() is not None:
+        return False
+    for username, name, role, store_id, password in DEMO_STAFF:
+        user = StaffUser(username=username, display_name=name, role=role, store_id=store_id)
+        create_staff_user(session, user, password, datetime.now(UTC))
     return True

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from models.db import (
     mail,  # noqa: F401  (the mail lane's tables)
     returns,  # noqa: F401  (returns as the API lists them)
+    staff,  # noqa: F401  (staff accounts)
     stock_ledger,  # noqa: F401  (the stock ledger and feed messages)
     tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
 )

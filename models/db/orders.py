@@ -173,6 +173,18 @@ def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list
     return list(session.exec(query))
 
 
+def done_store_orders(session: Session, store_id: str, limit: int = 30) -> list[OrderRecordRow]:
+    """A store's completed and cancelled orders, the latest change first (the Pick Manager's "done" tab)."""
+    query = (
+        select(OrderRecordRow)
+        .where(OrderRecordRow.store_id == store_id)
+        .where(col(OrderRecordRow.status).in_(CLOSED_STATUSES))
+        .order_by(col(OrderRecordRow.updated_at).desc(), col(OrderRecordRow.order_number))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
 def open_order_numbers(session: Session, store_id: str) -> list[str]:
     """Every order at this store that is not completed or cancelled (from the read model)."""
     query = (

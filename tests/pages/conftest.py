@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -21,9 +22,10 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from models.collection import collection_code
 from models.settings import Settings
 from tests.conftest import _terminate_open_orders
-from tests.support import API_KEYS
+from tests.support import API_KEYS, HO
 from worker import build_worker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -109,13 +111,38 @@ async def page(browser: Browser, live: Live) -> AsyncIterator[Page]:
 
 
 async def sign_in(page: Page, key: str) -> None:
+    """Sign in with an API key (the way systems and the dev stack do)."""
     await page.goto("/ui/sign-in")
+    await page.click("summary")
     await page.fill("input[name=api_key]", key)
-    await page.click("button[type=submit]")
+    await page.click("#key-sign-in-button")
     await page.wait_for_load_state()
 
 
-async def screenshot(page: Page, name: str) -> None:
-    """Docs screenshots, written only when BATON_WRITE_SCREENSHOTS=1."""
+async def sign_in_as(page: Page, username: str, password: str) -> None:
+    """Sign in as a named staff user."""
+    await page.goto("/ui/sign-in")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#sign-in-button")
+    await page.wait_for_load_state()
+
+
+WIDTHS = (1280, 1024, 390)  # desktop, tablet, phone: the flows of issue 19 run at each
+
+
+def viewport(width: int) -> dict[str, int]:
+    return {"width": width, "height": 844 if width <= 400 else 768 if width <= 1024 else 900}
+
+
+async def screenshot(page: Page, name: str, full_page: bool = True) -> None:
+    """Docs screenshots, written only when BATON_WRITE_SCREENSHOTS=1 (`full_page=False`: what the viewport shows)."""
     if os.environ.get("BATON_WRITE_SCREENSHOTS") == "1":
-        await page.screenshot(path=str(DOCS / name), full_page=True)
+        await page.screenshot(path=str(DOCS / name), full_page=full_page)
+
+
+async def code_of(live: Live, order_number: str) -> str:
+    """The order's collection code, as the customer's ready message gives it (models/collection.py)."""
+    view = (await live.http.get(f"/orders/{order_number}", headers=HO)).json()
+    created = datetime.fromisoformat(view["created_at"])
+    return collection_code(order_number, view["web_reference"], view["customer"]["id"], created)

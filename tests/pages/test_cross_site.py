@@ -18,6 +18,7 @@ from playwright.async_api import Page, expect
 
 from api.pages.security import CONTENT_SECURITY_POLICY
 from tests.pages.conftest import Live, sign_in
+from tests.pages.test_pages import open_action, send
 from tests.support import CHANNEL, HO, HO_KEY, order_body, wait_for_status
 
 
@@ -98,10 +99,10 @@ async def test_a_form_posted_from_another_site_is_refused_and_changes_nothing(pa
 
     # Baton's own page still works: the same cancel from the order page, and a plain form (sign-out).
     await page.goto(f"/ui/orders/{number}")
-    page.on("dialog", lambda dialog: dialog.accept())
+    await open_action(page, "cancel")
     form = page.locator("#action-cancel")
     await form.locator("input[name=reason]").fill("customer changed their mind")
-    await form.locator("button").click()
+    await send(page, "cancel")
     await expect(page.locator("#order-status")).to_have_text("cancelled")
     assert (await _status_and_notes(live, number))[0] == "cancelled"
 
@@ -124,9 +125,10 @@ async def test_pages_carry_the_headers_and_break_no_rule_of_their_policy(page: P
     assert config["allowEval"] is False and config["includeIndicatorStyles"] is False
     assert config["selfRequestsOnly"] is True and config["allowScriptTags"] is False
 
-    form = page.locator("#action-notes")  # an htmx action swaps the order in: its HTML obeys the policy too
+    await open_action(page, "notes")  # an htmx action morphs the order in: its HTML obeys the policy too
+    form = page.locator("#action-notes")
     await form.locator("textarea[name=text]").fill("rang the customer")
-    await form.locator("button").click()
+    await send(page, "notes")
     await expect(page.locator("#result.done")).to_contain_text("Note added")
     await page.goto("/ui/orders")
     await page.wait_for_timeout(2500)  # one poll of the live list
