@@ -17,6 +17,8 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
+    analytics,
+    customers,
     extracts,
     health,
     interventions,
@@ -68,6 +70,8 @@ def create_app(
     app.include_router(extracts.router)  # /extracts: XML notification extracts for third-party processes
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
+    app.include_router(customers.router)  # the customer view: search, profile and order history
+    app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)

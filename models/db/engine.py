@@ -16,6 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from models.db import (
+    insight,  # noqa: F401  (the read model's analytics and customer tables)
     mail,  # noqa: F401  (the mail lane's tables)
     tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
 )

@@ -1,0 +1,213 @@
+"""The read model's analytics and customer tables, written with the order's projection (models/db/orders.py
+`write_projection`) from its view, so they are exactly as fresh as the order list: one row of facts per order, one
+row per SLA breach and per refund (to group by type and reason from an index), and one row per customer (to search
+customers without scanning orders). Derived, never the truth: `backfill` rebuilds them from the stored views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from models.db.tables import OrderRecordRow
+from models.db.types import utc_column
+from models.insight import STAGES, customer_facts, order_facts
+
+
+class OrderFactsRow(SQLModel, table=True):
+    """One order as analytics counts it (models/insight.py `OrderFacts`)."""
+
+    __tablename__ = "order_facts"
+    __table_args__ = (
+        Index("ix_order_facts_created", "created_at"),
+        Index("ix_order_facts_store_created", "store_id", "created_at"),
+        Index("ix_order_facts_channel_created", "channel", "created_at"),
+        Index("ix_order_facts_customer_created", "customer_id", "created_at"),
+    )
+
+    order_number: str = Field(primary_key=True, max_length=32)
+    store_id: str = Field(max_length=32)
+    channel: str = Field(max_length=16)
+    customer_id: str = Field(max_length=64)
+    status: str = Field(max_length=32)
+    currency: str = Field(max_length=3)
+    total_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    refunded_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+    created_day: str = Field(max_length=10)
+    acknowledged_seconds: int | None = None
+    picked_seconds: int | None = None
+    ready_seconds: int | None = None
+    collected_seconds: int | None = None
+    cancelled_by: str | None = Field(default=None, max_length=64)
+    cancel_reason: str | None = Field(default=None, max_length=200)
+    sla_breaches: int = 0
+
+
+class OrderBreachRow(SQLModel, table=True):
+    """One SLA alert an order's timers raised, with the order's store, channel and placement time."""
+
+    __tablename__ = "order_breach_facts"
+    __table_args__ = (
+        Index("ix_order_breach_facts_created", "created_at"),
+        Index("ix_order_breach_facts_store_created", "store_id", "created_at"),
+    )
+
+    order_number: str = Field(primary_key=True, max_length=32)
+    alert_id: str = Field(primary_key=True, max_length=16)
+    alert_type: str = Field(max_length=32)
+    store_id: str = Field(max_length=32)
+    channel: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class OrderRefundRow(SQLModel, table=True):
+    """One refund done or instructed on an order, with its reason, and the order's store, channel and placement."""
+
+    __tablename__ = "order_refund_facts"
+    __table_args__ = (Index("ix_order_refund_facts_created", "created_at"),)
+
+    order_number: str = Field(primary_key=True, max_length=32)
+    refund_id: str = Field(primary_key=True, max_length=80)
+    reason: str = Field(max_length=200)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    store_id: str = Field(max_length=32)
+    channel: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class CustomerRow(SQLModel, table=True):
+    """A customer as their newest order names them, with lower-cased text to search (name, e-mail, id, phone)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_last_order", "last_order_at", "customer_id"),)
+
+    customer_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    phone: str = Field(max_length=40)
+    search_text: str = Field(max_length=800)
+    last_order_at: datetime = Field(sa_column=utc_column())
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def write_facts(session: Session, view: dict[str, Any]) -> None:
+    """Replace the order's facts with those of `view` (the projection just written) and keep its customer's row
+    current. Leaves the commit to the caller."""
+    facts = order_facts(view)
+    number = facts.order_number
+    values = {
+        "order_number": number,
+        "store_id": facts.store_id,
+        "channel": facts.channel,
+        "customer_id": facts.customer_id,
+        "status": facts.status,
+        "currency": facts.currency,
+        "total_amount": facts.total_amount,
+        "refunded_amount": facts.refunded_amount,
+        "created_at": facts.created_at,
+        "created_day": facts.created_day,
+        **{f"{stage}_seconds": facts.seconds[stage] for stage in STAGES},
+        "cancelled_by": facts.cancelled_by,
+        "cancel_reason": facts.cancel_reason,
+        "sla_breaches": len(facts.breaches),
+    }
+    insert = _insert(session)
+    statement = insert(OrderFactsRow.__table__).values(**values)  # type: ignore[attr-defined]
+    session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["order_number"], set_={k: statement.excluded[k] for k in values if k != "order_number"}
+        )
+    )
+    session.exec(delete(OrderBreachRow).where(col(OrderBreachRow.order_number) == number))
+    session.exec(delete(OrderRefundRow).where(col(OrderRefundRow.order_number) == number))
+    store, channel, created = facts.store_id, facts.channel, facts.created_at
+    for breach in facts.breaches:
+        session.add(
+            OrderBreachRow(
+                order_number=number,
+                alert_id=breach.alert_id,
+                alert_type=breach.alert_type,
+                store_id=store,
+                channel=channel,
+                created_at=created,
+            )
+        )
+    for refund in facts.refunds:
+        session.add(
+            OrderRefundRow(
+                order_number=number,
+                refund_id=refund.refund_id,
+                reason=refund.reason,
+                amount=refund.amount,
+                currency=refund.currency,
+                store_id=store,
+                channel=channel,
+                created_at=created,
+            )
+        )
+    _write_customer(session, view)
+
+
+def _write_customer(session: Session, view: dict[str, Any]) -> None:
+    """Upsert the customer's row unless a newer order of theirs already named them."""
+    customer = customer_facts(view)
+    values = customer.model_dump()
+    table = CustomerRow.__table__  # type: ignore[attr-defined]
+    statement = _insert(session)(table).values(**values)
+    session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["customer_id"],
+            set_={k: statement.excluded[k] for k in values if k != "customer_id"},
+            where=table.c.last_order_at <= statement.excluded.last_order_at,
+        )
+    )
+
+
+def backfill(session: Session, views: Any, batch: int = 500) -> tuple[int, int]:
+    """Write the facts of every view in `views` (an iterable of view dicts), committing every `batch`; returns how
+    many were written and how many skipped (a view too incomplete to count: only hand-made rows are). For a
+    migration over orders already projected, and for bench/."""
+    written = skipped = 0
+    for view in views:
+        try:
+            with session.begin_nested():
+                write_facts(session, view)
+        except (KeyError, TypeError, ValueError):
+            skipped += 1
+            continue
+        written += 1
+        if written % batch == 0:
+            session.commit()
+    session.commit()
+    return written, skipped
+
+
+def stored_views(session: Session, batch: int = 500) -> Any:
+    """Every order's stored view, read in pages of `batch` by order number (for `backfill`)."""
+    last = ""
+    while True:
+        rows = session.exec(
+            select(OrderRecordRow.order_number, OrderRecordRow.view)
+            .where(col(OrderRecordRow.order_number) > last)
+            .order_by(col(OrderRecordRow.order_number))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for _number, view in rows:
+            yield view
+        last = rows[-1][0]
+
+
+def forget_all_facts(session: Session) -> None:
+    """Empty the derived tables (with `orders.forget_all_orders`, for scratch databases only)."""
+    for table in (OrderBreachRow, OrderRefundRow, OrderFactsRow, CustomerRow):
+        session.exec(delete(table))
