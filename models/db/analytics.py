@@ -194,9 +194,8 @@ def orders_summary(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .order_by(_F.created_day, _F.store_id, _F.channel, _F.currency)
     )
     keys = ("day", "store_id", "channel", "currency", "orders", "cancelled", "breached_orders", "revenue", "refunded")
-    return [
-        dict(zip(keys, (*row[:5], *(int(value or 0) for value in row[5:])), strict=True)) for row in session.execute(query)
-    ]
+    rows = session.execute(query)
+    return [dict(zip(keys, (*row[:5], *(int(value or 0) for value in row[5:])), strict=True)) for row in rows]
 
 
 def customer_orders(session: Session, scope: Scope, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
