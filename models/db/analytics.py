@@ -106,9 +106,10 @@ def breach_rates(session: Session, scope: Scope) -> list[dict[str, Any]]:
 
 
 def stage_times(session: Session, scope: Scope) -> list[dict[str, Any]]:
-    """Per store (and "*" for every store in scope): how many orders reached each stage, and the median and p90
-    seconds from placement to it, nearest-rank (the value at rank ceil(p x n)), computed by window functions."""
-    found: dict[str, dict[str, Any]] = {}
+    """Per store with orders in scope (and "*" for all of them): how many orders reached each stage, and the median
+    and p90 seconds from placement to it, nearest-rank (the value at rank ceil(p x n)), by window functions."""
+    stores = session.exec(select(_F.store_id).where(*_where(scope, _F)).group_by(_F.store_id)).all()
+    found: dict[str, dict[str, Any]] = {store: {"store_id": store} for store in [*stores, *(["*"] if stores else [])]}
     for stage in STAGES:
         for per_store in (True, False):
             for store, n, median, p90 in _percentiles(session, scope, stage, per_store):
