@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_index("ix_order_facts_created", "order_facts", ["created_at"])
     op.create_index("ix_order_facts_store_created", "order_facts", ["store_id", "created_at"])
     op.create_index("ix_order_facts_channel_created", "order_facts", ["channel", "created_at"])
-    op.create_index("ix_order_facts_customer_created", "order_facts", ["customer_id", "created_at"])
+    op.create_index("ix_order_facts_customer_channel", "order_facts", ["customer_id", "channel"])
     op.create_table(
         "order_breach_facts",
         sa.Column("order_number", sa.String(length=32), nullable=False),
@@ -109,6 +109,6 @@ def downgrade() -> None:
     op.drop_index("ix_order_breach_facts_store_created", table_name="order_breach_facts")
     op.drop_index("ix_order_breach_facts_created", table_name="order_breach_facts")
     op.drop_table("order_breach_facts")
-    for index in ("customer_created", "channel_created", "store_created", "created"):
+    for index in ("customer_channel", "channel_created", "store_created", "created"):
         op.drop_index(f"ix_order_facts_{index}", table_name="order_facts")
     op.drop_table("order_facts")

@@ -5,10 +5,11 @@ customers without scanning orders). Derived, never the truth: `backfill` rebuild
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, delete
+from sqlalchemy import BigInteger, Column, Index, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -25,7 +26,7 @@ class OrderFactsRow(SQLModel, table=True):
         Index("ix_order_facts_created", "created_at"),
         Index("ix_order_facts_store_created", "store_id", "created_at"),
         Index("ix_order_facts_channel_created", "channel", "created_at"),
-        Index("ix_order_facts_customer_created", "customer_id", "created_at"),
+        Index("ix_order_facts_customer_channel", "customer_id", "channel"),
     )
 
     order_number: str = Field(primary_key=True, max_length=32)
@@ -94,74 +95,73 @@ class CustomerRow(SQLModel, table=True):
     last_order_at: datetime = Field(sa_column=utc_column())
 
 
-def _insert(session: Session) -> Any:
+def upsert(session: Session) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL spell it the same)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+@dataclass(frozen=True)
+class FactRows:
+    """The rows one order's view makes, as column values: its facts, breaches, refunds and its customer."""
+
+    facts: dict[str, Any]
+    breaches: list[dict[str, Any]]
+    refunds: list[dict[str, Any]]
+    customer: dict[str, Any]
+
+
+def fact_rows(view: dict[str, Any]) -> FactRows:
+    facts = order_facts(view)
+    where: dict[str, Any] = {"order_number": facts.order_number, "store_id": facts.store_id}
+    where.update(channel=facts.channel, created_at=facts.created_at)
+    return FactRows(
+        facts={
+            "order_number": facts.order_number,
+            "store_id": facts.store_id,
+            "channel": facts.channel,
+            "customer_id": facts.customer_id,
+            "status": facts.status,
+            "currency": facts.currency,
+            "total_amount": facts.total_amount,
+            "refunded_amount": facts.refunded_amount,
+            "created_at": facts.created_at,
+            "created_day": facts.created_day,
+            **{f"{stage}_seconds": facts.seconds[stage] for stage in STAGES},
+            "cancelled_by": facts.cancelled_by,
+            "cancel_reason": facts.cancel_reason,
+            "sla_breaches": len(facts.breaches),
+        },
+        breaches=[{**where, "alert_id": b.alert_id, "alert_type": b.alert_type} for b in facts.breaches],
+        refunds=[
+            {**where, "refund_id": r.refund_id, "reason": r.reason, "amount": r.amount, "currency": r.currency}
+            for r in facts.refunds
+        ],
+        customer=customer_facts(view).model_dump(),
+    )
 
 
 def write_facts(session: Session, view: dict[str, Any]) -> None:
     """Replace the order's facts with those of `view` (the projection just written) and keep its customer's row
     current. Leaves the commit to the caller."""
-    facts = order_facts(view)
-    number = facts.order_number
-    values = {
-        "order_number": number,
-        "store_id": facts.store_id,
-        "channel": facts.channel,
-        "customer_id": facts.customer_id,
-        "status": facts.status,
-        "currency": facts.currency,
-        "total_amount": facts.total_amount,
-        "refunded_amount": facts.refunded_amount,
-        "created_at": facts.created_at,
-        "created_day": facts.created_day,
-        **{f"{stage}_seconds": facts.seconds[stage] for stage in STAGES},
-        "cancelled_by": facts.cancelled_by,
-        "cancel_reason": facts.cancel_reason,
-        "sla_breaches": len(facts.breaches),
-    }
-    insert = _insert(session)
-    statement = insert(OrderFactsRow.__table__).values(**values)  # type: ignore[attr-defined]
+    rows = fact_rows(view)
+    values, number = rows.facts, rows.facts["order_number"]
+    statement = upsert(session)(OrderFactsRow.__table__).values(**values)  # type: ignore[attr-defined]
     session.exec(
         statement.on_conflict_do_update(
             index_elements=["order_number"], set_={k: statement.excluded[k] for k in values if k != "order_number"}
         )
     )
-    session.exec(delete(OrderBreachRow).where(col(OrderBreachRow.order_number) == number))
-    session.exec(delete(OrderRefundRow).where(col(OrderRefundRow.order_number) == number))
-    store, channel, created = facts.store_id, facts.channel, facts.created_at
-    for breach in facts.breaches:
-        session.add(
-            OrderBreachRow(
-                order_number=number,
-                alert_id=breach.alert_id,
-                alert_type=breach.alert_type,
-                store_id=store,
-                channel=channel,
-                created_at=created,
-            )
-        )
-    for refund in facts.refunds:
-        session.add(
-            OrderRefundRow(
-                order_number=number,
-                refund_id=refund.refund_id,
-                reason=refund.reason,
-                amount=refund.amount,
-                currency=refund.currency,
-                store_id=store,
-                channel=channel,
-                created_at=created,
-            )
-        )
-    _write_customer(session, view)
+    for table, new_rows in ((OrderBreachRow, rows.breaches), (OrderRefundRow, rows.refunds)):
+        session.exec(delete(table).where(col(table.order_number) == number))
+        if new_rows:
+            session.exec(insert(table), params=new_rows)
+    _write_customer(session, rows.customer)
 
 
-def _write_customer(session: Session, view: dict[str, Any]) -> None:
+def _write_customer(session: Session, values: dict[str, Any]) -> None:
     """Upsert the customer's row unless a newer order of theirs already named them."""
-    customer = customer_facts(view)
-    values = customer.model_dump()
     table = CustomerRow.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table).values(**values)
+    statement = upsert(session)(table).values(**values)
     session.exec(
         statement.on_conflict_do_update(
             index_elements=["customer_id"],
