@@ -146,10 +146,13 @@ def digits(text: str) -> str:
 
 
 def search_text(*parts: str) -> str:
-    """Lower-cased words to search in, with a phone number's digits alone too, so "07700 900" finds "+447700900…"
-    and "7700900" finds "+44 7700 900…"."""
+    """Lower-cased words to search in, and a phone number's digits alone, so "7700 900" finds "+44 7700 900…"."""
     words = [part.lower() for part in parts if part]
-    words += [digits(part) for part in parts if part and len(digits(part)) >= 6]
+    for part in parts:
+        # "+44 (0)7700 900123" is found as 07700900123 and as 447700900123: the trunk "(0)" both kept and dropped.
+        for variant in dict.fromkeys((digits(part), digits(part.replace("(0)", "")))):
+            if len(variant) >= 6:
+                words.append(variant)
     return " ".join(words)
 
 
