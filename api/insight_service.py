@@ -17,14 +17,18 @@ from models.db.analytics import Scope
 from models.db.insight import CustomerRow
 
 DEFAULT_DAYS = 30
+EARLIEST, LATEST = date(2000, 1, 1), date(9999, 12, 30)  # a range's end is the day after `to`: it must exist
 CUSTOMER_ORDERS_SHOWN = 100  # a customer's newest orders in full; the count says how many there are in all
 CSV_ROWS = 100_000
 
 
 def scope_of(first: date | None, last: date | None, store_id: str | None, channel: str | None) -> Scope:
     """The date range asked for (default: the last 30 days to today, UTC); `from` after `to` is a 422."""
+    for field, day in (("from", first), ("to", last)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise field_error(field, f"must be between {EARLIEST} and {LATEST}")
     last = last or datetime.now(UTC).date()
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    first = first or max(EARLIEST, last - timedelta(days=DEFAULT_DAYS - 1))
     if first > last:
         raise field_error("from", "must not be after 'to'")
     return Scope(first=first, last=last, store_id=store_id or None, channel=channel or None)
