@@ -175,3 +175,10 @@ def customer_facts(view: dict[str, Any]) -> CustomerFacts:
         search_text=search_text(customer["id"], customer["name"], customer["email"], phone),
         last_order_at=_at(view["created_at"]),
     )
+
+
+def nearest_rank(sorted_values: list[int], per_mille: int) -> int | None:
+    """The nearest-rank percentile of values sorted ascending: the value at rank ceil(p x n), p in thousandths."""
+    if not sorted_values:
+        return None
+    return sorted_values[-(-per_mille * len(sorted_values) // 1000) - 1]

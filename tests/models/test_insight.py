@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models.insight import customer_facts, order_facts, search_pattern, search_text
+from models.insight import customer_facts, nearest_rank, order_facts, search_pattern, search_text
 
 T0 = datetime(2026, 11, 30, 23, 50, tzinfo=UTC)
 
@@ -81,3 +81,12 @@ def test_customers_are_found_by_any_case_and_a_phone_by_its_digits():
     assert search_pattern("7700 900") == "7700900"
     assert search_pattern("C-42") == "c-42"  # not a phone number: searched as typed
     assert search_text("C1", "", "a@b.c", "12345") == "c1 a@b.c 12345"  # short digit runs are not phones
+
+
+def test_nearest_rank_percentiles_take_the_value_at_rank_ceil_p_n():
+    assert nearest_rank([], 500) is None
+    assert nearest_rank([7], 500) == 7 and nearest_rank([7], 900) == 7
+    assert nearest_rank([1, 2], 500) == 1  # ceil(0.5 x 2) = 1: the lower middle, a value that occurred
+    assert nearest_rank(list(range(1, 11)), 900) == 9
+    assert nearest_rank(list(range(1, 12)), 900) == 10  # ceil(9.9) = 10
+    assert nearest_rank(list(range(1, 101)), 500) == 50
