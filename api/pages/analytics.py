@@ -48,7 +48,7 @@ def _page_data(session: Session, scope: Scope) -> dict[str, Any]:
     customers, customer_count = analytics.customer_orders(session, scope, TOP_CUSTOMERS)
     return {
         "figures": figures,
-        "chart_data": orjson.loads(orjson.dumps(figures)),  # plain JSON for the page's script
+        "chart_data": orjson.loads(orjson.dumps(figures)),  # plain JSON (dates as text) for the page's script
         "customers": customers,
         "customer_count": customer_count,
         "stores": list_stores(session, LocationKind.store),
