@@ -3,8 +3,13 @@ everything about one of them in one answer, scoped to what the caller may see.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from models.db.mail import MailDeliveryRow
 from tests.insight_support import ADA, CANCEL_REASON, GRACE, ORDER_TOTAL, build_world
-from tests.support import CHANNEL, HO, STORE_S001, WEB_ONLY
+from tests.support import CHANNEL, HO, STORE_S001, WEB_ONLY, act
 
 
 async def _found(stack, q: str, headers: dict = HO) -> list[str]:
@@ -71,10 +76,32 @@ async def test_customer_view_shows_profile_orders_money_notes_alerts_and_links(s
     assert view["alerts"] == [] and view["addresses"] == []
     assert view["emails"] == []  # no mail configured in these tests
 
+    g1, g2 = world.g1["order_number"], world.g2["order_number"]
+    # Grace's first order goes to her home instead; and the mail lane has written to her about her second.
+    address = {
+        "name": "Grace Hopper",
+        "line1": "1 Navy Yard",
+        "city": "Arlington",
+        "postcode": "22202",
+        "country": "US",
+    }
+    await act(stack.http, g1, "home-delivery", {"address": address, "from_location": "W001", "reason": "by phone"})
+    with Session(stack.engine) as session:
+        session.add(
+            MailDeliveryRow(
+                event_id=f"order-{g2}:event:9", order_number=g2, event_type="updated", template="updated",
+                audience="customer", address=GRACE["email"], subject="Your order was updated", status="sent",
+                created_at=datetime.now(UTC), sent_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+        session.commit()
     grace = (await stack.http.get("/customers/C-GRACE", headers=HO)).json()
-    g2 = world.g2["order_number"]
     assert [(al["order_number"], al["type"]) for al in grace["alerts"]] == [(g2, "not_acknowledged")]
     assert grace["customer"]["email"] == GRACE["email"]
+    assert grace["addresses"] == [{"address": {**address, "line2": None}, "first_seen_on": g1}]
+    assert [(m["order_number"], m["subject"], m["status"]) for m in grace["emails"]] == [
+        (g2, "Your order was updated", "sent")
+    ]
 
     # Scoped: the web-only key does not see Grace (phone) at all, and a store key is refused.
     hidden = await stack.http.get("/customers/C-GRACE", headers=WEB_ONLY)
