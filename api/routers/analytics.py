@@ -10,6 +10,14 @@ from fastapi import APIRouter, Query
 
 from api import insight_service
 from api.deps import HeadOffice, SessionDep, in_threadpool
+from api.insight_schemas import (
+    CustomerOrdersAnalytics,
+    OrdersAnalytics,
+    ReasonsAnalytics,
+    SlaAnalytics,
+    StageTimesAnalytics,
+    SummaryAnalytics,
+)
 from api.params import Offset, search_text
 from api.responses import JSONBody
 from models.db import analytics
@@ -29,7 +37,7 @@ def _scope(first: date | None, last: date | None, store_id: str | None, channel:
     return insight_service.scope_of(first, last, store_id, channel.value if channel else None)
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=OrdersAnalytics)
 async def orders(
     session: SessionDep,
     _caller: HeadOffice,
@@ -45,7 +53,7 @@ async def orders(
     return JSONBody({"scope": insight_service.scope_json(scope), "by": by, "rows": rows})
 
 
-@router.get("/sla")
+@router.get("/sla", response_model=SlaAnalytics)
 async def sla(
     session: SessionDep,
     _caller: HeadOffice,
@@ -67,7 +75,7 @@ async def sla(
     return JSONBody(await in_threadpool(session, read))
 
 
-@router.get("/stage-times")
+@router.get("/stage-times", response_model=StageTimesAnalytics)
 async def stage_times(
     session: SessionDep,
     _caller: HeadOffice,
@@ -82,7 +90,7 @@ async def stage_times(
     return JSONBody({"scope": insight_service.scope_json(scope), "stores": stores})
 
 
-@router.get("/reasons")
+@router.get("/reasons", response_model=ReasonsAnalytics)
 async def reasons(
     session: SessionDep,
     _caller: HeadOffice,
@@ -104,7 +112,7 @@ async def reasons(
     return JSONBody(await in_threadpool(session, read))
 
 
-@router.get("/summary", responses={200: {"content": {"text/csv": {}}}})
+@router.get("/summary", response_model=SummaryAnalytics, responses={200: {"content": {"text/csv": {}}}})
 async def summary(
     session: SessionDep,
     _caller: HeadOffice,
@@ -122,7 +130,7 @@ async def summary(
     return JSONBody({"scope": insight_service.scope_json(scope), "rows": rows})
 
 
-@router.get("/customers", responses={200: {"content": {"text/csv": {}}}})
+@router.get("/customers", response_model=CustomerOrdersAnalytics, responses={200: {"content": {"text/csv": {}}}})
 async def customer_orders(
     session: SessionDep,
     _caller: HeadOffice,

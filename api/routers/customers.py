@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 
 from api import insight_service
 from api.deps import ORDER_PLACERS, SessionDep, caller_dependency, holder_with, in_threadpool, visible_channels
+from api.insight_schemas import CustomerPage, CustomerView
 from api.params import Offset, search_text
 from api.problems import Forbidden, problem_responses
 from api.responses import JSONBody
@@ -29,7 +30,7 @@ CustomerReader = Annotated[
 CustomerId = Annotated[str, Path(max_length=64, pattern=LINE_PATTERN)]
 
 
-@router.get("", responses={200: {"description": "One page of customers, latest ordering first"}})
+@router.get("", response_model=CustomerPage)
 async def search_customers(
     session: SessionDep,
     caller: CustomerReader,
@@ -42,7 +43,7 @@ async def search_customers(
     return JSONBody(found)
 
 
-@router.get("/{customer_id}", responses=problem_responses(404))
+@router.get("/{customer_id}", response_model=CustomerView, responses=problem_responses(404))
 async def get_customer(session: SessionDep, caller: CustomerReader, customer_id: CustomerId) -> Any:
     """One customer: profile, addresses, orders with status and money, payments, refunds, notes, alerts, e-mail."""
     view = await in_threadpool(session, insight_service.customer_view, session, customer_id, visible_channels(caller))

@@ -6,13 +6,24 @@ import csv
 import io
 from datetime import date, timedelta
 
+from api import insight_schemas as schemas
 from tests.insight_support import CANCEL_REASON, ORDER_TOTAL, build_world, seconds_to
 from tests.support import CHANNEL, HO
+
+SCHEMAS = {
+    "orders": schemas.OrdersAnalytics,
+    "sla": schemas.SlaAnalytics,
+    "stage-times": schemas.StageTimesAnalytics,
+    "reasons": schemas.ReasonsAnalytics,
+    "summary": schemas.SummaryAnalytics,
+    "customers": schemas.CustomerOrdersAnalytics,
+}
 
 
 async def _get(stack, path: str, **params) -> dict:
     response = await stack.http.get(f"/analytics/{path}", params=params, headers=HO)
     assert response.status_code == 200, response.text
+    SCHEMAS[path].model_validate(response.json(), strict=False)  # what /openapi.json says it answers
     return response.json()
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
+from api.insight_schemas import CustomerPage, CustomerView
 from models.db.mail import MailDeliveryRow
 from tests.insight_support import ADA, CANCEL_REASON, GRACE, ORDER_TOTAL, build_world
 from tests.support import CHANNEL, HO, STORE_S001, WEB_ONLY, act
@@ -29,6 +30,7 @@ async def test_search_finds_customers_by_any_part_of_name_email_phone_or_id(stac
     assert await _found(stack, "example") == ["C-GRACE", "C-ADA"]  # latest ordering first
     assert await _found(stack, "100%") == []  # a LIKE wildcard is a character, not a wildcard
     page = (await stack.http.get("/customers", params={"q": "example", "limit": 1, "offset": 1}, headers=HO)).json()
+    CustomerPage.model_validate(page)
     assert page["total"] == 2
     assert page["items"] == [
         {
@@ -56,6 +58,7 @@ async def test_customer_view_shows_profile_orders_money_notes_alerts_and_links(s
     response = await stack.http.get("/customers/C-ADA", headers=HO)
     assert response.status_code == 200, response.text
     view = response.json()
+    CustomerView.model_validate(view)  # what /openapi.json says it answers
 
     assert view["customer"]["name"] == ADA["name"] and view["customer"]["phone"] == ADA["phone"]
     assert view["orders_total"] == 2
@@ -96,6 +99,7 @@ async def test_customer_view_shows_profile_orders_money_notes_alerts_and_links(s
         )  # fmt: skip
         session.commit()
     grace = (await stack.http.get("/customers/C-GRACE", headers=HO)).json()
+    CustomerView.model_validate(grace)
     assert [(al["order_number"], al["type"]) for al in grace["alerts"]] == [(g2, "not_acknowledged")]
     assert grace["customer"]["email"] == GRACE["email"]
     assert grace["addresses"] == [{"address": {**address, "line2": None}, "first_seen_on": g1}]
