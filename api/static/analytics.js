@@ -96,7 +96,8 @@
       data: rows.map((r) => r[stage].median_seconds === null ? null : r[stage].median_seconds / 60),
     }));
     draw("chart-stage-times", {type: "bar", data: {labels: rows.map((r) => r.store_id), datasets},
-                               options: {scales: {y: {beginAtZero: true, title: {display: true, text: "minutes"}}}}});
+                               // Logarithmic: collection takes days where acknowledgement takes minutes.
+                               options: {scales: {y: {type: "logarithmic", title: {display: true, text: "minutes"}}}}});
   }
 
   function start() {

@@ -3,10 +3,17 @@ and the analytics charts drawn by the vendored Chart.js under the strict CSP, wi
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import UTC, datetime
 
 from playwright.async_api import ConsoleMessage, Error, Page, Response, expect
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from bench.insight_queries import synthetic_view
+from models.db.bulk import load_views
+from models.db.orders import forget_all_orders
 from tests.insight_support import ORDER_TOTAL, build_world
 from tests.pages.conftest import Live, screenshot, sign_in
 from tests.support import HO_KEY
@@ -82,7 +89,6 @@ async def test_analytics_page_draws_its_charts_and_downloads_csv(page: Page, liv
     await expect(page.locator("#breach-rates tr[data-store='S002']")).to_contain_text("50.0%")
     await expect(page.locator("#cancellation-reasons")).to_contain_text("customer changed mind")
     await expect(page.locator("#customer-analysis tbody tr").first).to_have_attribute("data-customer", "C-GRACE")
-    await screenshot(page, "analytics.png")
 
     async with page.expect_download() as download_info:
         await page.click("#summary-csv")
@@ -104,3 +110,24 @@ async def test_store_staff_do_not_get_the_customer_or_analytics_pages(page: Page
         response = await page.goto(path)
         assert response is not None and response.status == 404, path
     await expect(page.locator("header nav")).not_to_contain_text("Analytics")
+
+
+async def test_analytics_page_over_many_orders_draws_every_series(page: Page, live: Live, db: Engine):
+    """A few thousand orders loaded straight into the read model (as bench/ does), for a page with real shape."""
+    rng, now = random.Random(16), datetime.now(UTC)
+    with Session(db) as session:
+        load_views(session, [synthetic_view(n, rng, now) for n in range(3000)], now)
+    try:
+        errors = _collect_errors(page)
+        await sign_in(page, HO_KEY)
+        await page.goto("/ui/analytics")
+        await expect(page.locator("body")).to_have_attribute("data-charts-ready", "true")
+        orders = int(await page.locator("#totals [data-total='orders'] b").inner_text())
+        assert 900 < orders < 1100  # a third of 90 days
+        await expect(page.locator("#stage-times tr[data-store='*']")).not_to_contain_text("—")
+        await expect(page.locator("#breach-rates tbody tr")).to_have_count(40)
+        await screenshot(page, "analytics.png")
+        assert errors == []
+    finally:
+        with Session(db) as session:
+            forget_all_orders(session)  # no workflows behind them to terminate
