@@ -60,9 +60,5 @@ async def ready(engine: EngineDep, temporal: TemporalDep, settings: SettingsDep)
     failed = [name for name, outcome in checks.items() if outcome != "ok"]
     if failed:
         raise Unavailable(f"not reachable: {', '.join(failed)}", type_="not-ready", checks=checks, failed=failed)
-    return {
-        "status": "ready",
-        "checks": checks,
-        "environment": settings.environment,
-        "payment_gateway": settings.payment_gateway,
-    }
+    return {"status": "ready", "checks": checks, "environment": settings.environment,
+            "payment_gateway": settings.payment_gateway}
