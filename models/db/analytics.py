@@ -1,6 +1,7 @@
 """Analytics over the read model's facts (models/db/insight.py), for orders placed in a date range, optionally at
 one store and through one channel. Every query starts from an index on (store or channel, placement time) or on
-placement time alone and groups in the database; money is summed per currency, never across currencies."""
+placement time alone (which covers the columns they read) and groups in the database, except stage times, whose
+percentiles are taken from the seconds one range scan reads. Money is summed per currency, never across currencies."""
 
 from __future__ import annotations
 
