@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from models.db.insight import CustomerRow, OrderBreachRow, OrderFactsRow, OrderRefundRow, fact_rows, upsert
+from models.db.insight import OrderBreachRow, OrderFactsRow, OrderRefundRow, fact_rows, fact_upserts
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 
 
@@ -58,12 +58,5 @@ def load_views(session: Session, views: list[dict[str, Any]], now: datetime) -> 
     ):
         if values:
             session.exec(insert(table), params=values)
-    table = CustomerRow.__table__  # type: ignore[attr-defined]
-    merge = upsert(session)(table)
-    merge = merge.on_conflict_do_update(
-        index_elements=["customer_id"],
-        set_={column: merge.excluded[column] for column in ("name", "email", "phone", "search_text", "last_order_at")},
-        where=table.c.last_order_at <= merge.excluded.last_order_at,
-    )
-    session.exec(merge, params=list(customers.values()))
+    session.exec(fact_upserts(session.get_bind().dialect.name)["customer"], params=list(customers.values()))
     session.commit()

@@ -5,11 +5,12 @@ customers without scanning orders). Derived, never the truth: `backfill` rebuild
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, delete, insert
+from sqlalchemy import BigInteger, Column, Index, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -110,11 +111,6 @@ class CustomerRow(SQLModel, table=True):
     last_order_at: datetime = Field(sa_column=utc_column())
 
 
-def upsert(session: Session) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL spell it the same)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 @dataclass(frozen=True)
 class FactRows:
     """The rows one order's view makes, as column values: its facts, breaches, refunds and its customer."""
@@ -156,34 +152,41 @@ def fact_rows(view: dict[str, Any]) -> FactRows:
 
 
 def write_facts(session: Session, view: dict[str, Any]) -> None:
-    """Replace the order's facts with those of `view` (the projection just written) and keep its customer's row
-    current. Leaves the commit to the caller."""
+    """Bring the order's facts up to `view` (the projection just written) and keep its customer's row current.
+    Leaves the commit to the caller. An order's SLA alerts and counted refunds are never taken back (an alert is
+    cleared, not removed; a refund done or instructed stays so), so their rows are only ever added."""
     rows = fact_rows(view)
-    values, number = rows.facts, rows.facts["order_number"]
-    statement = upsert(session)(OrderFactsRow.__table__).values(**values)  # type: ignore[attr-defined]
-    session.exec(
-        statement.on_conflict_do_update(
-            index_elements=["order_number"], set_={k: statement.excluded[k] for k in values if k != "order_number"}
-        )
-    )
-    for table, new_rows in ((OrderBreachRow, rows.breaches), (OrderRefundRow, rows.refunds)):
-        session.exec(delete(table).where(col(table.order_number) == number))
-        if new_rows:
-            session.exec(insert(table), params=new_rows)
-    _write_customer(session, rows.customer)
+    statements = fact_upserts(session.get_bind().dialect.name)
+    session.exec(statements["facts"], params=rows.facts)
+    if rows.breaches:
+        session.exec(statements["breaches"], params=rows.breaches)
+    if rows.refunds:
+        session.exec(statements["refunds"], params=rows.refunds)
+    session.exec(statements["customer"], params=rows.customer)
 
 
-def _write_customer(session: Session, values: dict[str, Any]) -> None:
-    """Upsert the customer's row unless a newer order of theirs already named them."""
-    table = CustomerRow.__table__  # type: ignore[attr-defined]
-    statement = upsert(session)(table).values(**values)
-    session.exec(
-        statement.on_conflict_do_update(
+@functools.cache
+def fact_upserts(dialect: str) -> dict[str, Any]:
+    """The upserts write_facts runs, built once per dialect (their values come as parameters): a projection is
+    written at every change of every order, and building them was most of the cost."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    facts = insert_for(OrderFactsRow.__table__)  # type: ignore[attr-defined]
+    customers = insert_for(CustomerRow.__table__)  # type: ignore[attr-defined]
+    customer_columns = ("name", "email", "phone", "search_text", "last_order_at")
+    return {
+        "facts": facts.on_conflict_do_update(
+            index_elements=["order_number"],
+            set_={c.name: facts.excluded[c.name] for c in OrderFactsRow.__table__.columns if not c.primary_key},  # type: ignore[attr-defined]
+        ),
+        "breaches": insert_for(OrderBreachRow.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+        "refunds": insert_for(OrderRefundRow.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+        # Unless a newer order of theirs already named them.
+        "customer": customers.on_conflict_do_update(
             index_elements=["customer_id"],
-            set_={k: statement.excluded[k] for k in values if k != "customer_id"},
-            where=table.c.last_order_at <= statement.excluded.last_order_at,
-        )
-    )
+            set_={column: customers.excluded[column] for column in customer_columns},
+            where=CustomerRow.__table__.c.last_order_at <= customers.excluded.last_order_at,  # type: ignore[attr-defined]
+        ),
+    }
 
 
 def backfill(session: Session, views: Any, batch: int = 500) -> tuple[int, int]:
