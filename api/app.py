@@ -17,7 +17,9 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
+    analytics,
     calendars,
+    customers,
     diagnosis,
     extracts,
     feeds,
@@ -76,6 +78,8 @@ def create_app(
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
     app.include_router(returns.router)  # returns (RMA), /settings/returns
+    app.include_router(customers.router)  # the customer view: search, profile and order history
+    app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format
     app.add_middleware(MetricsMiddleware)

@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
+from models.db.insight import forget_all_facts
 from models.db.mail import MailDeliveryRow, MailPreferencesRow
 from models.db.returns import ReturnRow
 from models.db.staff import StaffUserRow
@@ -113,6 +114,7 @@ def db(engine: Engine) -> Engine:
             StaffUserRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
+        forget_all_facts(session)  # the read model's analytics and customer tables
         session.commit()
         seed_demo(session, STORE_SECRETS)
     return engine

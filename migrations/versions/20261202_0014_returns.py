@@ -1,7 +1,7 @@
 """Returns (RMA) as the API lists them: one row per return, written by its workflow.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 12:00:00
 
 Written by hand to match models/db/returns.py (tests/test_migrations.py checks it against the models).
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

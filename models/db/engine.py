@@ -16,6 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from models.db import (
+    insight,  # noqa: F401  (the read model's analytics and customer tables)
     mail,  # noqa: F401  (the mail lane's tables)
     returns,  # noqa: F401  (returns as the API lists them)
     staff,  # noqa: F401  (staff accounts)

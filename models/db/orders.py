@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.db.insight import forget_all_facts, write_facts
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 from models.order import FINAL_STATUSES, OrderState
 from models.transition import Projection, projection_of
@@ -51,6 +52,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         session.exec(delete(OrderOpenAlertRow).where(col(OrderOpenAlertRow.order_number) == number))
         for alert_type in sorted(set(projection.open_alert_types)):
             session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
+        write_facts(session, projection.view)  # analytics and the customer view, as fresh as the list
         session.flush()
     return written
 
@@ -200,6 +202,7 @@ def forget_all_orders(session: Session) -> None:
     """Empty the read model (and its open-alert index). For scratch databases only: bench/ fills its own."""
     session.exec(delete(OrderOpenAlertRow))
     session.exec(delete(OrderRecordRow))
+    forget_all_facts(session)
     session.commit()
 
 
