@@ -21,6 +21,7 @@ from activities.inventory import InventoryActivities
 from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
+from activities.requests import RequestActivities
 from activities.returns import ReturnActivities
 from activities.store_links import StoreLinkActivities
 from activities.sweep import SweepActivities
@@ -30,6 +31,7 @@ from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order import OrderWorkflow
 from workflows.outbox import OutboxLaneWorkflow, ensure_lanes
+from workflows.requests import CustomerRequestWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.store_link import StoreLinkWorkflow
 from workflows.sweep import StuckOrderSweepWorkflow, ensure_sweep_schedule
@@ -41,6 +43,7 @@ WORKFLOWS = [
     OutboxLaneWorkflow,
     StuckOrderSweepWorkflow,
     ReturnWorkflow,
+    CustomerRequestWorkflow,
 ]
 # Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
 # activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
@@ -78,6 +81,8 @@ def build_activities(
         activities.append(SweepActivities(engine, client, settings).sweep_stuck_orders)
         returns = ReturnActivities(engine, client)
         activities += [returns.save_return, returns.restock, returns.tell_order_returned, returns.refund_through_order]
+        requests = RequestActivities(engine, client, settings.task_queue)
+        activities += [requests.save_request, requests.tell_order, requests.carry_out]
     return activities
 
 

@@ -35,6 +35,7 @@ class OrderEventType(StrEnum):
     updated = "updated"  # Head Office changed lines, fulfilment, store or money
     alert_raised = "alert_raised"
     returned = "returned"  # a return of the order's goods arrived (workflows/returns.py)
+    request_answered = "request_answered"  # Head Office (or the policy) answered a customer request
 
 
 class OrderEvent(BaseModel):
@@ -75,6 +76,7 @@ _BY_ACTION = {
     "refund_instructed": [OrderEventType.refund_instructed],
     "alert_raised": [OrderEventType.alert_raised],
     "return_received": [OrderEventType.returned],
+    "customer_request_answered": [OrderEventType.request_answered],
 } | {action: [OrderEventType.updated] for action in _UPDATE_ACTIONS}
 _BY_NEW_STATUS = {
     OrderStatus.ready_for_collection: OrderEventType.ready_for_collection,

@@ -170,6 +170,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = False  # cleared when the store is heard from (store_events.py)
         elif alert.type is AlertType.projection_failed:
             resolved = False  # cleared when a change is written again (`before_write`)
+        elif alert.type in (AlertType.customer_request, AlertType.request_not_answered):
+            resolved = False  # cleared when Head Office answers the request (models/requests.py)
         elif alert.type is AlertType.stuck:
             resolved = True  # the order moved: whatever it was stuck on has let go (the sweep looks again)
         elif alert.type is AlertType.stock_count_short:

@@ -73,6 +73,9 @@ class AlertType(StrEnum):
     stock_count_short = "stock_count_short"
     # The stuck-order sweep found no progress past every deadline, or a delivery failing again and again.
     stuck = "stuck"
+    # A customer asked for something (models/requests.py); and Head Office has not answered it in time.
+    customer_request = "customer_request"
+    request_not_answered = "request_not_answered"
 
 
 class HoldReason(StrEnum):

@@ -240,3 +240,20 @@ def on_return_received(order: OrderState, notice: ReturnNotice, now: datetime) -
     detail = f"{notice.return_id}: {lines} at {notice.location_id}"
     journey.record(order, now, f"return:{notice.return_id}", "return_received", detail)
     return Effects()
+
+
+class ReturnStart(BaseModel):
+    """What a return's workflow starts from: the order's facts and policy as they were asked."""
+
+    return_id: str
+    facts: OrderFacts
+    request: RequestReturn
+    policy: ReturnPolicy
+    actor: str
+
+
+RETURN_WORKFLOW = "Return"
+
+
+def return_workflow_id(order_number: str, k: int | str) -> str:
+    return f"return-{order_number}-{k}"

@@ -26,6 +26,7 @@ from models.db import create_tables, make_engine
 from models.db.demo import seed_demo
 from models.db.insight import forget_all_facts
 from models.db.mail import MailDeliveryRow, MailPreferencesRow
+from models.db.requests import CustomerRequestRow
 from models.db.returns import ReturnRow
 from models.db.staff import StaffUserRow
 from models.db.stock_ledger import FeedMessageRow, StockMovementRow
@@ -111,6 +112,7 @@ def db(engine: Engine) -> Engine:
             StockMovementRow,
             FeedMessageRow,
             ReturnRow,
+            CustomerRequestRow,
             StaffUserRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]

@@ -21,19 +21,10 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.returns import Restock, ReturnActivities
     from models import returns
-    from models.returns import InspectedLine, OrderFacts, RequestReturn, ReturnPolicy, ReturnState, ReturnStatus
+    from models.returns import RETURN_WORKFLOW, InspectedLine, ReturnStart, ReturnState, ReturnStatus
 
-RETURN_WORKFLOW = "Return"
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
-
-
-class ReturnStart(BaseModel):
-    return_id: str
-    facts: OrderFacts
-    request: RequestReturn
-    policy: ReturnPolicy
-    actor: str
 
 
 class Shipment(BaseModel):
@@ -55,10 +46,6 @@ class Closing(BaseModel):
 class Inspection(BaseModel):
     lines: list[InspectedLine]
     actor: str
-
-
-def return_workflow_id(order_number: str, k: int) -> str:
-    return f"return-{order_number}-{k}"
 
 
 @workflow.defn(name=RETURN_WORKFLOW)

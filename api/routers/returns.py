@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,10 +22,18 @@ from api.params import IdempotencyKey, OrderNumber
 from api.problems import Conflict, Forbidden, NotFound, Unavailable, problem_responses
 from models.db import policies
 from models.db import returns as return_rows
-from models.returns import InspectedLine, OrderFacts, RequestReturn, ReturnPolicy, ReturnState
+from models.returns import (
+    InspectedLine,
+    OrderFacts,
+    RequestReturn,
+    ReturnPolicy,
+    ReturnStart,
+    ReturnState,
+    return_workflow_id,
+)
 from models.settings import ApiKeyHolder, Role
 from models.text import Line
-from workflows.returns import Closing, Inspection, Receipt, ReturnStart, ReturnWorkflow, Shipment, return_workflow_id
+from workflows.returns import Closing, Inspection, Receipt, ReturnWorkflow, Shipment
 
 router = APIRouter(tags=["returns"])
 
@@ -62,22 +69,6 @@ def _actor(caller: ApiKeyHolder) -> str:
     return f"{caller.role.value}:{caller.name}" if caller.role is not Role.head_office else f"ho:{caller.name}"
 
 
-def _facts(session: Session, order_number: str, view: dict[str, Any]) -> OrderFacts:
-    completed = [h["at"] for h in view["history"] if h.get("to_status") == "completed"]
-    returned: dict[str, int] = {}
-    for earlier in return_rows.for_order(session, order_number):
-        if earlier.status.value != "rejected" and earlier.status.value != "cancelled":
-            for line in earlier.lines:
-                returned[line.line_id] = returned.get(line.line_id, 0) + line.quantity
-    return OrderFacts(
-        order_number=order_number,
-        status=view["status"],
-        completed_at=datetime.fromisoformat(completed[-1]) if completed else None,
-        lines={line["line_id"]: (line["sku"], line["style"], line["quantity"]) for line in view["lines"]},
-        returned_before=returned,
-    )
-
-
 @router.post(
     "/orders/{order_number}/returns",
     status_code=status.HTTP_201_CREATED,
@@ -98,7 +89,7 @@ async def request_return(
     record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
 
     def read() -> tuple[OrderFacts, ReturnPolicy, int]:
-        facts = _facts(session, order_number, record.view)
+        facts = return_rows.order_facts(session, order_number, record.view)
         return facts, policies.get_return_policy(session), return_rows.count_for_order(session, order_number)
 
     facts, policy, count = await in_threadpool(session, read)

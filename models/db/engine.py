@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from models.db import (
     insight,  # noqa: F401  (the read model's analytics and customer tables)
     mail,  # noqa: F401  (the mail lane's tables)
+    requests,  # noqa: F401  (customer requests as the API lists them)
     returns,  # noqa: F401  (returns as the API lists them)
     staff,  # noqa: F401  (staff accounts)
     stock_ledger,  # noqa: F401  (the stock ledger and feed messages)

@@ -10,12 +10,14 @@ from sqlmodel import Session
 from models.db.catalogue import get_store
 from models.db.tables import SettingRow
 from models.payment_policy import PaymentPolicy
+from models.requests import RequestPolicy
 from models.returns import ReturnPolicy
 from models.sla import SlaPolicy, effective_policy, stored_durations
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"
 RETURN_SETTING_KEY = "returns"
+REQUEST_SETTING_KEY = "requests"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -61,3 +63,11 @@ def get_return_policy(session: Session) -> ReturnPolicy:
 
 def put_return_policy(session: Session, policy: ReturnPolicy) -> ReturnPolicy:
     return _put_setting(session, RETURN_SETTING_KEY, policy)
+
+
+def get_request_policy(session: Session) -> RequestPolicy:
+    return _get_setting(session, REQUEST_SETTING_KEY, RequestPolicy)
+
+
+def put_request_policy(session: Session, policy: RequestPolicy) -> RequestPolicy:
+    return _put_setting(session, REQUEST_SETTING_KEY, policy)

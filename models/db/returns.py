@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from models.db.types import utc_column
-from models.returns import ReturnState
+from models.returns import OrderFacts, ReturnState, ReturnStatus
 
 
 class ReturnRow(SQLModel, table=True):
@@ -46,3 +46,20 @@ def get(session: Session, return_id: str) -> ReturnState | None:
 
 def count_for_order(session: Session, order_number: str) -> int:
     return int(session.exec(select(func.count()).where(ReturnRow.order_number == order_number)).one())
+
+
+def order_facts(session: Session, order_number: str, view: dict[str, Any]) -> OrderFacts:
+    """What the return policy needs of the order: its view (the read model's), and what earlier returns took."""
+    completed = [h["at"] for h in view["history"] if h.get("to_status") == "completed"]
+    returned: dict[str, int] = {}
+    for earlier in for_order(session, order_number):
+        if earlier.status not in (ReturnStatus.rejected, ReturnStatus.cancelled):
+            for line in earlier.lines:
+                returned[line.line_id] = returned.get(line.line_id, 0) + line.quantity
+    return OrderFacts(
+        order_number=order_number,
+        status=view["status"],
+        completed_at=datetime.fromisoformat(completed[-1]) if completed else None,
+        lines={line["line_id"]: (line["sku"], line["style"], line["quantity"]) for line in view["lines"]},
+        returned_before=returned,
+    )

@@ -61,6 +61,8 @@ STATUS_ALERTS = [
     (AlertType.awaiting_payment, S.awaiting_payment, S.awaiting_acknowledgement),
 ]
 CAUSE = {alert: status for alert, status, _next in STATUS_ALERTS}
+# Raised and cleared by a customer request's workflow (models/requests.py), whatever the status.
+REQUESTS = (AlertType.customer_request, AlertType.request_not_answered)
 
 
 def _id(pair: tuple[OrderStatus, OrderStatus]) -> str:
@@ -399,7 +401,7 @@ def _assert_alerts_settled(state: OrderState) -> None:
             assert state.store_update_pending_since is not None
         elif alert.type is AlertType.store_offline:
             assert state.offline_store_id == state.store_id
-        elif alert.type in (AlertType.store_unreachable, AlertType.projection_failed, AlertType.stuck):
+        elif alert.type in (AlertType.store_unreachable, AlertType.projection_failed, AlertType.stuck, *REQUESTS):
             # stuck: cleared when the order next moves; the others when the store is heard from
             # (tests/models/test_store_events.py), or a write succeeds
             pass
@@ -450,7 +452,7 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = bool(state.unknown_operations())
             elif arg is AlertType.refund_failed:
                 cause_present = state.kept().amount > state.total().amount
-            elif arg in (AlertType.store_unreachable, AlertType.projection_failed, AlertType.stuck):  # at any time
+            elif arg in (AlertType.store_unreachable, AlertType.projection_failed, AlertType.stuck, *REQUESTS):
                 cause_present = True
             elif arg is AlertType.stock_count_short:  # a count while the order holds stock (test_feed_rules.py)
                 cause_present = state.status not in (S.ready_for_collection, S.collected)

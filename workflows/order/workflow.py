@@ -4,7 +4,7 @@ Updates: one per Head Office action in models/actions.py (cancel_order, refund, 
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
 event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox),
 stock_count_short (a stock count below the order's reservation, from the feeds API), stuck_found (from the
-stuck-order sweep), return_received (from a return's workflow).
+stuck-order sweep), return_received (from a return's workflow), customer_request (from a request's workflow).
 Queries: view, diagnosis.
 
 Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         diagnosis,
         journey,
         operations,
+        requests,
         returns,
         settlement,
         stock_counts,
@@ -164,6 +165,12 @@ class OrderWorkflow:
         a stock_count_short alert, once while it is open."""
         async with self._lock:
             await self._decide(lambda now: stock_counts.on_count_short(self._state, shortfall, now))
+
+    @workflow.signal
+    async def customer_request(self, notice: requests.RequestNotice) -> None:
+        """A customer request was filed, went unanswered too long, or was answered (workflows/requests.py)."""
+        async with self._lock:
+            await self._decide(lambda now: requests.on_notice(self._state, notice, now))
 
     @workflow.signal
     async def return_received(self, notice: returns.ReturnNotice) -> None:

@@ -1,0 +1,118 @@
+"""A customer request's side effects (workflows/requests.py): its read-model row, the order told (opened,
+overdue, answered: its `customer_request` signal), and the accepted request carried out: the matching Head Office
+action on the order (the request's id as the update id, so once), or a return opened for return_lines."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from models.actions import BY_NAME, ActionOutcome
+from models.db import policies, requests, returns
+from models.db.orders import get_order_record
+from models.order import order_workflow_id
+from models.requests import ACTION_OF, CustomerRequest, RequestKind, RequestNotice
+from models.returns import RETURN_WORKFLOW, RequestReturn, ReturnStart, return_workflow_id
+
+CUSTOMER_REQUEST_SIGNAL = "customer_request"
+
+
+class OrderNotice(BaseModel):
+    order_number: str
+    notice: RequestNotice
+
+
+class CarryOut(BaseModel):
+    request: CustomerRequest
+    command: dict[str, Any] | None = None  # resolved by the API when Head Office accepted; else built from details
+
+
+class Carried(BaseModel):
+    """How carrying out an accepted request went: "" when done, else why not."""
+
+    refused: str = ""
+    return_id: str | None = None
+
+
+class RequestActivities:
+    def __init__(self, engine: Engine, client: Client, task_queue: str) -> None:
+        self._engine, self._client, self._task_queue = engine, client, task_queue
+
+    @activity.defn
+    def save_request(self, request: CustomerRequest) -> None:
+        with Session(self._engine) as session:
+            requests.save(session, request, datetime.now(UTC))
+
+    @activity.defn
+    async def tell_order(self, told: OrderNotice) -> None:
+        order_number, notice = told.order_number, told.notice
+        try:
+            await self._client.get_workflow_handle(order_workflow_id(order_number)).signal(
+                CUSTOMER_REQUEST_SIGNAL, notice
+            )
+        except RPCError as error:  # the order's workflow has ended
+            activity.logger.info("order %s not told of request %s: %s", order_number, notice.request_id, error)
+
+    @activity.defn
+    async def carry_out(self, job: CarryOut) -> Carried:
+        request = job.request
+        actor = request.answered_by or "policy"
+        reason = f"customer request {request.request_id}: {request.note}"[:500]
+        if request.kind is RequestKind.return_lines:
+            return await self._open_return(request, actor)
+        action = BY_NAME[ACTION_OF[request.kind]]
+        try:
+            given = job.command if job.command is not None else request.details
+            command = action.command.model_validate({**given, "reason": reason, "actor": actor})
+        except ValidationError as error:
+            return Carried(refused=f"the request's details do not fit {action.name}: {error.errors()[0]['msg']}")
+        handle = self._client.get_workflow_handle(order_workflow_id(request.order_number))
+        try:
+            await handle.execute_update(
+                action.name, command, id=f"{request.request_id}:apply", result_type=ActionOutcome
+            )
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            return Carried(refused=cause.message if isinstance(cause, ApplicationError) else str(cause or error))
+        return Carried()
+
+    async def _open_return(self, request: CustomerRequest, actor: str) -> Carried:
+        try:
+            asked = RequestReturn.model_validate(request.details)
+        except ValidationError as error:
+            return Carried(refused=f"the request's details are not a return: {error.errors()[0]['msg']}")
+
+        def read() -> ReturnStart | None:
+            with Session(self._engine) as session:
+                record = get_order_record(session, request.order_number)
+                if record is None:
+                    return None
+                return ReturnStart(
+                    return_id=return_workflow_id(request.order_number, "q" + request.request_id.rsplit("-", 1)[-1]),
+                    facts=returns.order_facts(session, request.order_number, record.view),
+                    request=asked,
+                    policy=policies.get_return_policy(session),
+                    actor=actor,
+                )
+
+        start = await asyncio.to_thread(read)
+        if start is None:
+            return Carried(refused=f"order {request.order_number} is not known")
+        await self._client.start_workflow(
+            RETURN_WORKFLOW,
+            start,
+            id=start.return_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        return Carried(return_id=start.return_id)

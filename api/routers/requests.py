@@ -1,0 +1,228 @@
+"""Customer requests: a channel (or Head Office on the phone) files what the customer asks for on their order;
+Head Office accepts it (the matching action runs on the order) or declines it with a reason. Each is its own
+workflow (workflows/requests.py), shown on the order as a `customer_request` alert until answered."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import orders_service
+from api.deps import (
+    ORDER_PLACERS,
+    Caller,
+    HeadOffice,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    in_threadpool,
+    require_role,
+)
+from api.params import IdempotencyKey, Offset, OrderNumber
+from api.problems import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, problem_responses
+from api.routers.interventions import PREPARED, body_model
+from models.actions import BY_NAME
+from models.db import policies
+from models.db import requests as request_rows
+from models.requests import ACTION_OF, CustomerRequest, FileRequest, RequestKind, RequestPolicy
+from models.returns import RequestReturn
+from models.settings import ApiKeyHolder, Role
+from models.text import Line
+from workflows.requests import Answer, CustomerRequestWorkflow, RequestStart, request_workflow_id
+
+router = APIRouter(tags=["customer requests"])
+
+RequestId = Annotated[str, Path(pattern=r"^request-[0-9A-Za-z-]{1,60}$")]
+
+
+class Accept(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Line = Field(default="", max_length=500)
+
+
+class Decline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Line = Field(min_length=1, max_length=500)
+
+
+def _actor(caller: ApiKeyHolder) -> str:
+    return f"ho:{caller.name}" if caller.role is Role.head_office else f"{caller.role.value}:{caller.name}"
+
+
+def _check_details(body: FileRequest) -> None:
+    """The details are what the action (or a return) takes: refused now, naming the field, not when accepted."""
+    try:
+        if body.kind is RequestKind.return_lines:
+            RequestReturn.model_validate(body.details)
+        else:
+            body_model(BY_NAME[ACTION_OF[body.kind]]).model_validate({**body.details, "reason": body.note})
+    except ValidationError as error:
+        raise InvalidInput(
+            [{"field": ".".join(["details", *(str(p) for p in e["loc"])]), "message": e["msg"]} for e in error.errors()]
+        ) from None
+
+
+@router.post(
+    "/orders/{order_number}/requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CustomerRequest,
+    responses=problem_responses(403, 404),
+)
+async def file_request(
+    order_number: OrderNumber,
+    body: FileRequest,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    caller: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> CustomerRequest:
+    """File what the customer asks for. Open until Head Office answers (or applied at once when the policy allows);
+    the same Idempotency-Key answers the same request."""
+    require_role(caller, ORDER_PLACERS, lambda: Forbidden("a channel or Head Office files customer requests"))
+    _check_details(body)
+    record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
+
+    def read() -> tuple[RequestPolicy, int]:
+        return policies.get_request_policy(session), request_rows.count_for_order(session, order_number)
+
+    policy, count = await in_threadpool(session, read)
+    if idempotency_key:
+        digest = hashlib.sha256(f"{caller.name}:{idempotency_key}".encode()).hexdigest()[:12]
+        candidates = [request_workflow_id(order_number, digest)]
+    else:
+        candidates = [request_workflow_id(order_number, k) for k in range(count + 1, count + 6)]
+    for workflow_id in candidates:
+        request = CustomerRequest(
+            request_id=workflow_id,
+            order_number=order_number,
+            kind=body.kind,
+            details=body.details,
+            note=body.note,
+            filed_by=_actor(caller),
+            filed_at=datetime.now(UTC),
+        )
+        start = RequestStart(request=request, policy=policy, order_status=record.status)
+        try:
+            await temporal.start_workflow(
+                CustomerRequestWorkflow.run,
+                start,
+                id=workflow_id,
+                task_queue=settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if idempotency_key else
+                WorkflowIDConflictPolicy.FAIL,
+            )  # fmt: skip
+        except RPCError as error:
+            if error.status is RPCStatusCode.ALREADY_EXISTS:
+                continue
+            raise
+        return await _view(temporal, workflow_id)
+    raise Conflict("too many requests filed at once; try again", type_="request_busy", rule="request_busy")
+
+
+async def _view(temporal: Client, request_id: str) -> CustomerRequest:
+    handle = temporal.get_workflow_handle(request_id)
+    for _ in range(50):
+        try:
+            found: CustomerRequest = await handle.query(CustomerRequestWorkflow.view)
+            return found
+        except RPCError:
+            await asyncio.sleep(0.1)
+    raise Unavailable(f"request {request_id} is not readable yet; read it again shortly", type_="request_pending")
+
+
+@router.get("/orders/{order_number}/requests", response_model=list[CustomerRequest], tags=["orders"])
+def list_requests(order_number: OrderNumber, session: SessionDep, caller: Caller) -> list[CustomerRequest]:
+    """The order's customer requests, oldest first."""
+    orders_service.order_record(session, order_number, caller)
+    return request_rows.for_order(session, order_number)
+
+
+@router.get("/requests", response_model=list[CustomerRequest])
+def list_open_requests(
+    session: SessionDep,
+    _ho: HeadOffice,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+) -> list[CustomerRequest]:
+    """Open requests, the longest waiting first: Head Office's queue."""
+    return request_rows.open_requests(session, limit, offset)
+
+
+@router.get("/requests/{request_id}", response_model=CustomerRequest, responses=problem_responses(404))
+def get_request(request_id: RequestId, session: SessionDep, caller: Caller) -> CustomerRequest:
+    found = request_rows.get(session, request_id)
+    if found is None:
+        raise NotFound(f"request {request_id} not found", type_="request-not-found")
+    orders_service.order_record(session, found.order_number, caller)
+    return found
+
+
+async def _answer(temporal: Client, request_id: str, name: str, answer: Answer) -> CustomerRequest:
+    try:
+        result: CustomerRequest = await temporal.get_workflow_handle(request_id).execute_update(
+            name, answer, result_type=CustomerRequest
+        )
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+        raise Conflict(message, type_="request_answered", rule="request_answered") from error
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise Conflict(
+                f"request {request_id} is closed", type_="request_answered", rule="request_answered"
+            ) from error
+        raise
+    return result
+
+
+@router.post("/requests/{request_id}/accept", response_model=CustomerRequest, responses=problem_responses(404, 409))
+async def accept_request(
+    request_id: RequestId, body: Accept, session: SessionDep, temporal: TemporalDep, caller: HeadOffice
+) -> CustomerRequest:
+    """Accept: the matching action runs on the order (or a return opens); answered `failed` if the order refuses.
+    What the action needs resolving (a variant, an item's price, stock at the store) is checked now, as the action's
+    own route checks it: a 422 or 409 leaves the request open."""
+    request = get_request(request_id, session, caller)
+    command = None
+    if request.kind in ACTION_OF:
+        action = BY_NAME[ACTION_OF[request.kind]]
+        asked = body_model(action).model_validate({**request.details, "reason": request.note[:500]})
+        prepare = PREPARED.get(action.name, (None, None))[1]
+        if prepare is not None:
+            view = await in_threadpool(session, orders_service.order_view, session, request.order_number)
+            asked = await in_threadpool(session, prepare, session, view, asked)
+        command = asked.model_dump(mode="json", exclude={"reason", "actor"})
+    answer = Answer(actor=_actor(caller), text=body.note, command=command)
+    return await _answer(temporal, request_id, "accept", answer)
+
+
+@router.post("/requests/{request_id}/decline", response_model=CustomerRequest, responses=problem_responses(404, 409))
+async def decline_request(
+    request_id: RequestId, body: Decline, session: SessionDep, temporal: TemporalDep, caller: HeadOffice
+) -> CustomerRequest:
+    """Decline with a reason; the channel hears it (the order event `request_answered`)."""
+    get_request(request_id, session, caller)
+    return await _answer(temporal, request_id, "decline", Answer(actor=_actor(caller), text=body.reason))
+
+
+@router.get("/settings/requests", response_model=RequestPolicy, tags=["settings"])
+def get_request_policy(session: SessionDep, _ho: HeadOffice) -> RequestPolicy:
+    return policies.get_request_policy(session)
+
+
+@router.put("/settings/requests", response_model=RequestPolicy, tags=["settings"])
+def put_request_policy(policy: RequestPolicy, session: SessionDep, _ho: HeadOffice) -> RequestPolicy:
+    """How long Head Office has to answer, and whether a cancellation before acknowledgement is applied at once."""
+    return policies.put_request_policy(session, policy)
