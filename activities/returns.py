@@ -18,10 +18,23 @@ from models.actions import ActionOutcome
 from models.db import returns, stock_feeds
 from models.feeds import MovementKind, StockMovement
 from models.intervention_commands import IssueRefund, LineQuantity
+from models.money import Money
 from models.order import order_workflow_id
 from models.returns import ReturnNotice, ReturnState
 
 RETURN_RECEIVED_SIGNAL = "return_received"
+
+
+class ToldOrder(BaseModel):
+    order_number: str
+    notice: ReturnNotice
+
+
+class RefundAsk(BaseModel):
+    state: ReturnState
+    amount: int  # what is refunded (minor units), after the fee
+    currency: str
+    fee: int  # the restocking fee kept
 
 
 class Restock(BaseModel):
@@ -60,22 +73,27 @@ class ReturnActivities:
         await asyncio.to_thread(apply)
 
     @activity.defn
-    async def tell_order_returned(self, state: ReturnState) -> None:
-        notice = ReturnNotice(return_id=state.return_id, location_id=state.location_id, lines=state.lines)
+    async def tell_order_returned(self, told: ToldOrder) -> None:
         try:
-            await self._client.get_workflow_handle(order_workflow_id(state.order_number)).signal(
-                RETURN_RECEIVED_SIGNAL, notice
+            await self._client.get_workflow_handle(order_workflow_id(told.order_number)).signal(
+                RETURN_RECEIVED_SIGNAL, told.notice
             )
         except RPCError as error:  # the order's workflow has ended: the return goes on without it
-            activity.logger.info("order %s not told of return %s: %s", state.order_number, state.return_id, error)
+            activity.logger.info("order %s not told of return %s: %s", told.order_number, told.notice.return_id, error)
 
     @activity.defn
-    async def refund_through_order(self, state: ReturnState) -> str:
-        """Ask the order to refund the accepted units; "" when it did, else why it refused."""
-        lines = [
-            LineQuantity(line_id=line.line_id, quantity=line.accepted) for line in state.inspected if line.accepted
-        ]
-        command = IssueRefund(lines=lines, reason=f"return {state.return_id}", actor=f"return:{state.return_id}")
+    async def refund_through_order(self, ask: RefundAsk) -> str:
+        """Ask the order to refund the returned units (less the restocking fee, when one is set); "" when it did,
+        else why it refused."""
+        state = ask.state
+        reason = f"return {state.return_id}" + (f" (restocking fee {ask.fee})" if ask.fee else "")
+        actor = f"return:{state.return_id}"
+        if ask.fee:
+            command = IssueRefund(amount=Money(amount=ask.amount, currency=ask.currency), reason=reason, actor=actor)
+        else:
+            units = [(line.line_id, line.accepted + line.written_off) for line in state.inspected]
+            lines = [LineQuantity(line_id=line_id, quantity=count) for line_id, count in units if count]
+            command = IssueRefund(lines=lines, reason=reason, actor=actor)
         handle = self._client.get_workflow_handle(order_workflow_id(state.order_number))
         try:
             await handle.execute_update("refund", command, id=f"{state.return_id}:refund", result_type=ActionOutcome)

@@ -34,7 +34,8 @@ class OrderEventType(StrEnum):
     refund_instructed = "refund_instructed"  # money taken outside a gateway: the channel pays it back
     updated = "updated"  # Head Office changed lines, fulfilment, store or money
     alert_raised = "alert_raised"
-    returned = "returned"  # a return of the order's goods arrived (workflows/returns.py)
+    returned = "returned"  # everything the customer received has come back (workflows/returns.py)
+    partially_returned = "partially_returned"  # a return arrived; the customer keeps the rest
     request_answered = "request_answered"  # Head Office (or the policy) answered a customer request
 
 
@@ -76,6 +77,7 @@ _BY_ACTION = {
     "refund_instructed": [OrderEventType.refund_instructed],
     "alert_raised": [OrderEventType.alert_raised],
     "return_received": [OrderEventType.returned],
+    "partially_returned": [OrderEventType.partially_returned],
     "customer_request_answered": [OrderEventType.request_answered],
 } | {action: [OrderEventType.updated] for action in _UPDATE_ACTIONS}
 _BY_NEW_STATUS = {

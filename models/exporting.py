@@ -6,8 +6,9 @@ export API). Built in:
 - INITPAID  payment is confirmed for the order (the initial payment confirmation)
 - DELIVERY  a delivery or collection completed (the customer collected, or the dispatch location shipped it)
 - CANCELLED the whole order was cancelled
-- RETURNED  a return of the order's goods arrived at its location (the first one; a state is reached once).
-            A refund alone (goodwill, a price match) is not a return
+- RETURNED  everything the customer received has come back (returns received at their location). A refund
+            alone (goodwill, a price match) is not a return
+- PARTIALLY_RETURNED  a return arrived and the customer keeps the rest (the first such; a state is reached once)
 
 An exporter is bound to one state and runs once per order when the order reaches it. When it succeeds it
 may set a custom state of its own (`sets_state`, e.g. ERP_COMPLETED) that the next exporter is bound to,
@@ -26,7 +27,8 @@ INITPAID = "INITPAID"
 DELIVERY = "DELIVERY"
 CANCELLED = "CANCELLED"
 RETURNED = "RETURNED"
-BUILT_IN_STATES = frozenset({INITPAID, DELIVERY, CANCELLED, RETURNED})
+PARTIALLY_RETURNED = "PARTIALLY_RETURNED"
+BUILT_IN_STATES = frozenset({INITPAID, DELIVERY, CANCELLED, RETURNED, PARTIALLY_RETURNED})
 
 # Exporter kinds, each run by its own activity (workflows/notifications.py holds the registry).
 ExporterKind = Literal["webhook", "xml_extract"]
@@ -118,6 +120,8 @@ def reach_states(progress: ExportProgress, event: OrderEvent) -> list[str]:
         candidates.append(CANCELLED)
     elif event.type is OrderEventType.returned:
         candidates.append(RETURNED)
+    elif event.type is OrderEventType.partially_returned:
+        candidates.append(PARTIALLY_RETURNED)
     if event.type is OrderEventType.completed:
         progress.completed = True
     return [state for state in candidates if reach(progress, state)]

@@ -45,6 +45,7 @@ class ReturnPolicy(BaseModel):
     non_returnable_skus: list[Annotated[Line, Field(max_length=64)]] = Field(default_factory=list, max_length=10000)
     non_returnable_styles: list[Annotated[Line, Field(max_length=64)]] = Field(default_factory=list, max_length=1000)
     receipt_days: int = Field(default=14, ge=1, le=365, description="An authorised return not received by then alerts")
+    restocking_fee_percent: int = Field(default=0, ge=0, le=100, description="Kept from the refund of returned units")
 
 
 class ReturnLine(BaseModel):
@@ -80,13 +81,16 @@ class OrderFacts(BaseModel):
     completed_at: datetime | None
     lines: dict[str, tuple[str, str, int]]  # line_id -> (sku, style, quantity received)
     returned_before: dict[str, int] = Field(default_factory=dict)  # line_id -> quantity in earlier returns
+    prices: dict[str, int] = Field(default_factory=dict)  # line_id -> unit price (minor units)
+    currency: str = "GBP"
 
 
 class InspectedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: Line = Field(min_length=1, max_length=16)
-    accepted: int = Field(ge=0, le=999, description="Units fit to refund and restock")
+    accepted: int = Field(ge=0, le=999, description="Units fit to sell again: restocked and refunded")
+    written_off: int = Field(default=0, ge=0, le=999, description="Units refunded but not restocked (unsellable)")
     note: Line = Field(default="", max_length=200)
 
 
@@ -187,17 +191,42 @@ def inspection_problem(state: ReturnState, lines: list[InspectedLine]) -> str | 
     if {line.line_id for line in lines} != set(expected):
         return f"inspect every returned line: {', '.join(sorted(expected))}"
     for line in lines:
-        if line.accepted > expected[line.line_id]:
-            return f"{line.line_id}: {line.accepted} accepted, {expected[line.line_id]} returned"
+        if line.accepted + line.written_off > expected[line.line_id]:
+            return (
+                f"{line.line_id}: {line.accepted} accepted and {line.written_off} written off, "
+                f"{expected[line.line_id]} returned"
+            )
     return None
 
 
 def inspected(state: ReturnState, lines: list[InspectedLine], actor: str, now: datetime) -> dict[str, int]:
-    """Record the inspection; the units to restock and refund per line."""
+    """Record the inspection; the units to refund per line (restocked or written off)."""
     state.inspected, state.inspected_by = lines, actor
-    accepted = {line.line_id: line.accepted for line in lines if line.accepted}
-    _log(state, now, actor, "inspected: " + ", ".join(f"{k} × {v}" for k, v in accepted.items()) or "nothing accepted")
-    return accepted
+    refund = {line.line_id: line.accepted + line.written_off for line in lines if line.accepted + line.written_off}
+    summary = ", ".join(f"{line.line_id}: {line.accepted} restocked, {line.written_off} written off" for line in lines)
+    _log(state, now, actor, f"inspected: {summary}")
+    return refund
+
+
+def restocked(state: ReturnState) -> dict[str, int]:
+    """The units that go back on the shelf, per line."""
+    return {line.line_id: line.accepted for line in state.inspected if line.accepted}
+
+
+def refund_value(facts: OrderFacts, refund: dict[str, int], policy: ReturnPolicy) -> tuple[int, int]:
+    """(the value of the refunded units, what the restocking fee keeps of it), in minor units."""
+    value = sum(facts.prices.get(line_id, 0) * units for line_id, units in refund.items())
+    return value, value * policy.restocking_fee_percent // 100
+
+
+def complete(facts: OrderFacts, lines: list[ReturnLine]) -> bool:
+    """Whether, with this return, everything the order's customer received has come back."""
+    back = dict(facts.returned_before)
+    for line in lines:
+        back[line.line_id] = back.get(line.line_id, 0) + line.quantity
+    return all(
+        back.get(line_id, 0) >= received for line_id, (_sku, _style, received) in facts.lines.items() if received
+    )
 
 
 def reimbursed(state: ReturnState, refunded: dict[str, int], now: datetime) -> None:
@@ -230,15 +259,19 @@ class ReturnNotice(BaseModel):
     return_id: str
     location_id: str
     lines: list[ReturnLine]
+    complete: bool = True  # everything received has now come back (RETURNED); else a partial return
 
 
 def on_return_received(order: OrderState, notice: ReturnNotice, now: datetime) -> Effects | None:
-    """The order records the return (an order event `returned`: the RETURNED export state); once per return."""
-    if any(entry.action == "return_received" and notice.return_id in entry.detail for entry in order.history):
+    """The order records the return: `return_received` when everything received has come back (the order event
+    `returned`, export state RETURNED), else `partially_returned` (PARTIALLY_RETURNED); once per return."""
+    recorded = ("return_received", "partially_returned")
+    if any(entry.action in recorded and notice.return_id in entry.detail for entry in order.history):
         return None
     lines = ", ".join(f"{line.line_id} × {line.quantity}" for line in notice.lines)
     detail = f"{notice.return_id}: {lines} at {notice.location_id}"
-    journey.record(order, now, f"return:{notice.return_id}", "return_received", detail)
+    action = "return_received" if notice.complete else "partially_returned"
+    journey.record(order, now, f"return:{notice.return_id}", action, detail)
     return Effects()
 
 

@@ -19,9 +19,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.returns import Restock, ReturnActivities
+    from activities.returns import RefundAsk, Restock, ReturnActivities, ToldOrder
     from models import returns
-    from models.returns import RETURN_WORKFLOW, InspectedLine, ReturnStart, ReturnState, ReturnStatus
+    from models.returns import RETURN_WORKFLOW, InspectedLine, ReturnNotice, ReturnStart, ReturnState, ReturnStatus
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
@@ -76,22 +76,26 @@ class ReturnWorkflow:
         await workflow.wait_condition(lambda: self._accepted is not None or state.is_final)
         if self._accepted is None:  # closed without an inspection (cancelled)
             return state
-        accepted = self._accepted or {}
-        if accepted:
+        refund = self._accepted or {}
+        shelf = returns.restocked(state)
+        if shelf:
             units: dict[str, int] = {}
-            for line_id, count in accepted.items():
+            for line_id, count in shelf.items():
                 sku = start.facts.lines[line_id][0]
                 units[sku] = units.get(sku, 0) + count
             restock = Restock(return_id=state.return_id, location_id=state.location_id, units=units)
             await workflow.execute_activity_method(
                 ReturnActivities.restock, restock, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
             )
+        if refund:
+            value, fee = returns.refund_value(start.facts, refund, start.policy)
+            ask = RefundAsk(state=state, amount=value - fee, currency=start.facts.currency, fee=fee)
             outcome = await workflow.execute_activity_method(
-                ReturnActivities.refund_through_order, state, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+                ReturnActivities.refund_through_order, ask, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
             )
             if outcome:  # the order refused the refund (its rule says why): Head Office settles it by hand
                 returns.refund_refused(state, outcome, workflow.now())
-        returns.reimbursed(state, accepted, workflow.now())
+        returns.reimbursed(state, refund, workflow.now())
         await self._save()
         return state
 
@@ -129,8 +133,17 @@ class ReturnWorkflow:
         state = self._require_state()
         _refuse(returns.received(state, receipt.location_id, receipt.actor, workflow.now()))
         await self._save()
+        told = ReturnNotice(
+            return_id=state.return_id,
+            location_id=state.location_id,
+            lines=state.lines,
+            complete=returns.complete(self._start.facts, state.lines),
+        )
         await workflow.execute_activity_method(
-            ReturnActivities.tell_order_returned, state, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+            ReturnActivities.tell_order_returned,
+            ToldOrder(order_number=state.order_number, notice=told),
+            start_to_close_timeout=TIMEOUT,
+            retry_policy=RETRY,
         )
         return state
 

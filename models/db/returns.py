@@ -62,4 +62,6 @@ def order_facts(session: Session, order_number: str, view: dict[str, Any]) -> Or
         completed_at=datetime.fromisoformat(completed[-1]) if completed else None,
         lines={line["line_id"]: (line["sku"], line["style"], line["quantity"]) for line in view["lines"]},
         returned_before=returned,
+        prices={line["line_id"]: line["unit_price"]["amount"] for line in view["lines"]},
+        currency=view["total"]["currency"],
     )

@@ -5,7 +5,7 @@ make a second return."""
 
 from __future__ import annotations
 
-from tests.support import CHANNEL, HO, TEE, collect, eventually, make_ready, place
+from tests.support import CHANNEL, HO, JEANS, TEE, collect, eventually, make_ready, place
 
 STORE_S001 = {"Authorization": "Bearer test-store-s001"}
 STORE_S002 = {"Authorization": "Bearer test-store-s002"}
@@ -49,7 +49,8 @@ async def test_a_store_return_is_received_inspected_restocked_and_refunded_once(
 
     async def order_recorded() -> bool:
         view = (await http.get(f"/orders/{number}", headers=HO)).json()
-        return any(h["action"] == "return_received" and return_id in h["detail"] for h in view["history"])
+        # One of the two tees: a partial return (the order event partially_returned, not returned).
+        return any(h["action"] == "partially_returned" and return_id in h["detail"] for h in view["history"])
 
     await eventually(order_recorded)
     inspection = {"lines": [{"line_id": "L1", "accepted": 1, "note": "as new"}]}
@@ -122,3 +123,38 @@ async def test_the_policy_rejects_with_reasons_and_a_carrier_return_is_tracked(s
     assert state["refunded_lines"] == {}  # nothing accepted: nothing refunded
     view = (await http.get(f"/orders/{number}", headers=HO)).json()
     assert view["refunded"]["amount"] == 0
+
+
+async def test_everything_returned_with_a_write_off_and_a_restocking_fee(stack):
+    http = stack.http
+    policy = (await http.get("/settings/returns", headers=HO)).json()
+    assert (await http.put("/settings/returns", json={**policy, "restocking_fee_percent": 10}, headers=HO)).is_success
+    number = await _completed(http)
+    tees, jeans = await _stock(http, "S001"), await _jeans(http, "S001")
+    lines = [
+        {"line_id": "L1", "quantity": 2, "reason": "too small"},
+        {"line_id": "L2", "quantity": 1, "reason": "torn"},
+    ]
+    rma = (
+        await http.post(f"/orders/{number}/returns", json={"lines": lines, "location_id": "S001"}, headers=CHANNEL)
+    ).json()
+    assert rma["status"] == "authorised"
+    await http.post(f"/returns/{rma['return_id']}/received", json={"location_id": "S001"}, headers=STORE_S001)
+    inspection = {"lines": [{"line_id": "L1", "accepted": 2}, {"line_id": "L2", "accepted": 0, "written_off": 1}]}
+    assert (await http.post(f"/returns/{rma['return_id']}/inspection", json=inspection, headers=STORE_S001)).is_success
+
+    async def reimbursed() -> dict | None:
+        view = (await http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["refunded"]["amount"] else None
+
+    view = await eventually(reimbursed, timeout=30)
+    value = sum(line["unit_price"]["amount"] * q for line, q in zip(view["lines"], (2, 1), strict=True))
+    assert view["refunded"]["amount"] == value - value * 10 // 100  # the restocking fee kept
+    assert any(h["action"] == "return_received" for h in view["history"])  # everything came back: RETURNED
+    assert await _stock(http, "S001") == tees + 2  # the tees restocked
+    assert await _jeans(http, "S001") == jeans  # the torn jeans written off, not restocked
+
+
+async def _jeans(http, location: str) -> int:
+    holding = (await http.get(f"/stock/{JEANS}", headers=HO)).json()["locations"]
+    return next(s["on_hand"] for s in holding if s["location_id"] == location)
