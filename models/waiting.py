@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from models.order import OrderStatus
-from models.sla import CLOCK_STATUS, SlaPolicy, after
+from models.sla import CLOCK_STATUS, SlaPolicy, due
 from models.views import OrderView
 
 _CLOCK_OF = {status: alert for alert, status in CLOCK_STATUS.items()}
@@ -45,7 +45,7 @@ class Wait:
 def status_deadline(status: OrderStatus, since: datetime, policy: SlaPolicy) -> datetime | None:
     """When the SLA of this status breaches, for an order in it since `since` (None: no clock runs)."""
     alert = _CLOCK_OF.get(status)
-    return after(since, getattr(policy, alert.value)) if alert is not None else None
+    return due(policy, alert.value, since) if alert is not None else None  # open time, with a calendar
 
 
 def urgency(since: datetime, deadline: datetime | None, now: datetime) -> Urgency | None:
@@ -62,7 +62,7 @@ def waiting_for(view: OrderView, policy: SlaPolicy, now: datetime) -> Wait | Non
     """The order's current wait (None once it is completed or cancelled)."""
     if view.store_update_pending_since is not None:
         since = view.store_update_pending_since
-        update_due = after(since, policy.not_updated)
+        update_due = due(policy, "not_updated", since)
         return Wait(
             "the store to acknowledge Head Office's change",
             since,
@@ -76,8 +76,8 @@ def waiting_for(view: OrderView, policy: SlaPolicy, now: datetime) -> Wait | Non
     since = view.status_since
     deadline: datetime | None
     if view.status is OrderStatus.ready_for_collection:
-        expiry = after(since, policy.collection_expiry)
-        alert = after(since, policy.not_collected)
+        expiry = due(policy, "collection_expiry", since)
+        alert = due(policy, "not_collected", since)
         deadline, label = (alert, "not collected alert") if alert > now else (expiry, "collection expires")
     else:
         deadline = status_deadline(view.status, since, policy)

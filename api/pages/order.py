@@ -18,7 +18,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 from temporalio.client import Client
 
-from api import orders_service
+from api import diagnosis_service, orders_service
 from api.deps import HEAD_OFFICE, SessionDep, SettingsDep, TemporalDep, has_role, in_threadpool
 from api.interventions_service import actor_of, run_action
 from api.pages import forms, results, wording  # noqa: F401  (wording: the templates' filters)
@@ -116,6 +116,20 @@ async def order_money(order_number: str, request: Request, session: SessionDep, 
     """The order's money, polled while some of it is on its way."""
     view = await in_threadpool(session, view_of, session, order_number, user)
     return page(request, "_order_money.html", user, order=view)
+
+
+@router.get("/orders/{order_number}/diagnosis")
+async def order_diagnosis(
+    order_number: str,
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    user: HeadOfficeUser,
+) -> Response:
+    """The diagnosis panel, loaded when Head Office asks for it (it asks Temporal to describe workflows)."""
+    diagnosis = await diagnosis_service.build(session, temporal, settings, order_number, user)
+    return page(request, "_diagnosis.html", user, diagnosis=diagnosis)
 
 
 @router.get("/extracts/{extract_id}")

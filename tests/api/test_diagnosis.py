@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import CHANNEL, HO, eventually, place
+from tests.support import CHANNEL, HO, HO_KEY, eventually, place, ui_sign_in
 
 STORE_S001 = {"Authorization": "Bearer test-store-s001"}
 STORE_S002 = {"Authorization": "Bearer test-store-s002"}
@@ -56,6 +56,15 @@ async def test_the_diagnosis_names_the_undelivered_push_its_attempts_and_the_nex
     assert for_store["temporal_ui_url"] is None and [u["lane"] for u in for_store["undelivered"]] == ["store:S001"]
     assert (await http.get(f"/orders/{number}/diagnosis", headers=STORE_S002)).status_code == 404
     assert (await http.get(f"/orders/{number}/diagnosis", headers=CHANNEL)).status_code == 200
+
+    # The order page's panel says the same to a signed-in Head Office user.
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
+    panel = await http.get(f"/ui/orders/{number}/diagnosis")
+    assert panel.status_code == 200
+    assert "the store to acknowledge the order" in panel.text and "outbox-store:S001" in panel.text
+    assert "503" in panel.text and "/history/events/" in panel.text
+    page = await http.get(f"/ui/orders/{number}")
+    assert f'hx-get="/ui/orders/{number}/diagnosis"' in page.text
 
     store_endpoint.answer(200)  # the store is back: nothing left undelivered or retrying
 
