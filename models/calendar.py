@@ -154,3 +154,40 @@ def add_open_time(calendar: LocationCalendar, start: datetime, wait: timedelta) 
     # for a longer wait).
     horizon = datetime.combine(first_day + timedelta(days=HORIZON_DAYS), time(), tzinfo=UTC)
     return max(horizon, start) + remaining
+
+
+def spans_text(spans: list[Span]) -> str:
+    """ "09:00-12:30, 13:30-21:00": how a page shows a day's spans (and reads them back with `parse_spans`)."""
+    return ", ".join(f"{span.opens}-{span.closes}" for span in spans)
+
+
+def parse_spans(text: str) -> list[dict[str, str]]:
+    """A day's spans as people type them: "09:00-12:30, 13:30-21:00"; "" or "closed" is closed."""
+    text = text.strip().lower()
+    if text in ("", "closed"):
+        return []
+    spans = []
+    for part in text.split(","):
+        opens, sep, closes = part.strip().partition("-")
+        if not sep:
+            raise ValueError(f"{part.strip()!r}: write a span as 09:00-17:00")
+        spans.append({"opens": opens.strip(), "closes": closes.strip()})
+    return spans
+
+
+def parse_exceptions(text: str) -> list[dict[str, object]]:
+    """One day a line: "2026-12-25 closed Christmas" or "2026-12-24 09:00-16:00 Christmas Eve"."""
+    days: list[dict[str, object]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        day, _, rest = line.partition(" ")
+        rest = rest.strip()
+        hours, _, reason = rest.partition(" ") if rest[:1].isdigit() else ("closed", "", rest.removeprefix("closed"))
+        try:
+            spans = parse_spans(hours)
+        except ValueError as error:
+            raise ValueError(f"line {number}: {error}") from None
+        days.append({"day": day, "spans": spans, "reason": reason.strip()})
+    return days

@@ -31,7 +31,8 @@ def _known(session: Session, store_id: str) -> Store:
     return store
 
 
-def _save(session: Session, store: Store, calendar: LocationCalendar | None) -> None:
+def save_calendar(session: Session, store: Store, calendar: LocationCalendar | None) -> None:
+    """Keep the calendar in the store's sla_overrides (None removes it)."""
     overrides = store.sla_overrides.model_copy(update={"calendar": calendar})
     settings = StoreSettings(
         name=store.name,
@@ -58,7 +59,7 @@ async def put_calendar(
 ) -> LocationCalendar:
     """Set the location's calendar; its running orders count open time by it from their next step."""
     store = await in_threadpool(session, _known, session, store_id)
-    await in_threadpool(session, _save, session, store, calendar)
+    await in_threadpool(session, save_calendar, session, store, calendar)
     return calendar
 
 
@@ -66,7 +67,7 @@ async def put_calendar(
 async def delete_calendar(store_id: StoreId, session: SessionDep, _ho: HeadOffice) -> Response:
     """Remove the location's own calendar."""
     store = await in_threadpool(session, _known, session, store_id)
-    await in_threadpool(session, _save, session, store, None)
+    await in_threadpool(session, save_calendar, session, store, None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

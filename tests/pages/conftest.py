@@ -146,3 +146,15 @@ async def code_of(live: Live, order_number: str) -> str:
     view = (await live.http.get(f"/orders/{order_number}", headers=HO)).json()
     created = datetime.fromisoformat(view["created_at"])
     return collection_code(order_number, view["web_reference"], view["customer"]["id"], created)
+
+
+@pytest_asyncio.fixture
+async def axe_page(browser: Browser, live: Live) -> AsyncIterator[Page]:
+    # The pages' CSP allows no inline script: axe is added to the page only by the test, past the policy.
+    context = await browser.new_context(
+        base_url=live.base_url, viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    await context.close()

@@ -4,11 +4,9 @@ action drawer open and the Pick Manager's warnings showing: zero violations of a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 from sqlalchemy import Engine
 
 from models.staff import StaffRole
@@ -17,18 +15,6 @@ from tests.pages.test_staff import PASSWORD, add_staff
 from tests.support import CHANNEL, order_body, post_store_event, store_event, wait_for_status
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
-
-
-@pytest_asyncio.fixture
-async def axe_page(browser: Browser, live: Live) -> AsyncIterator[Page]:
-    # The pages' CSP allows no inline script: axe is added to the page only by the test, past the policy.
-    context = await browser.new_context(
-        base_url=live.base_url, viewport={"width": 1280, "height": 900}, bypass_csp=True
-    )
-    page = await context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    await context.close()
 
 
 async def violations(page: Page) -> list[str]:
