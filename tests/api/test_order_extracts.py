@@ -193,6 +193,8 @@ async def test_the_order_page_lists_its_export_runs_and_extracts(stack):
     items = await _extracts(stack, number, 2)
     assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
     page = (await stack.http.get(f"/ui/orders/{number}")).text
-    for item in items:
-        assert f'href="/extracts/{item["extract_id"]}"' in page
+    for item in items:  # opened in the browser by the signed-in user (the API's /extracts wants a bearer key)
+        assert f'href="/ui/extracts/{item["extract_id"]}"' in page
+        document = await stack.http.get(f"/ui/extracts/{item['extract_id']}")
+        assert document.status_code == 200 and document.text.startswith("<?xml")
     assert "erp" in page and "INITPAID → ERP_COMPLETED" in page and "succeeded" in page
