@@ -16,12 +16,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import visible_channels, visible_store
 from api.problems import Forbidden, InvalidInput, NotFound, field_error
 from models.db import catalogue, orders, placements, policies
+from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
 from models.db.tables import OrderRecordRow
+from models.deliveries import group_lines, line_id
 from models.order import OrderState, order_workflow_id
-from models.placement import initial_payments, new_order, placement_problems
+from models.placement import FieldProblem, fulfilment_problems, initial_payments, new_order, placement_problems
 from models.placing import PlaceOrder
 from models.settings import ApiKeyHolder
+from models.sourcing import LineToSource, SourcingDecision, source
 from models.transition import projection_of
 from models.views import for_api
 from workflows import search_attributes as sa
@@ -50,6 +53,50 @@ def _replay(session: Session, holder: str, key: str, order: PlaceOrder, gateway:
     return state
 
 
+def _invalid(problems: list[FieldProblem]) -> InvalidInput:
+    return InvalidInput([{"field": p.field, "message": p.message} for p in problems])
+
+
+def _source(session: Session, order: PlaceOrder) -> dict[int, SourcingDecision]:
+    """Choose the location of a home delivery that names none (the order is one delivery: group 0). Lines no
+    enabled, online location holds, or lines only several locations hold between them, refuse the order."""
+    group = group_lines(order)[0]
+    if not group.needs_sourcing:
+        return {}
+    lines = [
+        LineToSource(line_id=line_id(i), sku=order.lines[i].sku, quantity=order.lines[i].quantity)
+        for i in group.line_indexes
+    ]
+    postcode = group.fulfilment.address.postcode if group.fulfilment.address else None
+    decision = source(
+        lines,
+        sourcing_db.candidates(session, {line.sku for line in lines}),
+        policies.get_sourcing_policy(session),
+        postcode,
+        datetime.now(UTC),
+    )
+    problems = [
+        FieldProblem(
+            f"lines[{i}].quantity",
+            f"no enabled, online location holds {order.lines[i].quantity} × {order.lines[i].sku} for home delivery",
+        )
+        for i in group.line_indexes
+        if line_id(i) in decision.unsourced
+    ]
+    if not problems and decision.splits > 1:
+        where = ", ".join(decision.assignments)
+        problems.append(
+            FieldProblem(
+                "lines",
+                f"no one location holds every line ({where} would share them); "
+                "an order is carried out as one delivery for now",
+            )
+        )
+    if problems:
+        raise _invalid(problems)
+    return {0: decision}
+
+
 def _prepare(
     session: Session, caller: ApiKeyHolder, order: PlaceOrder, key: str | None, gateway: str
 ) -> tuple[OrderState, bool]:
@@ -57,21 +104,25 @@ def _prepare(
         return state, False
     products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
     policy = policies.get_payment_policy(session)
-    store_id = order.fulfilment.store_id
+    if problems := fulfilment_problems(order):
+        raise _invalid(problems)
+    sourced = _source(session, order)
+    location_id = next(iter(sourced[0].assignments)) if sourced else group_lines(order)[0].location_id
+    assert location_id is not None
     problems = placement_problems(
         order,
         products,
-        catalogue.get_store(session, store_id),
+        catalogue.get_store(session, location_id),
         policy,
         frozenset({gateway}),
-        link=link_state(session, store_id),
+        link=link_state(session, location_id),
     )
     if problems:
-        raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
+        raise _invalid(problems)
     number = placements.claim_order_number(session, caller.name, key, _request_hash(order))
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
         return _prepare(session, caller, order, key, gateway)
-    state = new_order(number, order, products, datetime.now(UTC), policy, gateway)
+    state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.deliveries import Delivery
 from models.money import Money
 from models.payment_policy import PaymentPolicy
 from models.payments import Adjustment, Charge, MoneyOperation, PaymentRecord, RefundRecord
@@ -205,6 +206,8 @@ class OrderState(BaseModel):
     charges: list[Charge] = Field(default_factory=list)
     adjustments: list[Adjustment] = Field(default_factory=list)
     operations: list[MoneyOperation] = Field(default_factory=list)  # gateway operations not yet answered
+    # How the lines reach the customer, as placed (models/deliveries.py); none on an order placed before deliveries.
+    deliveries: list[Delivery] = Field(default_factory=list)
     delivery_address: DeliveryAddress | None = None
     dispatch_location: str | None = None
     dispatched_at: datetime | None = None

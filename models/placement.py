@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.catalogue import LocationKind, Product, Store
+from models.deliveries import DeliveryMethod, build, group_lines
 from models.journey import record
 from models.money import MAX_AMOUNT, Money
-from models.order import Note, OrderLine, OrderState
+from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.payment_policy import PaymentPolicy
 from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
 from models.placing import PlaceOrder
+from models.sourcing import SourcingDecision
 from models.store_link import LinkState, click_and_collect_refusal
 
 
@@ -32,16 +34,12 @@ def placement_problems(
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
-    `link` is the store's link state and since when (models/store_link.py): an offline store takes no orders."""
-    problems: list[FieldProblem] = []
-    store_field = "fulfilment.store_id"
-    if store is None or store.kind != LocationKind.store:
-        problems.append(FieldProblem(store_field, f"unknown store {order.fulfilment.store_id!r}"))
-    elif not store.click_and_collect_enabled:
-        problems.append(FieldProblem(store_field, f"store {store.store_id} is not enabled for click & collect"))
-    elif offline := click_and_collect_refusal(store.store_id, *link):
-        problems.append(FieldProblem(store_field, offline))
-
+    `store` is the location of the order's delivery (the store it names, or the location that ships it, given or
+    sourced), `link` that location's link state and since when (models/store_link.py): an offline store takes no
+    orders."""
+    problems = fulfilment_problems(order)
+    if not problems:
+        problems.extend(_location_problems(order, store, link))
     given = order.given_payments
     currency = given[0][1].amount.currency
     for path, payment in given[1:]:
@@ -61,6 +59,66 @@ def placement_problems(
     if not problems:
         problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
+
+
+def fulfilment_problems(order: PlaceOrder) -> list[FieldProblem]:
+    """What each fulfilment lacks for its method, and whether the lines make one delivery (the order is carried
+    out as one delivery until per-delivery stages are tracked)."""
+    problems: list[FieldProblem] = []
+    given = [("fulfilment", order.fulfilment)]
+    given += [(f"lines[{i}].fulfilment", line.fulfilment) for i, line in enumerate(order.lines) if line.fulfilment]
+    for path, fulfilment in given:
+        home = fulfilment.method == DeliveryMethod.home_delivery
+        if not home and fulfilment.store_id is None:
+            problems.append(FieldProblem(f"{path}.store_id", f"{fulfilment.method} needs the store"))
+        if home and fulfilment.address is None:
+            problems.append(FieldProblem(f"{path}.address", "home_delivery needs the delivery address"))
+        if home and fulfilment.store_id is not None:
+            problems.append(FieldProblem(f"{path}.store_id", "home_delivery names its location_id, not a store_id"))
+        if not home and (fulfilment.address is not None or fulfilment.location_id is not None):
+            problems.append(
+                FieldProblem(path, f"address and location_id are for home_delivery, not {fulfilment.method}")
+            )
+        if fulfilment.method == DeliveryMethod.direct_sale:
+            problems.append(
+                FieldProblem(f"{path}.method", "direct_sale is not carried out yet: place it as click_and_collect")
+            )
+    groups = group_lines(order)
+    if not problems and len(groups) > 1:
+        problems.append(
+            FieldProblem("lines", f"the lines make {len(groups)} deliveries; an order is carried out as one for now")
+        )
+    return problems
+
+
+def fulfilment_path(order: PlaceOrder) -> str:
+    """Where the order's delivery was given: its first line's own fulfilment, else the order's."""
+    first = group_lines(order)[0].line_indexes[0]
+    return f"lines[{first}].fulfilment" if order.lines[first].fulfilment else "fulfilment"
+
+
+def _location_problems(
+    order: PlaceOrder, store: Store | None, link: tuple[LinkState, datetime | None]
+) -> list[FieldProblem]:
+    group = group_lines(order)[0]
+    path = fulfilment_path(order)
+    if group.method is DeliveryMethod.home_delivery:
+        if group.location_id is None:
+            return []  # sourced: only enabled, online locations are chosen
+        field = f"{path}.location_id"
+        if store is None:
+            return [FieldProblem(field, f"unknown location {group.location_id!r}")]
+        if offline := click_and_collect_refusal(store.store_id, *link):
+            return [FieldProblem(field, offline.replace("click & collect", "shipping"))]
+        return []
+    field = f"{path}.store_id"
+    if store is None or store.kind != LocationKind.store:
+        return [FieldProblem(field, f"unknown store {group.location_id!r}")]
+    if not store.click_and_collect_enabled:
+        return [FieldProblem(field, f"store {store.store_id} is not enabled for click & collect")]
+    if offline := click_and_collect_refusal(store.store_id, *link):
+        return [FieldProblem(field, offline)]
+    return []
 
 
 def _line_problems(
@@ -179,17 +237,26 @@ def new_order(
     now: datetime,
     policy: PaymentPolicy | None = None,
     default_gateway: str = "test",
+    sourced: dict[int, SourcingDecision] | None = None,
 ) -> OrderState:
-    """The order as it is born: lines numbered L1.., its payments, notes from the customer, and whether Head
+    """The order as it is born: lines numbered L1.., its deliveries (`sourced`: the sourcing decision of each line
+    group that named no location, by the group's index), its payments, notes from the customer, and whether Head
     Office must approve it (under the payment policy in force, kept on the order)."""
     policy = policy or PaymentPolicy()
+    deliveries = build(group_lines(order), sourced or {})
+    delivery = deliveries[0]
+    home = delivery.method is DeliveryMethod.home_delivery
+    assert delivery.location_id is not None, "placement sources every delivery before the order is born"
     state = OrderState(
         order_number=order_number,
         web_reference=order.web_reference,
         channel=order.channel,
         customer=order.customer,
-        store_id=order.fulfilment.store_id,
-        fulfilment_method=order.fulfilment.method,
+        store_id=delivery.location_id,
+        fulfilment_method=delivery.method.value,
+        deliveries=deliveries,
+        delivery_address=delivery.address if home else None,
+        dispatch_location=delivery.location_id if home else None,
         status_since=now,
         created_at=now,
         lines=[
@@ -201,6 +268,7 @@ def new_order(
                 colour=products[line.sku].colour,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
+                fulfilment=LineFulfilment.home_delivery if home else LineFulfilment.click_and_collect,
             )
             for index, line in enumerate(order.lines, start=1)
         ],

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.delivery_views import DeliveryView, deliveries_of
 from models.money import Money
 from models.order import (
     Alert,
@@ -52,6 +53,9 @@ class OrderView(BaseModel):
     hold_reason: HoldReason | None
     store_update_pending_since: datetime | None
     lines: list[OrderLine]
+    deliveries: list[DeliveryView] = Field(
+        default_factory=list, description="How the lines reach the customer: method, location, status, sourcing"
+    )
     payments: list[PaymentView]
     refunds: list[RefundRecord]
     operations: list[OperationView] = Field(
@@ -117,6 +121,7 @@ def for_api(state: OrderState) -> OrderView:
         hold_reason=state.hold_reason,
         store_update_pending_since=state.store_update_pending_since,
         lines=state.lines,
+        deliveries=deliveries_of(state),
         payments=[payment_view(state, payment) for payment in state.payments],
         refunds=state.refunds,
         operations=[OperationView.model_validate(op, from_attributes=True) for op in state.operations],

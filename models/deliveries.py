@@ -1,0 +1,120 @@
+"""Deliveries: an order's lines grouped by how they reach the customer and from where. Each delivery is one
+method (click & collect, home delivery, direct sale) from one location, and carries the sourcing decision that
+chose its location, if one was made.
+
+Placement groups the lines (`group_lines`), home deliveries that name no location are sourced
+(models/sourcing.py), and `build` numbers the deliveries D1.. in line order. An order placed before deliveries
+existed has none recorded: `deliveries_of` derives its one delivery from the order, so every view has them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.placing import DeliveryAddress, Fulfilment, PlaceOrder
+from models.sourcing import SourcingDecision
+
+
+class DeliveryMethod(StrEnum):
+    click_and_collect = "click_and_collect"
+    home_delivery = "home_delivery"
+    direct_sale = "direct_sale"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery stands. Until per-delivery stages are tracked, a delivery's status is read from its
+    order's (see `status_of`)."""
+
+    placed = "placed"  # the order is being cleared (approval, payment) before stock is reserved
+    on_hold = "on_hold"
+    allocated = "allocated"  # stock reserved at its location, the location told
+    acknowledged = "acknowledged"
+    awaiting_transfer = "awaiting_transfer"
+    ready_for_collection = "ready_for_collection"
+    awaiting_dispatch = "awaiting_dispatch"
+    collected = "collected"
+    shipped = "shipped"
+    sold = "sold"  # a direct sale, handed over at the till
+    cancelled = "cancelled"
+
+
+class Delivery(BaseModel):
+    """A group of lines fulfilled one way from one location."""
+
+    delivery_id: str
+    method: DeliveryMethod
+    location_id: str | None = Field(description="The store or warehouse that fulfils it")
+    address: DeliveryAddress | None = Field(default=None, description="home_delivery: where it goes")
+    line_ids: list[str]
+    carrier: str | None = None
+    tracking_number: str | None = None
+    sourcing: SourcingDecision | None = Field(default=None, description="How its location was chosen, if it was")
+
+
+@dataclass
+class LineGroup:
+    """Lines placed the same way: one method, one store or location (None: to be sourced), one address."""
+
+    fulfilment: Fulfilment
+    line_indexes: list[int] = field(default_factory=list)
+
+    @property
+    def method(self) -> DeliveryMethod:
+        return DeliveryMethod(self.fulfilment.method)
+
+    @property
+    def location_id(self) -> str | None:
+        if self.method is DeliveryMethod.home_delivery:
+            return self.fulfilment.location_id
+        return self.fulfilment.store_id
+
+    @property
+    def needs_sourcing(self) -> bool:
+        return self.method is DeliveryMethod.home_delivery and self.fulfilment.location_id is None
+
+
+def _key(fulfilment: Fulfilment) -> str:
+    return fulfilment.model_dump_json()
+
+
+def group_lines(order: PlaceOrder) -> list[LineGroup]:
+    """The order's lines grouped by their fulfilment (a line's own, else the order's), in order of first line."""
+    groups: dict[str, LineGroup] = {}
+    for index, line in enumerate(order.lines):
+        fulfilment = line.fulfilled_by(order.fulfilment)
+        groups.setdefault(_key(fulfilment), LineGroup(fulfilment)).line_indexes.append(index)
+    return list(groups.values())
+
+
+def line_id(index: int) -> str:
+    """Lines are numbered L1.. in the order they were placed."""
+    return f"L{index + 1}"
+
+
+def build(groups: list[LineGroup], sourced: dict[int, SourcingDecision]) -> list[Delivery]:
+    """Deliveries D1.. from the groups; a sourced group (by its index) becomes one delivery per chosen location."""
+    deliveries: list[Delivery] = []
+
+    def add(group: LineGroup, location_id: str | None, line_ids: list[str], decision: SourcingDecision | None) -> None:
+        deliveries.append(
+            Delivery(
+                delivery_id=f"D{len(deliveries) + 1}",
+                method=group.method,
+                location_id=location_id,
+                address=group.fulfilment.address,
+                line_ids=line_ids,
+                sourcing=decision,
+            )
+        )
+
+    for index, group in enumerate(groups):
+        decision = sourced.get(index)
+        if decision is None:
+            add(group, group.location_id, [line_id(i) for i in group.line_indexes], None)
+            continue
+        for location_id, line_ids in decision.assignments.items():
+            add(group, location_id, line_ids, decision)
+    return deliveries
