@@ -7,6 +7,7 @@ from datetime import datetime
 
 from models import journey, operations, settlement
 from models.catalogue import LineReservation, ReservationOutcome
+from models.deliveries import DeliveryMethod
 from models.effects import Effects
 from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payments import PaymentRecord
@@ -80,7 +81,8 @@ def lines_to_reserve(state: OrderState) -> list[LineReservation]:
 
 
 def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datetime) -> Effects:
-    """Stock reserved at the store: the order goes to it. Short: the order is held for Head Office."""
+    """Stock reserved at the store: the order goes to it (placed for home delivery: to its location, to dispatch).
+    Short: the order is held for Head Office."""
     if not outcome.reserved:
         if state.status == OrderStatus.on_hold:
             journey.record(state, now, journey.SYSTEM, "still_short", outcome.detail)
@@ -88,5 +90,9 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
             journey.hold(state, HoldReason.stock_shortage, now, journey.SYSTEM, outcome.detail)
         return Effects()
     journey.record(state, now, journey.SYSTEM, "stock_reserved", f"at {state.store_id}")
+    if state.fulfilment_method == DeliveryMethod.home_delivery:
+        # Placed for home delivery: its location ships it, and reports `dispatched` when it has.
+        journey.transition(state, OrderStatus.awaiting_dispatch, now, journey.SYSTEM, "sent_for_dispatch")
+        return Effects().tell_store("delivery_created")
     journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
     return Effects().tell_store("order_created")

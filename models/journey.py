@@ -32,10 +32,21 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     # Waiting for Head Office: approval first, then the payment; a declined card holds the order.
     OrderStatus.awaiting_approval: frozenset(
-        {OrderStatus.awaiting_payment, OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
+        {
+            OrderStatus.awaiting_payment,
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,  # placed for home delivery
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
     ),
     OrderStatus.awaiting_payment: frozenset(
-        {OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
     ),
     OrderStatus.on_hold: frozenset(
         {

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from itertools import combinations
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -25,6 +26,10 @@ from models.text import Line
 # One or two locations are searched among every candidate; three or more only among this many of the best ranked
 # (exact within them): a delivery's lines fit a handful of locations, and a busy network must not slow placement.
 CANDIDATES_COMBINED = 12
+
+
+LocationId = Annotated[Line, Field(min_length=1, max_length=32)]
+PostcodeArea = Annotated[Line, Field(min_length=1, max_length=20)]
 
 
 class SourcingStrategy(StrEnum):
@@ -37,13 +42,13 @@ class SourcingPolicy(BaseModel):
 
     strategy: SourcingStrategy = SourcingStrategy.warehouse_first
     default_safety_stock: int = Field(default=0, ge=0, le=100_000, description="Units kept back at every location")
-    safety_stock: dict[Line, int] = Field(
+    safety_stock: dict[LocationId, int] = Field(
         default_factory=dict, max_length=1000, description="Units kept back per location id (overrides the default)"
     )
-    disabled_locations: list[Line] = Field(
+    disabled_locations: list[LocationId] = Field(
         default_factory=list, max_length=1000, description="Location ids sourcing never chooses"
     )
-    distances_km: dict[Line, dict[Line, int]] = Field(
+    distances_km: dict[PostcodeArea, Annotated[dict[LocationId, int], Field(max_length=1000)]] = Field(
         default_factory=dict,
         max_length=5000,
         description="Postcode area (the outward code's letters, e.g. `SW` for SW1A 1AA) to {location id: km}",

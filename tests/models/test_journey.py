@@ -25,8 +25,9 @@ EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         S.awaiting_approval,
         S.awaiting_payment,
     },
-    S.awaiting_approval: {S.awaiting_payment, S.awaiting_acknowledgement, S.on_hold, S.cancelled},
-    S.awaiting_payment: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
+    # An order placed for home delivery goes to its dispatch location once approved and paid.
+    S.awaiting_approval: {S.awaiting_payment, S.awaiting_acknowledgement, S.awaiting_dispatch, S.on_hold, S.cancelled},
+    S.awaiting_payment: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.on_hold, S.cancelled},
     S.on_hold: {
         S.awaiting_acknowledgement,
         S.ready_for_collection,

@@ -1,0 +1,107 @@
+"""Deliveries through the real stack (dev server, worker, API, database): a home delivery placed without a
+location is sourced, reserved there, dispatched by it and captured at dispatch; old bodies keep one click & collect
+delivery; mixed deliveries and unsourceable lines are refused by field."""
+
+from __future__ import annotations
+
+from tests.support import (
+    CHANNEL,
+    HO,
+    JEANS,
+    PRICES,
+    TEE,
+    gateway_operations,
+    order_body,
+    place,
+    settled,
+    store_says,
+    wait_for_status,
+)
+
+ADDRESS = {"name": "Ada Lovelace", "line1": "1 Abington Street", "city": "Northampton", "postcode": "NN1 2AJ",
+           "country": "GB"}  # fmt: skip
+TOTAL = PRICES[TEE] * 2 + PRICES[JEANS]
+
+
+def home_delivery(**fulfilment: object) -> dict:
+    payment = {
+        "mode": "authorise",
+        "method": "card",
+        "token": "tok_approve",
+        "amount": {"amount": TOTAL, "currency": "GBP"},
+    }
+    return order_body(fulfilment={"method": "home_delivery", "address": ADDRESS, **fulfilment}, payment=payment)
+
+
+async def _stock(stack, sku: str, location: str) -> dict:
+    holding = (await stack.http.get(f"/stock/{sku}")).json()
+    return next(loc for loc in holding["locations"] if loc["location_id"] == location)
+
+
+async def test_home_delivery_is_sourced_from_the_warehouse_dispatched_and_captured_at_dispatch(stack):
+    settings = {"strategy": "warehouse_first", "distances_km": {"NN": {"W001": 3, "S001": 100}}}
+    assert (await stack.http.put("/settings/sourcing", json=settings, headers=HO)).status_code == 200
+    before = await _stock(stack, TEE, "W001")
+
+    number = await place(stack.http, home_delivery(), status="awaiting_dispatch")
+    view = await settled(stack.http, number)
+    (delivery,) = view["deliveries"]
+    assert (delivery["method"], delivery["location_id"], delivery["status"]) == (
+        "home_delivery",
+        "W001",
+        "awaiting_dispatch",
+    )
+    assert delivery["sourcing"]["assignments"] == {"W001": ["L1", "L2"]}
+    verdicts = {v["location_id"]: v for v in delivery["sourcing"]["candidates"]}
+    assert verdicts["W001"]["chosen"] and verdicts["W001"]["distance_km"] == 3
+    assert verdicts["S001"]["reason"].startswith("ranked after W001")
+    assert (view["store_id"], view["dispatch_location"]) == ("W001", "W001")
+    assert (await _stock(stack, TEE, "W001"))["reserved"] == before["reserved"] + 2
+    assert gateway_operations(stack.engine, number) == [("authorise", "approved", TOTAL)]
+
+    await store_says(stack.http, number, "dispatched", "W001")
+    done = await wait_for_status(stack.http, number, "completed")
+    assert done["deliveries"][0]["status"] == "shipped"
+    await settled(stack.http, number)
+    assert gateway_operations(stack.engine, number) == [
+        ("authorise", "approved", TOTAL),
+        ("capture", "approved", TOTAL),
+    ]
+    after = await _stock(stack, TEE, "W001")
+    assert (after["on_hand"], after["reserved"]) == (before["on_hand"] - 2, before["reserved"])
+
+
+async def test_home_delivery_from_a_named_store_goes_there(stack):
+    number = await place(stack.http, home_delivery(location_id="S002"), status="awaiting_dispatch")
+    view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+    assert [(d["method"], d["location_id"], d["sourcing"]) for d in view["deliveries"]] == [
+        ("home_delivery", "S002", None)
+    ]
+
+
+async def test_an_old_click_and_collect_body_is_one_delivery(stack):
+    number = await place(stack.http, order_body())
+    view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+    assert [(d["delivery_id"], d["method"], d["location_id"], d["status"], d["lines"]) for d in view["deliveries"]] == [
+        ("D1", "click_and_collect", "S001", "allocated", ["L1", "L2"])
+    ]
+
+
+async def test_refused_placements_name_the_field(stack):
+    mixed = order_body()
+    mixed["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS}
+    no_address = order_body(fulfilment={"method": "home_delivery"})
+    unknown = home_delivery(location_id="W999")
+    too_many = home_delivery()
+    too_many["lines"][0]["quantity"] = 999
+    too_many["payment"]["amount"]["amount"] = PRICES[TEE] * 999 + PRICES[JEANS]
+    for body, field in [
+        (mixed, "lines"),
+        (no_address, "fulfilment.address"),
+        (unknown, "fulfilment.location_id"),
+        (too_many, "lines[0].quantity"),
+    ]:
+        response = await stack.http.post("/orders", json=body, headers=CHANNEL)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in response.json()["errors"]] == [field], response.text
