@@ -126,6 +126,10 @@ def _order(
         _text(fulfilment, "DispatchLocationId", order.dispatch_location)
     if order.dispatched_at:
         _text(fulfilment, "DispatchedAt", utc_timestamp(order.dispatched_at))
+    if order.carrier:
+        _text(fulfilment, "Carrier", order.carrier)
+    if order.tracking_number:
+        _text(fulfilment, "TrackingNumber", order.tracking_number)
 
     lines = _child(element, "Lines")
     for line in order.lines:

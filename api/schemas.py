@@ -55,6 +55,10 @@ class StoreWebhookEvent(BaseModel):
         default=None, max_length=100, description="Required for 'picked': every line's quantity"
     )
     transfer_id: Line | None = Field(default=None, max_length=64, description="Required for 'transfer_received'")
+    carrier: Line | None = Field(default=None, min_length=1, max_length=64, description="Required for 'shipped'")
+    tracking_number: Line | None = Field(
+        default=None, min_length=1, max_length=100, description="Required for 'shipped': the carrier's tracking number"
+    )
 
     @field_validator("type", mode="wrap")
     @classmethod
@@ -75,6 +79,8 @@ class StoreWebhookEvent(BaseModel):
             raise ValueError("a picked event needs 'picked': the quantity picked of each line")
         if self.type is StoreEventType.transfer_received and not self.transfer_id:
             raise ValueError("a transfer_received event needs 'transfer_id'")
+        if self.type is StoreEventType.shipped and not (self.carrier and self.tracking_number):
+            raise ValueError("a shipped event needs 'carrier' and 'tracking_number'")
         return self
 
 

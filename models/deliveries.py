@@ -34,9 +34,10 @@ class DeliveryStatus(StrEnum):
     acknowledged = "acknowledged"
     awaiting_transfer = "awaiting_transfer"
     ready_for_collection = "ready_for_collection"
-    awaiting_dispatch = "awaiting_dispatch"
+    ready_to_ship = "ready_to_ship"  # home delivery: packed
     collected = "collected"
-    shipped = "shipped"
+    shipped = "shipped"  # with the carrier (dispatched in one step: done)
+    delivered = "delivered"
     sold = "sold"  # a direct sale, handed over at the till
     cancelled = "cancelled"
 

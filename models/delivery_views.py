@@ -20,7 +20,9 @@ _STATUS = {
     OrderStatus.awaiting_acknowledgement: DeliveryStatus.allocated,
     OrderStatus.acknowledged: DeliveryStatus.acknowledged,
     OrderStatus.awaiting_transfer: DeliveryStatus.awaiting_transfer,
-    OrderStatus.awaiting_dispatch: DeliveryStatus.awaiting_dispatch,
+    OrderStatus.awaiting_dispatch: DeliveryStatus.allocated,
+    OrderStatus.ready_to_ship: DeliveryStatus.ready_to_ship,
+    OrderStatus.shipped: DeliveryStatus.shipped,
     OrderStatus.ready_for_collection: DeliveryStatus.ready_for_collection,
     OrderStatus.collected: DeliveryStatus.collected,
     OrderStatus.cancelled: DeliveryStatus.cancelled,
@@ -46,6 +48,8 @@ class DeliveryView(BaseModel):
 
 def status_of(state: OrderState, method: DeliveryMethod) -> DeliveryStatus:
     if state.status is OrderStatus.completed:
+        if method is DeliveryMethod.home_delivery and any(entry.action == "delivered" for entry in state.history):
+            return DeliveryStatus.delivered
         return _DONE[method]
     return _STATUS[state.status]
 

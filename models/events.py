@@ -28,6 +28,9 @@ class OrderEventType(StrEnum):
     ready_for_collection = "ready_for_collection"
     collected = "collected"
     dispatched = "dispatched"
+    packed = "packed"  # a home delivery is packed, ready to ship
+    shipped = "shipped"  # a home delivery is with the carrier (the detail names carrier and tracking number)
+    delivered = "delivered"  # a home delivery reached the customer (followed by completed)
     completed = "completed"
     cancelled = "cancelled"
     refunded = "refunded"
@@ -70,6 +73,9 @@ _BY_ACTION = {
     "collected": [OrderEventType.collected],
     "completed": [OrderEventType.completed],
     "dispatched": [OrderEventType.dispatched, OrderEventType.completed],
+    "packed": [OrderEventType.packed],
+    "shipped": [OrderEventType.shipped],
+    "delivered": [OrderEventType.delivered, OrderEventType.completed],
     "refunded": [OrderEventType.refunded],
     "refund_instructed": [OrderEventType.refund_instructed],
     "alert_raised": [OrderEventType.alert_raised],

@@ -65,7 +65,12 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.awaiting_dispatch,
         }
     ),
-    OrderStatus.awaiting_dispatch: frozenset({OrderStatus.completed, OrderStatus.cancelled}),
+    # Home delivery: packed, shipped (with the carrier), delivered; `dispatched` completes it in one step.
+    OrderStatus.awaiting_dispatch: frozenset(
+        {OrderStatus.completed, OrderStatus.cancelled, OrderStatus.ready_to_ship, OrderStatus.shipped}
+    ),
+    OrderStatus.ready_to_ship: frozenset({OrderStatus.shipped, OrderStatus.completed, OrderStatus.cancelled}),
+    OrderStatus.shipped: frozenset({OrderStatus.completed}),
     OrderStatus.awaiting_acknowledgement: frozenset(
         {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled, OrderStatus.awaiting_dispatch}
     ),
@@ -98,6 +103,9 @@ _ALERT_CAUSE_STATUS = {
     AlertType.payment_declined: OrderStatus.on_hold,
     AlertType.awaiting_approval: OrderStatus.awaiting_approval,
     AlertType.awaiting_payment: OrderStatus.awaiting_payment,
+    AlertType.not_packed: OrderStatus.awaiting_dispatch,
+    AlertType.not_shipped: OrderStatus.ready_to_ship,
+    AlertType.not_delivered: OrderStatus.shipped,
 }
 
 

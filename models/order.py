@@ -38,7 +38,9 @@ class OrderStatus(StrEnum):
     awaiting_acknowledgement = "awaiting_acknowledgement"
     acknowledged = "acknowledged"
     awaiting_transfer = "awaiting_transfer"
-    awaiting_dispatch = "awaiting_dispatch"  # switched to home delivery: the dispatch location ships it
+    awaiting_dispatch = "awaiting_dispatch"  # home delivery: stock allocated at the dispatch location, packing
+    ready_to_ship = "ready_to_ship"  # home delivery: packed, waiting for the carrier
+    shipped = "shipped"  # home delivery: with the carrier (captured); completed when delivered
     ready_for_collection = "ready_for_collection"
     collected = "collected"
     completed = "completed"
@@ -56,6 +58,9 @@ class AlertType(StrEnum):
     not_collected = "not_collected"
     not_updated = "not_updated"
     transfer_not_received = "transfer_not_received"
+    not_packed = "not_packed"  # home delivery: the dispatch location has not packed it in time
+    not_shipped = "not_shipped"  # home delivery: packed, not handed to the carrier in time
+    not_delivered = "not_delivered"  # home delivery: shipped, not reported delivered in time
     awaiting_approval = "awaiting_approval"  # SLA: Head Office has not approved or rejected in time
     awaiting_payment = "awaiting_payment"  # SLA: an offline payment was not confirmed in time
     # Exceptions raised the moment they happen.
@@ -86,7 +91,10 @@ class StoreEventType(StrEnum):
     not_collected = "not_collected"
     update_acknowledged = "update_acknowledged"
     transfer_received = "transfer_received"
-    dispatched = "dispatched"  # from the dispatch location of a home-delivery order
+    dispatched = "dispatched"  # from the dispatch location of a home-delivery order: shipped and done at once
+    packed = "packed"  # home delivery: packed at the dispatch location, ready to ship
+    shipped = "shipped"  # home delivery: handed to the carrier (carrier, tracking_number); payment captured
+    delivered = "delivered"  # home delivery: the carrier delivered it; the order completes
 
 
 class LineFulfilment(StrEnum):
@@ -178,6 +186,8 @@ class StoreEvent(BaseModel):
     occurred_at: datetime
     picked: dict[str, int] = Field(default_factory=dict)
     transfer_id: str | None = None
+    carrier: str | None = None  # shipped
+    tracking_number: str | None = None  # shipped
 
 
 class StoreMessageFailed(BaseModel):

@@ -163,15 +163,15 @@ def rebalance(state: OrderState, now: datetime, actor: str = journey.SYSTEM, rea
     """Queue what makes the money match what the customer owes now.
 
     Before handover: refund anything kept beyond the total, charge a shortfall, shrink payments still expected
-    beyond it. Once final (completed or cancelled): also capture from authorisations up to the total and void
-    every authorisation and due payment left."""
+    beyond it. Once handed over (a home delivery shipped) or final (completed or cancelled): also capture from
+    authorisations up to the total and void every authorisation and due payment left."""
     if state.cleared_at is None and not state.is_final:
         return  # placement payments are settled by clear_for_store (models/clearance.py)
     owed, kept = state.total().amount, state.kept().amount
     if kept > owed and not _refunds_held(state):
         plan_refund(state, kept - owed, now, actor, reason or "no longer owed")
         kept = owed
-    if state.is_final:
+    if state.is_final or state.handed_over_at is not None:
         _settle_final(state, owed - kept, now, actor)
         return
     shortfall = owed - kept - sum(p.expected_in for p in state.payments)

@@ -1,5 +1,6 @@
 """Pure rules for what a store's event does to an order: acknowledged, picked, collected, not_collected,
-update_acknowledged, transfer_received, dispatched. An event that does not fit the order is not applied: it is
+update_acknowledged, transfer_received, and from a home delivery's dispatch location packed, shipped, delivered (or
+dispatched: shipped and done in one step). An event that does not fit the order is not applied: it is
 recorded as a store exception (the webhook was already answered 202)."""
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from models import journey, settlement
+from models.deliveries import Delivery, DeliveryMethod
 from models.effects import Effects, Needs
 from models.money import Money
 from models.order import (
     AlertType,
     HoldReason,
+    LineFulfilment,
     OrderState,
     OrderStatus,
     StoreEvent,
@@ -26,13 +29,20 @@ _EXPECTED = {
     StoreEventType.picked: {OrderStatus.acknowledged, OrderStatus.awaiting_acknowledgement},
     StoreEventType.collected: {OrderStatus.ready_for_collection},
     StoreEventType.not_collected: {OrderStatus.ready_for_collection},
-    StoreEventType.dispatched: {OrderStatus.awaiting_dispatch},
+    StoreEventType.dispatched: {OrderStatus.awaiting_dispatch, OrderStatus.ready_to_ship},
+    StoreEventType.packed: {OrderStatus.awaiting_dispatch},
+    StoreEventType.shipped: {OrderStatus.awaiting_dispatch, OrderStatus.ready_to_ship},
+    StoreEventType.delivered: {OrderStatus.shipped},
 }
+# Events only the dispatch location of a home delivery sends.
+FROM_DISPATCH = frozenset(
+    {StoreEventType.dispatched, StoreEventType.packed, StoreEventType.shipped, StoreEventType.delivered}
+)
 
 
 def refusal(state: OrderState, event: StoreEvent) -> str | None:
     """Why a store event does not fit the order now, or None when it applies."""
-    from_dispatch = event.type is StoreEventType.dispatched
+    from_dispatch = event.type in FROM_DISPATCH
     if event.store_id != (state.dispatch_location if from_dispatch else state.store_id):
         return f"store {event.store_id} is not the order's {'dispatch location' if from_dispatch else 'store'}"
     if state.is_final:
@@ -45,6 +55,8 @@ def refusal(state: OrderState, event: StoreEvent) -> str | None:
         return f"{event.type} does not apply to an order {state.status}"
     if event.type is StoreEventType.picked:
         return _pick_refusal(state, event.picked)
+    if event.type is StoreEventType.shipped and not (event.carrier and event.tracking_number):
+        return "a shipped event needs carrier and tracking_number"
     return None
 
 
@@ -109,6 +121,14 @@ def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
     elif event.type in (StoreEventType.collected, StoreEventType.dispatched):
         effects.commit_at = event.store_id
         _handed_over(state, event, now, actor)
+    elif event.type is StoreEventType.packed:
+        journey.transition(state, OrderStatus.ready_to_ship, now, actor, "packed", "ready to ship")
+    elif event.type is StoreEventType.shipped:
+        effects.commit_at = event.store_id
+        _shipped(state, event, now, actor)
+    elif event.type is StoreEventType.delivered:
+        journey.transition(state, OrderStatus.completed, now, actor, "delivered", "delivered to the customer")
+        settlement.rebalance(state, now, actor, "delivered")
     elif event.type is StoreEventType.not_collected:
         cancel_everything(state, now, actor, "not_collected", "not collected; stock released", effects)
         add_uncollected_fee(state, now)
@@ -149,6 +169,32 @@ def _handed_over(state: OrderState, event: StoreEvent, now: datetime, actor: str
     else:
         journey.transition(state, OrderStatus.completed, now, actor, "dispatched", "on its way to the customer")
     settlement.rebalance(state, now, actor, "handed over")
+
+
+def _shipped(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> None:
+    """With the carrier: the stock leaves the location, the payment is captured; the order completes on delivery."""
+    state.dispatched_at = now
+    track_shipment(state, event.carrier or "", event.tracking_number or "")
+    settlement.settle_at_handover(state, event.event_id, actor, now)
+    journey.transition(
+        state, OrderStatus.shipped, now, actor, "shipped", f"{event.carrier} tracking {event.tracking_number}"
+    )
+    settlement.rebalance(state, now, actor, "shipped")
+
+
+def track_shipment(state: OrderState, carrier: str, tracking_number: str) -> None:
+    """The carrier and tracking number go on the order's delivery (recorded now if the order predates deliveries)."""
+    if not state.deliveries:
+        state.deliveries = [
+            Delivery(
+                delivery_id="D1",
+                method=DeliveryMethod.home_delivery,
+                location_id=state.dispatch_location,
+                address=state.delivery_address,
+                line_ids=[line.line_id for line in state.lines if line.fulfilment is LineFulfilment.home_delivery],
+            )
+        ]
+    state.deliveries[0].carrier, state.deliveries[0].tracking_number = carrier, tracking_number
 
 
 def _transfer_received(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> Effects:

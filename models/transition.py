@@ -26,6 +26,8 @@ EXTRACT_FOR_EVENT = {
     OrderEventType.cancelled: ExtractType.cancelled,
     OrderEventType.refunded: ExtractType.refunded,
     OrderEventType.refund_instructed: ExtractType.refunded,
+    OrderEventType.shipped: ExtractType.shipped,
+    OrderEventType.delivered: ExtractType.delivered,
 }
 
 

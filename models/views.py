@@ -270,6 +270,8 @@ class ExtractOrder(BaseModel):
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None
     dispatched_at: datetime | None
+    carrier: str | None = None
+    tracking_number: str | None = None
     lines: list[ExtractLine]
     total: Money
     discount: Money
@@ -296,6 +298,8 @@ def for_extract(state: OrderState) -> ExtractOrder:
         delivery_address=state.delivery_address,
         dispatch_location=state.dispatch_location,
         dispatched_at=state.dispatched_at,
+        carrier=state.deliveries[0].carrier if state.deliveries else None,
+        tracking_number=state.deliveries[0].tracking_number if state.deliveries else None,
         lines=[_extract_line(line, state) for line in state.lines],
         total=state.total(),
         discount=Money(amount=sum(o.discount.amount for o in state.loyalty_offers), currency=state.currency),
@@ -338,7 +342,7 @@ def line_status(line: OrderLine, state: OrderState) -> str:
         return "cancelled"
     if line.fulfilment is LineFulfilment.buy_in_store:
         return "buy_in_store"
-    if state.status in (OrderStatus.collected, OrderStatus.completed):
+    if state.status in (OrderStatus.collected, OrderStatus.completed, OrderStatus.shipped):
         return "dispatched" if line.fulfilment is LineFulfilment.home_delivery else "collected"
     if line.picked_quantity is not None and line.picked_quantity >= line.quantity:
         return "picked"

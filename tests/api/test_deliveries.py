@@ -1,9 +1,12 @@
 """Deliveries through the real stack (dev server, worker, API, database): a home delivery placed without a
-location is sourced, reserved there, dispatched by it and captured at dispatch; old bodies keep one click & collect
-delivery; mixed deliveries and unsourceable lines are refused by field."""
+location is sourced, reserved there, packed, shipped (captured, tracked) and delivered by it; old bodies keep one
+click & collect delivery; mixed deliveries and unsourceable lines are refused by field."""
 
 from __future__ import annotations
 
+from activities.notifications import validate_extract
+from models.db.tables import NotificationExtractRow, OrderEventRow, OrderExportStateRow
+from tests.outbox_support import rows
 from tests.support import (
     CHANNEL,
     HO,
@@ -38,7 +41,7 @@ async def _stock(stack, sku: str, location: str) -> dict:
     return next(loc for loc in holding["locations"] if loc["location_id"] == location)
 
 
-async def test_home_delivery_is_sourced_from_the_warehouse_dispatched_and_captured_at_dispatch(stack):
+async def test_home_delivery_is_sourced_from_the_warehouse_packed_shipped_captured_and_delivered(stack):
     settings = {"strategy": "warehouse_first", "distances_km": {"NN": {"W001": 3, "S001": 100}}}
     assert (await stack.http.put("/settings/sourcing", json=settings, headers=HO)).status_code == 200
     before = await _stock(stack, TEE, "W001")
@@ -49,7 +52,7 @@ async def test_home_delivery_is_sourced_from_the_warehouse_dispatched_and_captur
     assert (delivery["method"], delivery["location_id"], delivery["status"]) == (
         "home_delivery",
         "W001",
-        "awaiting_dispatch",
+        "allocated",
     )
     assert delivery["sourcing"]["assignments"] == {"W001": ["L1", "L2"]}
     verdicts = {v["location_id"]: v for v in delivery["sourcing"]["candidates"]}
@@ -59,16 +62,37 @@ async def test_home_delivery_is_sourced_from_the_warehouse_dispatched_and_captur
     assert (await _stock(stack, TEE, "W001"))["reserved"] == before["reserved"] + 2
     assert gateway_operations(stack.engine, number) == [("authorise", "approved", TOTAL)]
 
-    await store_says(stack.http, number, "dispatched", "W001")
-    done = await wait_for_status(stack.http, number, "completed")
-    assert done["deliveries"][0]["status"] == "shipped"
-    await settled(stack.http, number)
+    await store_says(stack.http, number, "packed", "W001")
+    await wait_for_status(stack.http, number, "ready_to_ship")
+    await store_says(stack.http, number, "shipped", "W001", carrier="DPD", tracking_number="15501234567890")
+    view = await wait_for_status(stack.http, number, "shipped")
+    (delivery,) = view["deliveries"]
+    assert (delivery["status"], delivery["carrier"], delivery["tracking_number"]) == (
+        "shipped",
+        "DPD",
+        "15501234567890",
+    )
+    view = await settled(stack.http, number)
     assert gateway_operations(stack.engine, number) == [
         ("authorise", "approved", TOTAL),
         ("capture", "approved", TOTAL),
     ]
+    assert view["paid"]["amount"] == TOTAL  # captured at shipment, before delivery
     after = await _stock(stack, TEE, "W001")
     assert (after["on_hand"], after["reserved"]) == (before["on_hand"] - 2, before["reserved"])
+
+    await store_says(stack.http, number, "delivered", "W001")
+    done = await wait_for_status(stack.http, number, "completed")
+    assert done["deliveries"][0]["status"] == "delivered"
+    events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
+    assert events[-4:] == ["packed", "shipped", "delivered", "completed"]
+    exports = [r.state for r in rows(stack.engine, OrderExportStateRow, order_number=number)]
+    assert exports.count("DELIVERY") == 1
+    documents = {r.type: r for r in rows(stack.engine, NotificationExtractRow, order_number=number)}
+    assert {"shipped", "delivered"} <= set(documents)
+    for document in documents.values():
+        validate_extract(document.payload.encode())
+    assert "<TrackingNumber>15501234567890</TrackingNumber>" in documents["shipped"].payload
 
 
 async def test_home_delivery_from_a_named_store_goes_there(stack):

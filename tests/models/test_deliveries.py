@@ -140,5 +140,5 @@ def test_an_order_switched_to_home_delivery_shows_its_dispatch_location() -> Non
     assert (delivery.method, delivery.location_id, delivery.status) == (
         DeliveryMethod.home_delivery,
         WAREHOUSE_ID,
-        DeliveryStatus.awaiting_dispatch,
+        DeliveryStatus.allocated,
     )

@@ -36,7 +36,10 @@ EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         S.awaiting_dispatch,
     },
     S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
-    S.awaiting_dispatch: {S.completed, S.cancelled},
+    # Home delivery: packed, shipped, delivered (completed); `dispatched` completes it in one step.
+    S.awaiting_dispatch: {S.completed, S.cancelled, S.ready_to_ship, S.shipped},
+    S.ready_to_ship: {S.shipped, S.completed, S.cancelled},
+    S.shipped: {S.completed},
     S.awaiting_acknowledgement: {S.acknowledged, S.on_hold, S.cancelled, S.awaiting_dispatch},
     S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled, S.awaiting_acknowledgement, S.awaiting_dispatch},
     S.ready_for_collection: {S.collected, S.cancelled, S.acknowledged, S.awaiting_dispatch},
@@ -60,6 +63,9 @@ STATUS_ALERTS = [
     (AlertType.payment_declined, S.on_hold, S.awaiting_acknowledgement),
     (AlertType.awaiting_approval, S.awaiting_approval, S.awaiting_payment),
     (AlertType.awaiting_payment, S.awaiting_payment, S.awaiting_acknowledgement),
+    (AlertType.not_packed, S.awaiting_dispatch, S.ready_to_ship),
+    (AlertType.not_shipped, S.ready_to_ship, S.shipped),
+    (AlertType.not_delivered, S.shipped, S.completed),
 ]
 CAUSE = {alert: status for alert, status, _next in STATUS_ALERTS}
 
