@@ -56,6 +56,13 @@ class StoreWebhookEvent(BaseModel):
     )
     transfer_id: Line | None = Field(default=None, max_length=64, description="Required for 'transfer_received'")
     carrier: Line | None = Field(default=None, min_length=1, max_length=64, description="Required for 'shipped'")
+    delivery_id: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="packed / shipped / delivered: which of the order's deliveries (needed only when this location "
+        "ships more than one of them)",
+    )
     tracking_number: Line | None = Field(
         default=None, min_length=1, max_length=100, description="Required for 'shipped': the carrier's tracking number"
     )

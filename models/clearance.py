@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, operations, settlement
+from models import delivery_stages, journey, operations, settlement
 from models.catalogue import LineReservation, ReservationOutcome
 from models.deliveries import DeliveryMethod
 from models.effects import Effects
@@ -73,10 +73,12 @@ def confirmation(state: OrderState) -> str:
 
 
 def lines_to_reserve(state: OrderState) -> list[LineReservation]:
+    """The lines of the order's own journey, reserved at its store (further deliveries reserve at theirs)."""
+    own = delivery_stages.own_line_ids(state)
     return [
         LineReservation(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
         for line in state.lines
-        if line.quantity
+        if line.quantity and line.line_id in own
     ]
 
 
@@ -90,9 +92,13 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
             journey.hold(state, HoldReason.stock_shortage, now, journey.SYSTEM, outcome.detail)
         return Effects()
     journey.record(state, now, journey.SYSTEM, "stock_reserved", f"at {state.store_id}")
+    effects = Effects()
     if state.fulfilment_method == DeliveryMethod.home_delivery:
-        # Placed for home delivery: its location ships it, and reports `dispatched` when it has.
+        # Placed for home delivery: its location ships it, and reports packed, shipped and delivered.
         journey.transition(state, OrderStatus.awaiting_dispatch, now, journey.SYSTEM, "sent_for_dispatch")
-        return Effects().tell_store("delivery_created")
-    journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
-    return Effects().tell_store("order_created")
+        effects.tell_store("delivery_created")
+    else:
+        journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
+        effects.tell_store("order_created")
+    delivery_stages.allocate(state, now, effects)
+    return effects

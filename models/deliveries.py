@@ -3,13 +3,16 @@ method (click & collect, home delivery, direct sale) from one location, and carr
 chose its location, if one was made.
 
 Placement groups the lines (`group_lines`), home deliveries that name no location are sourced
-(models/sourcing.py), and `build` numbers the deliveries D1.. in line order. An order placed before deliveries
-existed has none recorded: `deliveries_of` derives its one delivery from the order, so every view has them.
+(models/sourcing.py), and `build` numbers the deliveries D1.., the collection first. The first delivery is the
+order's own journey: its status is the order's (acknowledged, picked, collected; or packed, shipped, delivered).
+Every further delivery is a home delivery with its own stages, kept on it (models/delivery_stages.py). An order
+placed before deliveries existed has none recorded: `deliveries_of` derives its one delivery from the order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -53,6 +56,17 @@ class Delivery(BaseModel):
     carrier: str | None = None
     tracking_number: str | None = None
     sourcing: SourcingDecision | None = Field(default=None, description="How its location was chosen, if it was")
+    # A further delivery's own stage and since when (the first delivery's is read from the order's status).
+    status: DeliveryStatus | None = None
+    status_since: datetime | None = None
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (DeliveryStatus.delivered, DeliveryStatus.cancelled)
+
+    @property
+    def handed_over(self) -> bool:
+        return self.status in (DeliveryStatus.shipped, DeliveryStatus.delivered)
 
 
 @dataclass
@@ -111,7 +125,9 @@ def build(groups: list[LineGroup], sourced: dict[int, SourcingDecision]) -> list
             )
         )
 
-    for index, group in enumerate(groups):
+    # The collection (if any) first: it is the order's own journey; the rest follow in line order.
+    ordered = sorted(enumerate(groups), key=lambda item: item[1].method is not DeliveryMethod.click_and_collect)
+    for index, group in ordered:
         decision = sourced.get(index)
         if decision is None:
             add(group, group.location_id, [line_id(i) for i in group.line_indexes], None)
@@ -119,3 +135,17 @@ def build(groups: list[LineGroup], sourced: dict[int, SourcingDecision]) -> list
         for location_id, line_ids in decision.assignments.items():
             add(group, location_id, line_ids, decision)
     return deliveries
+
+
+def shares(deliveries: list[Delivery], line_totals: dict[str, int], total: int) -> list[tuple[str, int]]:
+    """What each delivery's lines come to, in delivery order, never more in all than the order's total (after
+    discounts): a delivery captures its own share when it ships or is handed over."""
+    left, result = total, []
+    for delivery in deliveries:
+        share = min(left, sum(line_totals.get(line_id, 0) for line_id in delivery.line_ids))
+        left -= share
+        result.append((delivery.delivery_id, share))
+    if result and left > 0:  # never happens (discounts only lower the total); kept so no money goes unassigned
+        last_id, last = result[-1]
+        result[-1] = (last_id, last + left)
+    return result

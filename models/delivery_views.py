@@ -1,7 +1,8 @@
 """An order's deliveries as they leave it (the API view): each with its method, location, lines and status.
 
-Until per-delivery stages are tracked, an order is carried out as one delivery, so its status is the order's,
-read in delivery words; lines Head Office holds to buy in store are shown as a direct sale at the store."""
+The first delivery is the order's own journey: its status is the order's, read in delivery words. Further
+deliveries carry their own (models/delivery_stages.py). Lines Head Office holds to buy in store are shown as a
+direct sale at the store."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ class DeliveryView(BaseModel):
 
 
 def status_of(state: OrderState, method: DeliveryMethod) -> DeliveryStatus:
-    if state.status is OrderStatus.completed:
+    """The status of the order's own journey (its first delivery)."""
+    if state.status in (OrderStatus.completed, OrderStatus.partially_collected, OrderStatus.partially_shipped):
         if method is DeliveryMethod.home_delivery and any(entry.action == "delivered" for entry in state.history):
             return DeliveryStatus.delivered
         return _DONE[method]
@@ -58,7 +60,13 @@ def deliveries_of(state: OrderState) -> list[DeliveryView]:
     """The order's deliveries as they stand now: the one it is carried out as (recorded at placement, else
     derived from the order), and a direct sale for lines held to buy in store."""
     placed = state.deliveries[0] if state.deliveries else None
-    lines = [line for line in state.lines if line.fulfilment is not LineFulfilment.buy_in_store]
+    further = state.deliveries[1:]
+    elsewhere = {line_id for delivery in further for line_id in delivery.line_ids}
+    lines = [
+        line
+        for line in state.lines
+        if line.fulfilment is not LineFulfilment.buy_in_store and line.line_id not in elsewhere
+    ]
     home = state.dispatch_location is not None or any(l.fulfilment is LineFulfilment.home_delivery for l in lines)
     method = DeliveryMethod.home_delivery if home else (placed.method if placed else DeliveryMethod.click_and_collect)
     main = Delivery(
@@ -72,10 +80,11 @@ def deliveries_of(state: OrderState) -> list[DeliveryView]:
         sourcing=placed.sourcing if placed else None,
     )
     views = [_view(state, main)] if main.line_ids or not state.lines else []
+    views += [_view(state, delivery) for delivery in further]
     at_till = [line.line_id for line in state.lines if line.fulfilment is LineFulfilment.buy_in_store]
     if at_till:
         till = Delivery(
-            delivery_id=f"D{len(views) + 1}",
+            delivery_id=f"D{max(len(views), len(state.deliveries)) + 1}",
             method=DeliveryMethod.direct_sale,
             location_id=state.store_id,
             line_ids=at_till,
@@ -89,7 +98,7 @@ def _view(state: OrderState, delivery: Delivery) -> DeliveryView:
         delivery_id=delivery.delivery_id,
         method=delivery.method,
         location_id=delivery.location_id,
-        status=status_of(state, delivery.method),
+        status=delivery.status or status_of(state, delivery.method),
         lines=delivery.line_ids,
         address=delivery.address,
         carrier=delivery.carrier,

@@ -59,6 +59,8 @@ def closed(state: OrderState) -> Refusal | None:
         return Refusal("order_closed", f"the order is {state.status}")
     if state.hold_reason in (HoldReason.payment_declined, HoldReason.payment_unknown):
         return Refusal("order_not_cleared", "the order's payment is not settled: retry, settle or cancel it first")
+    if shipped := [d.delivery_id for d in state.deliveries[1:] if d.handed_over]:
+        return Refusal("delivery_shipped", f"{', '.join(shipped)} has shipped: only refunds and notes change the order")
     return None
 
 

@@ -67,10 +67,21 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     # Home delivery: packed, shipped (with the carrier), delivered; `dispatched` completes it in one step.
     OrderStatus.awaiting_dispatch: frozenset(
-        {OrderStatus.completed, OrderStatus.cancelled, OrderStatus.ready_to_ship, OrderStatus.shipped}
+        {
+            OrderStatus.completed,
+            OrderStatus.cancelled,
+            OrderStatus.ready_to_ship,
+            OrderStatus.shipped,
+            OrderStatus.partially_shipped,
+        }
     ),
-    OrderStatus.ready_to_ship: frozenset({OrderStatus.shipped, OrderStatus.completed, OrderStatus.cancelled}),
-    OrderStatus.shipped: frozenset({OrderStatus.completed}),
+    OrderStatus.ready_to_ship: frozenset(
+        {OrderStatus.shipped, OrderStatus.completed, OrderStatus.partially_shipped, OrderStatus.cancelled}
+    ),
+    OrderStatus.shipped: frozenset({OrderStatus.completed, OrderStatus.partially_shipped}),
+    # The order's own journey is done; it completes with its last further delivery.
+    OrderStatus.partially_collected: frozenset({OrderStatus.completed}),
+    OrderStatus.partially_shipped: frozenset({OrderStatus.completed}),
     OrderStatus.awaiting_acknowledgement: frozenset(
         {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled, OrderStatus.awaiting_dispatch}
     ),
@@ -87,7 +98,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.ready_for_collection: frozenset(
         {OrderStatus.collected, OrderStatus.cancelled, OrderStatus.acknowledged, OrderStatus.awaiting_dispatch}
     ),
-    OrderStatus.collected: frozenset({OrderStatus.completed}),
+    OrderStatus.collected: frozenset({OrderStatus.completed, OrderStatus.partially_collected}),
     OrderStatus.completed: frozenset(),
     OrderStatus.cancelled: frozenset(),
 }

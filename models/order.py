@@ -43,6 +43,9 @@ class OrderStatus(StrEnum):
     shipped = "shipped"  # home delivery: with the carrier (captured); completed when delivered
     ready_for_collection = "ready_for_collection"
     collected = "collected"
+    # The order's own journey is done (collected, or delivered); a further delivery is still on its way.
+    partially_collected = "partially_collected"
+    partially_shipped = "partially_shipped"
     completed = "completed"
     cancelled = "cancelled"
 
@@ -188,6 +191,7 @@ class StoreEvent(BaseModel):
     transfer_id: str | None = None
     carrier: str | None = None  # shipped
     tracking_number: str | None = None  # shipped
+    delivery_id: str | None = None  # packed / shipped / delivered: which of the order's deliveries at this location
 
 
 class StoreMessageFailed(BaseModel):

@@ -3,25 +3,22 @@ must approve it, and the order's first state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 
-from models.catalogue import LocationKind, Product, Store
-from models.deliveries import DeliveryMethod, build, group_lines
+from models.catalogue import Product, Store
+from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus, build, group_lines, line_id, shares
+from models.delivery_placement import FieldProblem as FieldProblem  # re-exported: callers name placement problems
+from models.delivery_placement import Location, location_problems
+from models.delivery_placement import fulfilment_problems as fulfilment_problems
 from models.journey import record
 from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.payment_policy import PaymentPolicy
 from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
-from models.placing import PlaceOrder
+from models.placing import PaymentRequest, PlaceOrder
 from models.sourcing import SourcingDecision
-from models.store_link import LinkState, click_and_collect_refusal
-
-
-@dataclass(frozen=True)
-class FieldProblem:
-    field: str
-    message: str
+from models.store_link import LinkState
 
 
 def placement_problems(
@@ -31,15 +28,18 @@ def placement_problems(
     policy: PaymentPolicy | None = None,
     gateways: frozenset[str] = frozenset({"test"}),
     link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
+    locations: Mapping[str, Location] | None = None,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
-    `store` is the location of the order's delivery (the store it names, or the location that ships it, given or
-    sourced), `link` that location's link state and since when (models/store_link.py): an offline store takes no
-    orders."""
+    `store` is the location of the order's first delivery and `link` its link state and since when
+    (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
+    name, with its link (models/delivery_placement.py)."""
     problems = fulfilment_problems(order)
     if not problems:
-        problems.extend(_location_problems(order, store, link))
+        first = group_lines(order)[0].location_id
+        named = {first: (store, link)} if first is not None else {}
+        problems.extend(location_problems(order, {**named, **(locations or {})}))
     given = order.given_payments
     currency = given[0][1].amount.currency
     for path, payment in given[1:]:
@@ -59,66 +59,6 @@ def placement_problems(
     if not problems:
         problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
-
-
-def fulfilment_problems(order: PlaceOrder) -> list[FieldProblem]:
-    """What each fulfilment lacks for its method, and whether the lines make one delivery (the order is carried
-    out as one delivery until per-delivery stages are tracked)."""
-    problems: list[FieldProblem] = []
-    given = [("fulfilment", order.fulfilment)]
-    given += [(f"lines[{i}].fulfilment", line.fulfilment) for i, line in enumerate(order.lines) if line.fulfilment]
-    for path, fulfilment in given:
-        home = fulfilment.method == DeliveryMethod.home_delivery
-        if not home and fulfilment.store_id is None:
-            problems.append(FieldProblem(f"{path}.store_id", f"{fulfilment.method} needs the store"))
-        if home and fulfilment.address is None:
-            problems.append(FieldProblem(f"{path}.address", "home_delivery needs the delivery address"))
-        if home and fulfilment.store_id is not None:
-            problems.append(FieldProblem(f"{path}.store_id", "home_delivery names its location_id, not a store_id"))
-        if not home and (fulfilment.address is not None or fulfilment.location_id is not None):
-            problems.append(
-                FieldProblem(path, f"address and location_id are for home_delivery, not {fulfilment.method}")
-            )
-        if fulfilment.method == DeliveryMethod.direct_sale:
-            problems.append(
-                FieldProblem(f"{path}.method", "direct_sale is not carried out yet: place it as click_and_collect")
-            )
-    groups = group_lines(order)
-    if not problems and len(groups) > 1:
-        problems.append(
-            FieldProblem("lines", f"the lines make {len(groups)} deliveries; an order is carried out as one for now")
-        )
-    return problems
-
-
-def fulfilment_path(order: PlaceOrder) -> str:
-    """Where the order's delivery was given: its first line's own fulfilment, else the order's."""
-    first = group_lines(order)[0].line_indexes[0]
-    return f"lines[{first}].fulfilment" if order.lines[first].fulfilment else "fulfilment"
-
-
-def _location_problems(
-    order: PlaceOrder, store: Store | None, link: tuple[LinkState, datetime | None]
-) -> list[FieldProblem]:
-    group = group_lines(order)[0]
-    path = fulfilment_path(order)
-    if group.method is DeliveryMethod.home_delivery:
-        if group.location_id is None:
-            return []  # sourced: only enabled, online locations are chosen
-        field = f"{path}.location_id"
-        if store is None:
-            return [FieldProblem(field, f"unknown location {group.location_id!r}")]
-        if offline := click_and_collect_refusal(store.store_id, *link):
-            return [FieldProblem(field, offline.replace("click & collect", "shipping"))]
-        return []
-    field = f"{path}.store_id"
-    if store is None or store.kind != LocationKind.store:
-        return [FieldProblem(field, f"unknown store {group.location_id!r}")]
-    if not store.click_and_collect_enabled:
-        return [FieldProblem(field, f"store {store.store_id} is not enabled for click & collect")]
-    if offline := click_and_collect_refusal(store.store_id, *link):
-        return [FieldProblem(field, offline)]
-    return []
 
 
 def _line_problems(
@@ -197,12 +137,34 @@ def approval_reason(order: PlaceOrder, currency: str, policy: PaymentPolicy) -> 
     return None
 
 
-def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> list[PaymentRecord]:
-    """The order's payments as placed, stored value first (it is taken first)."""
+def delivery_split(order: PlaceOrder, deliveries: list[Delivery]) -> list[tuple[str, int]]:
+    """Each delivery's share of the order's total, when one `authorise` payment pays for several deliveries (it is
+    then authorised per delivery, and each delivery captures its own); empty otherwise."""
+    given = order.given_payments
+    if len(deliveries) < 2 or len(given) != 1 or given[0][1].mode is not PaymentMode.authorise:
+        return []
+    totals = {line_id(i): line.unit_price.amount * line.quantity for i, line in enumerate(order.lines)}
+    return [(delivery_id, share) for delivery_id, share in shares(deliveries, totals, order.total()) if share > 0]
+
+
+def initial_payments(
+    order: PlaceOrder, default_gateway: str, now: datetime, split: list[tuple[str, int]] | None = None
+) -> list[PaymentRecord]:
+    """The order's payments as placed, stored value first (it is taken first). A `split` (`delivery_split`) makes
+    the one authorisation one per delivery, each for its share."""
     requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in STORED_VALUE_METHODS)
+    parts: list[tuple[PaymentRequest, str | None]]
+    if split:
+        (request,) = requests
+        parts = [
+            (request.model_copy(update={"amount": Money(amount=share, currency=request.amount.currency)}), delivery)
+            for delivery, share in split
+        ]
+    else:
+        parts = [(request, None) for request in requests]
     actor = f"{order.channel}:{order.customer.id}"
     records = []
-    for index, request in enumerate(requests, start=1):
+    for index, (request, delivery_id) in enumerate(parts, start=1):
         first_status: dict[PaymentMode, PaymentStatus] = {
             PaymentMode.prepaid: "taken",
             PaymentMode.auth_capture: "pending",
@@ -225,6 +187,7 @@ def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> 
                 reference=request.reference or "",
                 gateway=(request.gateway or default_gateway) if request.mode in GATEWAY_MODES else None,
                 token=request.token,
+                delivery_id=delivery_id,
             )
         )
     return records
@@ -244,9 +207,13 @@ def new_order(
     Office must approve it (under the payment policy in force, kept on the order)."""
     policy = policy or PaymentPolicy()
     deliveries = build(group_lines(order), sourced or {})
-    delivery = deliveries[0]
+    delivery = deliveries[0]  # the order's own journey; further deliveries have their own stages
     home = delivery.method is DeliveryMethod.home_delivery
-    assert delivery.location_id is not None, "placement sources every delivery before the order is born"
+    assert all(d.location_id for d in deliveries), "placement sources every delivery before the order is born"
+    assert delivery.location_id is not None
+    for further in deliveries[1:]:
+        further.status, further.status_since = DeliveryStatus.placed, now
+    shipped = {line for d in deliveries if d.method is DeliveryMethod.home_delivery for line in d.line_ids}
     state = OrderState(
         order_number=order_number,
         web_reference=order.web_reference,
@@ -268,11 +235,11 @@ def new_order(
                 colour=products[line.sku].colour,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
-                fulfilment=LineFulfilment.home_delivery if home else LineFulfilment.click_and_collect,
+                fulfilment=LineFulfilment.home_delivery if f"L{index}" in shipped else LineFulfilment.click_and_collect,
             )
             for index, line in enumerate(order.lines, start=1)
         ],
-        payments=initial_payments(order, default_gateway, now),
+        payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries)),
         loyalty_offers=order.loyalty_offers,
         payment_policy=policy,
     )

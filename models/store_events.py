@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement
+from models import delivery_stages, journey, settlement
 from models.deliveries import Delivery, DeliveryMethod
 from models.effects import Effects, Needs
 from models.money import Money
@@ -40,8 +40,26 @@ FROM_DISPATCH = frozenset(
 )
 
 
+def further_delivery(state: OrderState, event: StoreEvent) -> Delivery | None:
+    """The further delivery (models/delivery_stages.py) a packed / shipped / delivered event is about, or None when
+    it is about the order's own journey: it names the delivery, or it comes from a location that ships only that."""
+    if not delivery_stages.further(state) or event.type not in delivery_stages.STAGE_EVENTS:
+        return None
+    own = state.deliveries[0].delivery_id
+    if event.delivery_id == own or (event.delivery_id is None and event.store_id == state.dispatch_location):
+        return None
+    return delivery_stages.delivery_for(state, event)
+
+
 def refusal(state: OrderState, event: StoreEvent) -> str | None:
     """Why a store event does not fit the order now, or None when it applies."""
+    if (delivery := further_delivery(state, event)) is not None:
+        if state.status is OrderStatus.cancelled:
+            return "the order is already cancelled"
+        return delivery_stages.refusal(state, event, delivery)
+    known = {d.delivery_id for d in state.deliveries} or {"D1"}
+    if event.delivery_id is not None and event.delivery_id not in known:
+        return f"delivery {event.delivery_id} is not on the order"
     from_dispatch = event.type in FROM_DISPATCH
     if event.store_id != (state.dispatch_location if from_dispatch else state.store_id):
         return f"store {event.store_id} is not the order's {'dispatch location' if from_dispatch else 'store'}"
@@ -114,6 +132,10 @@ def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
     actor = journey.store_actor(event.store_id)
     effects = Effects()
     _heard_from_store(state, event.store_id, now)
+    if (delivery := further_delivery(state, event)) is not None:
+        return delivery_stages.apply(state, event, delivery, now)
+    if event.type in (StoreEventType.collected, StoreEventType.dispatched, StoreEventType.shipped):
+        effects.commit_lines = _own_lines(state)
     if event.type is StoreEventType.acknowledged:
         journey.transition(state, OrderStatus.acknowledged, now, actor, "acknowledged")
     elif event.type is StoreEventType.picked:
@@ -127,7 +149,7 @@ def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
         effects.commit_at = event.store_id
         _shipped(state, event, now, actor)
     elif event.type is StoreEventType.delivered:
-        journey.transition(state, OrderStatus.completed, now, actor, "delivered", "delivered to the customer")
+        delivery_stages.own_journey_done(state, now, actor, "delivered", "delivered to the customer")
         settlement.rebalance(state, now, actor, "delivered")
     elif event.type is StoreEventType.not_collected:
         cancel_everything(state, now, actor, "not_collected", "not collected; stock released", effects)
@@ -164,11 +186,20 @@ def _handed_over(state: OrderState, event: StoreEvent, now: datetime, actor: str
     settlement.settle_at_handover(state, event.event_id, actor, now)
     if any(p.status == "taken" and p.reference == event.event_id for p in state.payments):
         journey.record(state, now, actor, "payment_confirmed", "taken at handover")
-    if event.type is StoreEventType.collected:
+    if event.type is StoreEventType.collected and not delivery_stages.all_done(state):
+        waiting = ", ".join(d.delivery_id for d in delivery_stages.further(state) if not d.is_done)
+        detail = f"waiting for {waiting}"
+        journey.transition(state, OrderStatus.partially_collected, now, journey.SYSTEM, "partially_collected", detail)
+    elif event.type is StoreEventType.collected:
         journey.transition(state, OrderStatus.completed, now, journey.SYSTEM, "completed")
     else:
-        journey.transition(state, OrderStatus.completed, now, actor, "dispatched", "on its way to the customer")
+        delivery_stages.own_journey_done(state, now, actor, "dispatched", "on its way to the customer")
     settlement.rebalance(state, now, actor, "handed over")
+
+
+def _own_lines(state: OrderState) -> list[str] | None:
+    """At handover, only the order's own lines leave its location when further deliveries have theirs."""
+    return sorted(delivery_stages.own_line_ids(state)) if delivery_stages.further(state) else None
 
 
 def _shipped(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> None:
@@ -213,11 +244,13 @@ def cancel_everything(state: OrderState, now: datetime, actor: str, action: str,
     `rebalance`: everything taken is paid back, less a fee the policy keeps on an uncollected order)."""
     for charge in state.charges:
         charge.cancelled = True
+    shipped = {line_id for d in delivery_stages.further(state) if d.handed_over for line_id in d.line_ids}
+    delivery_stages.cancel(state, now, actor)
     for line in state.lines:
-        if line.quantity:
+        if line.quantity and line.line_id not in shipped:
             line.cancelled_quantity += line.quantity
             line.quantity = 0
-    effects.release({line.line_id: 0 for line in state.lines})
+    effects.release({line.line_id: 0 for line in state.lines if line.line_id not in shipped})
     state.store_update_pending_since = None
     journey.transition(state, OrderStatus.cancelled, now, actor, action, detail)
 

@@ -36,6 +36,7 @@ class StockWork(BaseModel):
 
     releases: list[tuple[dict[str, int], str | None]] = Field(default_factory=list)
     commit_at: str | None = None
+    commit_lines: list[str] | None = None
 
 
 class Projection(BaseModel):
@@ -130,6 +131,7 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
         stock=StockWork(
             releases=[(release.targets, release.location_id) for release in effects.releases],
             commit_at=effects.commit_at,
+            commit_lines=effects.commit_lines,
         ),
         events=events,
         extracts=extracts,
@@ -139,11 +141,13 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
 
 
 class ReservedTransition(BaseModel):
-    """Reserve the order's lines at its store and, only if every line could be, write the change that sends the
-    order there: one transaction, so stock is reserved exactly when the order says it was sent."""
+    """Reserve the order's lines at its store (and each further delivery's at its location) and, only if every line
+    could be, write the change that sends the order there: one transaction, so stock is reserved exactly when the
+    order says it was sent."""
 
     reserve: ReserveStock
     transition: Transition
+    more: list[ReserveStock] = Field(default_factory=list)  # further deliveries, each at its own location
 
 
 class ReservedCommit(BaseModel):

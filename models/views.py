@@ -176,6 +176,9 @@ class StoreOrder(BaseModel):
     transfers_incoming: list[Transfer]
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None
+    deliveries: list[DeliveryView] = Field(
+        default_factory=list, description="Which lines each location fulfils, and how (no sourcing detail)"
+    )
     update_pending: bool
     version: int
 
@@ -196,6 +199,7 @@ def for_store(state: OrderState) -> StoreOrder:
         transfers_incoming=state.pending_transfers(),
         delivery_address=state.delivery_address,
         dispatch_location=state.dispatch_location,
+        deliveries=[d.model_copy(update={"sourcing": None}) for d in deliveries_of(state)],
         update_pending=state.store_update_pending_since is not None,
         version=state.version,
     )

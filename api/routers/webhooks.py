@@ -62,7 +62,7 @@ def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tupl
     if order_number is None:
         raise field_error("order_number", f"a {event.type} event needs 'order_number'")
     keys = orders.order_keys(session, order_number)
-    if keys is None or (store_id != keys.store_id and store_id != orders.dispatch_location(session, order_number)):
+    if keys is None or (store_id != keys.store_id and store_id not in orders.order_senders(session, order_number)):
         raise NotFound(f"store {store_id} has no order {order_number}", type_="order-not-found")
     return order_number, keys.status, set(keys.seen_event_ids)
 
@@ -141,6 +141,7 @@ async def store_event(
                 transfer_id=event.transfer_id,
                 carrier=event.carrier,
                 tracking_number=event.tracking_number,
+                delivery_id=event.delivery_id,
             ),
         )
     except RPCError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -88,10 +89,18 @@ def order_keys(session: Session, order_number: str) -> OrderKeys | None:
     return OrderKeys(number, status, store_id, list(seen))
 
 
-def dispatch_location(session: Session, order_number: str) -> str | None:
-    """The location shipping a home-delivery order (read from its view: rare, only for dispatch events)."""
+def senders(view: dict[str, Any]) -> set[str]:
+    """Every location an order's view says may report on it: its store, its dispatch location, and the location of
+    each of its deliveries."""
+    found = {view.get("store_id"), view.get("dispatch_location")}
+    found |= {delivery.get("location_id") for delivery in view.get("deliveries", [])}
+    return {location for location in found if location}
+
+
+def order_senders(session: Session, order_number: str) -> set[str]:
+    """The locations that may report on an order (read from its view)."""
     record = get_order_record(session, order_number)
-    return record.view.get("dispatch_location") if record is not None else None
+    return senders(record.view) if record is not None else set()
 
 
 def search_orders(

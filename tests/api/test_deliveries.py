@@ -5,7 +5,7 @@ click & collect delivery; mixed deliveries and unsourceable lines are refused by
 from __future__ import annotations
 
 from activities.notifications import validate_extract
-from models.db.tables import NotificationExtractRow, OrderEventRow, OrderExportStateRow
+from models.db.tables import NotificationExtractRow, OrderEventRow, OrderExportStateRow, StoreMessageRow
 from tests.outbox_support import rows
 from tests.support import (
     CHANNEL,
@@ -14,6 +14,7 @@ from tests.support import (
     PRICES,
     TEE,
     gateway_operations,
+    make_ready,
     order_body,
     place,
     settled,
@@ -112,15 +113,15 @@ async def test_an_old_click_and_collect_body_is_one_delivery(stack):
 
 
 async def test_refused_placements_name_the_field(stack):
-    mixed = order_body()
-    mixed["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS}
+    two_stores = order_body()
+    two_stores["lines"][1]["fulfilment"] = {"method": "click_and_collect", "store_id": "S002"}
     no_address = order_body(fulfilment={"method": "home_delivery"})
     unknown = home_delivery(location_id="W999")
     too_many = home_delivery()
     too_many["lines"][0]["quantity"] = 999
     too_many["payment"]["amount"]["amount"] = PRICES[TEE] * 999 + PRICES[JEANS]
     for body, field in [
-        (mixed, "lines"),
+        (two_stores, "lines"),
         (no_address, "fulfilment.address"),
         (unknown, "fulfilment.location_id"),
         (too_many, "lines[0].quantity"),
@@ -129,3 +130,43 @@ async def test_refused_placements_name_the_field(stack):
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert [e["field"] for e in response.json()["errors"]] == [field], response.text
+
+
+async def test_a_mixed_order_is_collected_and_delivered_with_a_capture_per_delivery(stack):
+    """One line collected at S001, one delivered from the warehouse; one `authorise` card: two authorisations,
+    two captures (each when its delivery goes), the order partially collected until the parcel arrives."""
+    body = home_delivery()
+    body["fulfilment"] = {"method": "click_and_collect", "store_id": "S001"}
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS}
+    warehouse_before = await _stock(stack, JEANS, "W001")
+    number = await place(stack.http, body)
+    view = await settled(stack.http, number)
+    assert [(d["delivery_id"], d["method"], d["location_id"], d["status"], d["lines"]) for d in view["deliveries"]] == [
+        ("D1", "click_and_collect", "S001", "allocated", ["L1"]),
+        ("D2", "home_delivery", "W001", "allocated", ["L2"]),
+    ]
+    share = PRICES[TEE] * 2
+    assert [(p["payment_id"], p["status"], p["amount"]["amount"]) for p in view["payments"]] == [
+        ("P1", "authorised", share),
+        ("P2", "authorised", PRICES[JEANS]),
+    ]
+    assert (await _stock(stack, JEANS, "W001"))["reserved"] == warehouse_before["reserved"] + 1
+    messages = {(m.store_id, m.type) for m in rows(stack.engine, StoreMessageRow, order_number=number)}
+    assert messages == {("S001", "order_created"), ("W001", "delivery_created")}
+
+    await store_says(stack.http, number, "shipped", "W001", carrier="DPD", tracking_number="15501234567890")
+    await make_ready(stack.http, number)
+    await store_says(stack.http, number, "collected", "S001")
+    view = await wait_for_status(stack.http, number, "partially_collected")
+    await settled(stack.http, number)
+    captures = [op for op in gateway_operations(stack.engine, number) if op[0] == "capture"]
+    assert sorted(captures) == sorted([("capture", "approved", PRICES[JEANS]), ("capture", "approved", share)])
+
+    await store_says(stack.http, number, "delivered", "W001", delivery_id="D2")
+    done = await wait_for_status(stack.http, number, "completed")
+    assert [d["status"] for d in done["deliveries"]] == ["collected", "delivered"]
+    assert done["paid"]["amount"] == TOTAL and done["authorised"]["amount"] == 0
+    after = await _stock(stack, JEANS, "W001")
+    assert (after["on_hand"], after["reserved"]) == (warehouse_before["on_hand"] - 1, warehouse_before["reserved"])
+    events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
+    assert events.count("shipped") == 1 and events.count("delivered") == 1 and events[-1] == "completed"

@@ -49,14 +49,36 @@ def test_lines_repeating_the_order_fulfilment_stay_one_delivery() -> None:
     assert placement_problems(order, PRODUCTS, OPEN_STORE) == []
 
 
-def test_lines_placed_two_ways_are_two_deliveries_refused_until_carried_out() -> None:
+def test_lines_placed_two_ways_are_two_deliveries_the_collection_first() -> None:
+    home = {"method": "home_delivery", "address": ADDRESS, "location_id": WAREHOUSE_ID}
+    order = placed(home, [home, {"method": "click_and_collect", "store_id": STORE}])
+    assert [g.method for g in group_lines(order)] == [DeliveryMethod.home_delivery, DeliveryMethod.click_and_collect]
+    assert fulfilment_problems(order) == []
+    state = new_order("100001", order, PRODUCTS, T0)
+    assert [(d.delivery_id, d.method, d.line_ids) for d in state.deliveries] == [
+        ("D1", DeliveryMethod.click_and_collect, ["L2"]),
+        ("D2", DeliveryMethod.home_delivery, ["L1"]),
+    ]
+    assert (state.store_id, state.dispatch_location, state.fulfilment_method) == (STORE, None, "click_and_collect")
+
+
+def test_an_order_is_collected_at_one_store() -> None:
     order = placed(
-        {"method": "click_and_collect", "store_id": STORE}, [None, {"method": "home_delivery", "address": ADDRESS}]
+        {"method": "click_and_collect", "store_id": STORE}, [None, {"method": "click_and_collect", "store_id": "S002"}]
     )
-    assert [g.method for g in group_lines(order)] == [DeliveryMethod.click_and_collect, DeliveryMethod.home_delivery]
-    assert [g.line_indexes for g in group_lines(order)] == [[0], [1]]
-    problems = fulfilment_problems(order)
-    assert problems == [FieldProblem("lines", "the lines make 2 deliveries; an order is carried out as one for now")]
+    assert fulfilment_problems(order) == [
+        FieldProblem("lines", "an order is collected at one store, not 2 (S001, S002)")
+    ]
+
+
+def test_each_named_location_is_checked_by_its_field() -> None:
+    order = placed(
+        {"method": "click_and_collect", "store_id": STORE},
+        [None, {"method": "home_delivery", "address": ADDRESS, "location_id": "W999"}],
+    )
+    assert placement_problems(order, PRODUCTS, OPEN_STORE) == [
+        FieldProblem("lines[1].fulfilment.location_id", "unknown location 'W999'")
+    ]
 
 
 def test_each_method_names_what_it_lacks_by_field() -> None:

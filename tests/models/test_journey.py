@@ -37,13 +37,16 @@ EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     },
     S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
     # Home delivery: packed, shipped, delivered (completed); `dispatched` completes it in one step.
-    S.awaiting_dispatch: {S.completed, S.cancelled, S.ready_to_ship, S.shipped},
-    S.ready_to_ship: {S.shipped, S.completed, S.cancelled},
-    S.shipped: {S.completed},
+    S.awaiting_dispatch: {S.completed, S.cancelled, S.ready_to_ship, S.shipped, S.partially_shipped},
+    S.ready_to_ship: {S.shipped, S.completed, S.partially_shipped, S.cancelled},
+    S.shipped: {S.completed, S.partially_shipped},
+    # The order's own journey is done while a further delivery is on its way.
+    S.partially_collected: {S.completed},
+    S.partially_shipped: {S.completed},
     S.awaiting_acknowledgement: {S.acknowledged, S.on_hold, S.cancelled, S.awaiting_dispatch},
     S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled, S.awaiting_acknowledgement, S.awaiting_dispatch},
     S.ready_for_collection: {S.collected, S.cancelled, S.acknowledged, S.awaiting_dispatch},
-    S.collected: {S.completed},
+    S.collected: {S.completed, S.partially_collected},
     S.completed: set(),
     S.cancelled: set(),
 }

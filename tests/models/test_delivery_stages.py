@@ -1,0 +1,155 @@
+"""Further deliveries (models/delivery_stages.py): a mixed order (one line collected at a store, one delivered from
+the warehouse) through the pure shell: reserved at each location, each delivery captures its own share in
+`authorise` mode, the order is partially collected until the last delivery is done, and what nobody needs is
+voided. Head Office's whole-order moves and changes after a shipment are refused by rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import clearance, delivery_stages
+from models.deliveries import DeliveryMethod, DeliveryStatus
+from models.delivery_views import deliveries_of
+from models.events import OrderEventType, event_types_for
+from models.order import LineFulfilment, OrderState, OrderStatus, StoreEvent, StoreEventType
+from models.payments import GatewayOperationKind
+from models.placement import new_order
+from models.placing import PlaceOrder
+from tests.models.factories import HO, PRODUCTS, STORE, T0, WAREHOUSE_ID, refused_by
+from tests.models.pure_shell import Books, FakeGateway, PureShell
+from tests.models.test_placement import place
+
+S = OrderStatus
+ADDRESS = {"name": "Ada Lovelace", "line1": "1 Abington Street", "city": "Northampton", "postcode": "NN1 2AJ",
+           "country": "GB"}  # fmt: skip
+TEE, JEANS = 3000, 4500  # L1: 2 × 15.00 collected at S001; L2: 1 × 45.00 delivered from W001
+
+
+def mixed(mode: str = "authorise") -> OrderState:
+    body: dict[str, Any] = place().model_dump(mode="json")
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": WAREHOUSE_ID}
+    body["payment"] = {"mode": mode, "method": "card", "token": "tok_approve", "amount": body["payment"]["amount"]}
+    return new_order("100001", PlaceOrder.model_validate(body), PRODUCTS, T0)
+
+
+def shell(state: OrderState) -> PureShell:
+    return PureShell(state, FakeGateway(Books()), T0)
+
+
+def event(kind: str, store_id: str = STORE, event_id: str | None = None, **extra: Any) -> StoreEvent:
+    return StoreEvent(
+        event_id=event_id or f"E-{kind}", type=StoreEventType(kind), store_id=store_id, occurred_at=T0, **extra
+    )
+
+
+def shipped(**extra: Any) -> StoreEvent:
+    return event("shipped", WAREHOUSE_ID, carrier="DPD", tracking_number="JD014600003GB", **extra)
+
+
+def test_a_mixed_order_is_two_deliveries_each_authorised_for_its_share() -> None:
+    state = mixed()
+    assert [(d.delivery_id, d.method, d.location_id, d.line_ids) for d in state.deliveries] == [
+        ("D1", DeliveryMethod.click_and_collect, STORE, ["L1"]),
+        ("D2", DeliveryMethod.home_delivery, WAREHOUSE_ID, ["L2"]),
+    ]
+    assert [(p.payment_id, p.amount.amount, p.delivery_id) for p in state.payments] == [
+        ("P1", TEE, "D1"),
+        ("P2", JEANS, "D2"),
+    ]
+    assert [line.fulfilment for line in state.lines] == [LineFulfilment.click_and_collect, LineFulfilment.home_delivery]
+    assert [r.line_id for r in clearance.lines_to_reserve(state)] == ["L1"]
+    (further,) = delivery_stages.reservations(state)
+    assert (further.location_id, [r.line_id for r in further.lines]) == (WAREHOUSE_ID, ["L2"])
+
+
+def test_one_prepaid_payment_is_not_split() -> None:
+    body: dict[str, Any] = place().model_dump(mode="json")
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": WAREHOUSE_ID}
+    state = new_order("100001", PlaceOrder.model_validate(body), PRODUCTS, T0)
+    assert [(p.amount.amount, p.delivery_id) for p in state.payments] == [(TEE + JEANS, None)]
+
+
+def test_sent_out_each_location_is_told_and_the_further_delivery_is_allocated() -> None:
+    run = shell(mixed())
+    state = run.state
+    assert state.status is S.awaiting_acknowledgement
+    assert [p.status for p in state.payments] == ["authorised", "authorised"]
+    (own, further) = deliveries_of(state)
+    assert (own.status, further.status) == (DeliveryStatus.allocated, DeliveryStatus.allocated)
+
+
+def test_each_delivery_captures_its_own_share_and_the_order_completes_with_the_last() -> None:
+    run = shell(mixed())
+    assert run.store(event("packed", WAREHOUSE_ID)) is None
+    assert run.store(shipped()) is None
+    state = run.state
+    assert [(p.payment_id, p.status, p.moved_in) for p in state.payments] == [
+        ("P1", "authorised", 0),
+        ("P2", "captured", JEANS),
+    ]
+    assert state.paid().amount == JEANS and state.status is S.awaiting_acknowledgement
+    assert deliveries_of(state)[1].tracking_number == "JD014600003GB"
+    assert refused_by("cancel_order", state, actor=HO, reason="no") == "delivery_shipped"
+
+    assert run.store(event("acknowledged")) is None
+    assert run.store(event("picked", picked={"L1": 2})) is None
+    assert run.store(event("collected")) is None
+    assert state.status is S.partially_collected
+    assert [(p.status, p.moved_in) for p in state.payments] == [("captured", TEE), ("captured", JEANS)]
+    assert run.store(event("delivered", WAREHOUSE_ID)) is None
+    assert state.status is S.completed
+    assert [d.status for d in deliveries_of(state)] == [DeliveryStatus.collected, DeliveryStatus.delivered]
+    assert run.books.gateway_in == TEE + JEANS and state.paid().amount == TEE + JEANS
+
+
+def test_collected_first_the_order_waits_partially_collected_and_captures_the_rest_on_shipment() -> None:
+    run = shell(mixed())
+    for kind, extra in (("acknowledged", {}), ("picked", {"picked": {"L1": 2}}), ("collected", {})):
+        assert run.store(event(kind, **extra)) is None
+    state = run.state
+    assert state.status is S.partially_collected and state.paid().amount == TEE
+    told = [e for h in state.history for e in event_types_for(h, state)]
+    assert OrderEventType.collected in told and OrderEventType.completed not in told  # not completed yet
+    assert run.store(shipped()) is None
+    assert run.store(event("delivered", WAREHOUSE_ID)) is None
+    assert state.status is S.completed and state.paid().amount == TEE + JEANS
+    last = state.history[-1]
+    assert event_types_for(last, state) == [OrderEventType.completed]
+
+
+def test_a_further_delivery_answers_only_its_location_and_its_stage() -> None:
+    run = shell(mixed())
+    assert run.store(event("delivered", WAREHOUSE_ID)) == "delivered does not apply to delivery D2 allocated"
+    assert (
+        run.store(event("shipped", WAREHOUSE_ID, carrier="DPD")) == "a shipped event needs carrier and tracking_number"
+    )
+    assert run.store(event("packed", WAREHOUSE_ID, delivery_id="D9")) == "delivery D9 is not on the order"
+    assert run.store(event("packed", "S002", event_id="x", delivery_id="D2")) == "delivery D2 ships from W001, not S002"
+
+
+def test_cancelling_the_order_cancels_a_delivery_not_yet_shipped_and_voids_both_authorisations() -> None:
+    run = shell(mixed())
+    assert run.act("cancel_order", _cancel()) is None
+    state = run.state
+    assert state.status is S.cancelled
+    assert deliveries_of(state)[1].status is DeliveryStatus.cancelled
+    assert [p.status for p in state.payments] == ["voided", "voided"] and run.books.gateway_in == 0
+
+
+def test_whole_order_moves_are_refused_for_several_deliveries() -> None:
+    state = shell(mixed()).state
+    assert refused_by("move_to_store", state, store_id="S002", actor=HO) == "several_deliveries"
+
+
+def _cancel() -> Any:
+    from tests.models.factories import order_command
+
+    return order_command("cancel_order", reason="customer asked", actor=HO)
+
+
+def test_shipping_queues_the_capture_of_its_own_share_only() -> None:
+    state = shell(mixed()).state
+    delivery_stages.apply(state, shipped(), state.deliveries[1], T0)
+    assert [(op.kind, op.payment_id, op.amount.amount) for op in state.operations] == [
+        (GatewayOperationKind.capture, "P2", JEANS)
+    ]
