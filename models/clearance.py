@@ -93,6 +93,13 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
         return Effects()
     journey.record(state, now, journey.SYSTEM, "stock_reserved", f"at {state.store_id}")
     effects = Effects()
+    if state.fulfilment_method == DeliveryMethod.direct_sale:
+        # Sold at the till: handed over at once, the stock leaves the store, the order completes.
+        effects.commit_at = state.store_id
+        settlement.settle_at_handover(state, f"{state.order_number}:till", journey.SYSTEM, now)
+        journey.transition(state, OrderStatus.completed, now, journey.SYSTEM, "sold", "handed over at the till")
+        settlement.rebalance(state, now, journey.SYSTEM, "sold")
+        return effects
     if state.fulfilment_method == DeliveryMethod.home_delivery:
         # Placed for home delivery: its location ships it, and reports packed, shipped and delivered.
         journey.transition(state, OrderStatus.awaiting_dispatch, now, journey.SYSTEM, "sent_for_dispatch")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from models.catalogue import LocationKind, Store
 from models.deliveries import DeliveryMethod, LineGroup, group_lines
-from models.placing import PlaceOrder
+from models.placing import Channel, PlaceOrder
 from models.store_link import LinkState, click_and_collect_refusal
 
 Location = tuple[Store | None, tuple[LinkState, datetime | None]]  # a location (None: unknown) and its link
@@ -39,11 +39,12 @@ def fulfilment_problems(order: PlaceOrder) -> list[FieldProblem]:
             problems.append(
                 FieldProblem(path, f"address and location_id are for home_delivery, not {fulfilment.method}")
             )
-        if fulfilment.method == DeliveryMethod.direct_sale:
-            problems.append(
-                FieldProblem(f"{path}.method", "direct_sale is not carried out yet: place it as click_and_collect")
-            )
-    collections = [g for g in group_lines(order) if g.method is DeliveryMethod.click_and_collect]
+        if fulfilment.method == DeliveryMethod.direct_sale and order.channel not in (Channel.store, Channel.phone):
+            problems.append(FieldProblem(f"{path}.method", "a direct sale is for the store and phone channels"))
+    groups = group_lines(order)
+    collections = [g for g in groups if g.method is DeliveryMethod.click_and_collect]
+    if not problems and len(groups) > 1 and any(g.method is DeliveryMethod.direct_sale for g in groups):
+        problems.append(FieldProblem("lines", "a direct sale is the whole order: every line handed over at the till"))
     if not problems and len(collections) > 1:
         stores = ", ".join(str(g.location_id) for g in collections)
         problems.append(FieldProblem("lines", f"an order is collected at one store, not {len(collections)} ({stores})"))
@@ -81,6 +82,8 @@ def _problems(
     field = f"{path}.store_id"
     if store is None or store.kind != LocationKind.store:
         return [FieldProblem(field, f"unknown store {group.location_id!r}")]
+    if group.method is DeliveryMethod.direct_sale:
+        return []  # sold at its till: the store is there, whatever its link says
     if not store.click_and_collect_enabled:
         return [FieldProblem(field, f"store {store.store_id} is not enabled for click & collect")]
     if offline := click_and_collect_refusal(store.store_id, *link):

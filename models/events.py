@@ -72,6 +72,7 @@ _BY_ACTION = {
     "acknowledged": [OrderEventType.acknowledged],
     "collected": [OrderEventType.collected],
     "completed": [OrderEventType.completed],
+    "sold": [OrderEventType.collected, OrderEventType.completed],  # a direct sale, handed over at the till
     "dispatched": [OrderEventType.dispatched, OrderEventType.completed],
     "packed": [OrderEventType.packed],
     "shipped": [OrderEventType.shipped],

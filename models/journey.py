@@ -28,6 +28,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.awaiting_dispatch,
             OrderStatus.awaiting_approval,
             OrderStatus.awaiting_payment,
+            OrderStatus.completed,  # a direct sale: handed over at the till at once
         }
     ),
     # Waiting for Head Office: approval first, then the payment; a declined card holds the order.
@@ -36,6 +37,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.awaiting_payment,
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.awaiting_dispatch,  # placed for home delivery
+            OrderStatus.completed,  # a direct sale
             OrderStatus.on_hold,
             OrderStatus.cancelled,
         }
@@ -44,6 +46,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         {
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.awaiting_dispatch,
+            OrderStatus.completed,  # a direct sale
             OrderStatus.on_hold,
             OrderStatus.cancelled,
         }
@@ -55,6 +58,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.awaiting_transfer,
             OrderStatus.cancelled,
             OrderStatus.awaiting_dispatch,
+            OrderStatus.completed,  # a direct sale released from hold
         }
     ),
     OrderStatus.awaiting_transfer: frozenset(

@@ -170,3 +170,21 @@ async def test_a_mixed_order_is_collected_and_delivered_with_a_capture_per_deliv
     assert (after["on_hand"], after["reserved"]) == (warehouse_before["on_hand"] - 1, warehouse_before["reserved"])
     events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
     assert events.count("shipped") == 1 and events.count("delivered") == 1 and events[-1] == "completed"
+
+
+async def test_a_direct_sale_completes_at_once(stack):
+    body = order_body(channel="store", fulfilment={"method": "direct_sale", "store_id": "S002"})
+    before = await _stock(stack, TEE, "S002")
+    number = await place(stack.http, body, status="completed")
+    view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+    assert [(d["method"], d["location_id"], d["status"]) for d in view["deliveries"]] == [
+        ("direct_sale", "S002", "sold")
+    ]
+    assert view["paid"]["amount"] == TOTAL
+    after = await _stock(stack, TEE, "S002")
+    assert (after["on_hand"], after["reserved"]) == (before["on_hand"] - 2, before["reserved"])
+    events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
+    assert events[-2:] == ["collected", "completed"]
+    web = order_body(fulfilment={"method": "direct_sale", "store_id": "S002"})
+    refused = await stack.http.post("/orders", json=web, headers=CHANNEL)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "fulfilment.method"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import clearance
+from models.catalogue import ReservationOutcome
 from models.deliveries import DeliveryMethod, DeliveryStatus, group_lines
 from models.delivery_views import deliveries_of
 from models.order import LineFulfilment, OrderStatus
@@ -164,3 +166,29 @@ def test_an_order_switched_to_home_delivery_shows_its_dispatch_location() -> Non
         WAREHOUSE_ID,
         DeliveryStatus.allocated,
     )
+
+
+def test_a_direct_sale_is_for_the_store_and_phone_channels_and_is_the_whole_order() -> None:
+    sale = {"method": "direct_sale", "store_id": STORE}
+    assert fulfilment_problems(placed(sale)) == [
+        FieldProblem("fulfilment.method", "a direct sale is for the store and phone channels")
+    ]
+    at_till = PlaceOrder.model_validate({**placed(sale).model_dump(mode="json"), "channel": "store"})
+    assert fulfilment_problems(at_till) == []
+    mixed = at_till.model_dump(mode="json")
+    mixed["lines"][1]["fulfilment"] = {"method": "click_and_collect", "store_id": STORE}
+    assert [p.field for p in fulfilment_problems(PlaceOrder.model_validate(mixed))] == ["lines"]
+
+
+def test_a_direct_sale_completes_at_once_when_sent_out() -> None:
+    order = PlaceOrder.model_validate(
+        {**placed({"method": "direct_sale", "store_id": STORE}).model_dump(mode="json"), "channel": "store"}
+    )
+    state = new_order("100001", order, PRODUCTS, T0)
+    assert placement_problems(order, PRODUCTS, OPEN_STORE) == []
+    state.cleared_at = T0
+    effects = clearance.after_reservation(state, ReservationOutcome(reserved=True), T0)
+    assert state.status is OrderStatus.completed and effects.commit_at == STORE
+    assert effects.store_messages == []
+    (delivery,) = for_api(state).deliveries
+    assert (delivery.method, delivery.status) == (DeliveryMethod.direct_sale, DeliveryStatus.sold)

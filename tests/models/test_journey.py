@@ -24,16 +24,25 @@ EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         S.awaiting_dispatch,
         S.awaiting_approval,
         S.awaiting_payment,
+        S.completed,  # a direct sale, handed over at the till at once
     },
     # An order placed for home delivery goes to its dispatch location once approved and paid.
-    S.awaiting_approval: {S.awaiting_payment, S.awaiting_acknowledgement, S.awaiting_dispatch, S.on_hold, S.cancelled},
-    S.awaiting_payment: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.on_hold, S.cancelled},
+    S.awaiting_approval: {
+        S.awaiting_payment,
+        S.awaiting_acknowledgement,
+        S.awaiting_dispatch,
+        S.completed,
+        S.on_hold,
+        S.cancelled,
+    },
+    S.awaiting_payment: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.completed, S.on_hold, S.cancelled},
     S.on_hold: {
         S.awaiting_acknowledgement,
         S.ready_for_collection,
         S.awaiting_transfer,
         S.cancelled,
         S.awaiting_dispatch,
+        S.completed,
     },
     S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
     # Home delivery: packed, shipped, delivered (completed); `dispatched` completes it in one step.
