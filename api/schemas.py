@@ -56,6 +56,9 @@ class StoreWebhookEvent(BaseModel):
     )
     transfer_id: Line | None = Field(default=None, max_length=64, description="Required for 'transfer_received'")
     carrier: Line | None = Field(default=None, min_length=1, max_length=64, description="Required for 'shipped'")
+    reason: Line | None = Field(
+        default=None, min_length=1, max_length=500, description="'rejected': why the location cannot fulfil it"
+    )
     delivery_id: Line | None = Field(
         default=None,
         min_length=1,

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
 from models import interventions as lines
 from models import payment_actions as money
@@ -28,6 +29,7 @@ from models.intervention_commands import (
     ChangeVariant,
     ConfirmPayment,
     IssueRefund,
+    MoveDelivery,
     MoveToStore,
     OverridePayment,
     PromptStore,
@@ -134,6 +136,17 @@ ACTIONS: tuple[Action, ...] = (
         fulfilment.refusal_for_home_delivery,
         fulfilment.apply_home_delivery,
         fulfilment.needs_for_home_delivery,
+    ),
+    Action(
+        "move_delivery",
+        "move-delivery",
+        MoveDelivery,
+        "Move or re-source a delivery",
+        "Ship one further delivery from another location, named or (left out) chosen by sourcing; stock reserved "
+        "there, released where it was, both locations told.",
+        deliveries.refusal_for_move_delivery,
+        deliveries.apply_move_delivery,
+        deliveries.needs_for_move_delivery,
     ),
     Action(
         "redirect_stock",

@@ -41,6 +41,7 @@ class DeliveryStatus(StrEnum):
     collected = "collected"
     shipped = "shipped"  # with the carrier (dispatched in one step: done)
     delivered = "delivered"
+    rejected = "rejected"  # its location cannot fulfil it: Head Office moves or re-sources it
     sold = "sold"  # a direct sale, handed over at the till
     cancelled = "cancelled"
 

@@ -2,7 +2,8 @@
 delivery), each from its own location, with its own stages: placed → allocated (stock reserved, the location told)
 → ready_to_ship (packed) → shipped (carrier and tracking number: its stock leaves, its share is captured) →
 delivered. Its location reports them on the same signed webhook as a store (`packed`, `shipped`, `delivered`, with
-the `delivery_id` when it ships more than one of the order's deliveries).
+the `delivery_id` when it ships more than one of the order's deliveries), or `rejected` (it cannot fulfil it: a
+`delivery_rejected` alert until Head Office moves or re-sources it, models/delivery_actions.py).
 
 The order's status follows: while its own journey runs, the order's status is that journey's; once it is done
 (collected, or delivered) and a further delivery is not, the order is `partially_collected` (or
@@ -16,10 +17,13 @@ from models import journey, settlement
 from models.catalogue import LineReservation, ReserveStock
 from models.deliveries import Delivery, DeliveryStatus
 from models.effects import Effects
-from models.order import OrderState, OrderStatus, StoreEvent, StoreEventType
+from models.order import AlertType, OrderState, OrderStatus, StoreEvent, StoreEventType
 
-STAGE_EVENTS = frozenset({StoreEventType.packed, StoreEventType.shipped, StoreEventType.delivered})
+STAGE_EVENTS = frozenset(
+    {StoreEventType.packed, StoreEventType.shipped, StoreEventType.delivered, StoreEventType.rejected}
+)
 _EXPECTED = {
+    StoreEventType.rejected: {DeliveryStatus.allocated, DeliveryStatus.ready_to_ship},
     StoreEventType.packed: {DeliveryStatus.allocated},
     StoreEventType.shipped: {DeliveryStatus.allocated, DeliveryStatus.ready_to_ship},
     StoreEventType.delivered: {DeliveryStatus.shipped},
@@ -91,7 +95,12 @@ def refusal(state: OrderState, event: StoreEvent, delivery: Delivery) -> str | N
 def apply(state: OrderState, event: StoreEvent, delivery: Delivery, now: datetime) -> Effects:
     actor = journey.store_actor(event.store_id)
     effects = Effects()
-    if event.type is StoreEventType.packed:
+    if event.type is StoreEventType.rejected:
+        why = event.reason or "no reason given"
+        _stage(state, delivery, DeliveryStatus.rejected, now, actor, why)
+        detail = f"{delivery.delivery_id} at {delivery.location_id}: {why}"
+        journey.raise_alert(state, AlertType.delivery_rejected, now, detail)
+    elif event.type is StoreEventType.packed:
         _stage(state, delivery, DeliveryStatus.ready_to_ship, now, actor, "ready to ship")
     elif event.type is StoreEventType.shipped:
         delivery.carrier, delivery.tracking_number = event.carrier, event.tracking_number

@@ -10,6 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
 from models.placing import DeliveryAddress
+from models.sourcing import SourcingDecision
 from models.text import Line, Text
 
 
@@ -73,6 +74,16 @@ class MoveToStore(_Command):
 class SwitchToHomeDelivery(_Command):
     address: DeliveryAddress
     from_location: Line = Field(max_length=32, description="The warehouse or store that ships it")
+
+
+class MoveDelivery(_Command):
+    """Ship a further delivery from another location (named by Head Office, or chosen by sourcing)."""
+
+    delivery_id: Line = Field(max_length=16)
+    location_id: Line = Field(max_length=32, description="The warehouse or store that ships it from now on")
+    sourcing: SkipJsonSchema[SourcingDecision | None] = Field(
+        default=None, description="Set by the API when it re-sourced the delivery"
+    )
 
 
 class RedirectStock(_Command):

@@ -203,6 +203,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = False  # cleared when the store is heard from (store_events.py)
         elif alert.type is AlertType.projection_failed:
             resolved = False  # cleared when a change is written again (`before_write`)
+        elif alert.type is AlertType.delivery_rejected:
+            resolved = not any(d.status == "rejected" and d.delivery_id in alert.detail for d in state.deliveries)
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:

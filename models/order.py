@@ -76,6 +76,8 @@ class AlertType(StrEnum):
     # The collection store stopped linking (no heartbeat in time); cleared when it is back online.
     store_offline = "store_offline"
     store_unreachable = "store_unreachable"  # a message to the store's webhook could not be delivered
+    # A further delivery's location cannot fulfil it (models/delivery_stages.py): cleared when it is moved.
+    delivery_rejected = "delivery_rejected"
     # The database refused to record a change (a value it cannot store): the order goes on, its read model lags.
     projection_failed = "projection_failed"
 
@@ -98,6 +100,7 @@ class StoreEventType(StrEnum):
     packed = "packed"  # home delivery: packed at the dispatch location, ready to ship
     shipped = "shipped"  # home delivery: handed to the carrier (carrier, tracking_number); payment captured
     delivered = "delivered"  # home delivery: the carrier delivered it; the order completes
+    rejected = "rejected"  # a further delivery's location cannot fulfil it (short, refused): Head Office re-sources
 
 
 class LineFulfilment(StrEnum):
@@ -192,6 +195,7 @@ class StoreEvent(BaseModel):
     carrier: str | None = None  # shipped
     tracking_number: str | None = None  # shipped
     delivery_id: str | None = None  # packed / shipped / delivered: which of the order's deliveries at this location
+    reason: str | None = None  # rejected: why the location cannot fulfil it
 
 
 class StoreMessageFailed(BaseModel):

@@ -33,6 +33,7 @@ _EXPECTED = {
     StoreEventType.packed: {OrderStatus.awaiting_dispatch},
     StoreEventType.shipped: {OrderStatus.awaiting_dispatch, OrderStatus.ready_to_ship},
     StoreEventType.delivered: {OrderStatus.shipped},
+    StoreEventType.rejected: set(),  # only a further delivery's location rejects (models/delivery_stages.py)
 }
 # Events only the dispatch location of a home delivery sends.
 FROM_DISPATCH = frozenset(

@@ -16,7 +16,9 @@ from sqlmodel import Session
 from api import orders_service
 from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.interventions_service import (
+    MoveDeliveryRequest,
     actor_of,
+    move_delivery,
     require_available,
     require_collection_store,
     require_location,
@@ -174,6 +176,7 @@ PREPARED: dict[str, tuple[type[BaseModel], Preparer]] = {
     "move_to_store": (MoveToStore, _move_to_store),
     "switch_to_home_delivery": (SwitchToHomeDelivery, _home_delivery),
     "redirect_stock": (RedirectStock, _redirect_stock),
+    "move_delivery": (MoveDeliveryRequest, move_delivery),
 }
 
 _ADDRESS = {
@@ -191,6 +194,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "move_to_store": {"store_id": "S002"},
     "switch_to_home_delivery": {"from_location": "W001", "address": _ADDRESS},
     "redirect_stock": {"sku": "TEE-WHI-M", "quantity": 2, "from_location": "W001"},
+    "move_delivery": {"delivery_id": "D2"},
     "add_note": {"text": "Called the customer", "client_facing": False},
     "take_payment": {"amount": {"amount": 500, "currency": "GBP"}},
     "refund": {"amount": {"amount": 500, "currency": "GBP"}},

@@ -142,6 +142,7 @@ async def store_event(
                 carrier=event.carrier,
                 tracking_number=event.tracking_number,
                 delivery_id=event.delivery_id,
+                reason=event.reason,
             ),
         )
     except RPCError as error:

@@ -13,6 +13,8 @@ from tests.support import (
     JEANS,
     PRICES,
     TEE,
+    act,
+    eventually,
     gateway_operations,
     make_ready,
     order_body,
@@ -188,3 +190,51 @@ async def test_a_direct_sale_completes_at_once(stack):
     web = order_body(fulfilment={"method": "direct_sale", "store_id": "S002"})
     refused = await stack.http.post("/orders", json=web, headers=CHANNEL)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "fulfilment.method"
+
+
+async def test_a_delivery_rejected_by_its_location_is_re_sourced(stack):
+    """The warehouse picks short and rejects D2: an alert names it; Head Office re-sources it (sourcing chooses the
+    nearest other location with stock), the stock moves with it and the new location ships it."""
+    settings = {"strategy": "nearest_store", "distances_km": {"NN": {"W001": 3, "S002": 40, "S003": 90}}}
+    assert (await stack.http.put("/settings/sourcing", json=settings, headers=HO)).status_code == 200
+    body = home_delivery()
+    body["fulfilment"] = {"method": "click_and_collect", "store_id": "S001"}
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS}
+    number = await place(stack.http, body)
+    view = await settled(stack.http, number)
+    assert view["deliveries"][1]["location_id"] == "W001"
+
+    await store_says(stack.http, number, "rejected", "W001", reason="short pick: JEAN-IND-32 0 of 1")
+
+    async def alerted() -> dict | None:
+        view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["has_alert"] else None
+
+    view = await eventually(alerted)
+    assert view["deliveries"][1]["status"] == "rejected"
+    assert [a["type"] for a in view["alerts"] if not a["cleared_at"]] == ["delivery_rejected"]
+    s002_before = await _stock(stack, JEANS, "S002")
+    w001_before = await _stock(stack, JEANS, "W001")
+
+    moved = await act(stack.http, number, "move-delivery", {"delivery_id": "D2", "reason": "warehouse short"})
+    delivery = moved["deliveries"][1]
+    assert (delivery["location_id"], delivery["status"]) == ("S002", "allocated")
+    verdicts = {v["location_id"]: v["reason"] for v in delivery["sourcing"]["candidates"]}
+    assert verdicts["S002"] == "chosen" and verdicts["W001"] == "the location it moves away from"
+    assert not moved["has_alert"]
+    assert (await _stock(stack, JEANS, "S002"))["reserved"] == s002_before["reserved"] + 1
+    assert (await _stock(stack, JEANS, "W001"))["reserved"] == w001_before["reserved"] - 1
+    messages = [(m.store_id, m.type) for m in rows(stack.engine, StoreMessageRow, order_number=number)]
+    assert ("W001", "delivery_cancelled") in messages and ("S002", "delivery_created") in messages
+
+    await store_says(stack.http, number, "shipped", "S002", carrier="Royal Mail", tracking_number="JD014600003GB")
+
+    async def shipped() -> dict | None:
+        view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["deliveries"][1]["status"] == "shipped" else None
+
+    await eventually(shipped)
+    again = await stack.http.post(
+        f"/orders/{number}/move-delivery", json={"delivery_id": "D2", "reason": "too late"}, headers=HO
+    )
+    assert again.status_code == 409 and again.json()["rule"] == "delivery_not_movable"

@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from models import clearance, delivery_stages
+from models.actions import BY_NAME
 from models.deliveries import DeliveryMethod, DeliveryStatus
 from models.delivery_views import deliveries_of
 from models.events import OrderEventType, event_types_for
-from models.order import LineFulfilment, OrderState, OrderStatus, StoreEvent, StoreEventType
+from models.order import AlertType, LineFulfilment, OrderState, OrderStatus, StoreEvent, StoreEventType
 from models.payments import GatewayOperationKind
 from models.placement import new_order
 from models.placing import PlaceOrder
-from tests.models.factories import HO, PRODUCTS, STORE, T0, WAREHOUSE_ID, refused_by
+from tests.models.factories import HO, PRODUCTS, STORE, T0, WAREHOUSE_ID, order_command, refused_by
 from tests.models.pure_shell import Books, FakeGateway, PureShell
 from tests.models.test_placement import place
 
@@ -142,8 +143,6 @@ def test_whole_order_moves_are_refused_for_several_deliveries() -> None:
 
 
 def _cancel() -> Any:
-    from tests.models.factories import order_command
-
     return order_command("cancel_order", reason="customer asked", actor=HO)
 
 
@@ -153,3 +152,52 @@ def test_shipping_queues_the_capture_of_its_own_share_only() -> None:
     assert [(op.kind, op.payment_id, op.amount.amount) for op in state.operations] == [
         (GatewayOperationKind.capture, "P2", JEANS)
     ]
+
+
+# ---- a location that cannot fulfil its delivery, and Head Office moving it ------------------------------------
+
+
+def _move(state: OrderState, location_id: str = "S002", delivery_id: str = "D2", **extra: Any) -> Any:
+    return order_command("move_delivery", delivery_id=delivery_id, location_id=location_id, actor=HO, **extra)
+
+
+def test_a_rejected_delivery_raises_an_alert_naming_it_and_moving_it_clears_it() -> None:
+    run = shell(mixed())
+    assert run.store(event("rejected", WAREHOUSE_ID, reason="short pick: JEAN-IND-32 0 of 1")) is None
+    state = run.state
+    assert deliveries_of(state)[1].status is DeliveryStatus.rejected
+    (alert,) = [a for a in state.alerts if a.is_open]
+    assert (alert.type, alert.detail) == (AlertType.delivery_rejected, "D2 at W001: short pick: JEAN-IND-32 0 of 1")
+    action = BY_NAME["move_delivery"]
+    needs = action.decide_needs(state, _move(state))
+    assert (needs.reserve_at, [r.line_id for r in needs.reserve]) == ("S002", ["L2"])
+    assert run.act("move_delivery", _move(state)) is None
+    moved = deliveries_of(state)[1]
+    assert (moved.location_id, moved.status) == ("S002", DeliveryStatus.allocated)
+    assert not state.has_open_alert
+    assert run.store(event("shipped", "S002", event_id="E-s2", carrier="DPD", tracking_number="JD1")) is None
+    assert state.payments[1].status == "captured"
+
+
+def test_moving_a_delivery_releases_it_where_it_was_and_tells_both_locations() -> None:
+    state = shell(mixed()).state
+    effects = BY_NAME["move_delivery"].apply(state, _move(state), T0)
+    assert [(r.targets, r.location_id) for r in effects.releases] == [({"L2": 0}, WAREHOUSE_ID)]
+    assert [(m.type, m.store_id) for m in effects.store_messages] == [
+        ("delivery_cancelled", WAREHOUSE_ID),
+        ("delivery_created", "S002"),
+    ]
+
+
+def test_move_delivery_refusals_are_named() -> None:
+    state = shell(mixed()).state
+    assert refused_by("move_delivery", state, delivery_id="D9", location_id="S002", actor=HO) == "unknown_delivery"
+    assert refused_by("move_delivery", state, delivery_id="D1", location_id="S002", actor=HO) == "unknown_delivery"
+    assert refused_by("move_delivery", state, delivery_id="D2", location_id=WAREHOUSE_ID, actor=HO) == "same_location"
+    delivery_stages.apply(state, shipped(), state.deliveries[1], T0)
+    assert refused_by("move_delivery", state, delivery_id="D2", location_id="S002", actor=HO) == "delivery_not_movable"
+
+
+def test_only_a_further_delivery_is_rejected() -> None:
+    run = shell(mixed())
+    assert run.store(event("rejected", STORE)) == "rejected does not apply to an order awaiting_acknowledgement"

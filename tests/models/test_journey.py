@@ -420,6 +420,8 @@ def _assert_alerts_settled(state: OrderState) -> None:
             assert state.offline_store_id == state.store_id
         elif alert.type in (AlertType.store_unreachable, AlertType.projection_failed):
             pass  # cleared when the store is heard from (tests/models/test_store_events.py), or a write succeeds
+        elif alert.type is AlertType.delivery_rejected:
+            assert any(d.status == "rejected" for d in state.deliveries)
         else:
             assert state.status is CAUSE[alert.type]
 
@@ -467,6 +469,8 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = state.kept().amount > state.total().amount
             elif arg in (AlertType.store_unreachable, AlertType.projection_failed):  # may happen at any time
                 cause_present = True
+            elif arg is AlertType.delivery_rejected:  # raised by a further delivery's location
+                cause_present = any(d.status == "rejected" for d in state.deliveries)
             else:
                 cause_present = state.status is CAUSE[arg]
             if cause_present and not state.is_final:
