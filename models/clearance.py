@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import delivery_stages, journey, operations, settlement
+from models import delivery_stages, journey, operations, settlement, waiting
 from models.catalogue import LineReservation, ReservationOutcome
 from models.deliveries import DeliveryMethod
 from models.effects import Effects
@@ -44,6 +44,8 @@ def clear_for_store(state: OrderState, now: datetime) -> Effects | None:
             detail = "offline payment to confirm"
             journey.transition(state, OrderStatus.awaiting_payment, now, journey.SYSTEM, "awaiting_payment", detail)
         return None
+    if waiting.before_release(state, now):
+        return None  # a preorder: sent out on its release date (the order's alarm wakes it)
     state.cleared_at = now
     if any(p.status in ("taken", "captured", "authorised") for p in state.payments):
         journey.record(state, now, journey.SYSTEM, "payment_confirmed", confirmation(state))
@@ -86,6 +88,8 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
     """Stock reserved at the store: the order goes to it (placed for home delivery: to its location, to dispatch).
     Short: the order is held for Head Office."""
     if not outcome.reserved:
+        if waiting.backordered(state, outcome.detail, now):
+            return Effects()
         if state.status == OrderStatus.on_hold:
             journey.record(state, now, journey.SYSTEM, "still_short", outcome.detail)
         else:

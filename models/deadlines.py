@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, operations, settlement, sla
+from models import journey, operations, settlement, sla, waiting
 from models.effects import Effects
 from models.order import OrderState
 from models.sla import SlaPolicy
@@ -18,6 +18,7 @@ def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:
         sla.next_wakeup(state, policy),
         operations.reauthorisation_due(state),
         operations.next_reconciliation(state),
+        waiting.next_wakeup(state),
     )
     return min((moment for moment in moments if moment is not None), default=None)
 
@@ -35,4 +36,5 @@ def on_deadline(state: OrderState, policy: SlaPolicy, now: datetime) -> Effects:
         effects.tell_store("order_cancelled")
     operations.reauthorise_due(state, now)
     operations.recheck_due(state, now)
+    effects.send_to_store = waiting.on_deadline(state, now)  # a backorder tries its reservation again
     return effects

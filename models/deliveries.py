@@ -33,6 +33,8 @@ class DeliveryStatus(StrEnum):
 
     placed = "placed"  # the order is being cleared (approval, payment) before stock is reserved
     on_hold = "on_hold"
+    awaiting_release = "awaiting_release"  # a preorder, reserved on its release date
+    backordered = "backordered"  # waiting for replenishment
     allocated = "allocated"  # stock reserved at its location, the location told
     acknowledged = "acknowledged"
     awaiting_transfer = "awaiting_transfer"

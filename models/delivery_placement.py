@@ -42,6 +42,10 @@ def fulfilment_problems(order: PlaceOrder) -> list[FieldProblem]:
         if fulfilment.method == DeliveryMethod.direct_sale and order.channel not in (Channel.store, Channel.phone):
             problems.append(FieldProblem(f"{path}.method", "a direct sale is for the store and phone channels"))
     groups = group_lines(order)
+    at_till = any(g.method is DeliveryMethod.direct_sale for g in groups)
+    for field, waits in (("release_at", order.release_at), ("backorder_for", order.backorder_for)):
+        if at_till and waits is not None:
+            problems.append(FieldProblem(field, "a direct sale is handed over at once: it cannot wait for stock"))
     collections = [g for g in groups if g.method is DeliveryMethod.click_and_collect]
     if not problems and len(groups) > 1 and any(g.method is DeliveryMethod.direct_sale for g in groups):
         problems.append(FieldProblem("lines", "a direct sale is the whole order: every line handed over at the till"))

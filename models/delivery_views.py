@@ -18,6 +18,8 @@ _STATUS = {
     OrderStatus.awaiting_approval: DeliveryStatus.placed,
     OrderStatus.awaiting_payment: DeliveryStatus.placed,
     OrderStatus.on_hold: DeliveryStatus.on_hold,
+    OrderStatus.awaiting_release: DeliveryStatus.awaiting_release,
+    OrderStatus.backordered: DeliveryStatus.backordered,
     OrderStatus.awaiting_acknowledgement: DeliveryStatus.allocated,
     OrderStatus.acknowledged: DeliveryStatus.acknowledged,
     OrderStatus.awaiting_transfer: DeliveryStatus.awaiting_transfer,

@@ -101,6 +101,8 @@ def changed_lines(state: OrderState, command: _Command, now: datetime, effects: 
 
 
 def refusal_for_cancel_order(state: OrderState, command: CancelOrder) -> Refusal | None:
+    if state.status in (OrderStatus.awaiting_release, OrderStatus.backordered):
+        return None  # a preorder or backorder waiting for its stock: nothing is reserved yet
     if state.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
         return None  # cancelling is how Head Office turns down an order it will not approve or was not paid for
     if state.status == OrderStatus.on_hold and state.hold_reason in (

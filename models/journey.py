@@ -22,6 +22,8 @@ SYSTEM = "system"
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.received: frozenset(
         {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.on_hold,
             OrderStatus.cancelled,
@@ -34,6 +36,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     # Waiting for Head Office: approval first, then the payment; a declined card holds the order.
     OrderStatus.awaiting_approval: frozenset(
         {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
             OrderStatus.awaiting_payment,
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.awaiting_dispatch,  # placed for home delivery
@@ -44,6 +48,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     OrderStatus.awaiting_payment: frozenset(
         {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.awaiting_dispatch,
             OrderStatus.completed,  # a direct sale
@@ -53,6 +59,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     OrderStatus.on_hold: frozenset(
         {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.ready_for_collection,
             OrderStatus.awaiting_transfer,
@@ -67,6 +75,24 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.on_hold,
             OrderStatus.cancelled,
             OrderStatus.awaiting_dispatch,
+        }
+    ),
+    # A preorder waits for its release date, a backorder for replenishment (models/waiting.py).
+    OrderStatus.awaiting_release: frozenset(
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,
+            OrderStatus.backordered,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
+    ),
+    OrderStatus.backordered: frozenset(
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
         }
     ),
     # Home delivery: packed, shipped (with the carrier), delivered; `dispatched` completes it in one step.

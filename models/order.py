@@ -3,7 +3,7 @@ task queue every process agrees on. What leaves the workflow is decided in model
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -35,6 +35,8 @@ class OrderStatus(StrEnum):
     awaiting_approval = "awaiting_approval"  # held for Head Office approval before anything is charged or sent
     awaiting_payment = "awaiting_payment"  # offline prepaid (phone, bank transfer): until Head Office confirms it
     on_hold = "on_hold"
+    awaiting_release = "awaiting_release"  # a preorder: reserves on its release date
+    backordered = "backordered"  # short when sent out: waits for replenishment until its backorder deadline
     awaiting_acknowledgement = "awaiting_acknowledgement"
     acknowledged = "acknowledged"
     awaiting_transfer = "awaiting_transfer"
@@ -241,6 +243,10 @@ class OrderState(BaseModel):
     approval_reason: str | None = None  # why Head Office must approve the order before it goes ahead
     approved_at: datetime | None = None
     cleared_at: datetime | None = None  # approval and placement payments settled: the order may go to the store
+    release_at: datetime | None = None  # a preorder: its stock is reserved on this date (models/waiting.py)
+    backorder_for: timedelta | None = None  # short when sent out: wait this long for replenishment
+    backorder_until: datetime | None = None
+    backorder_tried_at: datetime | None = None
     store_update_pending_since: datetime | None = None
     # Internal counters: they number what the order creates, so every id is deterministic on replay.
     money_operations: int = 0  # gateway operations: order-<n>:<kind>:<seq>

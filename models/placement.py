@@ -242,6 +242,8 @@ def new_order(
         payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries)),
         loyalty_offers=order.loyalty_offers,
         payment_policy=policy,
+        release_at=order.release_at,
+        backorder_for=order.backorder_for,
     )
     state.approval_reason = approval_reason(order, state.currency, policy)
     actor = f"{order.channel}:{order.customer.id}"

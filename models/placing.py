@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from models.money import Money
 from models.payments import GATEWAY_MODES, PaymentMode
@@ -121,6 +122,15 @@ class PlaceOrder(_Strict):
         description="Up to two payments: gift card or wallet funds first, then a card (or another method) for the rest",
     )
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list, max_length=20)
+    release_at: AwareDatetime | None = Field(
+        default=None, description="A preorder: its stock is reserved on this date (in the future)"
+    )
+    backorder_for: timedelta | None = Field(
+        default=None,
+        gt=timedelta(0),
+        le=timedelta(days=90),
+        description="Short of stock when sent out, wait this long (ISO 8601, up to P90D) for replenishment",
+    )
     notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")

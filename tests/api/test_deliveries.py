@@ -4,7 +4,12 @@ click & collect delivery; mixed deliveries and unsourceable lines are refused by
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
+
 from activities.notifications import validate_extract
+from models.db import stock as stock_db
 from models.db.tables import NotificationExtractRow, OrderEventRow, OrderExportStateRow, StoreMessageRow
 from tests.outbox_support import rows
 from tests.support import (
@@ -238,3 +243,29 @@ async def test_a_delivery_rejected_by_its_location_is_re_sourced(stack):
         f"/orders/{number}/move-delivery", json={"delivery_id": "D2", "reason": "too late"}, headers=HO
     )
     assert again.status_code == 409 and again.json()["rule"] == "delivery_not_movable"
+
+
+async def test_a_preorder_reserves_on_its_release_date(skipping_stack):
+    stack = skipping_stack
+    release = datetime.now(UTC) + timedelta(days=3)
+    before = await _stock(stack, TEE, "S001")
+    number = await place(stack.http, order_body(release_at=release.isoformat()), status="awaiting_release")
+    assert (await _stock(stack, TEE, "S001"))["reserved"] == before["reserved"]
+    await stack.env.sleep(timedelta(days=3, minutes=1))
+    view = await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    assert view["deliveries"][0]["status"] == "allocated"
+    assert (await _stock(stack, TEE, "S001"))["reserved"] == before["reserved"] + 2
+
+
+async def test_a_backorder_is_released_by_replenishment(skipping_stack):
+    stack = skipping_stack
+    available = (await _stock(stack, TEE, "S003"))["available"]
+    body = order_body("S003", lines=[(TEE, available + 1)], backorder_for="P7D")
+    number = await place(stack.http, body, status="backordered")
+    view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+    assert view["deliveries"][0]["status"] == "backordered" and not view["has_alert"]
+    with Session(stack.engine) as session:
+        stock_db.top_up(session, "S003", {TEE: available + 1})  # replenishment arrives in the stock ledger
+    await stack.env.sleep(timedelta(hours=1, minutes=1))
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    assert (await _stock(stack, TEE, "S003"))["reserved"] >= available + 1

@@ -18,6 +18,8 @@ S = OrderStatus
 # The journey as the design describes it, written out independently of models/journey.py.
 EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     S.received: {
+        S.awaiting_release,
+        S.backordered,
         S.awaiting_acknowledgement,
         S.on_hold,
         S.cancelled,
@@ -28,6 +30,8 @@ EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     },
     # An order placed for home delivery goes to its dispatch location once approved and paid.
     S.awaiting_approval: {
+        S.awaiting_release,
+        S.backordered,
         S.awaiting_payment,
         S.awaiting_acknowledgement,
         S.awaiting_dispatch,
@@ -35,8 +39,21 @@ EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
         S.on_hold,
         S.cancelled,
     },
-    S.awaiting_payment: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.completed, S.on_hold, S.cancelled},
+    S.awaiting_payment: {
+        S.awaiting_release,
+        S.backordered,
+        S.awaiting_acknowledgement,
+        S.awaiting_dispatch,
+        S.completed,
+        S.on_hold,
+        S.cancelled,
+    },
+    # A preorder waits for its release date, a backorder for replenishment.
+    S.awaiting_release: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.backordered, S.on_hold, S.cancelled},
+    S.backordered: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.on_hold, S.cancelled},
     S.on_hold: {
+        S.awaiting_release,
+        S.backordered,
         S.awaiting_acknowledgement,
         S.ready_for_collection,
         S.awaiting_transfer,

@@ -41,6 +41,8 @@ EXPECTED_CLOCKS = {
     S.on_hold: {AlertType.on_hold: timedelta(hours=4)},
     S.ready_for_collection: {AlertType.not_collected: timedelta(days=3)},
     S.collected: {},
+    S.awaiting_release: {},  # a preorder: its alarm is its release date (models/waiting.py)
+    S.backordered: {},
     S.partially_collected: {},  # the further deliveries' stages carry no SLA clock yet
     S.partially_shipped: {},
     S.completed: {},
