@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, operations, settlement, sla, waiting
+from models import delivery_stages, journey, operations, settlement, sla, waiting
 from models.effects import Effects
 from models.order import OrderState
 from models.sla import SlaPolicy
@@ -19,6 +19,7 @@ def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:
         operations.reauthorisation_due(state),
         operations.next_reconciliation(state),
         waiting.next_wakeup(state),
+        delivery_stages.next_deadline(state, policy),
     )
     return min((moment for moment in moments if moment is not None), default=None)
 
@@ -27,6 +28,7 @@ def on_deadline(state: OrderState, policy: SlaPolicy, now: datetime) -> Effects:
     effects = Effects()
     for alert_type in sla.breached(state, policy, now):
         journey.raise_alert(state, alert_type, now, f"SLA of {getattr(policy, alert_type.value)} breached")
+    delivery_stages.raise_breached(state, policy, now)
     expiry = sla.collection_deadline(state, policy)
     if expiry is not None and expiry <= now:
         detail = f"not collected within {policy.collection_expiry}; stock released"

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement
+from models import journey, settlement, sla
 from models.catalogue import LineReservation, ReserveStock
 from models.deliveries import Delivery, DeliveryStatus
 from models.effects import Effects
 from models.order import AlertType, OrderState, OrderStatus, StoreEvent, StoreEventType
+from models.sla import SlaPolicy
 
 STAGE_EVENTS = frozenset(
     {StoreEventType.packed, StoreEventType.shipped, StoreEventType.delivered, StoreEventType.rejected}
@@ -99,7 +100,7 @@ def apply(state: OrderState, event: StoreEvent, delivery: Delivery, now: datetim
         why = event.reason or "no reason given"
         _stage(state, delivery, DeliveryStatus.rejected, now, actor, why)
         detail = f"{delivery.delivery_id} at {delivery.location_id}: {why}"
-        journey.raise_alert(state, AlertType.delivery_rejected, now, detail)
+        journey.raise_alert(state, AlertType.delivery_rejected, now, detail, delivery.delivery_id)
     elif event.type is StoreEventType.packed:
         _stage(state, delivery, DeliveryStatus.ready_to_ship, now, actor, "ready to ship")
     elif event.type is StoreEventType.shipped:
@@ -118,6 +119,7 @@ def _stage(state: OrderState, delivery: Delivery, to: DeliveryStatus, now: datet
     delivery.status, delivery.status_since = to, now
     stage = {DeliveryStatus.ready_to_ship: "packed"}.get(to, to.value)
     journey.record(state, now, actor, f"delivery_{stage}", f"{delivery.delivery_id}: {detail}")
+    journey.settle_alerts(state, now)  # an alert about the stage it left clears
 
 
 def all_done(state: OrderState) -> bool:
@@ -145,3 +147,42 @@ def cancel(state: OrderState, now: datetime, actor: str) -> None:
     for delivery in further(state):
         if not delivery.handed_over and not delivery.is_done:
             _stage(state, delivery, DeliveryStatus.cancelled, now, actor, "cancelled with the order")
+
+
+# ---- SLA clocks of further deliveries: the same durations as the order's own home delivery ---------------------
+
+_CLOCKS = {
+    cause: alert for alert, cause in journey.DELIVERY_ALERT_CAUSE.items() if alert is not AlertType.delivery_rejected
+}
+
+
+def running_deadlines(state: OrderState, policy: SlaPolicy) -> list[tuple[Delivery, AlertType, datetime]]:
+    """Each further delivery's running clock (allocated: not_packed, ready_to_ship: not_shipped, shipped:
+    not_delivered), unless already breached in this stage."""
+    running: list[tuple[Delivery, AlertType, datetime]] = []
+    for delivery in further(state):
+        alert_type = _CLOCKS.get(delivery.status) if delivery.status is not None else None
+        since = delivery.status_since
+        if alert_type is None or since is None or state.status is OrderStatus.cancelled:
+            continue
+        raised = any(
+            a.delivery_id == delivery.delivery_id and a.type is alert_type and a.raised_at >= since
+            for a in state.alerts
+        )
+        if not raised:
+            running.append((delivery, alert_type, sla.after(since, getattr(policy, alert_type.value))))
+    return running
+
+
+def next_deadline(state: OrderState, policy: SlaPolicy) -> datetime | None:
+    return min((due for _d, _t, due in running_deadlines(state, policy)), default=None)
+
+
+def raise_breached(state: OrderState, policy: SlaPolicy, now: datetime) -> None:
+    """An alert naming each further delivery whose stage has overrun its SLA."""
+    for delivery, alert_type, due in running_deadlines(state, policy):
+        if due <= now:
+            detail = (
+                f"{delivery.delivery_id} at {delivery.location_id}: SLA of {getattr(policy, alert_type.value)} breached"
+            )
+            journey.raise_alert(state, alert_type, now, detail, delivery.delivery_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from models.deliveries import DeliveryStatus
 from models.order import (
     Alert,
     AlertType,
@@ -182,8 +183,12 @@ def transition(state: OrderState, to: OrderStatus, now: datetime, actor: str, ac
     settle_alerts(state, now)
 
 
-def raise_alert(state: OrderState, alert_type: AlertType, now: datetime, detail: str = "") -> Alert:
-    alert = Alert(alert_id=f"A{len(state.alerts) + 1}", type=alert_type, raised_at=now, detail=detail)
+def raise_alert(
+    state: OrderState, alert_type: AlertType, now: datetime, detail: str = "", delivery_id: str | None = None
+) -> Alert:
+    alert = Alert(
+        alert_id=f"A{len(state.alerts) + 1}", type=alert_type, raised_at=now, detail=detail, delivery_id=delivery_id
+    )
     state.alerts.append(alert)
     record(state, now, SYSTEM, "alert_raised", f"{alert_type}: {detail}".rstrip(": "))
     return alert
@@ -194,7 +199,9 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
     for alert in state.alerts:
         if not alert.is_open:
             continue
-        if alert.type is AlertType.not_updated:
+        if alert.delivery_id is not None:
+            resolved = _delivery_cause_gone(state, alert)
+        elif alert.type is AlertType.not_updated:
             resolved = state.store_update_pending_since is None
         elif alert.type is AlertType.transfer_not_received:
             resolved = not state.pending_transfers()
@@ -229,13 +236,25 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = False  # cleared when the store is heard from (store_events.py)
         elif alert.type is AlertType.projection_failed:
             resolved = False  # cleared when a change is written again (`before_write`)
-        elif alert.type is AlertType.delivery_rejected:
-            resolved = not any(d.status == "rejected" and d.delivery_id in alert.detail for d in state.deliveries)
         else:
             resolved = state.status != _ALERT_CAUSE_STATUS[alert.type]
         if resolved or state.is_final:
             alert.cleared_at = now
             record(state, now, SYSTEM, "alert_cleared", alert.type)
+
+
+# The stage of a further delivery that causes each alert about it (models/delivery_stages.py).
+DELIVERY_ALERT_CAUSE = {
+    AlertType.not_packed: DeliveryStatus.allocated,
+    AlertType.not_shipped: DeliveryStatus.ready_to_ship,
+    AlertType.not_delivered: DeliveryStatus.shipped,
+    AlertType.delivery_rejected: DeliveryStatus.rejected,
+}
+
+
+def _delivery_cause_gone(state: OrderState, alert: Alert) -> bool:
+    delivery = next((d for d in state.deliveries if d.delivery_id == alert.delivery_id), None)
+    return delivery is None or delivery.status is not DELIVERY_ALERT_CAUSE.get(alert.type)
 
 
 def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str, *, alert: bool = True) -> None:

@@ -158,6 +158,7 @@ class Alert(BaseModel):
     raised_at: datetime
     cleared_at: datetime | None = None
     detail: str = ""
+    delivery_id: str | None = None  # the further delivery it is about (its cause is that delivery's stage)
 
     @property
     def is_open(self) -> bool:

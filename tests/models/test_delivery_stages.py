@@ -5,6 +5,7 @@ voided. Head Office's whole-order moves and changes after a shipment are refused
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from models import clearance, delivery_stages
@@ -201,3 +202,27 @@ def test_move_delivery_refusals_are_named() -> None:
 def test_only_a_further_delivery_is_rejected() -> None:
     run = shell(mixed())
     assert run.store(event("rejected", STORE)) == "rejected does not apply to an order awaiting_acknowledgement"
+
+
+# ---- SLA clocks per further delivery --------------------------------------------------------------------------
+
+
+def test_each_further_delivery_runs_its_own_clock_and_its_alert_names_it() -> None:
+    run = shell(mixed())
+    state = run.state
+    (allocated,) = delivery_stages.running_deadlines(state, run.policy)
+    assert (allocated[0].delivery_id, allocated[1], allocated[2]) == (
+        "D2",
+        AlertType.not_packed,
+        T0 + timedelta(days=1),
+    )
+    run.store(event("acknowledged"))  # the order's own journey moves on; D2's clock keeps running
+    run.later(timedelta(days=1))
+    (alert,) = [a for a in state.alerts if a.is_open and a.delivery_id]  # besides the order's own not_picked
+    assert (alert.type, alert.delivery_id) == (AlertType.not_packed, "D2")
+    assert alert.detail.startswith("D2 at W001: SLA of")
+    run.store(event("packed", WAREHOUSE_ID))
+    assert not alert.is_open  # D2 left the stage that caused it
+    assert [(d.delivery_id, t) for d, t, _due in delivery_stages.running_deadlines(state, run.policy)] == [
+        ("D2", AlertType.not_shipped)
+    ]
