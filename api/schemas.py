@@ -22,6 +22,7 @@ class OrderSummary(BaseModel):
     customer_name: str
     customer_email: str
     has_alert: bool
+    fulfilment_methods: str = Field(description="Its deliveries' methods, space-separated")
     created_at: datetime
     updated_at: datetime
 

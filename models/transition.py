@@ -52,6 +52,7 @@ class Projection(BaseModel):
     customer_name: str
     customer_email: str
     has_alert: bool
+    fulfilment_methods: str = ""  # its deliveries' methods, space-separated and sorted
     open_alert_types: list[str]
     created_at: datetime
     view: dict[str, Any]
@@ -83,6 +84,7 @@ class Transition(BaseModel):
 
 
 def projection_of(state: OrderState) -> Projection:
+    view = for_api(state)
     return Projection(
         order_number=state.order_number,
         version=state.version,
@@ -94,9 +96,10 @@ def projection_of(state: OrderState) -> Projection:
         customer_name=state.customer.name,
         customer_email=state.customer.email.lower(),
         has_alert=state.has_open_alert,
+        fulfilment_methods=" ".join(sorted({delivery.method.value for delivery in view.deliveries})),
         open_alert_types=sorted({alert.type.value for alert in state.alerts if alert.is_open}),
         created_at=state.created_at,
-        view=for_api(state).model_dump(mode="json"),
+        view=view.model_dump(mode="json"),
         seen_event_ids=state.seen_event_ids,
     )
 

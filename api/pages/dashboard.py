@@ -18,6 +18,7 @@ from models.catalogue import LocationKind
 from models.db.catalogue import list_stores
 from models.db.orders import count_open_alerts_by_type, count_orders_by_status, search_orders
 from models.db.store_links import list_links
+from models.deliveries import DeliveryMethod
 from models.order import AlertType, OrderStatus
 from models.settings import ApiKeyHolder
 
@@ -37,6 +38,7 @@ class Filters:
     order_number: str = ""
     status: str = ""
     alert: str = ""  # "" any, "yes" with an open alert, "no" without, or an alert type
+    method: str = ""  # a delivery method: orders with a delivery of it
     page: int = 1
 
     @classmethod
@@ -54,6 +56,7 @@ class Filters:
             order_number=q.get("order_number", "").strip(),
             status=status if status in OrderStatus.__members__ else "",
             alert=q.get("alert", "") if q.get("alert") in ("yes", "no", *AlertType.__members__) else "",
+            method=q.get("method", "") if q.get("method") in DeliveryMethod.__members__ else "",
             page=page,
         )
 
@@ -72,6 +75,7 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         status=filters.status or None,
         has_alert={"yes": True, "no": False}.get(filters.alert),
         alert_type=filters.alert if filters.alert in AlertType.__members__ else None,
+        fulfilment_method=filters.method or None,
         limit=PAGE_SIZE,
         offset=(filters.page - 1) * PAGE_SIZE,
     )
@@ -88,6 +92,7 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "alert_counts": count_open_alerts_by_type(session),
         "statuses": list(OrderStatus),
         "alert_types": list(AlertType),
+        "methods": list(DeliveryMethod),
         "stores": list_stores(session, LocationKind.store),
         # Only stores that send heartbeats have a link to show; the others are unmonitored.
         "store_links": [link for link in list_links(session) if link.since is not None],

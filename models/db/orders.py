@@ -32,6 +32,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         "customer_name": projection.customer_name,
         "customer_email": projection.customer_email,
         "has_alert": projection.has_alert,
+        "fulfilment_methods": projection.fulfilment_methods,
         "created_at": projection.created_at,
         "updated_at": now,
         "view": projection.view,
@@ -114,6 +115,7 @@ def search_orders(
     status: str | None = None,
     has_alert: bool | None = None,
     alert_type: str | None = None,
+    fulfilment_method: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -131,6 +133,8 @@ def search_orders(
         conditions.append(col(OrderRecordRow.status) == status)
     if has_alert is not None:
         conditions.append(col(OrderRecordRow.has_alert) == has_alert)
+    if fulfilment_method:  # no method's name is part of another's, so a substring is the method
+        conditions.append(col(OrderRecordRow.fulfilment_methods).contains(fulfilment_method))
     if alert_type:
         alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
         conditions.append(col(OrderRecordRow.order_number).in_(alerted))

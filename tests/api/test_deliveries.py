@@ -15,6 +15,7 @@ from tests.outbox_support import rows
 from tests.support import (
     CHANNEL,
     HO,
+    HO_KEY,
     JEANS,
     PRICES,
     TEE,
@@ -26,6 +27,7 @@ from tests.support import (
     place,
     settled,
     store_says,
+    ui_sign_in,
     wait_for_status,
 )
 
@@ -269,3 +271,18 @@ async def test_a_backorder_is_released_by_replenishment(skipping_stack):
     await stack.env.sleep(timedelta(hours=1, minutes=1))
     await wait_for_status(stack.http, number, "awaiting_acknowledgement")
     assert (await _stock(stack, TEE, "S003"))["reserved"] >= available + 1
+
+
+async def test_orders_are_found_by_fulfilment_method_in_the_api_and_on_the_dashboard(stack):
+    home = await place(stack.http, home_delivery(location_id="S002"), status="awaiting_dispatch")
+    collect = await place(stack.http, order_body())
+    found = await stack.http.get("/orders", params={"fulfilment_method": "home_delivery"}, headers=HO)
+    items = {item["order_number"]: item["fulfilment_methods"] for item in found.json()["items"]}
+    assert items.get(home) == "home_delivery" and collect not in items
+    refused = await stack.http.get("/orders", params={"fulfilment_method": "teleport"}, headers=HO)
+    assert refused.status_code == 422
+
+    assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
+    page = (await stack.http.get("/ui/orders", params={"method": "home_delivery"})).text
+    assert f'data-order="{home}"' in page and f'data-order="{collect}"' not in page
+    assert 'data-methods="home_delivery"' in page and '<option value="home_delivery" selected>' in page
