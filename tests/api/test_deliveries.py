@@ -286,3 +286,24 @@ async def test_orders_are_found_by_fulfilment_method_in_the_api_and_on_the_dashb
     page = (await stack.http.get("/ui/orders", params={"method": "home_delivery"})).text
     assert f'data-order="{home}"' in page and f'data-order="{collect}"' not in page
     assert 'data-methods="home_delivery"' in page and '<option value="home_delivery" selected>' in page
+
+
+async def test_the_order_page_shows_each_delivery_with_its_status_tracking_and_sourcing(stack):
+    body = home_delivery()
+    body["fulfilment"] = {"method": "click_and_collect", "store_id": "S001"}
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS}
+    number = await place(stack.http, body)
+    await settled(stack.http, number)
+    await store_says(stack.http, number, "shipped", "W001", carrier="DPD", tracking_number="JD014600003GB")
+
+    async def shipped() -> dict | None:
+        view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["deliveries"][1]["status"] == "shipped" else None
+
+    await eventually(shipped)
+    assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
+    page = (await stack.http.get(f"/ui/orders/{number}")).text
+    section = page[page.index('id="deliveries"') :]
+    section = section[: section.index("</table>")]
+    assert 'data-delivery="D1"' in section and 'data-delivery="D2"' in section
+    assert "DPD JD014600003GB" in section and "W001: chosen" in section
