@@ -53,6 +53,7 @@ class Projection(BaseModel):
     customer_email: str
     has_alert: bool
     fulfilment_methods: str = ""  # its deliveries' methods, space-separated and sorted
+    delivery_locations: str = ""  # every location fulfilling one of its deliveries, each between spaces
     open_alert_types: list[str]
     created_at: datetime
     view: dict[str, Any]
@@ -97,11 +98,17 @@ def projection_of(state: OrderState) -> Projection:
         customer_email=state.customer.email.lower(),
         has_alert=state.has_open_alert,
         fulfilment_methods=" ".join(sorted({delivery.method.value for delivery in view.deliveries})),
+        delivery_locations=_between_spaces({d.location_id for d in view.deliveries if d.location_id}),
         open_alert_types=sorted({alert.type.value for alert in state.alerts if alert.is_open}),
         created_at=state.created_at,
         view=view.model_dump(mode="json"),
         seen_event_ids=state.seen_event_ids,
     )
+
+
+def _between_spaces(words: set[str]) -> str:
+    """Words a LIKE '% word %' finds exactly (a location id is never mistaken for a longer one)."""
+    return f" {' '.join(sorted(words))} " if words else ""
 
 
 def transition_of(state: OrderState, effects: Effects) -> Transition:

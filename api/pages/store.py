@@ -31,6 +31,11 @@ STORE_BUTTONS = {
     "not-collected": StoreEventType.not_collected,
     "acknowledge-update": StoreEventType.update_acknowledged,
     "transfer-received": StoreEventType.transfer_received,
+    # A home delivery this location ships (the order's own, or a further one: `delivery_id` names it).
+    "pack": StoreEventType.packed,
+    "ship": StoreEventType.shipped,
+    "deliver": StoreEventType.delivered,
+    "reject": StoreEventType.rejected,
 }
 
 
@@ -98,6 +103,10 @@ async def store_action(
             occurred_at=datetime.now(UTC),
             picked=picked,
             transfer_id=_text(form, "transfer_id"),
+            carrier=_text(form, "carrier"),
+            tracking_number=_text(form, "tracking_number"),
+            delivery_id=_text(form, "delivery_id"),
+            reason=_text(form, "reason"),
         )
         handle = temporal.get_workflow_handle(order_workflow_id(order_number))
         try:

@@ -1,4 +1,5 @@
-"""Orders list their deliveries' fulfilment methods (the dashboard's fulfilment filter and column).
+"""Orders list their deliveries' fulfilment methods (the dashboard's fulfilment filter and column) and the
+locations that fulfil them (a warehouse's or store's Pick Manager lists the deliveries it ships).
 
 Revision ID: 0011
 Revises: 0009 (the integrator re-points it to 0010, staff accounts, when both land)
@@ -26,6 +27,7 @@ _ORDERS = sa.table(
     sa.column("order_number", sa.String),
     sa.column("view", sa.JSON),
     sa.column("fulfilment_methods", sa.String),
+    sa.column("delivery_locations", sa.Text),
 )
 
 
@@ -37,15 +39,24 @@ def _methods(view: dict) -> str:
     return " ".join(sorted(found))
 
 
+def _locations(view: dict) -> str:
+    found = {view.get("store_id"), view.get("dispatch_location")} - {None, ""}
+    return f" {' '.join(sorted(found))} " if found else ""
+
+
 def upgrade() -> None:
     op.add_column("orders", sa.Column("fulfilment_methods", sa.String(length=64), nullable=False, server_default=""))
     op.create_index(op.f("ix_orders_fulfilment_methods"), "orders", ["fulfilment_methods"], unique=False)
+    op.add_column("orders", sa.Column("delivery_locations", sa.Text(), nullable=False, server_default=""))
     bind = op.get_bind()
     for number, view in bind.execute(sa.select(_ORDERS.c.order_number, _ORDERS.c.view)).all():
         methods = _methods(view if isinstance(view, dict) else {})
-        bind.execute(_ORDERS.update().where(_ORDERS.c.order_number == number).values(fulfilment_methods=methods))
+        locations = _locations(view if isinstance(view, dict) else {})
+        changes = {"fulfilment_methods": methods, "delivery_locations": locations}
+        bind.execute(_ORDERS.update().where(_ORDERS.c.order_number == number).values(**changes))
 
 
 def downgrade() -> None:
+    op.drop_column("orders", "delivery_locations")
     op.drop_index(op.f("ix_orders_fulfilment_methods"), table_name="orders")
     op.drop_column("orders", "fulfilment_methods")

@@ -33,6 +33,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         "customer_email": projection.customer_email,
         "has_alert": projection.has_alert,
         "fulfilment_methods": projection.fulfilment_methods,
+        "delivery_locations": projection.delivery_locations,
         "created_at": projection.created_at,
         "updated_at": now,
         "view": projection.view,
@@ -175,10 +176,16 @@ def count_open_alerts_by_type(session: Session, store_id: str | None = None) -> 
 
 
 def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list[OrderRecordRow]:
-    """A store's orders still to be handled (not completed or cancelled), oldest first."""
+    """A location's orders still to be handled (not completed or cancelled), oldest first: its own, and those with
+    a delivery it ships."""
     query = (
         select(OrderRecordRow)
-        .where(OrderRecordRow.store_id == store_id)
+        .where(
+            or_(
+                col(OrderRecordRow.store_id) == store_id,
+                col(OrderRecordRow.delivery_locations).contains(f" {store_id} "),
+            )
+        )
         .where(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         .order_by(col(OrderRecordRow.created_at), col(OrderRecordRow.order_number))
         .limit(limit)

@@ -155,6 +155,8 @@ class OrderRecordRow(SQLModel, table=True):
     fulfilment_methods: str = Field(
         default="", sa_column=Column(String(64), nullable=False, server_default="", index=True)
     )
+    # Every location that fulfils one of its deliveries, each between spaces (" S001 W001 "): a location's own list.
+    delivery_locations: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(sa_column=utc_column(index=True))
     updated_at: datetime = Field(sa_column=utc_column())
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
