@@ -17,6 +17,7 @@ from models.order import AlertType, LineFulfilment, OrderState, OrderStatus, Sto
 from models.payments import GatewayOperationKind
 from models.placement import new_order
 from models.placing import PlaceOrder
+from models.sla import SlaPolicy
 from tests.models.factories import HO, PRODUCTS, STORE, T0, WAREHOUSE_ID, order_command, refused_by
 from tests.models.pure_shell import Books, FakeGateway, PureShell
 from tests.models.test_placement import place
@@ -226,3 +227,34 @@ def test_each_further_delivery_runs_its_own_clock_and_its_alert_names_it() -> No
     assert [(d.delivery_id, t) for d, t, _due in delivery_stages.running_deadlines(state, run.policy)] == [
         ("D2", AlertType.not_shipped)
     ]
+
+
+# ---- edges: a shortage anywhere holds the order; the customer never comes for the collection ------------------
+
+
+def test_short_at_any_location_holds_the_whole_order_and_a_release_sends_every_delivery_out() -> None:
+    state = mixed()
+    run = PureShell.__new__(PureShell)
+    run.state, run.gateway, run.now = state, FakeGateway(Books()), T0
+    run.policy, run.stock_short, run.books = SlaPolicy(), True, run.gateway.books  # every location is short
+    run.decide(lambda now: None)
+    run.move_money()
+    assert state.status is S.on_hold
+    assert [d.status for d in deliveries_of(state)] == [DeliveryStatus.on_hold, DeliveryStatus.placed]
+    run.stock_short = False
+    assert run.act("release_hold", order_command("release_hold", actor=HO)) is None
+    assert state.status is S.awaiting_acknowledgement
+    assert [d.status for d in deliveries_of(state)] == [DeliveryStatus.allocated, DeliveryStatus.allocated]
+
+
+def test_not_collected_after_the_parcel_shipped_keeps_the_parcel_paid_and_voids_the_rest() -> None:
+    run = shell(mixed())
+    assert run.store(shipped()) is None
+    for kind, extra in (("acknowledged", {}), ("picked", {"picked": {"L1": 2}})):
+        assert run.store(event(kind, **extra)) is None
+    assert run.store(event("not_collected")) is None
+    state = run.state
+    assert state.status is S.cancelled
+    assert [(line.line_id, line.quantity) for line in state.lines] == [("L1", 0), ("L2", 1)]
+    assert [(p.payment_id, p.status) for p in state.payments] == [("P1", "voided"), ("P2", "captured")]
+    assert state.paid().amount == JEANS and run.books.gateway_in == JEANS
