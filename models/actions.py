@@ -37,6 +37,7 @@ from models.intervention_commands import (
     RejectOrder,
     ReleaseHold,
     RetryPayment,
+    SplitDelivery,
     SwitchToHomeDelivery,
     TakePayment,
 )
@@ -147,6 +148,17 @@ ACTIONS: tuple[Action, ...] = (
         deliveries.refusal_for_move_delivery,
         deliveries.apply_move_delivery,
         deliveries.needs_for_move_delivery,
+    ),
+    Action(
+        "split_delivery",
+        "split-delivery",
+        SplitDelivery,
+        "Deliver some lines separately",
+        "Split lines off their delivery into a new home delivery from another location (lines to be collected are "
+        "delivered instead); stock reserved there, released where it was, both locations told.",
+        deliveries.refusal_for_split_delivery,
+        deliveries.apply_split_delivery,
+        deliveries.needs_for_split_delivery,
     ),
     Action(
         "redirect_stock",

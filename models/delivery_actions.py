@@ -1,5 +1,6 @@
-"""Head Office actions on one of an order's further deliveries (models/delivery_stages.py): move it to another
-location, named or chosen by sourcing (the API sources it and names the location chosen, with the decision).
+"""Head Office actions on an order's deliveries (models/delivery_stages.py): move a further delivery to another
+location, named or chosen by sourcing (the API sources it and names the location chosen, with the decision), or
+split lines off a delivery into a new home delivery (lines to be collected switch to delivery this way).
 Same shape as models/fulfilment_actions.py: refusal, needs from the stock ledger, and the change with its effects."""
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ from datetime import datetime
 
 from models import delivery_stages, journey
 from models.catalogue import LineReservation
-from models.deliveries import Delivery, DeliveryStatus
+from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus
 from models.effects import Effects, Needs, Refusal
-from models.intervention_commands import MoveDelivery
-from models.interventions import record
-from models.order import OrderState
+from models.intervention_commands import MoveDelivery, SplitDelivery
+from models.interventions import changed_lines, closed, record
+from models.order import LineFulfilment, OrderState, OrderStatus
 
 # A delivery may move until it leaves its location.
 _MOVABLE = frozenset(
@@ -69,3 +70,103 @@ def apply_move_delivery(state: OrderState, command: MoveDelivery, now: datetime)
         effects.tell_store("delivery_cancelled", old).tell_store("delivery_created", command.location_id)
     journey.settle_alerts(state, now)
     return effects
+
+
+# ---- split lines off into a new home delivery ----------------------------------------------------------------
+
+
+def _source_of(state: OrderState, line_ids: list[str]) -> Delivery | None | Refusal:
+    """The further delivery the lines are in (None: the order's own collection), if they are all in one."""
+    homes = {line_id: d for d in delivery_stages.further(state) for line_id in d.line_ids}
+    sources = {homes[line_id].delivery_id if line_id in homes else None for line_id in line_ids}
+    if len(sources) > 1:
+        return Refusal("lines_in_several_deliveries", "split lines of one delivery at a time")
+    (source,) = sources
+    return next((d for d in delivery_stages.further(state) if d.delivery_id == source), None)
+
+
+def refusal_for_split_delivery(state: OrderState, command: SplitDelivery) -> Refusal | None:
+    if refusal := closed(state):
+        return refusal
+    if state.cleared_at is None or state.status is OrderStatus.on_hold:
+        return Refusal("order_not_sent", "the order's stock is not reserved yet: split it once it is sent out")
+    for line_id in command.line_ids:
+        line = state.line(line_id)
+        if line is None or not line.quantity:
+            return Refusal("unknown_line", f"line {line_id} is not an open line of the order")
+        if line.picked_quantity is not None:
+            return Refusal("already_picked", f"line {line_id} is picked: cancel it instead")
+    source = _source_of(state, command.line_ids)
+    if isinstance(source, Refusal):
+        return source
+    return _split_refusal(state, command, source)
+
+
+def _split_refusal(state: OrderState, command: SplitDelivery, source: Delivery | None) -> Refusal | None:
+    location: str | None
+    if source is None:
+        own_ids = delivery_stages.own_line_ids(state)
+        own = [line for line in state.lines if line.quantity and line.line_id in own_ids]
+        moving = [line for line in own if line.line_id in command.line_ids]
+        if any(line.fulfilment is not LineFulfilment.click_and_collect for line in moving):
+            return Refusal("not_collected_lines", "only lines to be collected split off the order's own delivery")
+        if len([line for line in own if line.line_id not in command.line_ids]) == 0:
+            return Refusal("whole_delivery", "every line would leave the collection: cancel or move the order instead")
+        location, address = state.store_id, command.address
+    else:
+        if source.status is not DeliveryStatus.allocated:
+            return Refusal("delivery_not_movable", f"{source.delivery_id} is {source.status}: it can no longer split")
+        if set(source.line_ids) <= set(command.line_ids):
+            return Refusal(
+                "whole_delivery", f"every line of {source.delivery_id} would move: move the delivery instead"
+            )
+        location, address = source.location_id, command.address or source.address
+    if address is None:
+        return Refusal("address_needed", "lines to be collected need the address to deliver them to")
+    if command.from_location == location:
+        return Refusal("same_location", f"the lines are already at {location}")
+    return None
+
+
+def needs_for_split_delivery(state: OrderState, command: SplitDelivery) -> Needs:
+    """The lines reserved at the new delivery's location first: short there, the split is refused (409)."""
+    reserve = []
+    for line_id in command.line_ids:
+        line = state.line(line_id)
+        if line is not None:
+            reserve.append(LineReservation(line_id=line.line_id, sku=line.sku, quantity=line.quantity))
+    return Needs(reserve=reserve, reserve_at=command.from_location)
+
+
+def apply_split_delivery(state: OrderState, command: SplitDelivery, now: datetime) -> Effects:
+    source = _source_of(state, command.line_ids)
+    assert not isinstance(source, Refusal)
+    if not state.deliveries:  # placed before deliveries were recorded: its collection is D1
+        own = [line.line_id for line in state.lines if line.fulfilment is LineFulfilment.click_and_collect]
+        state.deliveries = [Delivery(delivery_id="D1", method=DeliveryMethod.click_and_collect,
+                                     location_id=state.store_id, line_ids=own)]  # fmt: skip
+    number = 1 + max(int(d.delivery_id[1:]) for d in state.deliveries if d.delivery_id[1:].isdigit())
+    new = Delivery(
+        delivery_id=f"D{number}",
+        method=DeliveryMethod.home_delivery,
+        location_id=command.from_location,
+        address=command.address or (source.address if source else None),
+        line_ids=list(command.line_ids),
+        status=DeliveryStatus.allocated,
+        status_since=now,
+    )
+    state.deliveries.append(new)
+    old = source.location_id if source else state.store_id
+    record(
+        state, now, command, "delivery_split", f"{', '.join(new.line_ids)} → {new.delivery_id} from {new.location_id}"
+    )
+    effects = Effects().release({line_id: 0 for line_id in new.line_ids}, old)
+    effects.tell_store("delivery_created", new.location_id)
+    if source is not None:
+        source.line_ids = [line_id for line_id in source.line_ids if line_id not in new.line_ids]
+        return effects.tell_store("order_updated", source.location_id)
+    for line_id in new.line_ids:
+        line = state.line(line_id)
+        assert line is not None
+        line.fulfilment = LineFulfilment.home_delivery
+    return changed_lines(state, command, now, effects)  # the collection store picks fewer lines

@@ -86,6 +86,16 @@ class MoveDelivery(_Command):
     )
 
 
+class SplitDelivery(_Command):
+    """Some lines leave their delivery (the collection, or a further delivery) for a new home delivery."""
+
+    line_ids: list[Annotated[Line, Field(max_length=16)]] = Field(min_length=1, max_length=100)
+    from_location: Line = Field(max_length=32, description="The warehouse or store that ships the new delivery")
+    address: DeliveryAddress | None = Field(
+        default=None, description="Where it goes (needed when the lines were to be collected)"
+    )
+
+
 class RedirectStock(_Command):
     sku: Line = Field(max_length=64)
     quantity: int = Field(ge=1, le=9999)

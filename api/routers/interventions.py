@@ -31,7 +31,14 @@ from api.problems import field_error
 from api.responses import JSONBody
 from models.actions import ACTIONS, Action
 from models.db import catalogue
-from models.intervention_commands import AddItem, ChangeVariant, MoveToStore, RedirectStock, SwitchToHomeDelivery
+from models.intervention_commands import (
+    AddItem,
+    ChangeVariant,
+    MoveToStore,
+    RedirectStock,
+    SplitDelivery,
+    SwitchToHomeDelivery,
+)
 from models.text import LINE_PATTERN, Line, Text
 from models.views import OrderView
 
@@ -163,6 +170,11 @@ def _home_delivery(session: Session, view: dict[str, Any], command: SwitchToHome
     return command
 
 
+def _split_delivery(session: Session, view: dict[str, Any], command: SplitDelivery) -> SplitDelivery:
+    require_location(session, "from_location", command.from_location)
+    return command
+
+
 def _redirect_stock(session: Session, view: dict[str, Any], command: RedirectStock) -> RedirectStock:
     require_location(session, "from_location", command.from_location)
     require_available(session, command.from_location, command.sku, command.quantity)
@@ -177,6 +189,7 @@ PREPARED: dict[str, tuple[type[BaseModel], Preparer]] = {
     "switch_to_home_delivery": (SwitchToHomeDelivery, _home_delivery),
     "redirect_stock": (RedirectStock, _redirect_stock),
     "move_delivery": (MoveDeliveryRequest, move_delivery),
+    "split_delivery": (SplitDelivery, _split_delivery),
 }
 
 _ADDRESS = {
@@ -195,6 +208,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "switch_to_home_delivery": {"from_location": "W001", "address": _ADDRESS},
     "redirect_stock": {"sku": "TEE-WHI-M", "quantity": 2, "from_location": "W001"},
     "move_delivery": {"delivery_id": "D2"},
+    "split_delivery": {"line_ids": ["L2"], "from_location": "W001", "address": _ADDRESS},
     "add_note": {"text": "Called the customer", "client_facing": False},
     "take_payment": {"amount": {"amount": 500, "currency": "GBP"}},
     "refund": {"amount": {"amount": 500, "currency": "GBP"}},

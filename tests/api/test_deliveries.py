@@ -307,3 +307,26 @@ async def test_the_order_page_shows_each_delivery_with_its_status_tracking_and_s
     section = section[: section.index("</table>")]
     assert 'data-delivery="D1"' in section and 'data-delivery="D2"' in section
     assert "DPD JD014600003GB" in section and "W001: chosen" in section
+
+
+async def test_head_office_delivers_one_line_of_a_collection_instead(stack):
+    number = await place(stack.http, order_body())
+    s001_before, w001_before = await _stock(stack, JEANS, "S001"), await _stock(stack, JEANS, "W001")
+    body = {"line_ids": ["L2"], "from_location": "W001", "address": ADDRESS, "reason": "customer asked"}
+    view = await act(stack.http, number, "split-delivery", body)
+    assert [(d["delivery_id"], d["method"], d["location_id"], d["lines"]) for d in view["deliveries"]] == [
+        ("D1", "click_and_collect", "S001", ["L1"]),
+        ("D2", "home_delivery", "W001", ["L2"]),
+    ]
+    assert (await _stock(stack, JEANS, "S001"))["reserved"] == s001_before["reserved"] - 1
+    assert (await _stock(stack, JEANS, "W001"))["reserved"] == w001_before["reserved"] + 1
+    unknown = await stack.http.post(
+        f"/orders/{number}/split-delivery", json={**body, "from_location": "W999"}, headers=HO
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "from_location"
+    await store_says(stack.http, number, "shipped", "W001", carrier="DPD", tracking_number="JD014600003GB")
+    await make_ready(stack.http, number)
+    await store_says(stack.http, number, "collected", "S001")
+    await wait_for_status(stack.http, number, "partially_collected")
+    await store_says(stack.http, number, "delivered", "W001")
+    await wait_for_status(stack.http, number, "completed")

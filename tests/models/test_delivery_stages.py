@@ -258,3 +258,85 @@ def test_not_collected_after_the_parcel_shipped_keeps_the_parcel_paid_and_voids_
     assert [(line.line_id, line.quantity) for line in state.lines] == [("L1", 0), ("L2", 1)]
     assert [(p.payment_id, p.status) for p in state.payments] == [("P1", "voided"), ("P2", "captured")]
     assert state.paid().amount == JEANS and run.books.gateway_in == JEANS
+
+
+# ---- split lines off into a new home delivery ------------------------------------------------------------------
+
+
+def _split(line_ids: list[str], location: str = "S002", **extra: Any) -> Any:
+    return order_command("split_delivery", line_ids=line_ids, from_location=location, actor=HO, **extra)
+
+
+def collected_two_lines() -> PureShell:
+    """A click & collect order of two lines, sent to S001."""
+    return shell(new_order("100001", place(), PRODUCTS, T0))
+
+
+def test_a_line_to_be_collected_is_delivered_instead_as_a_new_delivery() -> None:
+    run = collected_two_lines()
+    state = run.state
+    assert refused_by("split_delivery", state, line_ids=["L2"], from_location=WAREHOUSE_ID, actor=HO) is None
+    assert run.act("split_delivery", _split(["L2"], WAREHOUSE_ID, address=ADDRESS)) is None
+    own, new = deliveries_of(state)
+    assert (own.delivery_id, own.lines) == ("D1", ["L1"])
+    assert (new.delivery_id, new.method, new.location_id, new.status, new.lines) == (
+        "D2",
+        DeliveryMethod.home_delivery,
+        WAREHOUSE_ID,
+        DeliveryStatus.allocated,
+        ["L2"],
+    )
+    assert state.lines[1].fulfilment is LineFulfilment.home_delivery
+    assert state.store_update_pending_since is not None  # the collection store picks one line fewer
+    effects = BY_NAME["split_delivery"].apply(
+        collected_two_lines().state, _split(["L2"], WAREHOUSE_ID, address=ADDRESS), T0
+    )
+    assert [(r.targets, r.location_id) for r in effects.releases] == [({"L2": 0}, STORE)]
+    assert ("delivery_created", WAREHOUSE_ID) in [(m.type, m.store_id) for m in effects.store_messages]
+
+
+def test_a_further_delivery_splits_into_two_and_each_ships_on_its_own() -> None:
+    body: dict[str, Any] = place(
+        lines=[("TEE-WHI-M", 2, 1500), ("JEAN-IND-32", 1, 4500), ("TEE-WHI-M", 1, 1500)]
+    ).model_dump(mode="json")
+    for line in body["lines"][1:]:
+        line["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": WAREHOUSE_ID}
+    run = shell(new_order("100001", PlaceOrder.model_validate(body), PRODUCTS, T0))
+    state = run.state
+    assert run.act("split_delivery", _split(["L3"])) is None
+    assert [(d.delivery_id, d.location_id, d.lines) for d in deliveries_of(state)] == [
+        ("D1", STORE, ["L1"]),
+        ("D2", WAREHOUSE_ID, ["L2"]),
+        ("D3", "S002", ["L3"]),
+    ]
+    assert deliveries_of(state)[2].address is not None  # the parcel goes where D2 was going
+    assert run.store(shipped()) is None
+    assert run.store(event("shipped", "S002", event_id="E-s3", carrier="DPD", tracking_number="JD2")) is None
+    assert [d.status for d in deliveries_of(state)[1:]] == [DeliveryStatus.shipped, DeliveryStatus.shipped]
+
+
+def test_split_refusals_are_named() -> None:
+    run = collected_two_lines()
+    state = run.state
+    assert (
+        refused_by("split_delivery", state, line_ids=["L1", "L2"], from_location="S002", actor=HO) == "whole_delivery"
+    )
+    assert (
+        refused_by("split_delivery", state, line_ids=["L2"], from_location=STORE, actor=HO, address=None)
+        == "address_needed"
+    )
+    assert refused_by("split_delivery", state, line_ids=["L2"], from_location=STORE, actor=HO) == "same_location"
+    assert refused_by("split_delivery", state, line_ids=["L9"], from_location="S002", actor=HO) == "unknown_line"
+    unsent = mixed()
+    assert refused_by("split_delivery", unsent, line_ids=["L1"], from_location="S002", actor=HO) == "order_not_sent"
+    sent = shell(mixed()).state
+    assert (
+        refused_by("split_delivery", sent, line_ids=["L1", "L2"], from_location="S002", actor=HO)
+        == "lines_in_several_deliveries"
+    )
+    assert refused_by("split_delivery", sent, line_ids=["L2"], from_location="S002", actor=HO) == "whole_delivery"
+    state.lines[1].fulfilment = LineFulfilment.buy_in_store
+    assert refused_by("split_delivery", state, line_ids=["L2"], from_location="S002", actor=HO) == "not_collected_lines"
+    state.lines[1].fulfilment = LineFulfilment.click_and_collect
+    state.lines[1].picked_quantity = 1
+    assert refused_by("split_delivery", state, line_ids=["L2"], from_location="S002", actor=HO) == "already_picked"
