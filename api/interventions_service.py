@@ -25,7 +25,7 @@ from models.db.store_links import link_state
 from models.intervention_commands import MoveDelivery, NewLine
 from models.order import order_workflow_id
 from models.settings import ApiKeyHolder
-from models.sourcing import CandidateVerdict, LineToSource, source
+from models.sourcing import CandidateVerdict, LineToSource, SourcingDecision, source
 from models.store_link import click_and_collect_refusal
 from models.text import Line, Text
 
@@ -170,3 +170,27 @@ class MoveDeliveryRequest(BaseModel):
     location_id: Line | None = Field(default=None, min_length=1, max_length=32, description="Left out: re-source it")
     reason: Line = Field(min_length=1, max_length=500)
     client_note: Text | None = Field(default=None, max_length=1000)
+
+
+def source_added_item(
+    session: Session, view: dict[str, Any], sku: str, quantity: int
+) -> tuple[str, dict[str, Any], SourcingDecision] | None:
+    """Where an added item ships from when the collection store lacks it and the order has somewhere to deliver
+    to (one of its home deliveries' address): sourcing's choice, or None (the store has it, or nothing to ship to:
+    the store's shortage refuses the action as before)."""
+    holding = catalogue.stock_holding(session, sku)
+    at_store = next((loc.available for loc in holding.locations if loc.location_id == view["store_id"]), 0)
+    address = view.get("delivery_address") or next(
+        (d["address"] for d in view.get("deliveries", []) if d.get("address")), None
+    )
+    if at_store >= quantity or address is None:
+        return None
+    wanted = [LineToSource(line_id=f"L{len(view['lines']) + 1}", sku=sku, quantity=quantity)]
+    candidates = sourcing_db.candidates(session, {sku})
+    decision = source(
+        wanted, candidates, policies.get_sourcing_policy(session), address.get("postcode"), datetime.now(UTC)
+    )
+    if decision.unsourced:
+        return None
+    (location_id,) = decision.assignments
+    return location_id, address, decision

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from models import delivery_stages, journey
 from models.catalogue import LineReservation
-from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus
+from models.deliveries import Delivery, DeliveryStatus
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import MoveDelivery, SplitDelivery
 from models.interventions import changed_lines, closed, record
@@ -141,21 +141,8 @@ def needs_for_split_delivery(state: OrderState, command: SplitDelivery) -> Needs
 def apply_split_delivery(state: OrderState, command: SplitDelivery, now: datetime) -> Effects:
     source = _source_of(state, command.line_ids)
     assert not isinstance(source, Refusal)
-    if not state.deliveries:  # placed before deliveries were recorded: its collection is D1
-        own = [line.line_id for line in state.lines if line.fulfilment is LineFulfilment.click_and_collect]
-        state.deliveries = [Delivery(delivery_id="D1", method=DeliveryMethod.click_and_collect,
-                                     location_id=state.store_id, line_ids=own)]  # fmt: skip
-    number = 1 + max(int(d.delivery_id[1:]) for d in state.deliveries if d.delivery_id[1:].isdigit())
-    new = Delivery(
-        delivery_id=f"D{number}",
-        method=DeliveryMethod.home_delivery,
-        location_id=command.from_location,
-        address=command.address or (source.address if source else None),
-        line_ids=list(command.line_ids),
-        status=DeliveryStatus.allocated,
-        status_since=now,
-    )
-    state.deliveries.append(new)
+    address = command.address or (source.address if source else None)
+    new = delivery_stages.add_delivery(state, list(command.line_ids), command.from_location, address, now)
     old = source.location_id if source else state.store_id
     record(
         state, now, command, "delivery_split", f"{', '.join(new.line_ids)} → {new.delivery_id} from {new.location_id}"

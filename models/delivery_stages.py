@@ -15,9 +15,10 @@ from datetime import datetime
 
 from models import journey, settlement, sla
 from models.catalogue import LineReservation, ReserveStock
-from models.deliveries import Delivery, DeliveryStatus
+from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus
 from models.effects import Effects
 from models.order import AlertType, OrderState, OrderStatus, StoreEvent, StoreEventType
+from models.placing import DeliveryAddress
 from models.sla import SlaPolicy
 
 STAGE_EVENTS = frozenset(
@@ -63,6 +64,32 @@ def reservations(state: OrderState) -> list[ReserveStock]:
             )
         )
     return wanted
+
+
+def add_delivery(
+    state: OrderState, line_ids: list[str], location_id: str, address: DeliveryAddress | None, now: datetime
+) -> Delivery:
+    """A new further delivery of these lines, its stock already reserved at its location (allocated). An order placed
+    before deliveries were recorded first records its collection as D1."""
+    if not state.deliveries:
+        own = [line.line_id for line in state.lines if line.line_id not in line_ids]
+        state.deliveries = [
+            Delivery(
+                delivery_id="D1", method=DeliveryMethod.click_and_collect, location_id=state.store_id, line_ids=own
+            )
+        ]
+    number = 1 + max(int(d.delivery_id[1:]) for d in state.deliveries if d.delivery_id[1:].isdigit())
+    delivery = Delivery(
+        delivery_id=f"D{number}",
+        method=DeliveryMethod.home_delivery,
+        location_id=location_id,
+        address=address,
+        line_ids=list(line_ids),
+        status=DeliveryStatus.allocated,
+        status_since=now,
+    )
+    state.deliveries.append(delivery)
+    return delivery
 
 
 def allocate(state: OrderState, now: datetime, effects: Effects) -> None:

@@ -61,6 +61,10 @@ class ChangeVariant(_Command):
 class AddItem(_Command):
     item: NewLine
     quantity: int = Field(ge=1, le=999)
+    # Set by the API when the collection store lacks the item and the order has an address: shipped from there.
+    ship_from: SkipJsonSchema[str | None] = None
+    address: SkipJsonSchema[DeliveryAddress | None] = None
+    sourcing: SkipJsonSchema[SourcingDecision | None] = None
 
 
 class BuyInStore(_Command):

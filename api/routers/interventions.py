@@ -24,6 +24,7 @@ from api.interventions_service import (
     require_location,
     run_action,
     sibling_variant,
+    source_added_item,
     to_new_line,
 )
 from api.params import OrderNumber
@@ -146,13 +147,13 @@ def _add_item(session: Session, view: dict[str, Any], request: AddItemRequest) -
     products = catalogue.products_by_sku(session, {request.sku})
     if request.sku not in products:
         raise field_error("sku", f"unknown SKU {request.sku!r}")
+    item = to_new_line(products[request.sku])
+    fields = {"item": item, "quantity": request.quantity, "reason": request.reason, "client_note": request.client_note}
+    if shipped := source_added_item(session, view, request.sku, request.quantity):
+        location_id, address, decision = shipped
+        return AddItem.model_validate({**fields, "ship_from": location_id, "address": address, "sourcing": decision})
     require_available(session, view["store_id"], request.sku, request.quantity)
-    return AddItem(
-        item=to_new_line(products[request.sku]),
-        quantity=request.quantity,
-        reason=request.reason,
-        client_note=request.client_note,
-    )
+    return AddItem.model_validate(fields)
 
 
 def _move_to_store(session: Session, view: dict[str, Any], command: MoveToStore) -> MoveToStore:

@@ -330,3 +330,27 @@ async def test_head_office_delivers_one_line_of_a_collection_instead(stack):
     await wait_for_status(stack.http, number, "partially_collected")
     await store_says(stack.http, number, "delivered", "W001")
     await wait_for_status(stack.http, number, "completed")
+
+
+async def test_an_item_the_collection_store_lacks_is_sourced_as_a_new_delivery(stack):
+    body = home_delivery()
+    body["fulfilment"] = {"method": "click_and_collect", "store_id": "S001"}
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": "W001"}
+    number = await place(stack.http, body)
+    await settled(stack.http, number)
+    lacking = (await _stock(stack, TEE, "S001"))["available"] + 1
+    view = await act(stack.http, number, "add-item", {"sku": TEE, "quantity": lacking, "reason": "customer called"})
+    added = view["deliveries"][2]
+    assert (added["delivery_id"], added["method"], added["location_id"], added["lines"]) == (
+        "D3",
+        "home_delivery",
+        "W001",
+        ["L3"],
+    )
+    assert added["sourcing"]["assignments"] == {"W001": ["L3"]}
+    plain = await stack.http.post(
+        f"/orders/{await place(stack.http, order_body())}/add-item",
+        json={"sku": TEE, "quantity": lacking, "reason": "customer called"},
+        headers=HO,
+    )
+    assert plain.status_code == 409 and plain.json()["rule"] == "stock_shortage"  # nowhere to deliver it to

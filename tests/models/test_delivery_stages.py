@@ -340,3 +340,21 @@ def test_split_refusals_are_named() -> None:
     state.lines[1].fulfilment = LineFulfilment.click_and_collect
     state.lines[1].picked_quantity = 1
     assert refused_by("split_delivery", state, line_ids=["L2"], from_location="S002", actor=HO) == "already_picked"
+
+
+def test_an_item_the_collection_store_lacks_ships_as_a_new_delivery() -> None:
+    run = shell(mixed())
+    state = run.state
+    command = order_command("add_item", actor=HO, ship_from="S002", address=ADDRESS)
+    needs = BY_NAME["add_item"].decide_needs(state, command)
+    assert (needs.reserve_at, [r.line_id for r in needs.reserve]) == ("S002", ["L3"])
+    effects = BY_NAME["add_item"].apply(state, command, T0)
+    assert [(m.type, m.store_id) for m in effects.store_messages] == [("delivery_created", "S002")]
+    assert [(d.delivery_id, d.location_id, d.status, d.lines) for d in deliveries_of(state)][2] == (
+        "D3",
+        "S002",
+        DeliveryStatus.allocated,
+        ["L3"],
+    )
+    assert state.lines[2].fulfilment is LineFulfilment.home_delivery
+    assert [op.kind for op in state.operations] == [GatewayOperationKind.authorise]  # its price, on the card
