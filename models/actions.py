@@ -29,6 +29,7 @@ from models.intervention_commands import (
     ChangeVariant,
     ConfirmPayment,
     IssueRefund,
+    MergeDeliveries,
     MoveDelivery,
     MoveToStore,
     OverridePayment,
@@ -159,6 +160,16 @@ ACTIONS: tuple[Action, ...] = (
         deliveries.refusal_for_split_delivery,
         deliveries.apply_split_delivery,
         deliveries.needs_for_split_delivery,
+    ),
+    Action(
+        "merge_deliveries",
+        "merge-deliveries",
+        MergeDeliveries,
+        "Merge two deliveries",
+        "One further delivery's lines join another from the same location to the same address, before either is "
+        "packed: one parcel.",
+        deliveries.refusal_for_merge_deliveries,
+        deliveries.apply_merge_deliveries,
     ),
     Action(
         "redirect_stock",

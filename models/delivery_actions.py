@@ -11,7 +11,7 @@ from models import delivery_stages, journey
 from models.catalogue import LineReservation
 from models.deliveries import Delivery, DeliveryStatus
 from models.effects import Effects, Needs, Refusal
-from models.intervention_commands import MoveDelivery, SplitDelivery
+from models.intervention_commands import MergeDeliveries, MoveDelivery, SplitDelivery
 from models.interventions import changed_lines, closed, record
 from models.order import LineFulfilment, OrderState, OrderStatus
 
@@ -157,3 +157,40 @@ def apply_split_delivery(state: OrderState, command: SplitDelivery, now: datetim
         assert line is not None
         line.fulfilment = LineFulfilment.home_delivery
     return changed_lines(state, command, now, effects)  # the collection store picks fewer lines
+
+
+# ---- merge two further deliveries into one parcel -------------------------------------------------------------
+
+
+def refusal_for_merge_deliveries(state: OrderState, command: MergeDeliveries) -> Refusal | None:
+    if state.is_final:
+        return Refusal("order_closed", f"the order is {state.status}")
+    moving, into = _delivery(state, command.delivery_id), _delivery(state, command.into)
+    if isinstance(moving, Refusal):
+        return moving
+    if isinstance(into, Refusal):
+        return into
+    if moving.delivery_id == into.delivery_id:
+        return Refusal("same_delivery", "a delivery cannot join itself")
+    for delivery in (moving, into):
+        if delivery.status is not DeliveryStatus.allocated:
+            return Refusal(
+                "delivery_not_movable", f"{delivery.delivery_id} is {delivery.status}: it can no longer merge"
+            )
+    if moving.location_id != into.location_id or moving.address != into.address:
+        return Refusal("not_one_parcel", "only deliveries from the same location to the same address merge")
+    return None
+
+
+def apply_merge_deliveries(state: OrderState, command: MergeDeliveries, now: datetime) -> Effects:
+    moving, into = _delivery(state, command.delivery_id), _delivery(state, command.into)
+    assert isinstance(moving, Delivery) and isinstance(into, Delivery)
+    into.line_ids += moving.line_ids
+    state.deliveries.remove(moving)
+    for payment in state.payments:  # its share is captured when the parcel it joined ships
+        if payment.delivery_id == moving.delivery_id:
+            payment.delivery_id = into.delivery_id
+    detail = f"{moving.delivery_id} ({', '.join(moving.line_ids)}) joined {into.delivery_id}"
+    record(state, now, command, "deliveries_merged", detail)
+    journey.settle_alerts(state, now)
+    return Effects().tell_store("order_updated", into.location_id)

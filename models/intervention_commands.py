@@ -100,6 +100,13 @@ class SplitDelivery(_Command):
     )
 
 
+class MergeDeliveries(_Command):
+    """One further delivery's lines join another from the same location, to the same address: one parcel."""
+
+    delivery_id: Line = Field(max_length=16, description="The delivery whose lines move")
+    into: Line = Field(max_length=16, description="The delivery they join")
+
+
 class RedirectStock(_Command):
     sku: Line = Field(max_length=64)
     quantity: int = Field(ge=1, le=9999)

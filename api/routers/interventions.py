@@ -210,6 +210,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "redirect_stock": {"sku": "TEE-WHI-M", "quantity": 2, "from_location": "W001"},
     "move_delivery": {"delivery_id": "D2"},
     "split_delivery": {"line_ids": ["L2"], "from_location": "W001", "address": _ADDRESS},
+    "merge_deliveries": {"delivery_id": "D3", "into": "D2"},
     "add_note": {"text": "Called the customer", "client_facing": False},
     "take_payment": {"amount": {"amount": 500, "currency": "GBP"}},
     "refund": {"amount": {"amount": 500, "currency": "GBP"}},

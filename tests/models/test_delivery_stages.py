@@ -358,3 +358,50 @@ def test_an_item_the_collection_store_lacks_ships_as_a_new_delivery() -> None:
     )
     assert state.lines[2].fulfilment is LineFulfilment.home_delivery
     assert [op.kind for op in state.operations] == [GatewayOperationKind.authorise]  # its price, on the card
+
+
+def _three_deliveries() -> PureShell:
+    """D1 collected at S001; D2 and D3 delivered from W001 to the same address; one authorise card per delivery."""
+    lines = [("TEE-WHI-M", 2, 1500), ("JEAN-IND-32", 1, 4500), ("TEE-WHI-M", 1, 1500)]
+    body: dict[str, Any] = place(lines=lines).model_dump(mode="json")
+    body["payment"] = {
+        "mode": "authorise",
+        "method": "card",
+        "token": "tok_approve",
+        "amount": body["payment"]["amount"],
+    }
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": WAREHOUSE_ID}
+    body["lines"][2]["fulfilment"] = {
+        "method": "home_delivery",
+        "address": {**ADDRESS, "line2": "Flat 2"},
+        "location_id": WAREHOUSE_ID,
+    }
+    run = shell(new_order("100001", PlaceOrder.model_validate(body), PRODUCTS, T0))
+    run.state.deliveries[2].address = run.state.deliveries[1].address  # the same address after all
+    return run
+
+
+def test_two_deliveries_from_one_location_to_one_address_merge_into_one_parcel() -> None:
+    run = _three_deliveries()
+    state = run.state
+    assert [(p.payment_id, p.delivery_id) for p in state.payments] == [("P1", "D1"), ("P2", "D2"), ("P3", "D3")]
+    assert run.act("merge_deliveries", order_command("merge_deliveries", actor=HO)) is None
+    assert [(d.delivery_id, d.lines) for d in deliveries_of(state)] == [("D1", ["L1"]), ("D2", ["L2", "L3"])]
+    assert [p.delivery_id for p in state.payments] == ["D1", "D2", "D2"]
+    assert run.store(shipped()) is None
+    assert [(p.payment_id, p.status) for p in state.payments] == [
+        ("P1", "authorised"),
+        ("P2", "captured"),
+        ("P3", "captured"),
+    ]
+
+
+def test_merge_refusals_are_named() -> None:
+    state = _three_deliveries().state
+    merge = "merge_deliveries"
+    assert refused_by(merge, state, delivery_id="D2", into="D2", actor=HO) == "same_delivery"
+    assert refused_by(merge, state, delivery_id="D1", into="D2", actor=HO) == "unknown_delivery"
+    state.deliveries[2].address = None
+    assert refused_by(merge, state, actor=HO) == "not_one_parcel"
+    state.deliveries[2].status = DeliveryStatus.ready_to_ship
+    assert refused_by(merge, state, actor=HO) == "delivery_not_movable"

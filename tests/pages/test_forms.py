@@ -39,6 +39,7 @@ SAMPLES: dict[str, list[str]] = {
     "payment_id": ["P1"],
     "token": ["tok_approve"],
     "delivery_id": ["D2"],
+    "into": ["D3"],
     "location_id": [""],  # move-delivery: left empty, sourcing chooses
 }
 LEFT_EMPTY = {("refunds", "lines")}  # a refund is an amount or lines, not both
