@@ -128,6 +128,10 @@ def _order(
         _text(fulfilment, "DispatchedAt", utc_timestamp(order.dispatched_at))
     if order.collection_code:
         _text(fulfilment, "CollectionCode", order.collection_code)
+    if order.carrier:
+        _text(fulfilment, "Carrier", order.carrier)
+    if order.tracking_number:
+        _text(fulfilment, "TrackingNumber", order.tracking_number)
 
     lines = _child(element, "Lines")
     for line in order.lines:

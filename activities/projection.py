@@ -56,10 +56,11 @@ class ProjectionActivities:
         change = f"order {reserve.order_number}'s change"
         with uncurable_writes_are_final(change), Session(self._engine) as session:
             documents = self._documents(session, request.transition)
-            short = stock.reserve(session, reserve, commit=False)  # first: a shortage rolls the session back
-            if short:
-                skus = ", ".join(line.sku for line in reserve.lines if line.line_id in short)
-                return ReservedCommit(reserved=False, detail=f"not enough stock at {reserve.location_id}: {skus}")
+            for wanted in [reserve, *request.more]:
+                short = stock.reserve(session, wanted, commit=False)  # first: a shortage rolls the session back
+                if short:
+                    skus = ", ".join(line.sku for line in wanted.lines if line.line_id in short)
+                    return ReservedCommit(reserved=False, detail=f"not enough stock at {wanted.location_id}: {skus}")
             policy = self._write(session, request.transition, documents)
             session.commit()
         return ReservedCommit(reserved=True, policy=policy)
@@ -89,7 +90,10 @@ class ProjectionActivities:
             request = ResizeReservations(order_number=number, targets=targets, location_id=location_id)
             stock.resize(session, request, commit=False)
         if work.commit_at is not None:
-            stock.commit(session, CommitStock(order_number=number, location_id=work.commit_at), commit=False)
+            lines = work.commit_lines
+            stock.commit(
+                session, CommitStock(order_number=number, location_id=work.commit_at, line_ids=lines), commit=False
+            )
 
     def _documents(self, session: Session, transition: Transition) -> list[tuple[ExtractToMake, str]]:
         """The XML documents of the change's extracts not kept yet. One that cannot be built is logged and left

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
@@ -18,12 +19,15 @@ from api.deps import in_threadpool
 from api.problems import Conflict, OutcomeUnknown, field_error
 from models.actions import Action, ActionOutcome
 from models.catalogue import LocationKind, Product
-from models.db import catalogue
+from models.db import catalogue, policies
+from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
-from models.intervention_commands import NewLine
+from models.intervention_commands import MoveDelivery, NewLine
 from models.order import order_workflow_id
 from models.settings import ApiKeyHolder
+from models.sourcing import CandidateVerdict, LineToSource, SourcingDecision, source
 from models.store_link import click_and_collect_refusal
+from models.text import Line, Text
 
 
 def actor_of(caller: ApiKeyHolder) -> str:
@@ -111,3 +115,82 @@ def require_collection_store(session: Session, field: str, store_id: str) -> Non
         raise field_error(field, f"store {store_id} is not enabled for click & collect")
     if offline := click_and_collect_refusal(store_id, *link_state(session, store_id)):
         raise field_error(field, offline)
+
+
+def move_delivery(session: Session, view: dict[str, Any], request: MoveDeliveryRequest) -> MoveDelivery:
+    """The delivery's new location: the one Head Office names (known, holding its lines), or sourcing's choice
+    among every other enabled, online location (one location for all its lines, or 409)."""
+    delivery = next((d for d in view.get("deliveries", []) if d["delivery_id"] == request.delivery_id), None)
+    if delivery is None:
+        raise field_error("delivery_id", f"delivery {request.delivery_id} is not on the order")
+    lines = [line for line in view["lines"] if line["line_id"] in delivery["lines"] and line["quantity"]]
+    if request.location_id is not None:
+        require_location(session, "location_id", request.location_id)
+        for line in lines:
+            require_available(session, request.location_id, line["sku"], line["quantity"])
+        return MoveDelivery(
+            delivery_id=request.delivery_id,
+            location_id=request.location_id,
+            reason=request.reason,
+            client_note=request.client_note,
+        )
+    current = delivery["location_id"]
+    wanted = [LineToSource(line_id=line["line_id"], sku=line["sku"], quantity=line["quantity"]) for line in lines]
+    candidates = [c for c in sourcing_db.candidates(session, {line.sku for line in wanted}) if c.location_id != current]
+    postcode = (delivery.get("address") or {}).get("postcode")
+    decision = source(wanted, candidates, policies.get_sourcing_policy(session), postcode, datetime.now(UTC))
+    if decision.unsourced or decision.splits != 1:
+        raise Conflict(
+            f"no other enabled, online location holds every line of {request.delivery_id}",
+            type_="stock_shortage",
+            rule="stock_shortage",
+        )
+    moved_from = catalogue.get_store(session, current)
+    kind = moved_from.kind if moved_from else LocationKind.warehouse
+    decision.candidates.append(
+        CandidateVerdict(location_id=current, kind=kind, reason="the location it moves away from")
+    )
+    (location_id,) = decision.assignments
+    return MoveDelivery(
+        delivery_id=request.delivery_id,
+        location_id=location_id,
+        sourcing=decision,
+        reason=request.reason,
+        client_note=request.client_note,
+    )
+
+
+class MoveDeliveryRequest(BaseModel):
+    """`POST /orders/{n}/move-delivery`: a further delivery to another location; leave `location_id` out to have
+    sourcing choose one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_id: Line = Field(max_length=16)
+    location_id: Line | None = Field(default=None, min_length=1, max_length=32, description="Left out: re-source it")
+    reason: Line = Field(min_length=1, max_length=500)
+    client_note: Text | None = Field(default=None, max_length=1000)
+
+
+def source_added_item(
+    session: Session, view: dict[str, Any], sku: str, quantity: int
+) -> tuple[str, dict[str, Any], SourcingDecision] | None:
+    """Where an added item ships from when the collection store lacks it and the order has somewhere to deliver
+    to (one of its home deliveries' address): sourcing's choice, or None (the store has it, or nothing to ship to:
+    the store's shortage refuses the action as before)."""
+    holding = catalogue.stock_holding(session, sku)
+    at_store = next((loc.available for loc in holding.locations if loc.location_id == view["store_id"]), 0)
+    address = view.get("delivery_address") or next(
+        (d["address"] for d in view.get("deliveries", []) if d.get("address")), None
+    )
+    if at_store >= quantity or address is None:
+        return None
+    wanted = [LineToSource(line_id=f"L{len(view['lines']) + 1}", sku=sku, quantity=quantity)]
+    candidates = sourcing_db.candidates(session, {sku})
+    decision = source(
+        wanted, candidates, policies.get_sourcing_policy(session), address.get("postcode"), datetime.now(UTC)
+    )
+    if decision.unsourced:
+        return None
+    (location_id,) = decision.assignments
+    return location_id, address, decision

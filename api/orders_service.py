@@ -16,12 +16,23 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import visible_channels, visible_store
 from api.problems import Forbidden, InvalidInput, NotFound, field_error
 from models.db import catalogue, orders, placements, policies
+from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
 from models.db.tables import OrderRecordRow
+from models.deliveries import Delivery, build, group_lines, line_id
+from models.delivery_placement import Location
 from models.order import OrderState, order_workflow_id
-from models.placement import initial_payments, new_order, placement_problems
+from models.placement import (
+    FieldProblem,
+    delivery_split,
+    fulfilment_problems,
+    initial_payments,
+    new_order,
+    placement_problems,
+)
 from models.placing import PlaceOrder
 from models.settings import ApiKeyHolder
+from models.sourcing import LineToSource, SourcingDecision, source
 from models.transition import projection_of
 from models.views import for_api
 from workflows import search_attributes as sa
@@ -45,9 +56,52 @@ def _replay(session: Session, holder: str, key: str, order: PlaceOrder, gateway:
         raise NotFound(f"order {placement.order_number} is still being placed; retry", type_="order-not-found")
     state = OrderState.model_validate(placement.initial_state)
     # Tokens are never stored: the same body (same hash) carries them again, in the same order.
-    for payment, placed in zip(state.payments, initial_payments(order, gateway, state.created_at), strict=True):
+    placed_payments = initial_payments(order, gateway, state.created_at, delivery_split(order, state.deliveries))
+    for payment, placed in zip(state.payments, placed_payments, strict=True):
         payment.token = placed.token
     return state
+
+
+def _invalid(problems: list[FieldProblem]) -> InvalidInput:
+    return InvalidInput([{"field": p.field, "message": p.message} for p in problems])
+
+
+def _source(session: Session, order: PlaceOrder) -> dict[int, SourcingDecision]:
+    """Choose the locations of home deliveries that name none, by line group. Lines no enabled, online location
+    holds refuse the order (422 naming each line)."""
+    decisions: dict[int, SourcingDecision] = {}
+    problems: list[FieldProblem] = []
+    policy = policies.get_sourcing_policy(session)
+    for index, group in enumerate(group_lines(order)):
+        if not group.needs_sourcing:
+            continue
+        lines = [
+            LineToSource(line_id=line_id(i), sku=order.lines[i].sku, quantity=order.lines[i].quantity)
+            for i in group.line_indexes
+        ]
+        postcode = group.fulfilment.address.postcode if group.fulfilment.address else None
+        candidates = sourcing_db.candidates(session, {line.sku for line in lines})
+        decision = source(lines, candidates, policy, postcode, datetime.now(UTC))
+        problems += [
+            FieldProblem(
+                f"lines[{i}].quantity",
+                f"no enabled, online location holds {order.lines[i].quantity} × {order.lines[i].sku} for home delivery",
+            )
+            for i in group.line_indexes
+            if line_id(i) in decision.unsourced
+        ]
+        decisions[index] = decision
+    if problems:
+        raise _invalid(problems)
+    return decisions
+
+
+def _locations(session: Session, deliveries: list[Delivery]) -> dict[str, Location]:
+    return {
+        d.location_id: (catalogue.get_store(session, d.location_id), link_state(session, d.location_id))
+        for d in deliveries
+        if d.location_id is not None
+    }
 
 
 def _prepare(
@@ -57,21 +111,17 @@ def _prepare(
         return state, False
     products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
     policy = policies.get_payment_policy(session)
-    store_id = order.fulfilment.store_id
-    problems = placement_problems(
-        order,
-        products,
-        catalogue.get_store(session, store_id),
-        policy,
-        frozenset({gateway}),
-        link=link_state(session, store_id),
-    )
+    if problems := fulfilment_problems(order):
+        raise _invalid(problems)
+    sourced = _source(session, order)
+    locations = _locations(session, build(group_lines(order), sourced))
+    problems = placement_problems(order, products, None, policy, frozenset({gateway}), locations=locations)
     if problems:
-        raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
+        raise _invalid(problems)
     number = placements.claim_order_number(session, caller.name, key, _request_hash(order))
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
         return _prepare(session, caller, order, key, gateway)
-    state = new_order(number, order, products, datetime.now(UTC), policy, gateway)
+    state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )
@@ -143,7 +193,7 @@ def order_record(session: Session, order_number: str, caller: ApiKeyHolder | Non
     channel key for another channel's (no existence leak)."""
     record = orders.get_order_record(session, order_number)
     own_store = visible_store(caller) if caller is not None else None
-    senders = {record.store_id, record.view.get("dispatch_location")} if record is not None else set()
+    senders = orders.senders(record.view) if record is not None else set()
     channels = visible_channels(caller) if caller is not None else None
     other_channel = record is not None and channels is not None and record.channel not in channels
     if record is None or other_channel or (own_store is not None and own_store not in senders):

@@ -22,6 +22,7 @@ class OrderSummary(BaseModel):
     customer_name: str
     customer_email: str
     has_alert: bool
+    fulfilment_methods: str = Field(description="Its deliveries' methods, space-separated")
     created_at: datetime
     updated_at: datetime
 
@@ -55,6 +56,20 @@ class StoreWebhookEvent(BaseModel):
         default=None, max_length=100, description="Required for 'picked': every line's quantity"
     )
     transfer_id: Line | None = Field(default=None, max_length=64, description="Required for 'transfer_received'")
+    carrier: Line | None = Field(default=None, min_length=1, max_length=64, description="Required for 'shipped'")
+    reason: Line | None = Field(
+        default=None, min_length=1, max_length=500, description="'rejected': why the location cannot fulfil it"
+    )
+    delivery_id: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="packed / shipped / delivered: which of the order's deliveries (needed only when this location "
+        "ships more than one of them)",
+    )
+    tracking_number: Line | None = Field(
+        default=None, min_length=1, max_length=100, description="Required for 'shipped': the carrier's tracking number"
+    )
 
     @field_validator("type", mode="wrap")
     @classmethod
@@ -75,6 +90,8 @@ class StoreWebhookEvent(BaseModel):
             raise ValueError("a picked event needs 'picked': the quantity picked of each line")
         if self.type is StoreEventType.transfer_received and not self.transfer_id:
             raise ValueError("a transfer_received event needs 'transfer_id'")
+        if self.type is StoreEventType.shipped and not (self.carrier and self.tracking_number):
+            raise ValueError("a shipped event needs 'carrier' and 'tracking_number'")
         return self
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
 from models import interventions as lines
 from models import payment_actions as money
@@ -28,6 +29,8 @@ from models.intervention_commands import (
     ChangeVariant,
     ConfirmPayment,
     IssueRefund,
+    MergeDeliveries,
+    MoveDelivery,
     MoveToStore,
     OverridePayment,
     PromptStore,
@@ -35,6 +38,7 @@ from models.intervention_commands import (
     RejectOrder,
     ReleaseHold,
     RetryPayment,
+    SplitDelivery,
     SwitchToHomeDelivery,
     TakePayment,
 )
@@ -135,6 +139,38 @@ ACTIONS: tuple[Action, ...] = (
         fulfilment.refusal_for_home_delivery,
         fulfilment.apply_home_delivery,
         fulfilment.needs_for_home_delivery,
+    ),
+    Action(
+        "move_delivery",
+        "move-delivery",
+        MoveDelivery,
+        "Move or re-source a delivery",
+        "Ship one further delivery from another location, named or (left out) chosen by sourcing; stock reserved "
+        "there, released where it was, both locations told.",
+        deliveries.refusal_for_move_delivery,
+        deliveries.apply_move_delivery,
+        deliveries.needs_for_move_delivery,
+    ),
+    Action(
+        "split_delivery",
+        "split-delivery",
+        SplitDelivery,
+        "Deliver some lines separately",
+        "Split lines off their delivery into a new home delivery from another location (lines to be collected are "
+        "delivered instead); stock reserved there, released where it was, both locations told.",
+        deliveries.refusal_for_split_delivery,
+        deliveries.apply_split_delivery,
+        deliveries.needs_for_split_delivery,
+    ),
+    Action(
+        "merge_deliveries",
+        "merge-deliveries",
+        MergeDeliveries,
+        "Merge two deliveries",
+        "One further delivery's lines join another from the same location to the same address, before either is "
+        "packed: one parcel.",
+        deliveries.refusal_for_merge_deliveries,
+        deliveries.apply_merge_deliveries,
     ),
     Action(
         "redirect_stock",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.locations import LocationKind as LocationKind  # re-exported: the catalogue names location kinds
 from models.money import Money
 from models.sla import SlaOverrides
 from models.text import Line
@@ -20,11 +19,6 @@ class Product(BaseModel):
     size: str
     colour: str
     price: Money
-
-
-class LocationKind(StrEnum):
-    store = "store"
-    warehouse = "warehouse"
 
 
 class Store(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, operations, settlement
+from models import delivery_stages, journey, operations, settlement, stock_waits
 from models.catalogue import LineReservation, ReservationOutcome
+from models.deliveries import DeliveryMethod
 from models.effects import Effects
 from models.order import AlertType, HoldReason, OrderState, OrderStatus
 from models.payments import PaymentRecord
@@ -43,6 +44,8 @@ def clear_for_store(state: OrderState, now: datetime) -> Effects | None:
             detail = "offline payment to confirm"
             journey.transition(state, OrderStatus.awaiting_payment, now, journey.SYSTEM, "awaiting_payment", detail)
         return None
+    if stock_waits.before_release(state, now):
+        return None  # a preorder: sent out on its release date (the order's alarm wakes it)
     state.cleared_at = now
     if any(p.status in ("taken", "captured", "authorised") for p in state.payments):
         journey.record(state, now, journey.SYSTEM, "payment_confirmed", confirmation(state))
@@ -72,21 +75,41 @@ def confirmation(state: OrderState) -> str:
 
 
 def lines_to_reserve(state: OrderState) -> list[LineReservation]:
+    """The lines of the order's own journey, reserved at its store (further deliveries reserve at theirs)."""
+    own = delivery_stages.own_line_ids(state)
     return [
         LineReservation(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
         for line in state.lines
-        if line.quantity
+        if line.quantity and line.line_id in own
     ]
 
 
 def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datetime) -> Effects:
-    """Stock reserved at the store: the order goes to it. Short: the order is held for Head Office."""
+    """Stock reserved at the store: the order goes to it (placed for home delivery: to its location, to dispatch).
+    Short: the order is held for Head Office."""
     if not outcome.reserved:
+        if stock_waits.backordered(state, outcome.detail, now):
+            return Effects()
         if state.status == OrderStatus.on_hold:
             journey.record(state, now, journey.SYSTEM, "still_short", outcome.detail)
         else:
             journey.hold(state, HoldReason.stock_shortage, now, journey.SYSTEM, outcome.detail)
         return Effects()
     journey.record(state, now, journey.SYSTEM, "stock_reserved", f"at {state.store_id}")
-    journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
-    return Effects().tell_store("order_created")
+    effects = Effects()
+    if state.fulfilment_method == DeliveryMethod.direct_sale:
+        # Sold at the till: handed over at once, the stock leaves the store, the order completes.
+        effects.commit_at = state.store_id
+        settlement.settle_at_handover(state, f"{state.order_number}:till", journey.SYSTEM, now)
+        journey.transition(state, OrderStatus.completed, now, journey.SYSTEM, "sold", "handed over at the till")
+        settlement.rebalance(state, now, journey.SYSTEM, "sold")
+        return effects
+    if state.fulfilment_method == DeliveryMethod.home_delivery:
+        # Placed for home delivery: its location ships it, and reports packed, shipped and delivered.
+        journey.transition(state, OrderStatus.awaiting_dispatch, now, journey.SYSTEM, "sent_for_dispatch")
+        effects.tell_store("delivery_created")
+    else:
+        journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
+        effects.tell_store("order_created")
+    delivery_stages.allocate(state, now, effects)
+    return effects

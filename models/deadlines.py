@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, operations, settlement, sla
+from models import delivery_stages, journey, operations, settlement, sla, stock_waits
 from models.effects import Effects
 from models.order import OrderState
 from models.sla import SlaPolicy
@@ -18,6 +18,8 @@ def next_wakeup(state: OrderState, policy: SlaPolicy) -> datetime | None:
         sla.next_wakeup(state, policy),
         operations.reauthorisation_due(state),
         operations.next_reconciliation(state),
+        stock_waits.next_wakeup(state),
+        delivery_stages.next_deadline(state, policy),
     )
     return min((moment for moment in moments if moment is not None), default=None)
 
@@ -26,6 +28,7 @@ def on_deadline(state: OrderState, policy: SlaPolicy, now: datetime) -> Effects:
     effects = Effects()
     for alert_type in sla.breached(state, policy, now):
         journey.raise_alert(state, alert_type, now, f"SLA of {getattr(policy, alert_type.value)} breached")
+    delivery_stages.raise_breached(state, policy, now)
     expiry = sla.collection_deadline(state, policy)
     if expiry is not None and expiry <= now:
         detail = f"not collected within {policy.collection_expiry}; stock released"
@@ -35,4 +38,5 @@ def on_deadline(state: OrderState, policy: SlaPolicy, now: datetime) -> Effects:
         effects.tell_store("order_cancelled")
     operations.reauthorise_due(state, now)
     operations.recheck_due(state, now)
+    effects.send_to_store = stock_waits.on_deadline(state, now)  # a backorder tries its reservation again
     return effects

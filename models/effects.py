@@ -47,6 +47,7 @@ class Needs:
 class Effects:
     releases: list[Release] = field(default_factory=list)
     commit_at: str | None = None  # the goods left this location with the customer: consume its reservations
+    commit_lines: list[str] | None = None  # only these lines' reservations there (None: every line's)
     store_messages: list[StoreMessage] = field(default_factory=list)
     send_to_store: bool = False  # reserve every open line at the store, then send the order to it
 
@@ -63,7 +64,8 @@ class Effects:
         """These effects followed by `more` (a later rule's, in the same change)."""
         if more is not None:
             self.releases += more.releases
-            self.commit_at = more.commit_at or self.commit_at
+            if more.commit_at:
+                self.commit_at, self.commit_lines = more.commit_at, more.commit_lines
             self.store_messages += more.store_messages
             self.send_to_store = self.send_to_store or more.send_to_store
         return self

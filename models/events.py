@@ -28,6 +28,9 @@ class OrderEventType(StrEnum):
     ready_for_collection = "ready_for_collection"
     collected = "collected"
     dispatched = "dispatched"
+    packed = "packed"  # a home delivery is packed, ready to ship
+    shipped = "shipped"  # a home delivery is with the carrier (the detail names carrier and tracking number)
+    delivered = "delivered"  # a home delivery reached the customer (followed by completed)
     completed = "completed"
     cancelled = "cancelled"
     refunded = "refunded"
@@ -72,7 +75,15 @@ _BY_ACTION = {
     "acknowledged": [OrderEventType.acknowledged],
     "collected": [OrderEventType.collected],
     "completed": [OrderEventType.completed],
+    "sold": [OrderEventType.collected, OrderEventType.completed],  # a direct sale, handed over at the till
     "dispatched": [OrderEventType.dispatched, OrderEventType.completed],
+    "packed": [OrderEventType.packed],
+    "shipped": [OrderEventType.shipped],
+    "delivered": [OrderEventType.delivered, OrderEventType.completed],
+    # A further delivery's stages (models/delivery_stages.py): the detail names the delivery.
+    "delivery_packed": [OrderEventType.packed],
+    "delivery_shipped": [OrderEventType.shipped],
+    "delivery_delivered": [OrderEventType.delivered],
     "refunded": [OrderEventType.refunded],
     "refund_instructed": [OrderEventType.refund_instructed],
     "alert_raised": [OrderEventType.alert_raised],
@@ -92,6 +103,9 @@ def event_types_for(entry: HistoryEntry, state: OrderState) -> list[OrderEventTy
     if entry.action == "order_placed":
         return [OrderEventType.placed]
     types = list(_BY_ACTION.get(entry.action, []))
+    if entry.to_status is not None and entry.to_status is not OrderStatus.completed:
+        # Handed over while another delivery is on its way (partially collected or shipped): not completed yet.
+        types = [t for t in types if t is not OrderEventType.completed]
     by_status = _BY_NEW_STATUS.get(entry.to_status) if entry.to_status else None
     if by_status is not None and by_status not in types:
         types.append(by_status)

@@ -4,7 +4,8 @@ Export-eligibility states are milestones for exports, apart from the order's sta
 export API). Built in:
 
 - INITPAID  payment is confirmed for the order (the initial payment confirmation)
-- DELIVERY  a delivery or collection completed (the customer collected, or the dispatch location shipped it)
+- DELIVERY  a delivery or collection completed (the customer collected, or the dispatch location shipped it: once,
+            when it is shipped, or dispatched in one step)
 - CANCELLED the whole order was cancelled
 - RETURNED  everything the customer received has come back (returns received at their location). A refund
             alone (goodwill, a price match) is not a return
@@ -114,7 +115,7 @@ def reach_states(progress: ExportProgress, event: OrderEvent) -> list[str]:
     candidates: list[str] = []
     if event.type is OrderEventType.payment_confirmed:
         candidates.append(INITPAID)
-    elif event.type in (OrderEventType.collected, OrderEventType.dispatched):
+    elif event.type in (OrderEventType.collected, OrderEventType.dispatched, OrderEventType.shipped):
         candidates.append(DELIVERY)
     elif event.type is OrderEventType.cancelled:
         candidates.append(CANCELLED)

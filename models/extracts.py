@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 
 NAMESPACE = "urn:baton:order-notification:1"
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_FILE = "order-notification.xsd"
 EXTRACT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,160}$"
 
@@ -23,6 +23,8 @@ class ExtractType(StrEnum):
     cancelled = "cancelled"
     refunded = "refunded"
     order_export = "order_export"  # the full order, for the XML-extract exporter (ERP, accounting)
+    shipped = "shipped"  # a home delivery left with the carrier (carrier and tracking number)
+    delivered = "delivered"  # a home delivery reached the customer
 
 
 class ExtractInvalid(ValueError):

@@ -50,7 +50,7 @@ def refusal_for_move_to_store(state: OrderState, command: MoveToStore) -> Refusa
 
 def _unmovable(state: OrderState) -> Refusal | None:
     """Why the order can no longer go elsewhere (None while it can)."""
-    if refusal := closed(state):
+    if refusal := closed(state) or _several(state):
         return refusal
     if state.status not in MOVABLE or any(line.picked_quantity for line in state.lines):
         return Refusal("already_picked", "the store has picked the order; cancel lines instead")
@@ -82,7 +82,16 @@ def apply_move_to_store(state: OrderState, command: MoveToStore, now: datetime) 
     return effects.tell_store("order_cancelled", old_store).tell_store("order_created")
 
 
+def _several(state: OrderState) -> Refusal | None:
+    """The whole-order moves apply to an order carried out as one delivery."""
+    if len(state.deliveries) > 1:
+        return Refusal("several_deliveries", "the order ships as several deliveries: it cannot move as a whole")
+    return None
+
+
 def refusal_for_home_delivery(state: OrderState, command: SwitchToHomeDelivery) -> Refusal | None:
+    if several := _several(state):
+        return several
     if command.from_location != state.store_id:
         refusal = _unmovable(state)
     else:  # the collection store ships what it holds, picked or not

@@ -10,6 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
 from models.placing import DeliveryAddress
+from models.sourcing import SourcingDecision
 from models.text import Line, Text
 
 
@@ -60,6 +61,10 @@ class ChangeVariant(_Command):
 class AddItem(_Command):
     item: NewLine
     quantity: int = Field(ge=1, le=999)
+    # Set by the API when the collection store lacks the item and the order has an address: shipped from there.
+    ship_from: SkipJsonSchema[str | None] = None
+    address: SkipJsonSchema[DeliveryAddress | None] = None
+    sourcing: SkipJsonSchema[SourcingDecision | None] = None
 
 
 class BuyInStore(_Command):
@@ -73,6 +78,33 @@ class MoveToStore(_Command):
 class SwitchToHomeDelivery(_Command):
     address: DeliveryAddress
     from_location: Line = Field(max_length=32, description="The warehouse or store that ships it")
+
+
+class MoveDelivery(_Command):
+    """Ship a further delivery from another location (named by Head Office, or chosen by sourcing)."""
+
+    delivery_id: Line = Field(max_length=16)
+    location_id: Line = Field(max_length=32, description="The warehouse or store that ships it from now on")
+    sourcing: SkipJsonSchema[SourcingDecision | None] = Field(
+        default=None, description="Set by the API when it re-sourced the delivery"
+    )
+
+
+class SplitDelivery(_Command):
+    """Some lines leave their delivery (the collection, or a further delivery) for a new home delivery."""
+
+    line_ids: list[Annotated[Line, Field(max_length=16)]] = Field(min_length=1, max_length=100)
+    from_location: Line = Field(max_length=32, description="The warehouse or store that ships the new delivery")
+    address: DeliveryAddress | None = Field(
+        default=None, description="Where it goes (needed when the lines were to be collected)"
+    )
+
+
+class MergeDeliveries(_Command):
+    """One further delivery's lines join another from the same location, to the same address: one parcel."""
+
+    delivery_id: Line = Field(max_length=16, description="The delivery whose lines move")
+    into: Line = Field(max_length=16, description="The delivery they join")
 
 
 class RedirectStock(_Command):

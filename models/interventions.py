@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement
+from models import delivery_stages, journey, settlement
 from models.catalogue import LineReservation
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
@@ -29,6 +29,7 @@ from models.intervention_commands import (
 from models.money import MAX_AMOUNT, Money
 from models.order import (
     HoldReason,
+    LineFulfilment,
     Note,
     OrderLine,
     OrderState,
@@ -51,7 +52,10 @@ _CHANGEABLE = frozenset(
 
 def closed(state: OrderState) -> Refusal | None:
     """Why the order's lines can no longer change (None while they can)."""
-    return closed_in(state.status, state.hold_reason)
+    refusal = closed_in(state.status, state.hold_reason)
+    if refusal is None and (shipped := [d.delivery_id for d in state.deliveries[1:] if d.handed_over]):
+        return Refusal("delivery_shipped", f"{', '.join(shipped)} has shipped: only refunds and notes change the order")
+    return refusal
 
 
 def closed_in(status: OrderStatus, hold_reason: HoldReason | None) -> Refusal | None:
@@ -104,6 +108,8 @@ def changed_lines(state: OrderState, command: _Command, now: datetime, effects: 
 
 
 def refusal_for_cancel_order(state: OrderState, command: CancelOrder) -> Refusal | None:
+    if state.status in (OrderStatus.awaiting_release, OrderStatus.backordered):
+        return None  # a preorder or backorder waiting for its stock: nothing is reserved yet
     if state.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
         return None  # cancelling is how Head Office turns down an order it will not approve or was not paid for
     if state.status == OrderStatus.on_hold and state.hold_reason in (
@@ -209,13 +215,20 @@ def refusal_for_add_item(state: OrderState, command: AddItem) -> Refusal | None:
 
 def needs_for_add_item(state: OrderState, command: AddItem) -> Needs:
     reserve = [LineReservation(line_id=_next_line_id(state), sku=command.item.sku, quantity=command.quantity)]
-    return Needs(reserve=reserve, reserve_at=state.store_id)
+    return Needs(reserve=reserve, reserve_at=command.ship_from or state.store_id)
 
 
 def apply_add_item(state: OrderState, command: AddItem, now: datetime) -> Effects:
     new_line = _new_line(state, command.item, command.quantity)
     state.lines.append(new_line)
     record(state, now, command, "item_added", f"{new_line.line_id} {new_line.sku} × {new_line.quantity}")
+    if command.ship_from is not None:  # the collection store lacks it: a new delivery ships it to the customer
+        new_line.fulfilment = LineFulfilment.home_delivery
+        delivery = delivery_stages.add_delivery(state, [new_line.line_id], command.ship_from, command.address, now)
+        delivery.sourcing = command.sourcing
+        record(state, now, command, "delivery_added", f"{delivery.delivery_id} from {command.ship_from}")
+        settlement.rebalance(state, now, command.actor, command.reason)
+        return Effects().tell_store("delivery_created", command.ship_from)
     if state.status == OrderStatus.ready_for_collection:
         journey.transition(state, OrderStatus.acknowledged, now, command.actor, "to_pick_again", new_line.line_id)
     return changed_lines(state, command, now, Effects())

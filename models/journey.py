@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from models.deliveries import DeliveryStatus
 from models.order import (
     Alert,
     AlertType,
@@ -22,28 +23,51 @@ SYSTEM = "system"
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.received: frozenset(
         {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.on_hold,
             OrderStatus.cancelled,
             OrderStatus.awaiting_dispatch,
             OrderStatus.awaiting_approval,
             OrderStatus.awaiting_payment,
+            OrderStatus.completed,  # a direct sale: handed over at the till at once
         }
     ),
     # Waiting for Head Office: approval first, then the payment; a declined card holds the order.
     OrderStatus.awaiting_approval: frozenset(
-        {OrderStatus.awaiting_payment, OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
+        {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
+            OrderStatus.awaiting_payment,
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,  # placed for home delivery
+            OrderStatus.completed,  # a direct sale
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
     ),
     OrderStatus.awaiting_payment: frozenset(
-        {OrderStatus.awaiting_acknowledgement, OrderStatus.on_hold, OrderStatus.cancelled}
+        {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,
+            OrderStatus.completed,  # a direct sale
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
     ),
     OrderStatus.on_hold: frozenset(
         {
+            OrderStatus.awaiting_release,  # a preorder
+            OrderStatus.backordered,  # short when sent out
             OrderStatus.awaiting_acknowledgement,
             OrderStatus.ready_for_collection,
             OrderStatus.awaiting_transfer,
             OrderStatus.cancelled,
             OrderStatus.awaiting_dispatch,
+            OrderStatus.completed,  # a direct sale released from hold
         }
     ),
     OrderStatus.awaiting_transfer: frozenset(
@@ -54,7 +78,41 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.awaiting_dispatch,
         }
     ),
-    OrderStatus.awaiting_dispatch: frozenset({OrderStatus.completed, OrderStatus.cancelled}),
+    # A preorder waits for its release date, a backorder for replenishment (models/stock_waits.py).
+    OrderStatus.awaiting_release: frozenset(
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,
+            OrderStatus.backordered,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
+    ),
+    OrderStatus.backordered: frozenset(
+        {
+            OrderStatus.awaiting_acknowledgement,
+            OrderStatus.awaiting_dispatch,
+            OrderStatus.on_hold,
+            OrderStatus.cancelled,
+        }
+    ),
+    # Home delivery: packed, shipped (with the carrier), delivered; `dispatched` completes it in one step.
+    OrderStatus.awaiting_dispatch: frozenset(
+        {
+            OrderStatus.completed,
+            OrderStatus.cancelled,
+            OrderStatus.ready_to_ship,
+            OrderStatus.shipped,
+            OrderStatus.partially_shipped,
+        }
+    ),
+    OrderStatus.ready_to_ship: frozenset(
+        {OrderStatus.shipped, OrderStatus.completed, OrderStatus.partially_shipped, OrderStatus.cancelled}
+    ),
+    OrderStatus.shipped: frozenset({OrderStatus.completed, OrderStatus.partially_shipped}),
+    # The order's own journey is done; it completes with its last further delivery.
+    OrderStatus.partially_collected: frozenset({OrderStatus.completed}),
+    OrderStatus.partially_shipped: frozenset({OrderStatus.completed}),
     OrderStatus.awaiting_acknowledgement: frozenset(
         {OrderStatus.acknowledged, OrderStatus.on_hold, OrderStatus.cancelled, OrderStatus.awaiting_dispatch}
     ),
@@ -71,7 +129,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.ready_for_collection: frozenset(
         {OrderStatus.collected, OrderStatus.cancelled, OrderStatus.acknowledged, OrderStatus.awaiting_dispatch}
     ),
-    OrderStatus.collected: frozenset({OrderStatus.completed}),
+    OrderStatus.collected: frozenset({OrderStatus.completed, OrderStatus.partially_collected}),
     OrderStatus.completed: frozenset(),
     OrderStatus.cancelled: frozenset(),
 }
@@ -87,6 +145,9 @@ _ALERT_CAUSE_STATUS = {
     AlertType.payment_declined: OrderStatus.on_hold,
     AlertType.awaiting_approval: OrderStatus.awaiting_approval,
     AlertType.awaiting_payment: OrderStatus.awaiting_payment,
+    AlertType.not_packed: OrderStatus.awaiting_dispatch,
+    AlertType.not_shipped: OrderStatus.ready_to_ship,
+    AlertType.not_delivered: OrderStatus.shipped,
 }
 
 
@@ -123,8 +184,12 @@ def transition(state: OrderState, to: OrderStatus, now: datetime, actor: str, ac
     settle_alerts(state, now)
 
 
-def raise_alert(state: OrderState, alert_type: AlertType, now: datetime, detail: str = "") -> Alert:
-    alert = Alert(alert_id=f"A{len(state.alerts) + 1}", type=alert_type, raised_at=now, detail=detail)
+def raise_alert(
+    state: OrderState, alert_type: AlertType, now: datetime, detail: str = "", delivery_id: str | None = None
+) -> Alert:
+    alert = Alert(
+        alert_id=f"A{len(state.alerts) + 1}", type=alert_type, raised_at=now, detail=detail, delivery_id=delivery_id
+    )
     state.alerts.append(alert)
     record(state, now, SYSTEM, "alert_raised", f"{alert_type}: {detail}".rstrip(": "))
     return alert
@@ -135,7 +200,9 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
     for alert in state.alerts:
         if not alert.is_open:
             continue
-        if alert.type is AlertType.not_updated:
+        if alert.delivery_id is not None:
+            resolved = _delivery_cause_gone(state, alert)
+        elif alert.type is AlertType.not_updated:
             resolved = state.store_update_pending_since is None
         elif alert.type is AlertType.transfer_not_received:
             resolved = not state.pending_transfers()
@@ -182,6 +249,20 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
         if resolved or state.is_final:
             alert.cleared_at = now
             record(state, now, SYSTEM, "alert_cleared", alert.type)
+
+
+# The stage of a further delivery that causes each alert about it (models/delivery_stages.py).
+DELIVERY_ALERT_CAUSE = {
+    AlertType.not_packed: DeliveryStatus.allocated,
+    AlertType.not_shipped: DeliveryStatus.ready_to_ship,
+    AlertType.not_delivered: DeliveryStatus.shipped,
+    AlertType.delivery_rejected: DeliveryStatus.rejected,
+}
+
+
+def _delivery_cause_gone(state: OrderState, alert: Alert) -> bool:
+    delivery = next((d for d in state.deliveries if d.delivery_id == alert.delivery_id), None)
+    return delivery is None or delivery.status is not DELIVERY_ALERT_CAUSE.get(alert.type)
 
 
 def hold(state: OrderState, reason: HoldReason, now: datetime, actor: str, detail: str, *, alert: bool = True) -> None:

@@ -3,11 +3,12 @@ task queue every process agrees on. What leaves the workflow is decided in model
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.deliveries import Delivery
 from models.money import Money
 from models.payment_policy import PaymentPolicy
 from models.payments import Adjustment, Charge, MoneyOperation, PaymentRecord, RefundRecord
@@ -34,12 +35,19 @@ class OrderStatus(StrEnum):
     awaiting_approval = "awaiting_approval"  # held for Head Office approval before anything is charged or sent
     awaiting_payment = "awaiting_payment"  # offline prepaid (phone, bank transfer): until Head Office confirms it
     on_hold = "on_hold"
+    awaiting_release = "awaiting_release"  # a preorder: reserves on its release date
+    backordered = "backordered"  # short when sent out: waits for replenishment until its backorder deadline
     awaiting_acknowledgement = "awaiting_acknowledgement"
     acknowledged = "acknowledged"
     awaiting_transfer = "awaiting_transfer"
-    awaiting_dispatch = "awaiting_dispatch"  # switched to home delivery: the dispatch location ships it
+    awaiting_dispatch = "awaiting_dispatch"  # home delivery: stock allocated at the dispatch location, packing
+    ready_to_ship = "ready_to_ship"  # home delivery: packed, waiting for the carrier
+    shipped = "shipped"  # home delivery: with the carrier (captured); completed when delivered
     ready_for_collection = "ready_for_collection"
     collected = "collected"
+    # The order's own journey is done (collected, or delivered); a further delivery is still on its way.
+    partially_collected = "partially_collected"
+    partially_shipped = "partially_shipped"
     completed = "completed"
     cancelled = "cancelled"
 
@@ -55,6 +63,9 @@ class AlertType(StrEnum):
     not_collected = "not_collected"
     not_updated = "not_updated"
     transfer_not_received = "transfer_not_received"
+    not_packed = "not_packed"  # home delivery: the dispatch location has not packed it in time
+    not_shipped = "not_shipped"  # home delivery: packed, not handed to the carrier in time
+    not_delivered = "not_delivered"  # home delivery: shipped, not reported delivered in time
     awaiting_approval = "awaiting_approval"  # SLA: Head Office has not approved or rejected in time
     awaiting_payment = "awaiting_payment"  # SLA: an offline payment was not confirmed in time
     # Exceptions raised the moment they happen.
@@ -67,6 +78,8 @@ class AlertType(StrEnum):
     # The collection store stopped linking (no heartbeat in time); cleared when it is back online.
     store_offline = "store_offline"
     store_unreachable = "store_unreachable"  # a message to the store's webhook could not be delivered
+    # A further delivery's location cannot fulfil it (models/delivery_stages.py): cleared when it is moved.
+    delivery_rejected = "delivery_rejected"
     # The database refused to record a change (a value it cannot store): the order goes on, its read model lags.
     projection_failed = "projection_failed"
     # A stock count found less on the shelf than is reserved for the order: the store may not find it to pick.
@@ -92,7 +105,11 @@ class StoreEventType(StrEnum):
     not_collected = "not_collected"
     update_acknowledged = "update_acknowledged"
     transfer_received = "transfer_received"
-    dispatched = "dispatched"  # from the dispatch location of a home-delivery order
+    dispatched = "dispatched"  # from the dispatch location of a home-delivery order: shipped and done at once
+    packed = "packed"  # home delivery: packed at the dispatch location, ready to ship
+    shipped = "shipped"  # home delivery: handed to the carrier (carrier, tracking_number); payment captured
+    delivered = "delivered"  # home delivery: the carrier delivered it; the order completes
+    rejected = "rejected"  # a further delivery's location cannot fulfil it (short, refused): Head Office re-sources
 
 
 class LineFulfilment(StrEnum):
@@ -148,6 +165,7 @@ class Alert(BaseModel):
     raised_at: datetime
     cleared_at: datetime | None = None
     detail: str = ""
+    delivery_id: str | None = None  # the further delivery it is about (its cause is that delivery's stage)
 
     @property
     def is_open(self) -> bool:
@@ -185,9 +203,12 @@ class StoreEvent(BaseModel):
     picked: dict[str, int] = Field(default_factory=dict)
     transfer_id: str | None = None
     # From the Pick Manager: why a pick is short (one of SHORT_PICK_REASONS), and which staff member pressed the
-    # button (their user name), written into the order's history. Webhooks leave both out.
-    reason: str | None = Field(default=None, max_length=80)
+    # button (their user name), written into the order's history; from a location, why it rejects a delivery.
+    reason: str | None = Field(default=None, max_length=200)
     staff: str | None = Field(default=None, max_length=32)
+    carrier: str | None = None  # shipped
+    tracking_number: str | None = None  # shipped
+    delivery_id: str | None = None  # packed / shipped / delivered: which of the order's deliveries at this location
 
 
 class StoreMessageFailed(BaseModel):
@@ -216,6 +237,8 @@ class OrderState(BaseModel):
     charges: list[Charge] = Field(default_factory=list)
     adjustments: list[Adjustment] = Field(default_factory=list)
     operations: list[MoneyOperation] = Field(default_factory=list)  # gateway operations not yet answered
+    # How the lines reach the customer, as placed (models/deliveries.py); none on an order placed before deliveries.
+    deliveries: list[Delivery] = Field(default_factory=list)
     delivery_address: DeliveryAddress | None = None
     dispatch_location: str | None = None
     dispatched_at: datetime | None = None
@@ -231,6 +254,10 @@ class OrderState(BaseModel):
     approval_reason: str | None = None  # why Head Office must approve the order before it goes ahead
     approved_at: datetime | None = None
     cleared_at: datetime | None = None  # approval and placement payments settled: the order may go to the store
+    release_at: datetime | None = None  # a preorder: its stock is reserved on this date (models/stock_waits.py)
+    backorder_for: timedelta | None = None  # short when sent out: wait this long for replenishment
+    backorder_until: datetime | None = None
+    backorder_tried_at: datetime | None = None
     store_update_pending_since: datetime | None = None
     # Internal counters: they number what the order creates, so every id is deterministic on replay.
     money_operations: int = 0  # gateway operations: order-<n>:<kind>:<seq>

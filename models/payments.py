@@ -59,6 +59,8 @@ class PaymentRecord(BaseModel):
     authorised_until: datetime | None = None
     captured_amount: int | None = None  # minor units actually captured or taken; None means all of `amount`
     renewable: bool = True  # False once a re-authorisation was declined: it lapses, Head Office is alerted
+    # Authorised for one delivery's share: captured when that delivery ships or is handed over (None: the order's).
+    delivery_id: str | None = None
     detail: str = ""
 
     @property

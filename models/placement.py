@@ -3,23 +3,22 @@ must approve it, and the order's first state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 
-from models.catalogue import LocationKind, Product, Store
+from models.catalogue import Product, Store
+from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus, build, group_lines, line_id, shares
+from models.delivery_placement import FieldProblem as FieldProblem  # re-exported: callers name placement problems
+from models.delivery_placement import Location, location_problems
+from models.delivery_placement import fulfilment_problems as fulfilment_problems
 from models.journey import record
 from models.money import MAX_AMOUNT, Money
-from models.order import Note, OrderLine, OrderState
+from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.payment_policy import PaymentPolicy
 from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
-from models.placing import PlaceOrder
-from models.store_link import LinkState, click_and_collect_refusal
-
-
-@dataclass(frozen=True)
-class FieldProblem:
-    field: str
-    message: str
+from models.placing import PaymentRequest, PlaceOrder
+from models.sourcing import SourcingDecision
+from models.store_link import LinkState
 
 
 def placement_problems(
@@ -29,19 +28,18 @@ def placement_problems(
     policy: PaymentPolicy | None = None,
     gateways: frozenset[str] = frozenset({"test"}),
     link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
+    locations: Mapping[str, Location] | None = None,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
-    `link` is the store's link state and since when (models/store_link.py): an offline store takes no orders."""
-    problems: list[FieldProblem] = []
-    store_field = "fulfilment.store_id"
-    if store is None or store.kind != LocationKind.store:
-        problems.append(FieldProblem(store_field, f"unknown store {order.fulfilment.store_id!r}"))
-    elif not store.click_and_collect_enabled:
-        problems.append(FieldProblem(store_field, f"store {store.store_id} is not enabled for click & collect"))
-    elif offline := click_and_collect_refusal(store.store_id, *link):
-        problems.append(FieldProblem(store_field, offline))
-
+    `store` is the location of the order's first delivery and `link` its link state and since when
+    (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
+    name, with its link (models/delivery_placement.py)."""
+    problems = fulfilment_problems(order)
+    if not problems:
+        first = group_lines(order)[0].location_id
+        named = {first: (store, link)} if first is not None else {}
+        problems.extend(location_problems(order, {**named, **(locations or {})}))
     given = order.given_payments
     currency = given[0][1].amount.currency
     for path, payment in given[1:]:
@@ -139,12 +137,34 @@ def approval_reason(order: PlaceOrder, currency: str, policy: PaymentPolicy) -> 
     return None
 
 
-def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> list[PaymentRecord]:
-    """The order's payments as placed, stored value first (it is taken first)."""
+def delivery_split(order: PlaceOrder, deliveries: list[Delivery]) -> list[tuple[str, int]]:
+    """Each delivery's share of the order's total, when one `authorise` payment pays for several deliveries (it is
+    then authorised per delivery, and each delivery captures its own); empty otherwise."""
+    given = order.given_payments
+    if len(deliveries) < 2 or len(given) != 1 or given[0][1].mode is not PaymentMode.authorise:
+        return []
+    totals = {line_id(i): line.unit_price.amount * line.quantity for i, line in enumerate(order.lines)}
+    return [(delivery_id, share) for delivery_id, share in shares(deliveries, totals, order.total()) if share > 0]
+
+
+def initial_payments(
+    order: PlaceOrder, default_gateway: str, now: datetime, split: list[tuple[str, int]] | None = None
+) -> list[PaymentRecord]:
+    """The order's payments as placed, stored value first (it is taken first). A `split` (`delivery_split`) makes
+    the one authorisation one per delivery, each for its share."""
     requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in STORED_VALUE_METHODS)
+    parts: list[tuple[PaymentRequest, str | None]]
+    if split:
+        (request,) = requests
+        parts = [
+            (request.model_copy(update={"amount": Money(amount=share, currency=request.amount.currency)}), delivery)
+            for delivery, share in split
+        ]
+    else:
+        parts = [(request, None) for request in requests]
     actor = f"{order.channel}:{order.customer.id}"
     records = []
-    for index, request in enumerate(requests, start=1):
+    for index, (request, delivery_id) in enumerate(parts, start=1):
         first_status: dict[PaymentMode, PaymentStatus] = {
             PaymentMode.prepaid: "taken",
             PaymentMode.auth_capture: "pending",
@@ -167,6 +187,7 @@ def initial_payments(order: PlaceOrder, default_gateway: str, now: datetime) -> 
                 reference=request.reference or "",
                 gateway=(request.gateway or default_gateway) if request.mode in GATEWAY_MODES else None,
                 token=request.token,
+                delivery_id=delivery_id,
             )
         )
     return records
@@ -179,17 +200,30 @@ def new_order(
     now: datetime,
     policy: PaymentPolicy | None = None,
     default_gateway: str = "test",
+    sourced: dict[int, SourcingDecision] | None = None,
 ) -> OrderState:
-    """The order as it is born: lines numbered L1.., its payments, notes from the customer, and whether Head
+    """The order as it is born: lines numbered L1.., its deliveries (`sourced`: the sourcing decision of each line
+    group that named no location, by the group's index), its payments, notes from the customer, and whether Head
     Office must approve it (under the payment policy in force, kept on the order)."""
     policy = policy or PaymentPolicy()
+    deliveries = build(group_lines(order), sourced or {})
+    delivery = deliveries[0]  # the order's own journey; further deliveries have their own stages
+    home = delivery.method is DeliveryMethod.home_delivery
+    assert all(d.location_id for d in deliveries), "placement sources every delivery before the order is born"
+    assert delivery.location_id is not None
+    for further in deliveries[1:]:
+        further.status, further.status_since = DeliveryStatus.placed, now
+    shipped = {line for d in deliveries if d.method is DeliveryMethod.home_delivery for line in d.line_ids}
     state = OrderState(
         order_number=order_number,
         web_reference=order.web_reference,
         channel=order.channel,
         customer=order.customer,
-        store_id=order.fulfilment.store_id,
-        fulfilment_method=order.fulfilment.method,
+        store_id=delivery.location_id,
+        fulfilment_method=delivery.method.value,
+        deliveries=deliveries,
+        delivery_address=delivery.address if home else None,
+        dispatch_location=delivery.location_id if home else None,
         status_since=now,
         created_at=now,
         lines=[
@@ -201,12 +235,15 @@ def new_order(
                 colour=products[line.sku].colour,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
+                fulfilment=LineFulfilment.home_delivery if f"L{index}" in shipped else LineFulfilment.click_and_collect,
             )
             for index, line in enumerate(order.lines, start=1)
         ],
-        payments=initial_payments(order, default_gateway, now),
+        payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries)),
         loyalty_offers=order.loyalty_offers,
         payment_policy=policy,
+        release_at=order.release_at,
+        backorder_for=order.backorder_for,
     )
     state.approval_reason = approval_reason(order, state.currency, policy)
     actor = f"{order.channel}:{order.customer.id}"

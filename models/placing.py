@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from models.money import Money
 from models.payments import GATEWAY_MODES, PaymentMode
@@ -39,14 +40,35 @@ class DeliveryAddress(_Strict):
 
 
 class Fulfilment(_Strict):
-    method: Literal["click_and_collect"]
-    store_id: Line = Field(min_length=1, max_length=32)
+    """How lines reach the customer. The order's `fulfilment` is every line's default; a line may carry its own.
+
+    - `click_and_collect` {store_id}: picked at the store, collected there;
+    - `home_delivery` {address, location_id?}: shipped from a warehouse or store (chosen by sourcing when left out);
+    - `direct_sale` {store_id}: handed over at the till at once (store and phone channels).
+
+    What each method needs is checked at placement (models/placement.py), so a missing field is named."""
+
+    method: Literal["click_and_collect", "home_delivery", "direct_sale"]
+    store_id: Line | None = Field(
+        default=None, min_length=1, max_length=32, description="click_and_collect, direct_sale: the store"
+    )
+    address: DeliveryAddress | None = Field(default=None, description="home_delivery: where to deliver")
+    location_id: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="home_delivery: the warehouse or store that ships it (sourcing chooses when left out)",
+    )
 
 
 class LineRequest(_Strict):
     sku: Line = Field(min_length=1, max_length=64)
     quantity: int = Field(ge=1, le=999)
     unit_price: Money
+    fulfilment: Fulfilment | None = Field(default=None, description="This line's own fulfilment (else the order's)")
+
+    def fulfilled_by(self, default: Fulfilment) -> Fulfilment:
+        return self.fulfilment or default
 
 
 class PaymentRequest(_Strict):
@@ -100,6 +122,15 @@ class PlaceOrder(_Strict):
         description="Up to two payments: gift card or wallet funds first, then a card (or another method) for the rest",
     )
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list, max_length=20)
+    release_at: AwareDatetime | None = Field(
+        default=None, description="A preorder: its stock is reserved on this date (in the future)"
+    )
+    backorder_for: timedelta | None = Field(
+        default=None,
+        gt=timedelta(0),
+        le=timedelta(days=90),
+        description="Short of stock when sent out, wait this long (ISO 8601, up to P90D) for replenishment",
+    )
     notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")

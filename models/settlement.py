@@ -163,15 +163,15 @@ def rebalance(state: OrderState, now: datetime, actor: str = journey.SYSTEM, rea
     """Queue what makes the money match what the customer owes now.
 
     Before handover: refund anything kept beyond the total, charge a shortfall, shrink payments still expected
-    beyond it. Once final (completed or cancelled): also capture from authorisations up to the total and void
-    every authorisation and due payment left."""
+    beyond it. Once handed over (a home delivery shipped) or final (completed or cancelled): also capture from
+    authorisations up to the total and void every authorisation and due payment left."""
     if state.cleared_at is None and not state.is_final:
         return  # placement payments are settled by clear_for_store (models/clearance.py)
     owed, kept = state.total().amount, state.kept().amount
     if kept > owed and not _refunds_held(state):
         plan_refund(state, kept - owed, now, actor, reason or "no longer owed")
         kept = owed
-    if state.is_final:
+    if state.is_final or state.handed_over_at is not None or any(d.handed_over for d in state.deliveries[1:]):
         _settle_final(state, owed - kept, now, actor)
         return
     shortfall = owed - kept - sum(p.expected_in for p in state.payments)
@@ -187,10 +187,14 @@ def _refunds_held(state: OrderState) -> bool:
 
 
 def _settle_final(state: OrderState, need: int, now: datetime, actor: str) -> None:
-    """Capture up to what is still owed, card last; void every authorisation and expectation left."""
+    """Capture up to what is still owed, card last; void every authorisation and expectation left. Before the order
+    is final, a payment authorised for a delivery not yet shipped or handed over is kept for it (its share is
+    captured when it goes)."""
+    later = [] if state.is_final else [p for p in state.payments if not _delivery_gone(state, p)]
+    need -= sum(p.expected_in for p in later)
     for payment in sorted(state.payments, key=lambda p: (not p.is_stored_value, p.payment_id)):
-        if operations.busy(state, payment.payment_id):
-            continue  # an operation on it is under way: decided again when it answers
+        if operations.busy(state, payment.payment_id) or payment in later:
+            continue  # an operation on it is under way, or its delivery has not gone: decided again later
         if payment.status == "authorised":
             amount = min(payment.amount.amount, max(need, 0))
             need -= amount
@@ -203,6 +207,14 @@ def _settle_final(state: OrderState, need: int, now: datetime, actor: str) -> No
         elif payment.status in ("pending", "awaiting", "due"):
             payment.status, payment.detail = "voided", "no longer owed"
             journey.record(state, now, actor, "payment_released", f"{payment.payment_id} {payment.amount}")
+
+
+def _delivery_gone(state: OrderState, payment: PaymentRecord) -> bool:
+    """Whether the goods a payment pays for left Baton's hands: its delivery shipped or was handed over (a payment
+    for the whole order, or for the order's own journey, goes with that journey's handover)."""
+    further = {d.delivery_id: d for d in state.deliveries[1:]}
+    delivery = further.get(payment.delivery_id or "")
+    return delivery.handed_over if delivery is not None else state.handed_over_at is not None
 
 
 def _shrink_expected(state: OrderState, surplus: int, now: datetime, actor: str) -> None:

@@ -24,6 +24,9 @@ SLA_ALERTS = (
     AlertType.transfer_not_received,
     AlertType.awaiting_approval,
     AlertType.awaiting_payment,
+    AlertType.not_packed,
+    AlertType.not_shipped,
+    AlertType.not_delivered,
 )
 
 # Which status runs which SLA clock (not_updated runs on its own flag, see `_clock_start`).
@@ -34,6 +37,9 @@ CLOCK_STATUS = {
     AlertType.not_collected: OrderStatus.ready_for_collection,
     AlertType.awaiting_approval: OrderStatus.awaiting_approval,
     AlertType.awaiting_payment: OrderStatus.awaiting_payment,
+    AlertType.not_packed: OrderStatus.awaiting_dispatch,
+    AlertType.not_shipped: OrderStatus.ready_to_ship,
+    AlertType.not_delivered: OrderStatus.shipped,
 }
 
 
@@ -71,6 +77,9 @@ class SlaPolicy(BaseModel):
     transfer_not_received: SlaDuration = timedelta(days=1)
     awaiting_approval: SlaDuration = timedelta(hours=4)
     awaiting_payment: SlaDuration = timedelta(days=2)
+    not_packed: SlaDuration = timedelta(days=1)
+    not_shipped: SlaDuration = timedelta(hours=12)
+    not_delivered: SlaDuration = timedelta(days=5)
     # With a calendar, these clocks count only the location's open time (the store-facing ones by default); the
     # others (collection expiry, payments, approvals) count calendar time. A store's own calendar is set in its
     # sla_overrides; one set here applies to every location without its own.
@@ -92,6 +101,9 @@ class SlaOverrides(BaseModel):
     transfer_not_received: SlaDuration | None = None
     awaiting_approval: SlaDuration | None = None
     awaiting_payment: SlaDuration | None = None
+    not_packed: SlaDuration | None = None
+    not_shipped: SlaDuration | None = None
+    not_delivered: SlaDuration | None = None
     calendar: LocationCalendar | None = None
 
 
@@ -140,6 +152,10 @@ def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
         return state.store_update_pending_since
     if alert_type is AlertType.transfer_not_received:
         return min((t.requested_at for t in state.pending_transfers()), default=None)
+    if alert_type is AlertType.not_packed and not state.deliveries:
+        # Orders switched to home delivery before deliveries were recorded ran no packing clock: a running one must
+        # not start a timer its history never had.
+        return None
     return state.status_since if state.status == CLOCK_STATUS[alert_type] else None
 
 

@@ -1,17 +1,20 @@
 """Pure rules for what a store's event does to an order: acknowledged, picked, collected, not_collected,
-update_acknowledged, transfer_received, dispatched. An event that does not fit the order is not applied: it is
+update_acknowledged, transfer_received, and from a home delivery's dispatch location packed, shipped, delivered (or
+dispatched: shipped and done in one step). An event that does not fit the order is not applied: it is
 recorded as a store exception (the webhook was already answered 202)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from models import journey, settlement
+from models import delivery_stages, journey, settlement
+from models.deliveries import Delivery, DeliveryMethod
 from models.effects import Effects, Needs
 from models.money import Money
 from models.order import (
     AlertType,
     HoldReason,
+    LineFulfilment,
     OrderState,
     OrderStatus,
     StoreEvent,
@@ -26,13 +29,39 @@ _EXPECTED = {
     StoreEventType.picked: {OrderStatus.acknowledged, OrderStatus.awaiting_acknowledgement},
     StoreEventType.collected: {OrderStatus.ready_for_collection},
     StoreEventType.not_collected: {OrderStatus.ready_for_collection},
-    StoreEventType.dispatched: {OrderStatus.awaiting_dispatch},
+    StoreEventType.dispatched: {OrderStatus.awaiting_dispatch, OrderStatus.ready_to_ship},
+    StoreEventType.packed: {OrderStatus.awaiting_dispatch},
+    StoreEventType.shipped: {OrderStatus.awaiting_dispatch, OrderStatus.ready_to_ship},
+    StoreEventType.delivered: {OrderStatus.shipped},
+    StoreEventType.rejected: set(),  # only a further delivery's location rejects (models/delivery_stages.py)
 }
+# Events only the dispatch location of a home delivery sends.
+FROM_DISPATCH = frozenset(
+    {StoreEventType.dispatched, StoreEventType.packed, StoreEventType.shipped, StoreEventType.delivered}
+)
+
+
+def further_delivery(state: OrderState, event: StoreEvent) -> Delivery | None:
+    """The further delivery (models/delivery_stages.py) a packed / shipped / delivered event is about, or None when
+    it is about the order's own journey: it names the delivery, or it comes from a location that ships only that."""
+    if not delivery_stages.further(state) or event.type not in delivery_stages.STAGE_EVENTS:
+        return None
+    own = state.deliveries[0].delivery_id
+    if event.delivery_id == own or (event.delivery_id is None and event.store_id == state.dispatch_location):
+        return None
+    return delivery_stages.delivery_for(state, event)
 
 
 def refusal(state: OrderState, event: StoreEvent) -> str | None:
     """Why a store event does not fit the order now, or None when it applies."""
-    from_dispatch = event.type is StoreEventType.dispatched
+    if (delivery := further_delivery(state, event)) is not None:
+        if state.status is OrderStatus.cancelled:
+            return "the order is already cancelled"
+        return delivery_stages.refusal(state, event, delivery)
+    known = {d.delivery_id for d in state.deliveries} or {"D1"}
+    if event.delivery_id is not None and event.delivery_id not in known:
+        return f"delivery {event.delivery_id} is not on the order"
+    from_dispatch = event.type in FROM_DISPATCH
     if event.store_id != (state.dispatch_location if from_dispatch else state.store_id):
         return f"store {event.store_id} is not the order's {'dispatch location' if from_dispatch else 'store'}"
     if state.is_final:
@@ -45,6 +74,8 @@ def refusal(state: OrderState, event: StoreEvent) -> str | None:
         return f"{event.type} does not apply to an order {state.status}"
     if event.type is StoreEventType.picked:
         return _pick_refusal(state, event.picked)
+    if event.type is StoreEventType.shipped and not (event.carrier and event.tracking_number):
+        return "a shipped event needs carrier and tracking_number"
     return None
 
 
@@ -102,6 +133,10 @@ def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
     actor = journey.store_actor(event.store_id, event.staff)
     effects = Effects()
     _heard_from_store(state, event.store_id, now)
+    if (delivery := further_delivery(state, event)) is not None:
+        return delivery_stages.apply(state, event, delivery, now)
+    if event.type in (StoreEventType.collected, StoreEventType.dispatched, StoreEventType.shipped):
+        effects.commit_lines = _own_lines(state)
     if event.type is StoreEventType.acknowledged:
         journey.transition(state, OrderStatus.acknowledged, now, actor, "acknowledged")
     elif event.type is StoreEventType.picked:
@@ -109,6 +144,14 @@ def apply(state: OrderState, event: StoreEvent, now: datetime) -> Effects:
     elif event.type in (StoreEventType.collected, StoreEventType.dispatched):
         effects.commit_at = event.store_id
         _handed_over(state, event, now, actor)
+    elif event.type is StoreEventType.packed:
+        journey.transition(state, OrderStatus.ready_to_ship, now, actor, "packed", "ready to ship")
+    elif event.type is StoreEventType.shipped:
+        effects.commit_at = event.store_id
+        _shipped(state, event, now, actor)
+    elif event.type is StoreEventType.delivered:
+        delivery_stages.own_journey_done(state, now, actor, "delivered", "delivered to the customer")
+        settlement.rebalance(state, now, actor, "delivered")
     elif event.type is StoreEventType.not_collected:
         cancel_everything(state, now, actor, "not_collected", "not collected; stock released", effects)
         add_uncollected_fee(state, now)
@@ -145,11 +188,46 @@ def _handed_over(state: OrderState, event: StoreEvent, now: datetime, actor: str
     settlement.settle_at_handover(state, event.event_id, actor, now)
     if any(p.status == "taken" and p.reference == event.event_id for p in state.payments):
         journey.record(state, now, actor, "payment_confirmed", "taken at handover")
-    if event.type is StoreEventType.collected:
+    if event.type is StoreEventType.collected and not delivery_stages.all_done(state):
+        waiting = ", ".join(d.delivery_id for d in delivery_stages.further(state) if not d.is_done)
+        detail = f"waiting for {waiting}"
+        journey.transition(state, OrderStatus.partially_collected, now, journey.SYSTEM, "partially_collected", detail)
+    elif event.type is StoreEventType.collected:
         journey.transition(state, OrderStatus.completed, now, journey.SYSTEM, "completed")
     else:
-        journey.transition(state, OrderStatus.completed, now, actor, "dispatched", "on its way to the customer")
+        delivery_stages.own_journey_done(state, now, actor, "dispatched", "on its way to the customer")
     settlement.rebalance(state, now, actor, "handed over")
+
+
+def _own_lines(state: OrderState) -> list[str] | None:
+    """At handover, only the order's own lines leave its location when further deliveries have theirs."""
+    return sorted(delivery_stages.own_line_ids(state)) if delivery_stages.further(state) else None
+
+
+def _shipped(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> None:
+    """With the carrier: the stock leaves the location, the payment is captured; the order completes on delivery."""
+    state.dispatched_at = now
+    track_shipment(state, event.carrier or "", event.tracking_number or "")
+    settlement.settle_at_handover(state, event.event_id, actor, now)
+    journey.transition(
+        state, OrderStatus.shipped, now, actor, "shipped", f"{event.carrier} tracking {event.tracking_number}"
+    )
+    settlement.rebalance(state, now, actor, "shipped")
+
+
+def track_shipment(state: OrderState, carrier: str, tracking_number: str) -> None:
+    """The carrier and tracking number go on the order's delivery (recorded now if the order predates deliveries)."""
+    if not state.deliveries:
+        state.deliveries = [
+            Delivery(
+                delivery_id="D1",
+                method=DeliveryMethod.home_delivery,
+                location_id=state.dispatch_location,
+                address=state.delivery_address,
+                line_ids=[line.line_id for line in state.lines if line.fulfilment is LineFulfilment.home_delivery],
+            )
+        ]
+    state.deliveries[0].carrier, state.deliveries[0].tracking_number = carrier, tracking_number
 
 
 def _transfer_received(state: OrderState, event: StoreEvent, now: datetime, actor: str) -> Effects:
@@ -168,11 +246,13 @@ def cancel_everything(state: OrderState, now: datetime, actor: str, action: str,
     `rebalance`: everything taken is paid back, less a fee the policy keeps on an uncollected order)."""
     for charge in state.charges:
         charge.cancelled = True
+    shipped = {line_id for d in delivery_stages.further(state) if d.handed_over for line_id in d.line_ids}
+    delivery_stages.cancel(state, now, actor)
     for line in state.lines:
-        if line.quantity:
+        if line.quantity and line.line_id not in shipped:
             line.cancelled_quantity += line.quantity
             line.quantity = 0
-    effects.release({line.line_id: 0 for line in state.lines})
+    effects.release({line.line_id: 0 for line in state.lines if line.line_id not in shipped})
     state.store_update_pending_since = None
     journey.transition(state, OrderStatus.cancelled, now, actor, action, detail)
 

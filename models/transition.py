@@ -26,6 +26,8 @@ EXTRACT_FOR_EVENT = {
     OrderEventType.cancelled: ExtractType.cancelled,
     OrderEventType.refunded: ExtractType.refunded,
     OrderEventType.refund_instructed: ExtractType.refunded,
+    OrderEventType.shipped: ExtractType.shipped,
+    OrderEventType.delivered: ExtractType.delivered,
 }
 
 
@@ -34,6 +36,7 @@ class StockWork(BaseModel):
 
     releases: list[tuple[dict[str, int], str | None]] = Field(default_factory=list)
     commit_at: str | None = None
+    commit_lines: list[str] | None = None
 
 
 class Projection(BaseModel):
@@ -49,6 +52,8 @@ class Projection(BaseModel):
     customer_name: str
     customer_email: str
     has_alert: bool
+    fulfilment_methods: str = ""  # its deliveries' methods, space-separated and sorted
+    delivery_locations: str = ""  # every location fulfilling one of its deliveries, each between spaces
     open_alert_types: list[str]
     created_at: datetime
     view: dict[str, Any]
@@ -80,6 +85,7 @@ class Transition(BaseModel):
 
 
 def projection_of(state: OrderState) -> Projection:
+    view = for_api(state)
     return Projection(
         order_number=state.order_number,
         version=state.version,
@@ -91,11 +97,18 @@ def projection_of(state: OrderState) -> Projection:
         customer_name=state.customer.name,
         customer_email=state.customer.email.lower(),
         has_alert=state.has_open_alert,
+        fulfilment_methods=" ".join(sorted({delivery.method.value for delivery in view.deliveries})),
+        delivery_locations=_between_spaces({d.location_id for d in view.deliveries if d.location_id}),
         open_alert_types=sorted({alert.type.value for alert in state.alerts if alert.is_open}),
         created_at=state.created_at,
-        view=for_api(state).model_dump(mode="json"),
+        view=view.model_dump(mode="json"),
         seen_event_ids=state.seen_event_ids,
     )
+
+
+def _between_spaces(words: set[str]) -> str:
+    """Words a LIKE '% word %' finds exactly (a location id is never mistaken for a longer one)."""
+    return f" {' '.join(sorted(words))} " if words else ""
 
 
 def transition_of(state: OrderState, effects: Effects) -> Transition:
@@ -128,6 +141,7 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
         stock=StockWork(
             releases=[(release.targets, release.location_id) for release in effects.releases],
             commit_at=effects.commit_at,
+            commit_lines=effects.commit_lines,
         ),
         events=events,
         extracts=extracts,
@@ -137,11 +151,13 @@ def transition_of(state: OrderState, effects: Effects) -> Transition:
 
 
 class ReservedTransition(BaseModel):
-    """Reserve the order's lines at its store and, only if every line could be, write the change that sends the
-    order there: one transaction, so stock is reserved exactly when the order says it was sent."""
+    """Reserve the order's lines at its store (and each further delivery's at its location) and, only if every line
+    could be, write the change that sends the order there: one transaction, so stock is reserved exactly when the
+    order says it was sent."""
 
     reserve: ReserveStock
     transition: Transition
+    more: list[ReserveStock] = Field(default_factory=list)  # further deliveries, each at its own location
 
 
 class ReservedCommit(BaseModel):

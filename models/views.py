@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from models.collection import collection_code
+from models.delivery_views import DeliveryView, deliveries_of
 from models.money import Money
 from models.order import (
     Alert,
@@ -53,6 +54,9 @@ class OrderView(BaseModel):
     hold_reason: HoldReason | None
     store_update_pending_since: datetime | None
     lines: list[OrderLine]
+    deliveries: list[DeliveryView] = Field(
+        default_factory=list, description="How the lines reach the customer: method, location, status, sourcing"
+    )
     payments: list[PaymentView]
     refunds: list[RefundRecord]
     operations: list[OperationView] = Field(
@@ -118,6 +122,7 @@ def for_api(state: OrderState) -> OrderView:
         hold_reason=state.hold_reason,
         store_update_pending_since=state.store_update_pending_since,
         lines=state.lines,
+        deliveries=deliveries_of(state),
         payments=[payment_view(state, payment) for payment in state.payments],
         refunds=state.refunds,
         operations=[OperationView.model_validate(op, from_attributes=True) for op in state.operations],
@@ -172,6 +177,9 @@ class StoreOrder(BaseModel):
     transfers_incoming: list[Transfer]
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None
+    deliveries: list[DeliveryView] = Field(
+        default_factory=list, description="Which lines each location fulfils, and how (no sourcing detail)"
+    )
     update_pending: bool
     version: int
 
@@ -192,6 +200,7 @@ def for_store(state: OrderState) -> StoreOrder:
         transfers_incoming=state.pending_transfers(),
         delivery_address=state.delivery_address,
         dispatch_location=state.dispatch_location,
+        deliveries=[d.model_copy(update={"sourcing": None}) for d in deliveries_of(state)],
         update_pending=state.store_update_pending_since is not None,
         version=state.version,
     )
@@ -266,6 +275,8 @@ class ExtractOrder(BaseModel):
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None
     dispatched_at: datetime | None
+    carrier: str | None = None
+    tracking_number: str | None = None
     lines: list[ExtractLine]
     total: Money
     discount: Money
@@ -293,6 +304,8 @@ def for_extract(state: OrderState) -> ExtractOrder:
         delivery_address=state.delivery_address,
         dispatch_location=state.dispatch_location,
         dispatched_at=state.dispatched_at,
+        carrier=state.deliveries[0].carrier if state.deliveries else None,
+        tracking_number=state.deliveries[0].tracking_number if state.deliveries else None,
         lines=[_extract_line(line, state) for line in state.lines],
         total=state.total(),
         discount=Money(amount=sum(o.discount.amount for o in state.loyalty_offers), currency=state.currency),
@@ -338,7 +351,7 @@ def line_status(line: OrderLine, state: OrderState) -> str:
         return "cancelled"
     if line.fulfilment is LineFulfilment.buy_in_store:
         return "buy_in_store"
-    if state.status in (OrderStatus.collected, OrderStatus.completed):
+    if state.status in (OrderStatus.collected, OrderStatus.completed, OrderStatus.shipped):
         return "dispatched" if line.fulfilment is LineFulfilment.home_delivery else "collected"
     if line.picked_quantity is not None and line.picked_quantity >= line.quantity:
         return "picked"

@@ -37,6 +37,7 @@ from models.db.dashboard import (
 from models.db.policies import get_sla_policy
 from models.db.store_links import list_links
 from models.db.tables import OrderRecordRow
+from models.deliveries import DeliveryMethod
 from models.order import AlertType, OrderStatus
 from models.settings import ApiKeyHolder
 from models.sla import SlaPolicy
@@ -81,6 +82,7 @@ class Filters:
     created_to: str = ""
     sort: str = "created"
     direction: str = "desc"
+    method: str = ""  # a delivery method: orders with a delivery of it
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -104,6 +106,7 @@ class Filters:
             direction="asc" if q.get("direction") == "asc" else "desc",
             page=page_number,
             as_of=q.get("as_of", "") if _moment(q.get("as_of", "")) else "",
+            method=q.get("method", "") if q.get("method") in DeliveryMethod.__members__ else "",
         )
 
     def query(self, **changes: Any) -> str:
@@ -132,6 +135,7 @@ class Filters:
             created_before=datetime.combine(end + timedelta(days=1), time(), UTC) if end else None,
             as_of=as_of,
             attention=self.view == "attention",
+            method=self.method,
         )
 
 
@@ -212,6 +216,7 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "alert_counts": alert_counts,
         "statuses": list(OrderStatus),
         "alert_types": list(AlertType),
+        "methods": list(DeliveryMethod),
         "stores": list_stores(session, LocationKind.store),
         # Only stores that send heartbeats have a link to show; the others are unmonitored.
         "store_links": [link for link in list_links(session) if link.since is not None],

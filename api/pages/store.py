@@ -41,6 +41,11 @@ STORE_BUTTONS = {
     "not-collected": StoreEventType.not_collected,
     "acknowledge-update": StoreEventType.update_acknowledged,
     "transfer-received": StoreEventType.transfer_received,
+    # A home delivery this location ships (the order's own, or a further one: `delivery_id` names it).
+    "pack": StoreEventType.packed,
+    "ship": StoreEventType.shipped,
+    "deliver": StoreEventType.delivered,
+    "reject": StoreEventType.rejected,
 }
 # Why a pick is short: the Pick Manager's reason picker; the reason goes into the order's history for Head Office.
 SHORT_PICK_REASONS = (
@@ -64,6 +69,10 @@ _DONE_WORDS = {
     StoreEventType.not_collected: "marked not collected",
     StoreEventType.update_acknowledged: "change acknowledged",
     StoreEventType.transfer_received: "stock received",
+    StoreEventType.packed: "packed",
+    StoreEventType.shipped: "shipped",
+    StoreEventType.delivered: "delivered",
+    StoreEventType.rejected: "rejected: Head Office sources it elsewhere",
 }
 
 
@@ -219,8 +228,11 @@ async def store_action(
             occurred_at=datetime.now(UTC),
             picked=picked,
             transfer_id=_text(form, "transfer_id"),
-            reason=_text(form, "short_reason") if event_type is StoreEventType.picked else None,
+            reason=_text(form, "short_reason") if event_type is StoreEventType.picked else _text(form, "reason"),
             staff=_staff(request, user),
+            carrier=_text(form, "carrier"),
+            tracking_number=_text(form, "tracking_number"),
+            delivery_id=_text(form, "delivery_id"),
         )
         refusal = await _send(temporal, order_number, event, state.status)
     if refusal is None:

@@ -16,12 +16,15 @@ from sqlmodel import Session
 from api import orders_service
 from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.interventions_service import (
+    MoveDeliveryRequest,
     actor_of,
+    move_delivery,
     require_available,
     require_collection_store,
     require_location,
     run_action,
     sibling_variant,
+    source_added_item,
     to_new_line,
 )
 from api.params import OrderNumber
@@ -29,7 +32,14 @@ from api.problems import field_error
 from api.responses import JSONBody
 from models.actions import ACTIONS, Action
 from models.db import catalogue
-from models.intervention_commands import AddItem, ChangeVariant, MoveToStore, RedirectStock, SwitchToHomeDelivery
+from models.intervention_commands import (
+    AddItem,
+    ChangeVariant,
+    MoveToStore,
+    RedirectStock,
+    SplitDelivery,
+    SwitchToHomeDelivery,
+)
 from models.text import LINE_PATTERN, Line, Text
 from models.views import OrderView
 
@@ -137,13 +147,13 @@ def _add_item(session: Session, view: dict[str, Any], request: AddItemRequest) -
     products = catalogue.products_by_sku(session, {request.sku})
     if request.sku not in products:
         raise field_error("sku", f"unknown SKU {request.sku!r}")
+    item = to_new_line(products[request.sku])
+    fields = {"item": item, "quantity": request.quantity, "reason": request.reason, "client_note": request.client_note}
+    if shipped := source_added_item(session, view, request.sku, request.quantity):
+        location_id, address, decision = shipped
+        return AddItem.model_validate({**fields, "ship_from": location_id, "address": address, "sourcing": decision})
     require_available(session, view["store_id"], request.sku, request.quantity)
-    return AddItem(
-        item=to_new_line(products[request.sku]),
-        quantity=request.quantity,
-        reason=request.reason,
-        client_note=request.client_note,
-    )
+    return AddItem.model_validate(fields)
 
 
 def _move_to_store(session: Session, view: dict[str, Any], command: MoveToStore) -> MoveToStore:
@@ -161,6 +171,11 @@ def _home_delivery(session: Session, view: dict[str, Any], command: SwitchToHome
     return command
 
 
+def _split_delivery(session: Session, view: dict[str, Any], command: SplitDelivery) -> SplitDelivery:
+    require_location(session, "from_location", command.from_location)
+    return command
+
+
 def _redirect_stock(session: Session, view: dict[str, Any], command: RedirectStock) -> RedirectStock:
     require_location(session, "from_location", command.from_location)
     require_available(session, command.from_location, command.sku, command.quantity)
@@ -174,6 +189,8 @@ PREPARED: dict[str, tuple[type[BaseModel], Preparer]] = {
     "move_to_store": (MoveToStore, _move_to_store),
     "switch_to_home_delivery": (SwitchToHomeDelivery, _home_delivery),
     "redirect_stock": (RedirectStock, _redirect_stock),
+    "move_delivery": (MoveDeliveryRequest, move_delivery),
+    "split_delivery": (SplitDelivery, _split_delivery),
 }
 
 _ADDRESS = {
@@ -191,6 +208,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "move_to_store": {"store_id": "S002"},
     "switch_to_home_delivery": {"from_location": "W001", "address": _ADDRESS},
     "redirect_stock": {"sku": "TEE-WHI-M", "quantity": 2, "from_location": "W001"},
+    "move_delivery": {"delivery_id": "D2"},
+    "split_delivery": {"line_ids": ["L2"], "from_location": "W001", "address": _ADDRESS},
+    "merge_deliveries": {"delivery_id": "D3", "into": "D2"},
     "add_note": {"text": "Called the customer", "client_facing": False},
     "take_payment": {"amount": {"amount": 500, "currency": "GBP"}},
     "refund": {"amount": {"amount": 500, "currency": "GBP"}},

@@ -14,6 +14,7 @@ from api.rate_limits import PlacementLimited
 from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
 from models.db import orders, payments
+from models.deliveries import DeliveryMethod
 from models.money import Money
 from models.order import AlertType, OrderStatus
 from models.placing import PlaceOrder
@@ -53,6 +54,9 @@ def list_orders(
     status: OrderStatus | None = None,
     has_alert: bool | None = None,
     alert_type: Annotated[AlertType | None, Query(description="orders with an open alert of this type")] = None,
+    fulfilment_method: Annotated[
+        DeliveryMethod | None, Query(description="orders with a delivery of this method")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -73,6 +77,7 @@ def list_orders(
         status=status.value if status else None,
         has_alert=has_alert,
         alert_type=alert_type.value if alert_type else None,
+        fulfilment_method=fulfilment_method.value if fulfilment_method else None,
         limit=limit,
         offset=offset,
     )

@@ -1,4 +1,4 @@
-"""Global settings: SLA durations, and the payment policy (authorisations, declines, approvals)."""
+"""Global settings: SLA durations, the payment policy (authorisations, declines, approvals), and sourcing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from api.deps import HeadOffice, SessionDep
 from models.db import policies
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
+from models.sourcing import SourcingPolicy
 
 router = APIRouter(prefix="/settings", tags=["settings"])
 
@@ -36,3 +37,16 @@ def put_payments(policy: PaymentPolicy, session: SessionDep, _ho: HeadOffice) ->
     """Replace the payment policy. New orders are placed under it; each order keeps the policy it was placed
     under."""
     return policies.put_payment_policy(session, policy)
+
+
+@router.get("/sourcing", response_model=SourcingPolicy)
+def get_sourcing(session: SessionDep, _ho: HeadOffice) -> SourcingPolicy:
+    """How home deliveries that name no location are sourced: strategy, safety stock, disabled locations,
+    distances. Head Office only."""
+    return policies.get_sourcing_policy(session)
+
+
+@router.put("/sourcing", response_model=SourcingPolicy)
+def put_sourcing(policy: SourcingPolicy, session: SessionDep, _ho: HeadOffice) -> SourcingPolicy:
+    """Replace the sourcing settings; orders placed from now on are sourced under them."""
+    return policies.put_sourcing_policy(session, policy)

@@ -62,7 +62,7 @@ def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tupl
     if order_number is None:
         raise field_error("order_number", f"a {event.type} event needs 'order_number'")
     keys = orders.order_keys(session, order_number)
-    if keys is None or (store_id != keys.store_id and store_id != orders.dispatch_location(session, order_number)):
+    if keys is None or (store_id != keys.store_id and store_id not in orders.order_senders(session, order_number)):
         raise NotFound(f"store {store_id} has no order {order_number}", type_="order-not-found")
     return order_number, keys.status, set(keys.seen_event_ids)
 
@@ -117,8 +117,10 @@ async def store_event(
         Header(max_length=500, pattern=LINE_PATTERN, description="t=<unix seconds>,v1=<hex HMAC-SHA256>"),
     ] = None,
 ) -> WebhookAccepted:
-    """A store reports acknowledged, picked, collected, not_collected, update_acknowledged, transfer_received
-    or dispatched about one of its orders, or sends a heartbeat (no order_number) to say it is online."""
+    """A store reports acknowledged, picked, collected, not_collected, update_acknowledged or transfer_received
+    about one of its orders; a home delivery's dispatch location (store or warehouse) reports packed, shipped
+    (carrier, tracking_number), delivered, or dispatched (shipped and done at once); or a heartbeat (no
+    order_number) says the location is online."""
     body = await request.body()
     event, order = await in_threadpool(session, _check, session, store_id, body, baton_signature, settings)
     if order is None:
@@ -137,6 +139,10 @@ async def store_event(
                 occurred_at=event.occurred_at,
                 picked={line.line_id: line.quantity for line in event.picked or []},
                 transfer_id=event.transfer_id,
+                carrier=event.carrier,
+                tracking_number=event.tracking_number,
+                delivery_id=event.delivery_id,
+                reason=event.reason,
             ),
         )
     except RPCError as error:

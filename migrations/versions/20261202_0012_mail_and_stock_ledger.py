@@ -2,7 +2,7 @@
 stock ledger (every movement, with who and why) and the feed messages applied. An index for the stuck-order sweep.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 09:00:00
 
 Written by hand to match models/db/mail.py and models/db/stock_ledger.py (tests/test_migrations.py checks it
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

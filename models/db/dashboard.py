@@ -39,6 +39,7 @@ class DashboardFilter:
     created_before: datetime | None = None
     as_of: datetime | None = None  # the snapshot: orders created after it wait for a refresh (stable pages)
     attention: bool = False  # only open orders that may need Head Office (see _WATCHED)
+    method: str = ""  # a delivery method: orders with a delivery of it
 
 
 def _like(text: str) -> str:
@@ -76,6 +77,8 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.created_at) < f.created_before)
     if f.as_of is not None:
         where.append(col(OrderRecordRow.created_at) <= f.as_of)
+    if f.method:
+        where.append(col(OrderRecordRow.fulfilment_methods).contains(f.method))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,8 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         "customer_name": projection.customer_name,
         "customer_email": projection.customer_email,
         "has_alert": projection.has_alert,
+        "fulfilment_methods": projection.fulfilment_methods,
+        "delivery_locations": projection.delivery_locations,
         "created_at": projection.created_at,
         "updated_at": now,
         "view": projection.view,
@@ -90,10 +93,18 @@ def order_keys(session: Session, order_number: str) -> OrderKeys | None:
     return OrderKeys(number, status, store_id, list(seen))
 
 
-def dispatch_location(session: Session, order_number: str) -> str | None:
-    """The location shipping a home-delivery order (read from its view: rare, only for dispatch events)."""
+def senders(view: dict[str, Any]) -> set[str]:
+    """Every location an order's view says may report on it: its store, its dispatch location, and the location of
+    each of its deliveries."""
+    found = {view.get("store_id"), view.get("dispatch_location")}
+    found |= {delivery.get("location_id") for delivery in view.get("deliveries", [])}
+    return {location for location in found if location}
+
+
+def order_senders(session: Session, order_number: str) -> set[str]:
+    """The locations that may report on an order (read from its view)."""
     record = get_order_record(session, order_number)
-    return record.view.get("dispatch_location") if record is not None else None
+    return senders(record.view) if record is not None else set()
 
 
 def search_orders(
@@ -107,6 +118,7 @@ def search_orders(
     status: str | None = None,
     has_alert: bool | None = None,
     alert_type: str | None = None,
+    fulfilment_method: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -124,6 +136,8 @@ def search_orders(
         conditions.append(col(OrderRecordRow.status) == status)
     if has_alert is not None:
         conditions.append(col(OrderRecordRow.has_alert) == has_alert)
+    if fulfilment_method:  # no method's name is part of another's, so a substring is the method
+        conditions.append(col(OrderRecordRow.fulfilment_methods).contains(fulfilment_method))
     if alert_type:
         alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
         conditions.append(col(OrderRecordRow.order_number).in_(alerted))
@@ -164,10 +178,16 @@ def count_open_alerts_by_type(session: Session, store_id: str | None = None) -> 
 
 
 def open_store_orders(session: Session, store_id: str, limit: int = 100) -> list[OrderRecordRow]:
-    """A store's orders still to be handled (not completed or cancelled), oldest first."""
+    """A location's orders still to be handled (not completed or cancelled), oldest first: its own, and those with
+    a delivery it ships."""
     query = (
         select(OrderRecordRow)
-        .where(OrderRecordRow.store_id == store_id)
+        .where(
+            or_(
+                col(OrderRecordRow.store_id) == store_id,
+                col(OrderRecordRow.delivery_locations).contains(f" {store_id} "),
+            )
+        )
         .where(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         .order_by(col(OrderRecordRow.created_at), col(OrderRecordRow.order_number))
         .limit(limit)

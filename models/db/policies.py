@@ -1,4 +1,4 @@
-"""Head Office settings kept in SQL: the SLA policy and the payment policy, and a store's effective SLA policy."""
+"""Head Office settings kept in SQL: the SLA, payment and sourcing policies, and a store's effective SLA policy."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from models.payment_policy import PaymentPolicy
 from models.requests import RequestPolicy
 from models.returns import ReturnPolicy
 from models.sla import SlaPolicy, effective_policy, stored_durations
+from models.sourcing import SourcingPolicy
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"
 RETURN_SETTING_KEY = "returns"
 REQUEST_SETTING_KEY = "requests"
+SOURCING_SETTING_KEY = "sourcing"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -50,6 +52,14 @@ def get_payment_policy(session: Session) -> PaymentPolicy:
 
 def put_payment_policy(session: Session, policy: PaymentPolicy) -> PaymentPolicy:
     return _put_setting(session, PAYMENT_SETTING_KEY, policy)
+
+
+def get_sourcing_policy(session: Session) -> SourcingPolicy:
+    return _get_setting(session, SOURCING_SETTING_KEY, SourcingPolicy)
+
+
+def put_sourcing_policy(session: Session, policy: SourcingPolicy) -> SourcingPolicy:
+    return _put_setting(session, SOURCING_SETTING_KEY, policy)
 
 
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:

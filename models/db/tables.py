@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.db.types import utc_column
@@ -154,6 +154,12 @@ class OrderRecordRow(SQLModel, table=True):
     customer_name: str = Field(max_length=200)
     customer_email: str = Field(index=True, max_length=254)
     has_alert: bool = Field(index=True)
+    # Its deliveries' methods, space-separated and sorted ("click_and_collect home_delivery"): the dashboard filter.
+    fulfilment_methods: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="", index=True)
+    )
+    # Every location that fulfils one of its deliveries, each between spaces (" S001 W001 "): a location's own list.
+    delivery_locations: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(sa_column=utc_column(index=True))
     updated_at: datetime = Field(sa_column=utc_column())
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

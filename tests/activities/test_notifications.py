@@ -15,6 +15,7 @@ from models.money import Money
 from models.order import HistoryEntry, LineFulfilment, Note, OrderState, OrderStatus
 from models.payments import PaymentRecord, RefundRecord
 from models.placing import Customer, DeliveryAddress, LoyaltyOffer
+from models.store_events import track_shipment
 from models.views import for_extract
 from tests.models.factories import at, gbp, make_line, make_state
 
@@ -116,6 +117,13 @@ def _home_delivery() -> OrderState:
     return order
 
 
+def _shipped(status: OrderStatus) -> OrderState:
+    order = _home_delivery()
+    order.status = status
+    track_shipment(order, "DPD", "JD014600003GB")
+    return order
+
+
 ORDERS = {
     ExtractType.ready_for_collection: lambda: _order(OrderStatus.ready_for_collection),
     ExtractType.collected: lambda: _order(OrderStatus.completed),
@@ -123,6 +131,8 @@ ORDERS = {
     ExtractType.cancelled: _cancelled,
     ExtractType.refunded: _cancelled_line_and_refund,
     ExtractType.order_export: _home_delivery,
+    ExtractType.shipped: lambda: _shipped(OrderStatus.shipped),
+    ExtractType.delivered: lambda: _shipped(OrderStatus.completed),
 }
 
 
@@ -159,7 +169,7 @@ def test_extract_of_each_type_validates_and_carries_the_customer_message(extract
 
     document = etree.fromstring(payload)
     assert document.tag == f"{{{NAMESPACE}}}OrderNotification"
-    assert document.get("schemaVersion") == "1.1"
+    assert document.get("schemaVersion") == "1.2"
     assert _one(document, "/n:OrderNotification/n:ExtractId") == "order-100001:extract:1"
     assert _one(document, "/n:OrderNotification/n:Type") == extract_type.value
     assert _one(document, "/n:OrderNotification/n:OccurredAt") == "2025-03-03T11:00:00Z"
@@ -247,6 +257,13 @@ def test_order_export_of_a_home_delivery_carries_the_address_and_dispatch() -> N
     assert _xpath(document, "//n:Line/n:Status/text()") == ["dispatched", "dispatched"]
 
 
+def test_shipped_extract_carries_the_carrier_and_tracking_number() -> None:
+    document = etree.fromstring(_build(ExtractType.shipped, _shipped(OrderStatus.shipped)))
+    assert _one(document, "//n:Fulfilment/n:Carrier") == "DPD"
+    assert _one(document, "//n:Fulfilment/n:TrackingNumber") == "JD014600003GB"
+    assert _xpath(document, "//n:Line/n:Status/text()") == ["dispatched", "dispatched"]
+
+
 def test_amounts_use_the_currency_minor_unit_exponent() -> None:
     order = make_state(lines=[make_line("L1", 1, 1234)])
     order.lines[0].unit_price = Money(amount=1234, currency="JPY")
@@ -290,9 +307,9 @@ def _valid() -> bytes:
         (lambda x: x.replace(b"<Email>ada@example.com</Email>", b""), "Email"),
         (lambda x: x.replace(b'currency="GBP"', b'currency="pounds"', 1), "currency"),
         (lambda x: x.replace(b"2025-03-03T11:00:00Z", b"2025-03-03T11:00:00+01:00"), "OccurredAt"),
-        (lambda x: x.replace(b"<Type>ready_for_collection</Type>", b"<Type>shipped</Type>"), "Type"),
+        (lambda x: x.replace(b"<Type>ready_for_collection</Type>", b"<Type>teleported</Type>"), "Type"),
         (lambda x: x.replace(b">1500<", b">-1500<", 1), "UnitPrice"),
-        (lambda x: x.replace(b'schemaVersion="1.1"', b'schemaVersion="2.0"'), "schemaVersion"),
+        (lambda x: x.replace(b'schemaVersion="1.2"', b'schemaVersion="2.0"'), "schemaVersion"),
         (lambda x: x.replace(b"urn:baton:order-notification:1", b"urn:other"), "OrderNotification"),
     ],
 )

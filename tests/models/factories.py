@@ -145,6 +145,9 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "move_to_store": {"store_id": OTHER_STORE},
     "switch_to_home_delivery": {"address": ADDRESS, "from_location": WAREHOUSE_ID},
     "redirect_stock": {"sku": "TEE-WHI-M", "quantity": 1, "from_location": WAREHOUSE_ID},
+    "move_delivery": {"delivery_id": "D2", "location_id": OTHER_STORE},  # needs a further delivery D2
+    "split_delivery": {"line_ids": ["L2"], "from_location": WAREHOUSE_ID, "address": ADDRESS},
+    "merge_deliveries": {"delivery_id": "D3", "into": "D2"},  # needs further deliveries D2 and D3
     "prompt_store": {},
     "add_note": {"text": "call before collection"},
     "take_payment": {"amount": {"amount": 500, "currency": "GBP"}},

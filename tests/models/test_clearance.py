@@ -144,6 +144,14 @@ def test_after_reservation_sends_the_order_to_its_store() -> None:
     assert [(m.type, m.store_id) for m in effects.store_messages] == [("order_created", None)]
 
 
+def test_after_reservation_sends_a_home_delivery_to_its_location_to_dispatch() -> None:
+    home = {"fulfilment_method": "home_delivery", "store_id": "W001", "dispatch_location": "W001"}
+    state = make_state(payments=[prepaid()], cleared_at=T0, **home)
+    effects = clearance.after_reservation(state, ReservationOutcome(reserved=True), at(1))
+    assert state.status is S.awaiting_dispatch
+    assert [(m.type, m.store_id) for m in effects.store_messages] == [("delivery_created", None)]
+
+
 def test_after_reservation_short_holds_the_order_once() -> None:
     state = make_state(payments=[prepaid()], cleared_at=T0)
     clearance.after_reservation(state, ReservationOutcome(reserved=False, detail="TEE short"), at(1))

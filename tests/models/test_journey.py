@@ -18,28 +18,61 @@ S = OrderStatus
 # The journey as the design describes it, written out independently of models/journey.py.
 EXPECTED_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     S.received: {
+        S.awaiting_release,
+        S.backordered,
         S.awaiting_acknowledgement,
         S.on_hold,
         S.cancelled,
         S.awaiting_dispatch,
         S.awaiting_approval,
         S.awaiting_payment,
+        S.completed,  # a direct sale, handed over at the till at once
     },
-    S.awaiting_approval: {S.awaiting_payment, S.awaiting_acknowledgement, S.on_hold, S.cancelled},
-    S.awaiting_payment: {S.awaiting_acknowledgement, S.on_hold, S.cancelled},
+    # An order placed for home delivery goes to its dispatch location once approved and paid.
+    S.awaiting_approval: {
+        S.awaiting_release,
+        S.backordered,
+        S.awaiting_payment,
+        S.awaiting_acknowledgement,
+        S.awaiting_dispatch,
+        S.completed,
+        S.on_hold,
+        S.cancelled,
+    },
+    S.awaiting_payment: {
+        S.awaiting_release,
+        S.backordered,
+        S.awaiting_acknowledgement,
+        S.awaiting_dispatch,
+        S.completed,
+        S.on_hold,
+        S.cancelled,
+    },
+    # A preorder waits for its release date, a backorder for replenishment.
+    S.awaiting_release: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.backordered, S.on_hold, S.cancelled},
+    S.backordered: {S.awaiting_acknowledgement, S.awaiting_dispatch, S.on_hold, S.cancelled},
     S.on_hold: {
+        S.awaiting_release,
+        S.backordered,
         S.awaiting_acknowledgement,
         S.ready_for_collection,
         S.awaiting_transfer,
         S.cancelled,
         S.awaiting_dispatch,
+        S.completed,
     },
     S.awaiting_transfer: {S.awaiting_acknowledgement, S.on_hold, S.cancelled, S.awaiting_dispatch},
-    S.awaiting_dispatch: {S.completed, S.cancelled},
+    # Home delivery: packed, shipped, delivered (completed); `dispatched` completes it in one step.
+    S.awaiting_dispatch: {S.completed, S.cancelled, S.ready_to_ship, S.shipped, S.partially_shipped},
+    S.ready_to_ship: {S.shipped, S.completed, S.partially_shipped, S.cancelled},
+    S.shipped: {S.completed, S.partially_shipped},
+    # The order's own journey is done while a further delivery is on its way.
+    S.partially_collected: {S.completed},
+    S.partially_shipped: {S.completed},
     S.awaiting_acknowledgement: {S.acknowledged, S.on_hold, S.cancelled, S.awaiting_dispatch},
     S.acknowledged: {S.ready_for_collection, S.on_hold, S.cancelled, S.awaiting_acknowledgement, S.awaiting_dispatch},
     S.ready_for_collection: {S.collected, S.cancelled, S.acknowledged, S.awaiting_dispatch},
-    S.collected: {S.completed},
+    S.collected: {S.completed, S.partially_collected},
     S.completed: set(),
     S.cancelled: set(),
 }
@@ -59,6 +92,9 @@ STATUS_ALERTS = [
     (AlertType.payment_declined, S.on_hold, S.awaiting_acknowledgement),
     (AlertType.awaiting_approval, S.awaiting_approval, S.awaiting_payment),
     (AlertType.awaiting_payment, S.awaiting_payment, S.awaiting_acknowledgement),
+    (AlertType.not_packed, S.awaiting_dispatch, S.ready_to_ship),
+    (AlertType.not_shipped, S.ready_to_ship, S.shipped),
+    (AlertType.not_delivered, S.shipped, S.completed),
 ]
 CAUSE = {alert: status for alert, status, _next in STATUS_ALERTS}
 # Raised and cleared by a customer request's workflow (models/requests.py), whatever the status.
@@ -407,6 +443,8 @@ def _assert_alerts_settled(state: OrderState) -> None:
             pass
         elif alert.type is AlertType.stock_count_short:
             assert state.status not in (S.ready_for_collection, S.collected)  # the store found the goods
+        elif alert.type is AlertType.delivery_rejected:
+            assert any(d.status == "rejected" for d in state.deliveries)
         else:
             assert state.status is CAUSE[alert.type]
 
@@ -456,6 +494,8 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = True
             elif arg is AlertType.stock_count_short:  # a count while the order holds stock (test_feed_rules.py)
                 cause_present = state.status not in (S.ready_for_collection, S.collected)
+            elif arg is AlertType.delivery_rejected:  # raised by a further delivery's location
+                cause_present = any(d.status == "rejected" for d in state.deliveries)
             else:
                 cause_present = state.status is CAUSE[arg]
             if cause_present and not state.is_final:

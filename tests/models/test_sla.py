@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from models import journey
+from models.deliveries import Delivery, DeliveryMethod
 from models.journey import SYSTEM
 from models.order import AlertType, HoldReason, OrderStatus
 from models.sla import (
@@ -32,13 +33,19 @@ EXPECTED_CLOCKS = {
     S.received: {},
     S.awaiting_approval: {AlertType.awaiting_approval: timedelta(hours=4)},
     S.awaiting_payment: {AlertType.awaiting_payment: timedelta(days=2)},
-    S.awaiting_dispatch: {},
+    S.awaiting_dispatch: {},  # an order placed before deliveries runs no packing clock (see the packing test)
+    S.ready_to_ship: {AlertType.not_shipped: timedelta(hours=12)},
+    S.shipped: {AlertType.not_delivered: timedelta(days=5)},
     S.awaiting_transfer: {},  # its clock is the transfer's, see the transfer tests
     S.awaiting_acknowledgement: {AlertType.not_acknowledged: timedelta(minutes=30)},
     S.acknowledged: {AlertType.not_picked: timedelta(hours=2)},
     S.on_hold: {AlertType.on_hold: timedelta(hours=4)},
     S.ready_for_collection: {AlertType.not_collected: timedelta(days=3)},
     S.collected: {},
+    S.awaiting_release: {},  # a preorder: its alarm is its release date (models/stock_waits.py)
+    S.backordered: {},
+    S.partially_collected: {},  # the further deliveries' stages carry no SLA clock yet
+    S.partially_shipped: {},
     S.completed: {},
     S.cancelled: {},
 }
@@ -135,6 +142,15 @@ def test_running_deadlines_not_updated_from_store_update_pending_since(status: O
     deadlines = running_deadlines(state, POLICY)
     assert deadlines[AlertType.not_updated] == at(45) + timedelta(hours=1)
     assert set(deadlines) == {AlertType.not_updated, *EXPECTED_CLOCKS[status]}
+
+
+def test_packing_clock_runs_for_an_order_placed_with_deliveries() -> None:
+    state = make_state(S.awaiting_dispatch, since=at(0), deliveries=[_home_delivery()])
+    assert running_deadlines(state, POLICY) == {AlertType.not_packed: at(0) + timedelta(days=1)}
+
+
+def _home_delivery() -> Delivery:
+    return Delivery(delivery_id="D1", method=DeliveryMethod.home_delivery, location_id="W001", line_ids=["L1", "L2"])
 
 
 @pytest.mark.parametrize("status", [S.completed, S.cancelled])

@@ -58,7 +58,7 @@ def test_refusal_for_store_event_update_acknowledged_needs_pending_update(status
 def test_refusal_for_store_event_wrong_store(event_type: StoreEventType, status: OrderStatus) -> None:
     state = make_state(status, store_update_pending_since=at(0))
     refusal = store_events.refusal(state, store_event(event_type, OTHER_STORE, picked=VALID_PICK))
-    role = "dispatch location" if event_type is StoreEventType.dispatched else "store"
+    role = "dispatch location" if event_type in store_events.FROM_DISPATCH else "store"
     assert refusal == f"store {OTHER_STORE} is not the order's {role}"
 
 

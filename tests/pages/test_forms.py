@@ -38,6 +38,9 @@ SAMPLES: dict[str, list[str]] = {
     "reference": ["BACS 2026-11-22 0042"],
     "payment_id": ["P1"],
     "token": ["tok_approve"],
+    "delivery_id": ["D2"],
+    "into": ["D3"],
+    "location_id": [""],  # move-delivery: left empty, sourcing chooses
 }
 LEFT_EMPTY = {("refunds", "lines")}  # a refund is an amount or lines, not both
 

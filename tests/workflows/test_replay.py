@@ -231,3 +231,33 @@ async def test_record_money_histories(stack):
     await wait_for_status(stack.http, number, "on_hold")
     await wait_for_status(stack.http, number, "awaiting_acknowledgement", timeout=60)
     await _save(stack, number, "payment_unknown_then_reconciled")
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_delivery_histories(stack):
+    """A mixed order: one line collected at S001, one delivered from the warehouse, one card authorised per
+    delivery and captured as each goes."""
+    body = order_body()
+    body["payment"] = {"mode": "authorise", "method": "card", "token": "tok_approve",
+                       "amount": body["payment"]["amount"]}  # fmt: skip
+    address = {"name": "Ada Lovelace", "line1": "1 Abington Street", "city": "Northampton", "postcode": "NN1 2AJ",
+               "country": "GB"}  # fmt: skip
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": address, "location_id": "W001"}
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await settled(stack.http, number)
+
+    async def warehouse(type_: str, **kwargs: Any) -> None:
+        event = store_event(number, type_, **kwargs)
+        assert (await post_store_event(stack.http, "W001", event)).status_code == 202
+
+    await warehouse("packed")
+    await warehouse("shipped", carrier="DPD", tracking_number="JD014600003GB")
+    await _send(stack, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "collected")
+    await wait_for_status(stack.http, number, "partially_collected")
+    await warehouse("delivered", delivery_id="D2")
+    await wait_for_status(stack.http, number, "completed")
+    await _save(stack, number, "mixed_order_collected_and_delivered")

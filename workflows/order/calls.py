@@ -89,12 +89,14 @@ async def receive_transfer(transfer_id: str) -> None:
     )
 
 
-async def commit_if_reserved(reserve: ReserveStock, transition: Transition) -> ReservedCommit:
-    """Reserve the lines at the store and write the change that sends the order there, in one transaction.
-    Raises WriteRefused when the database refuses the change (nothing was reserved or written)."""
-    return await _write(
-        ProjectionActivities.commit_if_reserved, ReservedTransition(reserve=reserve, transition=transition)
-    )
+async def commit_if_reserved(
+    reserve: ReserveStock, transition: Transition, more: list[ReserveStock] | None = None
+) -> ReservedCommit:
+    """Reserve the lines at the store (and `more`: each further delivery's at its location) and write the change
+    that sends the order there, in one transaction. Raises WriteRefused when the database refuses the change
+    (nothing was reserved or written)."""
+    request = ReservedTransition(reserve=reserve, transition=transition, more=more or [])
+    return await _write(ProjectionActivities.commit_if_reserved, request)
 
 
 async def commit(transition: Transition) -> SlaPolicy:

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from models import (
         clearance,
         deadlines,
+        delivery_stages,
         diagnosis,
         journey,
         operations,
@@ -202,6 +203,7 @@ class OrderWorkflow:
         """Reserve the lines at the store and commit the change that sends the order there, in one go; True when
         done. Short of stock, nothing was written: the order is held, and `_decide` commits that instead."""
         sent = self._state.model_copy(deep=True)
+        further = delivery_stages.reservations(self._state)  # each further delivery's stock, at its location
         sent_effects = Effects(
             releases=list(effects.releases), commit_at=effects.commit_at, store_messages=list(effects.store_messages)
         )
@@ -212,7 +214,7 @@ class OrderWorkflow:
         self._count_raised_alerts()
         journey.before_write(sent, workflow.now())
         try:
-            outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects))
+            outcome = await calls.commit_if_reserved(reserve, transition_of(sent, sent_effects), further)
         except calls.WriteRefused as refused:
             # Nothing was reserved or written: the order stays where it was, under an alert, and goes on serving.
             self._write_refused(refused)

@@ -1,0 +1,74 @@
+"""Preorders and backorders (models/stock_waits.py) through the pure shell: a preorder reserves on its release date, a
+backorder short of stock tries again every hour until replenished, and is held for Head Office at its deadline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from models import deadlines
+from models.order import AlertType, HoldReason, OrderStatus
+from models.placement import new_order
+from models.placing import PlaceOrder
+from models.sla import SlaPolicy
+from models.stock_waits import BACKORDER_RECHECK
+from tests.models.factories import HO, PRODUCTS, T0, order_command, refused_by
+from tests.models.pure_shell import Books, FakeGateway, PureShell
+from tests.models.test_placement import place
+
+S = OrderStatus
+
+
+def shell(**waits: object) -> PureShell:
+    order = PlaceOrder.model_validate({**place().model_dump(mode="json"), **waits})
+    return PureShell(new_order("100001", order, PRODUCTS, T0), FakeGateway(Books()), T0)
+
+
+def test_a_preorder_waits_for_its_release_date_then_goes_to_its_store() -> None:
+    release = T0 + timedelta(days=3)
+    run = shell(release_at=release.isoformat())
+    assert run.state.status is S.awaiting_release and run.state.cleared_at is None
+    assert deadlines.next_wakeup(run.state, SlaPolicy()) == release
+    run.later(timedelta(days=2))
+    assert run.state.status is S.awaiting_release
+    run.later(timedelta(days=1))
+    assert run.state.status is S.awaiting_acknowledgement
+
+
+def test_a_backorder_tries_again_every_hour_and_goes_out_once_replenished() -> None:
+    assert shell(backorder_for="P2D").state.status is S.awaiting_acknowledgement  # stock was there: no wait
+
+    run = _short_backorder()
+    assert run.state.status is S.backordered and not run.state.has_open_alert
+    assert deadlines.next_wakeup(run.state, SlaPolicy()) == T0 + BACKORDER_RECHECK
+    run.later(BACKORDER_RECHECK)
+    assert run.state.status is S.backordered  # still short
+    run.stock_short = False  # replenished
+    run.later(BACKORDER_RECHECK)
+    assert run.state.status is S.awaiting_acknowledgement
+
+
+def test_a_backorder_not_replenished_in_time_is_held_for_head_office() -> None:
+    run = _short_backorder()
+    run.later(timedelta(days=2))
+    assert run.state.status is S.on_hold and run.state.hold_reason is HoldReason.stock_shortage
+    assert [a.type for a in run.state.alerts if a.is_open] == [AlertType.stock_shortage]
+
+
+def test_head_office_may_cancel_a_waiting_order() -> None:
+    run = shell(release_at=(T0 + timedelta(days=3)).isoformat())
+    assert refused_by("cancel_order", run.state, actor=HO) is None
+    assert run.act("cancel_order", order_command("cancel_order", actor=HO)) is None
+    assert run.state.status is S.cancelled
+
+
+def _short_backorder() -> PureShell:
+    """A backorder placed while its store is short (the shell's reservation fails until `stock_short` is False)."""
+    order = PlaceOrder.model_validate({**place().model_dump(mode="json"), "backorder_for": "P2D"})
+    state = new_order("100001", order, PRODUCTS, T0)
+    run = PureShell.__new__(PureShell)
+    run.state, run.gateway, run.now = state, FakeGateway(Books()), T0
+    run.policy, run.stock_short, run.books = SlaPolicy(), True, run.gateway.books
+    run.books.outside_in += sum(p.moved_in for p in state.payments)
+    run.decide(lambda now: None)
+    run.move_money()
+    return run
