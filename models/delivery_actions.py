@@ -16,7 +16,7 @@ from models.interventions import changed_lines, closed, record
 from models.order import LineFulfilment, OrderState, OrderStatus
 
 # A delivery may move until it leaves its location.
-_MOVABLE = frozenset(
+MOVABLE = frozenset(
     {DeliveryStatus.placed, DeliveryStatus.allocated, DeliveryStatus.ready_to_ship, DeliveryStatus.rejected}
 )
 
@@ -35,7 +35,7 @@ def refusal_for_move_delivery(state: OrderState, command: MoveDelivery) -> Refus
     delivery = _delivery(state, command.delivery_id)
     if isinstance(delivery, Refusal):
         return delivery
-    if delivery.status not in _MOVABLE:
+    if delivery.status not in MOVABLE:
         return Refusal("delivery_not_movable", f"{delivery.delivery_id} is {delivery.status}: it can no longer move")
     if delivery.location_id == command.location_id:
         return Refusal("same_location", f"{delivery.delivery_id} already ships from {command.location_id}")

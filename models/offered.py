@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from models.actions import ACTIONS, Action
+from models.deliveries import DeliveryStatus
+from models.delivery_actions import MOVABLE as MOVABLE_DELIVERY
 from models.fulfilment_actions import MOVABLE
 from models.interventions import closed_in
 from models.order import HoldReason, LineFulfilment, OrderStatus
@@ -32,6 +34,16 @@ def _movable(view: OrderView) -> bool:
     return _lines_open(view) and view.status in MOVABLE and not picked and not _transfer_pending(view)
 
 
+def _final(view: OrderView) -> bool:
+    return view.status in (OrderStatus.completed, OrderStatus.cancelled)
+
+
+def _mergeable(view: OrderView) -> bool:
+    allocated = [d for d in view.deliveries[1:] if d.status is DeliveryStatus.allocated]
+    places = [(d.location_id, d.address) for d in allocated]
+    return any(places.count(place) > 1 for place in places)
+
+
 def _unknown_money(view: OrderView) -> bool:
     return any(op.status == "unknown" for op in view.operations)
 
@@ -42,7 +54,8 @@ def refundable(view: OrderView) -> int:
 
 
 def _cancellable(view: OrderView) -> bool:
-    if view.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
+    waiting = (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment)
+    if view.status in (*waiting, OrderStatus.awaiting_release, OrderStatus.backordered):
         return True
     return (view.status is OrderStatus.on_hold and view.hold_reason in _PAYMENT_HOLDS) or _lines_open(view)
 
@@ -61,6 +74,16 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         and not _transfer_pending(v)
         and not any(line.fulfilment is LineFulfilment.buy_in_store and line.quantity for line in v.lines)
     ),
+    # Further deliveries (after the order's own) move while not yet shipped, and merge while both are allocated.
+    "move_delivery": lambda v: not _final(v) and any(d.status in MOVABLE_DELIVERY for d in v.deliveries[1:]),
+    # A line not yet picked splits off while another stays: the order must be out (not held) and changeable.
+    "split_delivery": lambda v: (
+        _lines_open(v)
+        and v.status is not OrderStatus.on_hold
+        and len([ln for ln in v.lines if ln.is_collectable]) >= 2
+        and any(ln.is_collectable and ln.picked_quantity is None for ln in v.lines)
+    ),
+    "merge_deliveries": lambda v: not _final(v) and _mergeable(v),
     "redirect_stock": lambda v: (
         _lines_open(v)
         and v.status is not OrderStatus.ready_for_collection
