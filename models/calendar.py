@@ -191,3 +191,15 @@ def parse_exceptions(text: str) -> list[dict[str, object]]:
             raise ValueError(f"line {number}: {error}") from None
         days.append({"day": day, "spans": spans, "reason": reason.strip()})
     return days
+
+
+def minutes_until_open(calendar: LocationCalendar, moment: datetime) -> int | None:
+    """0 while the location is open, else the minutes until it next opens (None: not within HORIZON_DAYS)."""
+    if calendar.is_open(moment):
+        return 0
+    first_day = moment.astimezone(_zone_info(calendar.timezone)).date()
+    for offset in range(HORIZON_DAYS):
+        for opens, _closes in calendar.open_periods(first_day + timedelta(days=offset)):
+            if opens > moment:
+                return -int(-(opens - moment).total_seconds() // 60)  # whole minutes, rounded up
+    return None

@@ -6,8 +6,9 @@ The rules, in order:
 1. only locations enabled for sourcing and not offline are candidates;
 2. a location's stock counts less its safety stock;
 3. the fewest locations (splits) that hold every line whole;
-4. among as few, the best ranked: warehouses first then nearest (`warehouse_first`), or nearest of any kind
-   (`nearest_store`); distances come from a postcode-to-location table, unknown distances rank last.
+4. among as few, the best ranked: warehouses first (`warehouse_first`) or any kind (`nearest_store`); then open
+   now before opening soonest (by each location's calendar); then nearest, by a postcode-to-location table
+   (unknown distances rank last).
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class Candidate(BaseModel):
     kind: LocationKind
     online: bool = True  # False only when its link monitor says offline (an unmonitored location counts as online)
     available: dict[str, int] = Field(default_factory=dict)
+    # Minutes until it opens by its calendar: 0 while open (and for a location without a calendar); None when it
+    # does not open within the calendar's horizon.
+    opens_in_minutes: int | None = 0
 
 
 class LineToSource(BaseModel):
@@ -144,12 +148,13 @@ def usable(candidate: Candidate, policy: SourcingPolicy) -> dict[str, int]:
     return {sku: max(0, units - keep) for sku, units in candidate.available.items()}
 
 
-def _rank(candidate: Candidate, policy: SourcingPolicy, postcode: str | None) -> tuple[int, int, int, str]:
+def _rank(candidate: Candidate, policy: SourcingPolicy, postcode: str | None) -> tuple[int, int, int, int, str]:
     km = distance(policy, postcode, candidate.location_id)
     kind_rank = 0
     if policy.strategy is SourcingStrategy.warehouse_first:
         kind_rank = 0 if candidate.kind is LocationKind.warehouse else 1
-    return (kind_rank, 0 if km is not None else 1, km or 0, candidate.location_id)
+    opens = candidate.opens_in_minutes if candidate.opens_in_minutes is not None else 10**9
+    return (kind_rank, opens, 0 if km is not None else 1, km or 0, candidate.location_id)
 
 
 def _assign(lines: list[LineToSource], stock: list[dict[str, int]]) -> list[int] | None:
@@ -281,6 +286,9 @@ def _why_not(
         return "not needed"
     order = "warehouses first, then nearest" if policy.strategy is SourcingStrategy.warehouse_first else "nearest first"
     if all(_holds(candidate, policy, line) for line in lines):
+        if candidate.opens_in_minutes != 0:
+            when = "not within a year" if candidate.opens_in_minutes is None else f"in {candidate.opens_in_minutes} min"
+            return f"ranked after {first} (closed now: opens {when})"
         return f"ranked after {first} ({order})"
     if decision.splits <= 1:
         return f"{_short(candidate, policy, lines)}; {first} ships every line"

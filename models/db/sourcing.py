@@ -3,17 +3,24 @@ asked for, in two queries. The choice itself is the pure models/sourcing.py. Tak
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlmodel import Session, col, select
 
+from models.calendar import LocationCalendar, minutes_until_open
 from models.catalogue import LocationKind
+from models.db.policies import get_sla_policy
 from models.db.tables import LocationRow, StockLevelRow, StoreLinkRow
 from models.sourcing import Candidate
 from models.store_link import LinkState
 
 
-def candidates(session: Session, skus: set[str]) -> list[Candidate]:
+def candidates(session: Session, skus: set[str], now: datetime | None = None) -> list[Candidate]:
     """Every location (store or warehouse), online unless its link monitor says offline, with its stock on hand
-    less reserved of each SKU."""
+    less reserved of each SKU, and how soon it opens by its calendar (its own, or the global one)."""
+    now = now or datetime.now(UTC)
+    global_calendar = get_sla_policy(session).calendar
     rows = session.exec(
         select(LocationRow, StoreLinkRow)
         .join(StoreLinkRow, col(StoreLinkRow.store_id) == col(LocationRow.store_id), isouter=True)
@@ -24,6 +31,7 @@ def candidates(session: Session, skus: set[str]) -> list[Candidate]:
             location_id=location.store_id,
             kind=LocationKind(location.kind),
             online=LinkState(link.state) is not LinkState.offline if link else True,
+            opens_in_minutes=_opens_in(location.sla_overrides, global_calendar, now),
         )
         for location, link in rows
     }
@@ -33,3 +41,9 @@ def candidates(session: Session, skus: set[str]) -> list[Candidate]:
         if candidate is not None:
             candidate.available[level.sku] = max(0, level.on_hand - level.reserved)
     return list(found.values())
+
+
+def _opens_in(overrides: dict[str, Any], global_calendar: LocationCalendar | None, now: datetime) -> int | None:
+    own = overrides.get("calendar") if overrides else None
+    calendar = LocationCalendar.model_validate(own) if own else global_calendar
+    return 0 if calendar is None else minutes_until_open(calendar, now)

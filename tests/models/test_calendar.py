@@ -108,3 +108,11 @@ def test_bad_calendars_are_refused_with_what_is_wrong():
     ]:
         with pytest.raises(ValidationError, match=words):
             LocationCalendar.model_validate(bad)
+
+
+def test_minutes_until_a_location_opens():
+    from models.calendar import minutes_until_open
+
+    assert minutes_until_open(LONDON, datetime(2026, 11, 30, 10, 0, tzinfo=UTC)) == 0  # Monday, open
+    assert minutes_until_open(LONDON, datetime(2026, 11, 30, 12, 45, tzinfo=UTC)) == 45  # lunch: back at 13:30
+    assert minutes_until_open(LONDON, datetime(2026, 11, 28, 21, 30, tzinfo=UTC)) == 60 * 35 + 30  # Saturday night to Monday 09:00

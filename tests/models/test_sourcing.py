@@ -187,3 +187,14 @@ def test_never_more_splits_than_needed(
         if any(_fits(asked, list(group), policy) for group in combinations(eligible, size))
     )
     assert decision.splits == fewest
+
+
+def test_an_open_location_is_chosen_before_a_nearer_one_that_is_closed() -> None:
+    policy = SourcingPolicy(strategy=SourcingStrategy.nearest_store, distances_km=DISTANCES)
+    closed = at("S001", tee=5).model_copy(update={"opens_in_minutes": 45})
+    decision = source(lines((TEE, 2)), [closed, at("S002", tee=5)], policy, "SW3", T0)
+    assert decision.assignments == {"S002": ["L1"]}
+    reasons = {v.location_id: v.reason for v in decision.candidates}
+    assert reasons["S001"] == "ranked after S002 (closed now: opens in 45 min)"
+    sooner = at("S002", tee=5).model_copy(update={"opens_in_minutes": 20})
+    assert source(lines((TEE, 2)), [closed, sooner], policy, "SW3", T0).assignments == {"S002": ["L1"]}
