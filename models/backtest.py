@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
 from models.order import HistoryEntry, OrderStatus
+from models.payment_policy import PaymentPolicy
+from models.placement import approval_reason_of
 from models.sla import CLOCK_STATUS, SlaPolicy
 from models.sla import due as sla_due
 
@@ -19,12 +22,33 @@ COLLECTION_EXPIRY = "collection_expiry"
 
 
 class PastOrder(BaseModel):
-    """What a backtest needs of an order (its API view has it): where, when, and its history."""
+    """What a backtest needs of an order (its API view has it): where, when, and its history; and, for payment
+    policies, what approval judges (as placed: lines with their cancelled units, loyalty discounts)."""
 
     order_number: str
     store_id: str
     created_at: datetime
     history: list[HistoryEntry]
+    channel: str = "web"
+    customer_id: str = ""
+    gross: int = 0
+    discount: int = 0
+    currency: str = "GBP"
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> PastOrder:
+        lines = view.get("lines", [])
+        gross = sum(ln["unit_price"]["amount"] * (ln["quantity"] + ln.get("cancelled_quantity", 0)) for ln in lines)
+        discount = sum(offer["discount"]["amount"] for offer in view.get("loyalty_offers", []))
+        return cls.model_validate(
+            {
+                **view,
+                "customer_id": view["customer"]["id"],
+                "gross": gross,
+                "discount": discount,
+                "currency": view["total"]["currency"],
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -102,3 +126,17 @@ def _first_by_clock(raised: list[tuple[str, datetime]]) -> dict[str, list[dateti
     for clock, at in raised:
         by_clock[clock].append(at)
     return by_clock
+
+
+def approvals(orders: list[PastOrder], today: PaymentPolicy, proposed: PaymentPolicy) -> Row:
+    """How many orders would have waited for Head Office's approval under each payment policy, and which differ."""
+    row = Row(store_id="all", clock="approval")
+    for order in orders:
+        facts = (order.channel, order.customer_id, order.gross, order.discount, order.currency)
+        now_held = approval_reason_of(*facts, today) is not None
+        new_held = approval_reason_of(*facts, proposed) is not None
+        row.today += now_held
+        row.proposed += new_held
+        if now_held != new_held:
+            row.differing.append(order.order_number)
+    return row

@@ -56,3 +56,16 @@ def test_a_timeline_still_running_counts_up_to_the_end_of_the_backtest():
     before_the_deadline = T0 + timedelta(minutes=29)
     assert alerts(NEVER_ACKED, SlaPolicy(), before_the_deadline) == []
     assert isinstance(UNTIL, datetime)
+
+
+def test_a_payment_policy_holding_phone_orders_counts_the_orders_it_would_hold():
+    from models.backtest import approvals
+    from models.payment_policy import PaymentPolicy
+
+    web = ACKED_AFTER_20.model_copy(update={"channel": "web", "gross": 5000})
+    phone = ACKED_AFTER_45.model_copy(update={"channel": "phone", "gross": 5000})
+    big = NEVER_ACKED.model_copy(update={"channel": "web", "gross": 500_000})
+    row = approvals([web, phone, big], PaymentPolicy(), PaymentPolicy(approval_channels=["phone"]))
+    assert (row.today, row.proposed, row.differing) == (0, 1, ["2"])
+    limit = PaymentPolicy(approval_above={"GBP": 100_000})
+    assert approvals([web, phone, big], PaymentPolicy(), limit).differing == ["3"]

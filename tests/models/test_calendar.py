@@ -115,4 +115,5 @@ def test_minutes_until_a_location_opens():
 
     assert minutes_until_open(LONDON, datetime(2026, 11, 30, 10, 0, tzinfo=UTC)) == 0  # Monday, open
     assert minutes_until_open(LONDON, datetime(2026, 11, 30, 12, 45, tzinfo=UTC)) == 45  # lunch: back at 13:30
-    assert minutes_until_open(LONDON, datetime(2026, 11, 28, 21, 30, tzinfo=UTC)) == 60 * 35 + 30  # Saturday night to Monday 09:00
+    saturday_night = datetime(2026, 11, 28, 21, 30, tzinfo=UTC)
+    assert minutes_until_open(LONDON, saturday_night) == 60 * 35 + 30  # to Monday 09:00

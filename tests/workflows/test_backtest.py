@@ -38,6 +38,8 @@ async def test_a_tighter_acknowledgement_sla_replayed_over_recorded_orders(stack
     await asyncio.sleep(2.5)
     policy = (await http.get("/settings/sla", headers=HO)).json()
     (tmp_path / "sla.json").write_text(json.dumps({**policy, "not_acknowledged": 2}))
+    payments = (await http.get("/settings/payments", headers=HO)).json()
+    (tmp_path / "payments.json").write_text(json.dumps({**payments, "approval_channels": ["web"]}))
     # What a 2-second SLA would have raised, by each order's recorded timeline.
     views = {n: (await http.get(f"/orders/{n}", headers=HO)).json() for n in (slow, quick, waiting)}
     expected = sorted(n for n, view in views.items() if _waited(view) > timedelta(seconds=2))
@@ -48,7 +50,8 @@ async def test_a_tighter_acknowledgement_sla_replayed_over_recorded_orders(stack
     env.update(BATON_TEMPORAL_ADDRESS=stack.client.service_client.config.target_host, BATON_DATABASE_URL=database_url)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "backtest.py", "--from", today.isoformat(), "--to", (today + timedelta(days=1)).isoformat(),
-        "--sla", str(tmp_path / "sla.json"), "--csv", str(tmp_path / "out.csv"), "--chart", str(tmp_path / "out.png"),
+        "--sla", str(tmp_path / "sla.json"), "--payments", str(tmp_path / "payments.json"),
+        "--csv", str(tmp_path / "out.csv"), "--chart", str(tmp_path / "out.png"),
         "--task-queue", stack.settings.task_queue,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -58,7 +61,11 @@ async def test_a_tighter_acknowledgement_sla_replayed_over_recorded_orders(stack
     assert "3 orders placed" in out.decode()
 
     with (tmp_path / "out.csv").open() as rows:
-        (row,) = [r for r in csv.DictReader(rows) if r["alert"] == "not_acknowledged"]
+        table = list(csv.DictReader(rows))
+    (row,) = [r for r in table if r["alert"] == "not_acknowledged"]
+    (held,) = [r for r in table if r["alert"] == "approval"]  # every one of them is a web order
+    assert (int(held["today"]), int(held["proposed"])) == (0, 3)
+    assert sorted(held["differing_orders"].split()) == sorted([slow, quick, waiting])
     assert (row["store_id"], int(row["today"]), int(row["proposed"])) == ("S001", 0, len(expected))
     assert sorted(row["differing_orders"].split()) == expected
     assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
