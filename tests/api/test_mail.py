@@ -25,6 +25,7 @@ from tests.support import (
     make_ready,
     order_body,
     place,
+    store_says,
     ui_sign_in,
     wait_for_status,
 )
@@ -202,3 +203,28 @@ async def test_a_busy_smtp_server_is_tried_again_and_a_refused_address_does_not_
     assert (cancellation(busy)["status"], cancellation(busy)["attempts"]) == ("sent", 3)  # 451, 451, then taken
     assert cancellation(gone)["status"] == "failed" and cancellation(gone)["detail"].startswith("smtp_550")
     assert (cancellation(fine)["status"], cancellation(fine)["attempts"]) == ("sent", 1)
+
+
+async def test_a_home_delivery_tells_the_customer_it_shipped_with_its_tracking_and_that_it_arrived(stack, inbox):
+    from tests.api.test_deliveries import home_delivery
+
+    mailbox, _ = inbox
+    mailbox.messages.clear()
+    http = stack.http
+    number = await place(http, home_delivery(location_id="W001"), status="awaiting_dispatch")
+    await store_says(http, number, "packed", "W001")
+    await wait_for_status(http, number, "ready_to_ship")
+    await store_says(http, number, "shipped", "W001", carrier="DPD", tracking_number="15501234567890")
+    await wait_for_status(http, number, "shipped")
+    await store_says(http, number, "delivered", "W001")
+    await wait_for_status(http, number, "completed")
+
+    async def both() -> bool:
+        return len([m for m in mailbox.messages if number in str(m["Subject"])]) >= 2
+
+    await eventually(both, timeout=30)
+    subjects = sorted(str(m["Subject"]) for m in mailbox.messages if number in str(m["Subject"]))
+    assert subjects == [f"Your order {number} has been delivered", f"Your order {number} is on its way"]
+    shipped = next(m for m in mailbox.messages if "on its way" in str(m["Subject"]))
+    text = shipped.get_body(("plain",))
+    assert text is not None and "DPD tracking number: 15501234567890" in text.get_content()
