@@ -21,7 +21,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 # Then Baton itself: only what runs (.dockerignore keeps everything else out of the build context).
-COPY README.md alembic.ini worker.py devstack.py ./
+COPY README.md alembic.ini worker.py devstack.py backtest.py ./
 COPY models/ models/
 COPY workflows/ workflows/
 COPY activities/ activities/

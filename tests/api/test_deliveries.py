@@ -283,7 +283,7 @@ async def test_orders_are_found_by_fulfilment_method_in_the_api_and_on_the_dashb
     assert refused.status_code == 422
 
     assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
-    page = (await stack.http.get("/ui/orders", params={"method": "home_delivery"})).text
+    page = (await stack.http.get("/ui/orders", params={"method": "home_delivery", "view": "all"})).text
     assert f'data-order="{home}"' in page and f'data-order="{collect}"' not in page
     assert 'data-methods="home_delivery"' in page and '<option value="home_delivery" selected>' in page
 
