@@ -5,16 +5,13 @@ workflow (workflows/requests.py), shown on the order as a `customer_request` ale
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api import orders_service
 from api.deps import (
@@ -27,17 +24,17 @@ from api.deps import (
     in_threadpool,
     require_role,
 )
+from api.numbered_workflows import actor_of, start_numbered, update
 from api.params import IdempotencyKey, Offset, OrderNumber
-from api.problems import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, problem_responses
+from api.problems import Forbidden, InvalidInput, NotFound, Unavailable, problem_responses
 from api.routers.interventions import PREPARED, body_model
 from models.actions import BY_NAME
 from models.db import policies
 from models.db import requests as request_rows
 from models.requests import ACTION_OF, CustomerRequest, FileRequest, RequestKind, RequestPolicy
 from models.returns import RequestReturn
-from models.settings import ApiKeyHolder, Role
 from models.text import Line
-from workflows.requests import Answer, CustomerRequestWorkflow, RequestStart, request_workflow_id
+from workflows.requests import REQUEST_WORKFLOW, Answer, CustomerRequestWorkflow, RequestStart, request_workflow_id
 
 router = APIRouter(tags=["customer requests"])
 
@@ -54,10 +51,6 @@ class Decline(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Line = Field(min_length=1, max_length=500)
-
-
-def _actor(caller: ApiKeyHolder) -> str:
-    return f"ho:{caller.name}" if caller.role is Role.head_office else f"{caller.role.value}:{caller.name}"
 
 
 def _check_details(body: FileRequest) -> None:
@@ -98,37 +91,26 @@ async def file_request(
         return policies.get_request_policy(session), request_rows.count_for_order(session, order_number)
 
     policy, count = await in_threadpool(session, read)
-    if idempotency_key:
-        digest = hashlib.sha256(f"{caller.name}:{idempotency_key}".encode()).hexdigest()[:12]
-        candidates = [request_workflow_id(order_number, digest)]
-    else:
-        candidates = [request_workflow_id(order_number, k) for k in range(count + 1, count + 6)]
-    for workflow_id in candidates:
+
+    def start(request_id: str) -> RequestStart:
         request = CustomerRequest(
-            request_id=workflow_id,
+            request_id=request_id,
             order_number=order_number,
             kind=body.kind,
             details=body.details,
             note=body.note,
-            filed_by=_actor(caller),
+            filed_by=actor_of(caller),
             filed_at=datetime.now(UTC),
         )
-        start = RequestStart(request=request, policy=policy, order_status=record.status)
-        try:
-            await temporal.start_workflow(
-                CustomerRequestWorkflow.run,
-                start,
-                id=workflow_id,
-                task_queue=settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if idempotency_key else
-                WorkflowIDConflictPolicy.FAIL,
-            )  # fmt: skip
-        except RPCError as error:
-            if error.status is RPCStatusCode.ALREADY_EXISTS:
-                continue
-            raise
-        return await _view(temporal, workflow_id)
-    raise Conflict("too many requests filed at once; try again", type_="request_busy", rule="request_busy")
+        return RequestStart(request=request, policy=policy, order_status=record.status)
+
+    def make_id(k: int | str) -> str:
+        return request_workflow_id(order_number, k)
+
+    request_id = await start_numbered(
+        temporal, settings.task_queue, REQUEST_WORKFLOW, make_id, start, count, caller, idempotency_key
+    )
+    return await _view(temporal, request_id)
 
 
 async def _view(temporal: Client, request_id: str) -> CustomerRequest:
@@ -170,21 +152,7 @@ def get_request(request_id: RequestId, session: SessionDep, caller: Caller) -> C
 
 
 async def _answer(temporal: Client, request_id: str, name: str, answer: Answer) -> CustomerRequest:
-    try:
-        result: CustomerRequest = await temporal.get_workflow_handle(request_id).execute_update(
-            name, answer, result_type=CustomerRequest
-        )
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-        raise Conflict(message, type_="request_answered", rule="request_answered") from error
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise Conflict(
-                f"request {request_id} is closed", type_="request_answered", rule="request_answered"
-            ) from error
-        raise
-    return result
+    return await update(temporal, request_id, name, answer, CustomerRequest, "request_answered")
 
 
 @router.post("/requests/{request_id}/accept", response_model=CustomerRequest, responses=problem_responses(404, 409))
@@ -204,7 +172,7 @@ async def accept_request(
             view = await in_threadpool(session, orders_service.order_view, session, request.order_number)
             asked = await in_threadpool(session, prepare, session, view, asked)
         command = asked.model_dump(mode="json", exclude={"reason", "actor"})
-    answer = Answer(actor=_actor(caller), text=body.note, command=command)
+    answer = Answer(actor=actor_of(caller), text=body.note, command=command)
     return await _answer(temporal, request_id, "accept", answer)
 
 
@@ -214,7 +182,7 @@ async def decline_request(
 ) -> CustomerRequest:
     """Decline with a reason; the channel hears it (the order event `request_answered`)."""
     get_request(request_id, session, caller)
-    return await _answer(temporal, request_id, "decline", Answer(actor=_actor(caller), text=body.reason))
+    return await _answer(temporal, request_id, "decline", Answer(actor=actor_of(caller), text=body.reason))
 
 
 @router.get("/settings/requests", response_model=RequestPolicy, tags=["settings"])

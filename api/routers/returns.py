@@ -5,24 +5,22 @@ workflow (workflows/returns.py). The return policy is a Head Office setting."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
+from api.numbered_workflows import actor_of, start_numbered, update
 from api.params import IdempotencyKey, OrderNumber
-from api.problems import Conflict, Forbidden, NotFound, Unavailable, problem_responses
+from api.problems import Forbidden, NotFound, Unavailable, problem_responses
 from models.db import policies
 from models.db import returns as return_rows
 from models.returns import (
+    RETURN_WORKFLOW,
     InspectedLine,
     OrderFacts,
     RequestReturn,
@@ -65,10 +63,6 @@ class CancelReturn(BaseModel):
     reason: Line = Field(min_length=1, max_length=200)
 
 
-def _actor(caller: ApiKeyHolder) -> str:
-    return f"{caller.role.value}:{caller.name}" if caller.role is not Role.head_office else f"ho:{caller.name}"
-
-
 @router.post(
     "/orders/{order_number}/returns",
     status_code=status.HTTP_201_CREATED,
@@ -93,28 +87,18 @@ async def request_return(
         return facts, policies.get_return_policy(session), return_rows.count_for_order(session, order_number)
 
     facts, policy, count = await in_threadpool(session, read)
-    if idempotency_key:
-        digest = hashlib.sha256(f"{caller.name}:{idempotency_key}".encode()).hexdigest()[:12]
-        candidates = [f"return-{order_number}-{digest}"]
-    else:
-        candidates = [return_workflow_id(order_number, k) for k in range(count + 1, count + 6)]
-    for workflow_id in candidates:
-        start = ReturnStart(return_id=workflow_id, facts=facts, request=body, policy=policy, actor=_actor(caller))
-        try:
-            handle = await temporal.start_workflow(
-                ReturnWorkflow.run,
-                start,
-                id=workflow_id,
-                task_queue=settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if idempotency_key else
-                WorkflowIDConflictPolicy.FAIL,
-            )  # fmt: skip
-        except RPCError as error:
-            if error.status is RPCStatusCode.ALREADY_EXISTS:
-                continue  # another request took this number: the next one
-            raise
-        return await _view(temporal, handle.id)
-    raise Conflict("too many returns requested at once; try again", type_="return_busy", rule="return_busy")
+    actor = actor_of(caller)
+
+    def start(return_id: str) -> ReturnStart:
+        return ReturnStart(return_id=return_id, facts=facts, request=body, policy=policy, actor=actor)
+
+    def make_id(k: int | str) -> str:
+        return return_workflow_id(order_number, k)
+
+    return_id = await start_numbered(
+        temporal, settings.task_queue, RETURN_WORKFLOW, make_id, start, count, caller, idempotency_key
+    )
+    return await _view(temporal, return_id)
 
 
 async def _view(temporal: Client, return_id: str) -> ReturnState:
@@ -150,18 +134,7 @@ def get_return(return_id: ReturnId, session: SessionDep, caller: Caller) -> Retu
 
 
 async def _update(temporal: Client, return_id: str, name: str, argument: BaseModel) -> ReturnState:
-    handle = temporal.get_workflow_handle(return_id)
-    try:
-        result: ReturnState = await handle.execute_update(name, argument, result_type=ReturnState)
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-        raise Conflict(message, type_="return_refused", rule="return_refused") from error
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise Conflict(f"return {return_id} is closed", type_="return_closed", rule="return_closed") from error
-        raise
-    return result
+    return await update(temporal, return_id, name, argument, ReturnState, "return_refused")
 
 
 def _at_location(caller: ApiKeyHolder, state: ReturnState) -> None:
@@ -178,7 +151,7 @@ async def ship_return(
 ) -> ReturnState:
     """The customer sent the return by carrier (a return by carrier only)."""
     await in_threadpool(session, _known_return, session, return_id, caller)
-    shipment = Shipment(carrier=body.carrier, tracking_number=body.tracking_number, actor=_actor(caller))
+    shipment = Shipment(carrier=body.carrier, tracking_number=body.tracking_number, actor=actor_of(caller))
     return await _update(temporal, return_id, "ship", shipment)
 
 
@@ -189,7 +162,7 @@ async def receive_return(
     """The goods arrived at the return's location (the order hears of it: RETURNED)."""
     state = await in_threadpool(session, _known_return, session, return_id, caller)
     _at_location(caller, state)
-    return await _update(temporal, return_id, "receive", Receipt(location_id=body.location_id, actor=_actor(caller)))
+    return await _update(temporal, return_id, "receive", Receipt(location_id=body.location_id, actor=actor_of(caller)))
 
 
 @router.post("/returns/{return_id}/inspection", response_model=ReturnState, responses=problem_responses(403, 404, 409))
@@ -199,7 +172,7 @@ async def inspect_return(
     """Units accepted per line: they go back into stock and the order refunds them."""
     state = await in_threadpool(session, _known_return, session, return_id, caller)
     _at_location(caller, state)
-    return await _update(temporal, return_id, "inspect", Inspection(lines=body.lines, actor=_actor(caller)))
+    return await _update(temporal, return_id, "inspect", Inspection(lines=body.lines, actor=actor_of(caller)))
 
 
 @router.post("/returns/{return_id}/cancel", response_model=ReturnState, responses=problem_responses(404, 409))
@@ -208,7 +181,7 @@ async def cancel_return(
 ) -> ReturnState:
     """Close a return whose goods never came: nothing is refunded."""
     await in_threadpool(session, _known_return, session, return_id, caller)
-    return await _update(temporal, return_id, "cancel", Closing(reason=body.reason, actor=_actor(caller)))
+    return await _update(temporal, return_id, "cancel", Closing(reason=body.reason, actor=actor_of(caller)))
 
 
 @router.get("/settings/returns", response_model=ReturnPolicy, tags=["settings"])
