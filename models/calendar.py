@@ -203,3 +203,10 @@ def minutes_until_open(calendar: LocationCalendar, moment: datetime) -> int | No
             if opens > moment:
                 return -int(-(opens - moment).total_seconds() // 60)  # whole minutes, rounded up
     return None
+
+
+def location_time(calendar: LocationCalendar | None, moment: datetime) -> str | None:
+    """The moment as the location's clock reads it ("Mon 09:25 Europe/London"); None without a calendar."""
+    if calendar is None:
+        return None
+    return f"{moment.astimezone(_zone_info(calendar.timezone)):%a %H:%M} {calendar.timezone}"

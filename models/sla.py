@@ -125,7 +125,8 @@ def stored_durations(raw: Mapping[str, Any] | None) -> dict[str, Any]:
 def effective_policy(global_policy: SlaPolicy, overrides: SlaOverrides | None) -> SlaPolicy:
     if overrides is None:
         return global_policy
-    return global_policy.model_copy(update=overrides.model_dump(exclude_none=True))
+    # The overrides' own values, not a dump of them: a calendar stays a LocationCalendar (a dump makes it a dict).
+    return global_policy.model_copy(update={name: value for name, value in overrides if value is not None})
 
 
 def after(moment: datetime, wait: timedelta) -> datetime:

@@ -27,6 +27,7 @@ from api.pages.shared import page
 from api.problems import NotFound, Problem
 from api.routers.interventions import body_model, perform
 from models.actions import BY_PATH, Action
+from models.calendar import location_time
 from models.catalogue import LocationKind
 from models.db.catalogue import list_products, list_stores
 from models.db.extracts import get_extract, list_extracts
@@ -78,13 +79,17 @@ def stock_grid(stock: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, 
 def _context(session: Session, settings: Settings, view: OrderView, user: ApiKeyHolder) -> dict[str, Any]:
     now = datetime.now(UTC)
     last = view.history[-1] if view.history else None
+    policy = policy_for_store(session, view.store_id)
+    wait = waiting_for(view, policy, now)
     return {
         "order": view,
         "may_act": has_role(user, HEAD_OFFICE),
         "temporal_url": f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/{order_workflow_id(view.order_number)}",
         "forms": [forms.form_of(action) for action in offered_actions(view)],
-        "wait": waiting_for(view, policy_for_store(session, view.store_id), now),
+        "wait": wait,
+        # With a calendar, the deadline as the location's clock reads it (the reader's own time is shown too).
+        "due_at_location": location_time(policy.calendar, wait.deadline) if wait and wait.deadline else None,
         "last_action": last,
         "stock_grid": stock_grid(view.stock),
         "stores": list_stores(session, LocationKind.store),

@@ -117,3 +117,12 @@ def test_minutes_until_a_location_opens():
     assert minutes_until_open(LONDON, datetime(2026, 11, 30, 12, 45, tzinfo=UTC)) == 45  # lunch: back at 13:30
     saturday_night = datetime(2026, 11, 28, 21, 30, tzinfo=UTC)
     assert minutes_until_open(LONDON, saturday_night) == 60 * 35 + 30  # to Monday 09:00
+
+
+def test_a_stores_calendar_reaches_its_effective_policy_as_a_calendar():
+    from models.sla import SlaOverrides, SlaPolicy, due, effective_policy
+
+    policy = effective_policy(SlaPolicy(), SlaOverrides(calendar=LONDON))
+    assert isinstance(policy.calendar, LocationCalendar)
+    friday_evening = datetime(2026, 11, 27, 20, 55, tzinfo=UTC)
+    assert due(policy, "not_acknowledged", friday_evening) == datetime(2026, 11, 28, 9, 25, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support import CHANNEL, HO, order_body, wait_for_status
+from tests.support import CHANNEL, HO, HO_KEY, order_body, ui_sign_in, wait_for_status
 
 
 async def _calendar(stack, calendar: dict[str, Any]) -> None:
@@ -135,5 +135,10 @@ async def test_the_calendar_api_sets_reads_answers_and_refuses_bad_calendars(sta
     bad = await http.put("/stores/S001/calendar", json={**calendar, "timezone": "Mars/Olympus"}, headers=HO)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "timezone"
     assert (await http.get("/stores/S001/calendar")).json()["timezone"] == "Europe/London"  # unchanged
+    # The order page shows the deadline as the store's clock reads it, beside the reader's own time.
+    number = await _place(stack)
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
+    page = (await http.get(f"/ui/orders/{number}")).text
+    assert 'id="due-at-location"' in page and "Europe/London) at S001" in page or "Europe/London at S001" in page
     assert (await http.delete("/stores/S001/calendar", headers=HO)).status_code == 204
     assert (await http.get("/stores/S001/calendar")).status_code == 404
