@@ -84,6 +84,7 @@ class CustomerRequestWorkflow:
         request.status = status
         await self._save()
         await self._tell("answered", f"{status.value}: {request.answer}".rstrip(": "))
+        await workflow.wait_condition(workflow.all_handlers_finished)  # the accept or decline update answers first
         return request
 
     @workflow.query

@@ -75,6 +75,7 @@ class ReturnWorkflow:
             await self._save()
         await workflow.wait_condition(lambda: self._accepted is not None or state.is_final)
         if self._accepted is None:  # closed without an inspection (cancelled)
+            await workflow.wait_condition(workflow.all_handlers_finished)
             return state
         refund = self._accepted or {}
         shelf = returns.restocked(state)
@@ -97,6 +98,7 @@ class ReturnWorkflow:
                 returns.refund_refused(state, outcome, workflow.now())
         returns.reimbursed(state, refund, workflow.now())
         await self._save()
+        await workflow.wait_condition(workflow.all_handlers_finished)  # the inspect update answers first
         return state
 
     @workflow.query
@@ -155,8 +157,9 @@ class ReturnWorkflow:
     async def inspect(self, inspection: Inspection) -> ReturnState:
         state = self._require_state()
         _refuse(returns.inspection_problem(state, inspection.lines))
-        self._accepted = returns.inspected(state, inspection.lines, inspection.actor, workflow.now())
+        accepted = returns.inspected(state, inspection.lines, inspection.actor, workflow.now())
         await self._save()
+        self._accepted = accepted  # the run goes on to restock and refund once the inspection is saved
         return state
 
     @inspect.validator
