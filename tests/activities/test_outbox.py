@@ -110,7 +110,7 @@ def test_commit_writes_stock_projection_events_extracts_runs_and_messages(db):
     assert (record.version, record.status, record.seen_event_ids) == (3, "completed", ["evt-1", "evt-2"])
     assert record.view == transition.projection.view
     assert [a.alert_type for a in rows(db, OrderOpenAlertRow, order_number=number)] == ["not_collected"]
-    events = rows(db, OrderEventRow, order_number=number)
+    events = sorted(rows(db, OrderEventRow, order_number=number), key=lambda e: e.id)  # outbox order
     assert [(e.event_id, e.type, e.sequence) for e in events] == [(f"{number}:1", "payment_confirmed", 1),
                                                                    (f"{number}:2", "collected", 2),
                                                                    (f"{number}:3", "completed", 3)]  # fmt: skip
