@@ -66,7 +66,7 @@ async def test_every_state_changing_page_route_refuses_a_request_without_its_tok
         url = re.sub(r"\{[^}]+\}", "x", path)
         _refused(await http.request(method, url, data={"reason": "r"}), "csrf-token")
         _refused(await http.request(method, url, data={"csrf_token": "0" * 64}), "csrf-token")
-        _refused(await http.request(method, url, headers={"X-CSRF-Token": token[:-1] + "0"}), "csrf-token")
+        _refused(await http.request(method, url, headers={"X-CSRF-Token": _other(token)}), "csrf-token")
     assert (await http.get("/ui/orders")).status_code == 200  # still signed in: sign-out was refused too
 
 
@@ -198,3 +198,8 @@ def test_cookie_secure_is_on_unless_set(monkeypatch):
     assert Settings().cookie_secure is True
     monkeypatch.setenv("BATON_COOKIE_SECURE", "false")
     assert Settings().cookie_secure is False
+
+
+def _other(token: str) -> str:
+    """The token with its last character changed (to "0" unless it is one already: then it would be the token)."""
+    return token[:-1] + ("1" if token.endswith("0") else "0")
