@@ -94,7 +94,7 @@ async def test_home_delivery_is_sourced_from_the_warehouse_packed_shipped_captur
     await store_says(stack.http, number, "delivered", "W001")
     done = await wait_for_status(stack.http, number, "completed")
     assert done["deliveries"][0]["status"] == "delivered"
-    events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
+    events = [e.type for e in sorted(rows(stack.engine, OrderEventRow, order_number=number), key=lambda e: e.id)]
     assert events[-4:] == ["packed", "shipped", "delivered", "completed"]
     exports = [r.state for r in rows(stack.engine, OrderExportStateRow, order_number=number)]
     assert exports.count("DELIVERY") == 1
@@ -177,7 +177,7 @@ async def test_a_mixed_order_is_collected_and_delivered_with_a_capture_per_deliv
     assert done["paid"]["amount"] == TOTAL and done["authorised"]["amount"] == 0
     after = await _stock(stack, JEANS, "W001")
     assert (after["on_hand"], after["reserved"]) == (warehouse_before["on_hand"] - 1, warehouse_before["reserved"])
-    events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
+    events = [e.type for e in sorted(rows(stack.engine, OrderEventRow, order_number=number), key=lambda e: e.id)]
     assert events.count("shipped") == 1 and events.count("delivered") == 1 and events[-1] == "completed"
 
 
@@ -192,7 +192,7 @@ async def test_a_direct_sale_completes_at_once(stack):
     assert view["paid"]["amount"] == TOTAL
     after = await _stock(stack, TEE, "S002")
     assert (after["on_hand"], after["reserved"]) == (before["on_hand"] - 2, before["reserved"])
-    events = [e.type for e in rows(stack.engine, OrderEventRow, order_number=number)]
+    events = [e.type for e in sorted(rows(stack.engine, OrderEventRow, order_number=number), key=lambda e: e.id)]
     assert events[-2:] == ["collected", "completed"]
     web = order_body(fulfilment={"method": "direct_sale", "store_id": "S002"})
     refused = await stack.http.post("/orders", json=web, headers=CHANNEL)
