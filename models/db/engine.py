@@ -23,6 +23,7 @@ from models.db import (
     staff,  # noqa: F401  (staff accounts)
     stock_ledger,  # noqa: F401  (the stock ledger and feed messages)
     tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
+    ui_sessions,  # noqa: F401  (revoked page sessions)
 )
 from models.settings import ROOT
 

@@ -389,16 +389,3 @@ class OutboxCursorRow(SQLModel, table=True):
     lane: str = Field(primary_key=True, max_length=200)
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = Field(sa_column=utc_column())
-
-
-# ---- the web pages' sessions ------------------------------------------------------------------------------
-
-
-class RevokedUiSessionRow(SQLModel, table=True):
-    """A page session signed out: its cookie is refused until it would have expired anyway (then the row goes)."""
-
-    __tablename__ = "revoked_ui_sessions"
-
-    session_id: str = Field(primary_key=True, max_length=64)
-    revoked_at: datetime = Field(sa_column=utc_column())
-    expires_at: datetime = Field(sa_column=utc_column())
