@@ -33,6 +33,7 @@ from models.db import policies
 from models.db import requests as request_rows
 from models.requests import ACTION_OF, CustomerRequest, FileRequest, RequestKind, RequestPolicy
 from models.returns import RequestReturn
+from models.settings import ApiKeyHolder
 from models.text import Line
 from workflows.requests import REQUEST_WORKFLOW, Answer, CustomerRequestWorkflow, RequestStart, request_workflow_id
 
@@ -151,6 +152,20 @@ def get_request(request_id: RequestId, session: SessionDep, caller: Caller) -> C
     return found
 
 
+async def _request_to_answer(
+    request_id: str, session: SessionDep, temporal: Client, caller: ApiKeyHolder
+) -> CustomerRequest:
+    """The request as read model holds it, or (just filed, not yet projected) as its workflow holds it."""
+    found = await in_threadpool(session, request_rows.get, session, request_id)
+    if found is None:
+        try:
+            found = await temporal.get_workflow_handle(request_id).query(CustomerRequestWorkflow.view)
+        except RPCError:
+            raise NotFound(f"request {request_id} not found", type_="request-not-found") from None
+    await in_threadpool(session, orders_service.order_record, session, found.order_number, caller)
+    return found
+
+
 async def _answer(temporal: Client, request_id: str, name: str, answer: Answer) -> CustomerRequest:
     return await update(temporal, request_id, name, answer, CustomerRequest, "request_answered")
 
@@ -162,7 +177,7 @@ async def accept_request(
     """Accept: the matching action runs on the order (or a return opens); answered `failed` if the order refuses.
     What the action needs resolving (a variant, an item's price, stock at the store) is checked now, as the action's
     own route checks it: a 422 or 409 leaves the request open."""
-    request = get_request(request_id, session, caller)
+    request = await _request_to_answer(request_id, session, temporal, caller)
     command = None
     if request.kind in ACTION_OF:
         action = BY_NAME[ACTION_OF[request.kind]]
@@ -181,7 +196,7 @@ async def decline_request(
     request_id: RequestId, body: Decline, session: SessionDep, temporal: TemporalDep, caller: HeadOffice
 ) -> CustomerRequest:
     """Decline with a reason; the channel hears it (the order event `request_answered`)."""
-    get_request(request_id, session, caller)
+    await _request_to_answer(request_id, session, temporal, caller)
     return await _answer(temporal, request_id, "decline", Answer(actor=actor_of(caller), text=body.reason))
 
 

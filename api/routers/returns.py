@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
@@ -119,13 +120,26 @@ def list_returns(order_number: OrderNumber, session: SessionDep, caller: Caller)
     return return_rows.for_order(session, order_number)
 
 
-def _known_return(session: Session, return_id: str, caller: ApiKeyHolder) -> ReturnState:
-    found = return_rows.get(session, return_id)
+def _known_return(
+    session: Session, return_id: str, caller: ApiKeyHolder, just_opened: ReturnState | None = None
+) -> ReturnState:
+    found = return_rows.get(session, return_id) or just_opened
     if found is None:
         raise NotFound(f"return {return_id} not found", type_="return-not-found")
     if caller.store_id is None or caller.store_id != found.location_id:  # the receiving location reads it too
         orders_service.order_record(session, found.order_number, caller)  # 404 for another store's or channel's
     return found
+
+
+async def _return_to_change(session: Session, temporal: Client, return_id: str, caller: ApiKeyHolder) -> ReturnState:
+    """The return as the read model holds it or, just opened and not yet projected, as its workflow holds it."""
+    just_opened = None
+    if await in_threadpool(session, return_rows.get, session, return_id) is None:
+        try:
+            just_opened = await temporal.get_workflow_handle(return_id).query(ReturnWorkflow.view)
+        except RPCError:
+            pass  # no such workflow: a 404 below
+    return await in_threadpool(session, _known_return, session, return_id, caller, just_opened)
 
 
 @router.get("/returns/{return_id}", response_model=ReturnState, responses=problem_responses(404))
@@ -150,7 +164,7 @@ async def ship_return(
     return_id: ReturnId, body: ShipReturn, session: SessionDep, temporal: TemporalDep, caller: Caller
 ) -> ReturnState:
     """The customer sent the return by carrier (a return by carrier only)."""
-    await in_threadpool(session, _known_return, session, return_id, caller)
+    await _return_to_change(session, temporal, return_id, caller)
     shipment = Shipment(carrier=body.carrier, tracking_number=body.tracking_number, actor=actor_of(caller))
     return await _update(temporal, return_id, "ship", shipment)
 
@@ -160,7 +174,7 @@ async def receive_return(
     return_id: ReturnId, body: ReceiveReturn, session: SessionDep, temporal: TemporalDep, caller: Caller
 ) -> ReturnState:
     """The goods arrived at the return's location (the order hears of it: RETURNED)."""
-    state = await in_threadpool(session, _known_return, session, return_id, caller)
+    state = await _return_to_change(session, temporal, return_id, caller)
     _at_location(caller, state)
     return await _update(temporal, return_id, "receive", Receipt(location_id=body.location_id, actor=actor_of(caller)))
 
@@ -170,7 +184,7 @@ async def inspect_return(
     return_id: ReturnId, body: InspectReturn, session: SessionDep, temporal: TemporalDep, caller: Caller
 ) -> ReturnState:
     """Units accepted per line: they go back into stock and the order refunds them."""
-    state = await in_threadpool(session, _known_return, session, return_id, caller)
+    state = await _return_to_change(session, temporal, return_id, caller)
     _at_location(caller, state)
     return await _update(temporal, return_id, "inspect", Inspection(lines=body.lines, actor=actor_of(caller)))
 
@@ -180,7 +194,7 @@ async def cancel_return(
     return_id: ReturnId, body: CancelReturn, session: SessionDep, temporal: TemporalDep, caller: HeadOffice
 ) -> ReturnState:
     """Close a return whose goods never came: nothing is refunded."""
-    await in_threadpool(session, _known_return, session, return_id, caller)
+    await _return_to_change(session, temporal, return_id, caller)
     return await _update(temporal, return_id, "cancel", Closing(reason=body.reason, actor=actor_of(caller)))
 
 
