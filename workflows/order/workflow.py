@@ -4,7 +4,8 @@ Updates: one per Head Office action in models/actions.py (cancel_order, refund, 
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
 event id), store_link_changed (from the store's link monitor), store_message_failed (from the store outbox),
 stock_count_short (a stock count below the order's reservation, from the feeds API), stuck_found (from the
-stuck-order sweep), return_received (from a return's workflow), customer_request (from a request's workflow).
+stuck-order sweep), return_received (from a return's workflow), customer_request (from a request's workflow);
+all but store_event are in notices.py.
 Queries: view, diagnosis.
 
 Every message goes the same way: a rule in models/ decides it and returns effects; the shell carries them out
@@ -34,26 +35,21 @@ with workflow.unsafe.imports_passed_through():
         diagnosis,
         journey,
         operations,
-        requests,
-        returns,
         settlement,
-        stock_counts,
         store_events,
-        stuck,
     )
     from models.actions import BY_NAME, Action, ActionOutcome
     from models.carry_over import CarriedOver
     from models.catalogue import ReservationOutcome, ReserveStock
     from models.effects import Effects, Needs, Refusal
-    from models.feeds import CountShortfall
-    from models.order import ORDER_WORKFLOW, OrderState, StoreEvent, StoreMessageFailed
+    from models.order import ORDER_WORKFLOW, OrderState, StoreEvent
     from models.payments import GatewayResult, MoneyOperation
     from models.sla import SlaPolicy
-    from models.store_link import LinkChange, apply_to_order
     from models.transition import transition_of
     from models.views import OrderView, for_api
     from workflows import search_attributes as sa
     from workflows.order import calls
+    from workflows.order.notices import NoticeSignals
 
 # After it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
@@ -66,7 +62,7 @@ BOUNDED_DRAIN = "bounded-inbox-drain"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
-class OrderWorkflow:
+class OrderWorkflow(NoticeSignals):
     @workflow.init
     def __init__(self, state: OrderState, carried: CarriedOver | None = None) -> None:
         # Started with the order alone (by the API), the SDK decodes it untyped: its type hints count two arguments
@@ -147,43 +143,6 @@ class OrderWorkflow:
         journey.remember_event(self._state, event.event_id)
         self._inbox.append(event)
         self._inbox_ids.add(event.event_id)
-
-    @workflow.signal
-    async def store_link_changed(self, change: LinkChange) -> None:
-        """The order's store went offline (store_offline alert) or came back online (alert cleared)."""
-        async with self._lock:
-            await self._decide(lambda now: Effects() if apply_to_order(self._state, change, now) else None)
-
-    @workflow.signal
-    async def store_message_failed(self, failure: StoreMessageFailed) -> None:
-        """The store outbox gave up on a message to the store's webhook: a store_unreachable alert."""
-        async with self._lock:
-            await self._decide(lambda now: store_events.message_failed(self._state, failure, now))
-
-    @workflow.signal
-    async def stock_count_short(self, shortfall: CountShortfall) -> None:
-        """A stock count found less on the shelf than is reserved where the order holds stock (the feeds API):
-        a stock_count_short alert, once while it is open."""
-        async with self._lock:
-            await self._decide(lambda now: stock_counts.on_count_short(self._state, shortfall, now))
-
-    @workflow.signal
-    async def customer_request(self, notice: requests.RequestNotice) -> None:
-        """A customer request was filed, went unanswered too long, or was answered (workflows/requests.py)."""
-        async with self._lock:
-            await self._decide(lambda now: requests.on_notice(self._state, notice, now))
-
-    @workflow.signal
-    async def return_received(self, notice: returns.ReturnNotice) -> None:
-        """A return of the order's goods arrived at its location (workflows/returns.py): recorded once."""
-        async with self._lock:
-            await self._decide(lambda now: returns.on_return_received(self._state, notice, now))
-
-    @workflow.signal
-    async def stuck_found(self, report: stuck.StuckReport) -> None:
-        """The stuck-order sweep found the order making no progress: a stuck alert with what it waits for."""
-        async with self._lock:
-            await self._decide(lambda now: stuck.on_stuck(self._state, report, now))
 
     # ---- the funnel ----------------------------------------------------------------------------------------
 
