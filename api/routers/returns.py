@@ -106,7 +106,10 @@ async def _view(temporal: Client, return_id: str) -> ReturnState:
     """The return as its workflow decided it (its first step runs at once)."""
     handle = temporal.get_workflow_handle(return_id)
     for _ in range(100):
-        state = await handle.query(ReturnWorkflow.view)
+        try:
+            state = await handle.query(ReturnWorkflow.view)
+        except RPCError:  # a query that met the run finishing: asked again
+            state = None
         if state is not None:
             return state
         await asyncio.sleep(0.1)
