@@ -99,3 +99,29 @@ async def test_the_order_page_lists_returns_with_stage_clock_and_refund(page: Pa
     await expect(second.locator("[data-clock]")).to_have_text("none")
     await expect(second.locator("[data-refunded]")).to_have_text("L2 × 1")
     await screenshot(page, "order-page-returns.png")
+
+
+async def test_the_dashboard_counts_and_filters_orders_with_open_returns(page: Page, live: Live):
+    http = live.http
+    returning, refused, untouched = [await place(http) for _ in range(3)]
+    for number in (returning, refused, untouched):
+        await make_ready(http, number)
+        await collect(http, number)
+    one = {"lines": [{"line_id": "L1", "quantity": 1, "reason": "too small"}], "location_id": "S001"}
+    assert (await http.post(f"/orders/{returning}/returns", json=one, headers=CHANNEL)).json()["status"] == "authorised"
+    too_many = {"lines": [{"line_id": "L1", "quantity": 9, "reason": "x"}], "location_id": "S001"}
+    assert (await http.post(f"/orders/{refused}/returns", json=too_many, headers=CHANNEL)).json()[
+        "status"
+    ] == "rejected"
+
+    await sign_in(page, HO_KEY)
+    await page.goto("/ui/orders")
+    tile = page.locator("#open-returns")
+    await expect(tile).to_contain_text("1")
+    await expect(tile).to_contain_text("open returns")
+    await tile.click()
+    await expect(page.locator("#f-returns")).to_have_value("open")
+    rows = page.locator("#orders tbody tr[data-order]")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-order", returning)
+    await screenshot(page, "dashboard-open-returns.png")
