@@ -7,6 +7,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from tests.pages.conftest import Live, screenshot, sign_in
+from tests.pages.test_accessibility import violations
 from tests.support import CHANNEL, HO, HO_KEY, collect, eventually, make_ready, place, store_says, wait_for_status
 
 
@@ -125,3 +126,15 @@ async def test_the_dashboard_counts_and_filters_orders_with_open_returns(page: P
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_have_attribute("data-order", returning)
     await screenshot(page, "dashboard-open-returns.png")
+
+
+async def test_an_open_request_on_the_order_page_has_no_axe_violations(axe_page: Page, live: Live):
+    number = await _acknowledged(live)
+    request_id = await _file(live, number, {"kind": "cancel_order", "note": "bought it elsewhere"})
+    await sign_in(axe_page, HO_KEY)
+    await axe_page.goto(f"/ui/orders/{number}")
+    await expect(axe_page.locator(f"#request-{request_id} button[name=accept]")).to_be_visible()
+    assert await violations(axe_page) == []
+    await axe_page.locator(f"#request-{request_id} button[name=accept]").click()  # asking to confirm
+    await expect(axe_page.locator(".confirm-step")).to_be_visible()
+    assert await violations(axe_page) == []

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from models.staff import StaffRole
 from tests.pages.conftest import Live, screenshot, sign_in_as
+from tests.pages.test_accessibility import violations
 from tests.pages.test_staff import PASSWORD, add_staff
 from tests.support import CHANNEL, HO, TEE, collect, eventually, make_ready, place
 
@@ -83,3 +84,23 @@ async def test_more_than_came_back_is_refused_and_nothing_is_inspected(page: Pag
     await form.locator("button[name=inspect]").click()
     await expect(page.locator("#return-refusal")).to_contain_text("3 accepted and 0 written off, 1 returned")
     assert (await http.get(f"/returns/{return_id}", headers=HO)).json()["inspected"] == []
+
+
+async def test_the_returns_pages_have_no_axe_violations(axe_page: Page, live: Live, db: Engine):
+    page = axe_page
+    http = live.http
+    number = await place(http)
+    await make_ready(http, number)
+    await collect(http, number)
+    for line_id in ("L1", "L2"):  # one to receive, one to inspect
+        body = {"lines": [{"line_id": line_id, "quantity": 1, "reason": "too small"}], "location_id": "S001"}
+        return_id = (await http.post(f"/orders/{number}/returns", json=body, headers=CHANNEL)).json()["return_id"]
+    assert (await http.post(f"/returns/{return_id}/received", json={"location_id": "S001"}, headers=HO)).is_success
+    add_staff(db, "sam", StaffRole.store_staff, store_id="S001", name="Sam")
+    await sign_in_as(page, "sam", PASSWORD)
+    await page.goto("/ui/store/returns")
+    await expect(page.locator(f"#inspect-{return_id}")).to_be_visible()
+    assert await violations(page) == []
+    await page.goto(f"/ui/orders/{number}")
+    await expect(page.locator("#returns-table")).to_be_visible()
+    assert await violations(page) == []
