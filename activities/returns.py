@@ -1,6 +1,7 @@
 """The returns workflow's side effects (workflows/returns.py): its read-model row, the accepted units back into
 stock through the ledger (once per return), the order told the goods came back, and the refund asked of the order
-(its `refund` action, with the return's id as the update id, so a retried call refunds once)."""
+(its `refund` action, with the return's id as the update id, so a retried call refunds once; once the order's
+workflow has closed, a Refund workflow keyed by the return: workflows/refunds.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.actions import ActionOutcome
 from models.db import returns, stock_feeds
 from models.feeds import MovementKind, StockMovement
 from models.intervention_commands import IssueRefund, LineQuantity
+from models.late_refunds import LateRefundAsk, refund_workflow_id
 from models.money import Money
 from models.order import order_workflow_id
 from models.returns import ReturnNotice, ReturnState
+from workflows.refunds import refund_after_close
 
 RETURN_RECEIVED_SIGNAL = "return_received"
 
@@ -98,5 +102,18 @@ class ReturnActivities:
         try:
             await handle.execute_update("refund", command, id=f"{state.return_id}:refund", result_type=ActionOutcome)
         except WorkflowUpdateFailedError as error:
-            return str(error.cause or error)
+            if not (isinstance(error.cause, ApplicationError) and error.cause.type == "order_closed"):
+                return str(error.cause or error)
+            return await self._refund_after_close(state, command)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return await self._refund_after_close(state, command)
         return ""
+
+    async def _refund_after_close(self, state: ReturnState, command: IssueRefund) -> str:
+        """The order's workflow has closed: a Refund workflow keyed by the return pays it, once."""
+        refund_id = refund_workflow_id(state.order_number, state.return_id)
+        ask = LateRefundAsk(refund_id=refund_id, order_number=state.order_number, command=command)
+        outcome = await refund_after_close(self._client, ask, activity.info().task_queue)
+        return outcome.refused_message

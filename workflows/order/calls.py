@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from activities.projection import ProjectionActivities
+    from activities.refunds import RefundActivities
     from activities.write_errors import UNCURABLE_WRITE, refused_class
     from models.catalogue import DispatchTransfer, LineReservation, ReceiveTransfer, ReservationOutcome, ReserveStock
     from models.order import OrderState
@@ -104,6 +105,13 @@ async def commit(transition: Transition) -> SlaPolicy:
     store's SLA policy as it stands now, so a running order picks up changed settings at its next step. Raises
     WriteRefused when the database refuses the change (nothing of it was written)."""
     return await _write(ProjectionActivities.commit_transition, transition)
+
+
+async def keep_closed(state: OrderState) -> None:
+    """Keep the order's final state as its workflow ends: a refund after it closed decides on it."""
+    await workflow.execute_local_activity_method(
+        RefundActivities.keep_closed_order, state, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=DATABASE_RETRY
+    )
 
 
 async def _write(activity: Callable[[ProjectionActivities, A], R], argument: A) -> R:
