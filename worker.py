@@ -86,7 +86,7 @@ def build_activities(
     ]
     if client is not None:  # the sweep and the returns query, signal and update orders
         activities.append(SweepActivities(engine, client, settings).sweep_stuck_orders)
-        returns = ReturnActivities(engine, client)
+        returns = ReturnActivities(engine, client, projection)
         activities += [returns.save_return, returns.restock, returns.tell_order_returned, returns.refund_through_order]
         requests = RequestActivities(engine, client, settings.task_queue)
         activities += [requests.save_request, requests.tell_order, requests.carry_out]

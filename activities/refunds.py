@@ -28,6 +28,7 @@ from models.transition import transition_of
 T = TypeVar("T")
 # A concurrent late refund changed the kept order between our read and our write: decide again on the new state.
 CONCURRENT_TRIES = 5
+NOT_KEPT = "order_not_kept"
 
 
 class RefundActivities:
@@ -53,7 +54,7 @@ class RefundActivities:
             kept.claims[ask.refund_id] = [call.request.operation_id for call in claimed.calls]
             return claimed
 
-        return self._change(ask.order_number, decide)
+        return change_closed_order(self._engine, self._projection, ask.order_number, decide)
 
     @activity.defn
     def settle_late_refund(self, settling: Settling) -> Claimed:
@@ -64,25 +65,28 @@ class RefundActivities:
                 return Claimed()  # recorded already: a retried activity
             return Claimed(calls=late_refunds.take_queued(kept.state))
 
-        return self._change(settling.order_number, decide)
+        return change_closed_order(self._engine, self._projection, settling.order_number, decide)
 
-    def _change(self, order_number: str, decide: Callable[[ClosedOrder, datetime], T]) -> T:
-        """Load the kept order, let `decide` change it, and write the change (state, claims, read model, events) in
-        one transaction if nobody else changed it meanwhile; else decide again on what they left."""
-        for _ in range(CONCURRENT_TRIES):
-            with uncurable_writes_are_final(f"order {order_number}'s late refund"), Session(self._engine) as session:
-                kept = closed_orders.load(session, order_number)
-                if kept is None:
-                    # Its workflow is closing (it keeps its state last) or closed before orders kept one.
-                    raise ApplicationError(f"order {order_number} has kept no final state", type="order_not_kept")
-                version, claims = kept.state.version, dict(kept.claims)
-                now = datetime.now(UTC)
-                answer = decide(kept, now)
-                if kept.state.version == version and kept.claims == claims:
-                    return answer  # nothing changed
-                self._projection.write_change(session, transition_of(kept.state, Effects()))
-                if closed_orders.replace(session, order_number, kept, now):
-                    session.commit()
-                    return answer
-                session.rollback()
-        raise RuntimeError(f"order {order_number} kept changing under a late refund")  # retried
+
+def change_closed_order(
+    engine: Engine, projection: ProjectionActivities, order_number: str, decide: Callable[[ClosedOrder, datetime], T]
+) -> T:
+    """Load the kept order, let `decide` change it, and write the change (state, claims, read model, events) in one
+    transaction if nobody else changed it meanwhile; else decide again on what they left. Raises order_not_kept
+    when the order kept no final state (its workflow is still closing, or closed before orders kept one)."""
+    for _ in range(CONCURRENT_TRIES):
+        with uncurable_writes_are_final(f"order {order_number}'s kept state"), Session(engine) as session:
+            kept = closed_orders.load(session, order_number)
+            if kept is None:
+                raise ApplicationError(f"order {order_number} has kept no final state", type=NOT_KEPT)
+            version, claims = kept.state.version, dict(kept.claims)
+            now = datetime.now(UTC)
+            answer = decide(kept, now)
+            if kept.state.version == version and kept.claims == claims:
+                return answer  # nothing changed
+            projection.write_change(session, transition_of(kept.state, Effects()))
+            if closed_orders.replace(session, order_number, kept, now):
+                session.commit()
+                return answer
+            session.rollback()
+    raise RuntimeError(f"order {order_number} kept changing under a late change")  # retried

@@ -124,4 +124,8 @@ async def test_a_return_opened_after_its_order_closed_is_refunded_through_a_refu
     assert _ledger_refunds(stack, number) == [(f"{refund_id}:refund:1", "approved", PRICES[JEANS])]
     view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
     assert view["refunded"]["amount"] == PRICES[JEANS]
-    assert _events(stack, number).count("refunded") == 1
+    # The closed order recorded the return as it would have while open: its history and its event, once.
+    about = [h["action"] for h in view["history"] if return_id in h["detail"]]
+    assert about.count("partially_returned") == 1 and about.count("refund_asked") == 1, about
+    events = _events(stack, number)
+    assert events.count("refunded") == 1 and events.count("partially_returned") == 1, events
