@@ -41,6 +41,9 @@ def test_an_order_not_final_or_with_money_or_a_request_open_does_not_close():
     assert not closing.settled(asked)
     asked.alerts[0].cleared_at = at(5)  # answered
     assert closing.settled(asked)
+    declined = cleared_state(OrderStatus.completed, payments=[captured()])
+    declined.alerts.append(Alert(alert_id="A2", type=AlertType.refund_failed, raised_at=T0, detail="R1 declined"))
+    assert not closing.settled(declined)  # Head Office decides what next, on the order
 
 
 def test_a_late_refund_is_claimed_under_the_refund_workflows_id_and_settled_once():

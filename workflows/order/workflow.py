@@ -86,6 +86,7 @@ class OrderWorkflow(NoticeSignals):
         self._indexed = (state.status.value, state.has_open_alert, state.store_id)
         self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
         self._closed = False  # closing: actions are refused (order_closed) and go to a Refund workflow instead
+        self._closes_when_settled = False  # final under CLOSE_WHEN_SETTLED: whatever settles it may close it
 
     @workflow.run
     async def run(self, state: OrderState, carried: CarriedOver | None = None) -> None:
@@ -282,13 +283,19 @@ class OrderWorkflow(NoticeSignals):
 
     def _work_waiting(self) -> bool:
         queued = any(op.status == "queued" for op in self._state.operations)
-        return bool(self._inbox) or queued or self._alarm.rang
+        settled = self._closes_when_settled and closing.may_close(self._state, self._policy, workflow.now())
+        return bool(self._inbox) or queued or self._alarm.rang or settled
 
     def _next_wakeup(self) -> datetime | None:
         moments = [deadlines.next_wakeup(self._state, self._policy)]
         if self._state.is_final:
             if workflow.patched(CLOSE_WHEN_SETTLED):
-                moments.append(closing.closes_at(self._state, self._policy))
+                self._closes_when_settled = True
+                closes = closing.closes_at(self._state, self._policy)
+                # Past its grace but not settled (a request unanswered): what settles it wakes the order
+                # (`_work_waiting`), not a timer that would ring at once, again and again.
+                if closes > workflow.now():
+                    moments.append(closes)
             else:
                 moments.append(self._state.status_since + REFUND_WINDOW)
         return min((moment for moment in moments if moment is not None), default=None)
