@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.projection import ProjectionActivities
 from activities.refunds import NOT_KEPT, change_closed_order
 from models.actions import ActionOutcome
+from models.closing import ORDER_CLOSING
 from models.db import returns, stock_feeds
 from models.db.closed_orders import ClosedOrder
 from models.feeds import MovementKind, StockMovement
@@ -125,7 +126,7 @@ class ReturnActivities:
         try:
             await handle.execute_update("refund", command, id=f"{state.return_id}:refund", result_type=ActionOutcome)
         except WorkflowUpdateFailedError as error:
-            if not (isinstance(error.cause, ApplicationError) and error.cause.type == "order_closed"):
+            if not (isinstance(error.cause, ApplicationError) and error.cause.type == ORDER_CLOSING):
                 return str(error.cause or error)
             return await self._refund_after_close(state, command)
         except RPCError as error:

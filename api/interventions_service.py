@@ -20,6 +20,7 @@ from api.late_refunds import refund_closed_order
 from api.problems import Conflict, OutcomeUnknown, field_error
 from models.actions import Action, ActionOutcome
 from models.catalogue import LocationKind, Product
+from models.closing import ORDER_CLOSING
 from models.db import catalogue, policies
 from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
@@ -66,7 +67,7 @@ async def run_action(
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         rule = cause.type if isinstance(cause, ApplicationError) and cause.type else "refused"
-        if rule == "order_closed":  # its workflow is closing: it takes no more actions
+        if rule == ORDER_CLOSING:  # its workflow is closing: it takes no more actions
             return await closed(error)
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
         raise Conflict(message, type_=rule, rule=rule) from error

@@ -15,6 +15,10 @@ from models import sla
 from models.order import AlertType, OrderState
 from models.sla import SlaPolicy
 
+# An action sent while the order's workflow is closing is refused with this rule; the API and returns treat the order
+# as closed (a refund goes to a Refund workflow).
+ORDER_CLOSING = "order_closing"
+
 # Alerts that stand for something still to settle, which Head Office settles through the order's own actions
 # (answer a request, override a failed payment, decide on a declined refund) or that the order's next change cures
 # (a write the database refused): while one is open the order stays open.

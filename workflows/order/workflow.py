@@ -85,7 +85,7 @@ class OrderWorkflow(NoticeSignals):
         # The API starts the workflow with these already set; upsert only when they change.
         self._indexed = (state.status.value, state.has_open_alert, state.store_id)
         self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
-        self._closed = False  # closing: actions are refused (order_closed) and go to a Refund workflow instead
+        self._closed = False  # closing: actions are refused (ORDER_CLOSING); a refund goes to a Refund workflow
         self._closes_when_settled = False  # final under CLOSE_WHEN_SETTLED: whatever settles it may close it
 
     @workflow.run
@@ -143,7 +143,7 @@ class OrderWorkflow(NoticeSignals):
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
         if self._closed:
-            raise ApplicationError(f"order {self._state.order_number} is closed", type="order_closed")
+            raise ApplicationError(f"order {self._state.order_number} is closing", type=closing.ORDER_CLOSING)
         action, command = _action(name, args)
         _refuse(action.refusal(self._state, command))
 
