@@ -5,6 +5,8 @@ retried request never pays twice; more than was taken less refunds is refused wi
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlmodel import Session, select
 
 from models.db.tables import OrderEventRow, PaymentTransactionRow
@@ -129,3 +131,19 @@ async def test_a_return_opened_after_its_order_closed_is_refunded_through_a_refu
     assert about.count("partially_returned") == 1 and about.count("refund_asked") == 1, about
     events = _events(stack, number)
     assert events.count("refunded") == 1 and events.count("partially_returned") == 1, events
+
+
+async def test_two_late_refunds_at_once_never_both_spend_the_same_money(stack):
+    number = await _closed_order(stack)
+    most = {"amount": {"amount": TOTAL - 100, "currency": "GBP"}, "reason": "asked twice by two people"}
+
+    async def ask(key: str):
+        return await stack.http.post(f"/orders/{number}/refunds", json=most, headers={**HO, "Idempotency-Key": key})
+
+    answers = await asyncio.gather(ask("alice"), ask("bob"))
+    assert sorted(answer.status_code for answer in answers) == [200, 409], [a.text for a in answers]
+    refused = next(answer for answer in answers if answer.status_code == 409)
+    assert refused.json()["rule"] == "refund_exceeds_captured"
+    assert [amount for _id, status, amount in _ledger_refunds(stack, number) if status == "approved"] == [TOTAL - 100]
+    view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+    assert view["refunded"]["amount"] == TOTAL - 100
