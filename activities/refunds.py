@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.projection import ProjectionActivities
 from activities.write_errors import uncurable_writes_are_final
@@ -21,7 +23,7 @@ from models import late_refunds
 from models.db import closed_orders
 from models.db.closed_orders import ClosedOrder
 from models.effects import Effects
-from models.late_refunds import Claimed, LateRefundAsk, Settling
+from models.late_refunds import REFUND_WORKFLOW, Claimed, LateRefundAsk, LateRefundOutcome, Settling
 from models.order import OrderState
 from models.transition import transition_of
 
@@ -90,3 +92,21 @@ def change_closed_order(
                 return answer
             session.rollback()
     raise RuntimeError(f"order {order_number} kept changing under a late change")  # retried
+
+
+async def refund_after_close(client: Client, ask: LateRefundAsk, task_queue: str) -> LateRefundOutcome:
+    """Start the refund's workflow (workflows/refunds.py), or find it (the same key is one refund however often it
+    is asked, also once it has finished), and wait for its outcome. The API and returns start it this way."""
+    try:
+        handle: WorkflowHandle[Any, LateRefundOutcome] = await client.start_workflow(
+            REFUND_WORKFLOW,
+            ask,
+            id=ask.refund_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=LateRefundOutcome,
+        )
+    except WorkflowAlreadyStartedError:  # finished before: its outcome is the answer
+        handle = client.get_workflow_handle(ask.refund_id, result_type=LateRefundOutcome)
+    return await handle.result()

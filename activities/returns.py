@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.projection import ProjectionActivities
-from activities.refunds import NOT_KEPT, change_closed_order
+from activities.refunds import NOT_KEPT, change_closed_order, refund_after_close
 from models.actions import ActionOutcome
 from models.closing import ORDER_CLOSING
 from models.db import returns, stock_feeds
@@ -28,7 +28,6 @@ from models.late_refunds import LateRefundAsk, refund_workflow_id
 from models.money import Money
 from models.order import order_workflow_id
 from models.returns import ReturnNotice, ReturnState, on_return_received
-from workflows.refunds import refund_after_close
 
 RETURN_RECEIVED_SIGNAL = "return_received"
 

@@ -11,12 +11,12 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from temporalio.client import Client
 
+from activities.refunds import refund_after_close
 from api import orders_service
 from api.deps import in_threadpool
 from api.problems import Conflict, OutcomeUnknown
 from models.intervention_commands import IssueRefund
 from models.late_refunds import LateRefundAsk, refund_workflow_id
-from workflows.refunds import refund_after_close
 
 
 async def refund_closed_order(

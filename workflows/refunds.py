@@ -5,16 +5,16 @@ return), decided by the order's own money rules on its kept final state (models/
 It claims the refund on the kept order (refused: it answers the rule, nothing changed), sends each claimed gateway
 operation once under an id derived from this workflow (a gateway without an answer is asked again later, same id,
 never redone), and records each answer on the order: its read model, history and `refunded` event, as the order
-would. No messages: it runs to its outcome. `refund_after_close` is the one way the API and returns start it."""
+would. No messages: it runs to its outcome. `activities.refunds.refund_after_close` is the one way the API and
+returns start it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
@@ -89,20 +89,3 @@ async def _answer(call: GatewayCall) -> GatewayResult:
             workflow.logger.warning("%s: no answer yet (%s)", call.request.operation_id, error.cause or error)
         await workflow.sleep(late_refunds.recheck_after(checks))
         checks += 1
-
-
-async def refund_after_close(client: Client, ask: LateRefundAsk, task_queue: str) -> LateRefundOutcome:
-    """Start the refund's workflow, or find it (the same key is one refund however often it is asked, also once
-    it has finished), and wait for its outcome."""
-    try:
-        handle: WorkflowHandle[RefundWorkflow, LateRefundOutcome] = await client.start_workflow(
-            RefundWorkflow.run,
-            ask,
-            id=ask.refund_id,
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    except WorkflowAlreadyStartedError:  # finished before: its outcome is the answer
-        handle = client.get_workflow_handle_for(RefundWorkflow.run, ask.refund_id)
-    return await handle.result()
