@@ -35,21 +35,28 @@ class ClosedOrder(SQLModel):
 
 
 def keep(session: Session, state: OrderState, now: datetime) -> None:
-    """Keep the order's final state as it closes; once (a retried write changes nothing)."""
-    if session.get(ClosedOrderRow, state.order_number) is None:
-        row = ClosedOrderRow(
-            order_number=state.order_number,
-            revision=0,
-            state=state.model_dump(mode="json"),
-            claims={},
-            closed_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        try:
+    """Keep the order's final state as it closes. A retried write changes nothing; a newer state of the closing order
+    (a signal it handled meanwhile) replaces the kept one while no late change has been made to it."""
+    row = session.get(ClosedOrderRow, state.order_number)
+    if row is not None:
+        if row.revision == 0 and int(row.state.get("version", 0)) < state.version:
+            row.state, row.updated_at = state.model_dump(mode="json"), now
+            session.add(row)
             session.commit()
-        except IntegrityError:  # a concurrent copy of the write kept it first: the same state
-            session.rollback()
+        return
+    row = ClosedOrderRow(
+        order_number=state.order_number,
+        revision=0,
+        state=state.model_dump(mode="json"),
+        claims={},
+        closed_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent copy of the write kept it first: the same state
+        session.rollback()
 
 
 def load(session: Session, order_number: str) -> ClosedOrder | None:

@@ -112,8 +112,11 @@ class OrderWorkflow(NoticeSignals):
                     self._alarm.reset()
                     await self._decide(lambda now: deadlines.on_deadline(self._state, self._policy, now))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._closed:
+        kept = -1
+        while self._closed and kept != self._state.version:  # a signal handled meanwhile changed it: keep that
+            kept = self._state.version
             await calls.keep_closed(self._state)
+            await workflow.wait_condition(workflow.all_handlers_finished)
 
     @workflow.query
     def view(self) -> OrderView:
