@@ -21,7 +21,7 @@ from api.problems import Conflict, OutcomeUnknown, field_error
 from models.actions import Action, ActionOutcome
 from models.catalogue import LocationKind, Product
 from models.closing import ORDER_CLOSING
-from models.db import catalogue, policies
+from models.db import catalogue, closed_orders, policies
 from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
 from models.intervention_commands import MoveDelivery, NewLine
@@ -51,8 +51,10 @@ async def run_action(
     workflow has closed is paid by a Refund workflow of its own (given the worker's task queue)."""
     update_id = idempotency_key or str(uuid.uuid4())
 
-    async def closed(error: Exception) -> dict[str, Any]:
-        if action.name == "refund" and task_queue is not None:
+    async def closed(error: Exception, closing: bool = False) -> dict[str, Any]:
+        # An order closed before orders kept their final state (open 30 days, then gone) takes no late refund.
+        kept = closing or await in_threadpool(session, closed_orders.is_kept, session, order_number)
+        if action.name == "refund" and task_queue is not None and kept:
             return await refund_closed_order(
                 session, temporal, order_number, command, update_id, task_queue, timeout_seconds
             )
@@ -68,7 +70,7 @@ async def run_action(
         cause = error.cause
         rule = cause.type if isinstance(cause, ApplicationError) and cause.type else "refused"
         if rule == ORDER_CLOSING:  # its workflow is closing: it takes no more actions
-            return await closed(error)
+            return await closed(error, closing=True)
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
         raise Conflict(message, type_=rule, rule=rule) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:

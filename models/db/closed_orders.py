@@ -59,6 +59,10 @@ def keep(session: Session, state: OrderState, now: datetime) -> None:
         session.rollback()
 
 
+def is_kept(session: Session, order_number: str) -> bool:
+    return session.get(ClosedOrderRow, order_number) is not None
+
+
 def load(session: Session, order_number: str) -> ClosedOrder | None:
     row = session.get(ClosedOrderRow, order_number)
     if row is None:

@@ -9,6 +9,7 @@ import asyncio
 
 from sqlmodel import Session, select
 
+from models.db.closed_orders import ClosedOrderRow
 from models.db.tables import OrderEventRow, PaymentTransactionRow
 from models.late_refunds import LateRefundOutcome, refund_workflow_id
 from models.order import order_workflow_id
@@ -147,3 +148,14 @@ async def test_two_late_refunds_at_once_never_both_spend_the_same_money(stack):
     assert [amount for _id, status, amount in _ledger_refunds(stack, number) if status == "approved"] == [TOTAL - 100]
     view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
     assert view["refunded"]["amount"] == TOTAL - 100
+
+
+async def test_an_order_closed_without_a_kept_state_refuses_a_late_refund_at_once(stack):
+    number = await _closed_order(stack)
+    with Session(stack.engine) as session:  # as an order closed before orders kept their final state
+        session.delete(session.get(ClosedOrderRow, number))
+        session.commit()
+    refund = {"amount": {"amount": 100, "currency": "GBP"}, "reason": "goodwill"}
+    refused = await stack.http.post(f"/orders/{number}/refunds", json=refund, headers={**HO, "Idempotency-Key": "k"})
+    assert refused.status_code == 409 and refused.json()["rule"] == "order_closed", refused.text
+    assert _ledger_refunds(stack, number) == []
