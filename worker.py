@@ -79,6 +79,7 @@ def build_activities(
         refunds.keep_closed_order,  # closed orders and their late refunds
         refunds.claim_late_refund,
         refunds.settle_late_refund,
+        refunds.note_late_refund_unknown,
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,

@@ -23,7 +23,7 @@ from models import late_refunds
 from models.db import closed_orders
 from models.db.closed_orders import ClosedOrder
 from models.effects import Effects
-from models.late_refunds import REFUND_WORKFLOW, Claimed, LateRefundAsk, LateRefundOutcome, Settling
+from models.late_refunds import REFUND_WORKFLOW, Claimed, LateRefundAsk, LateRefundOutcome, Settling, Unanswered
 from models.order import OrderState
 from models.transition import transition_of
 
@@ -57,6 +57,15 @@ class RefundActivities:
             return claimed
 
         return change_closed_order(self._engine, self._projection, ask.order_number, decide)
+
+    @activity.defn
+    def note_late_refund_unknown(self, unanswered: Unanswered) -> None:
+        """The gateway has not answered a claimed operation: the closed order shows its outcome as unknown."""
+
+        def decide(kept: ClosedOrder, now: datetime) -> None:
+            late_refunds.note_unknown(kept.state, unanswered.operation_id, unanswered.detail, now)
+
+        change_closed_order(self._engine, self._projection, unanswered.order_number, decide)
 
     @activity.defn
     def settle_late_refund(self, settling: Settling) -> Claimed:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from models import payment_actions, settlement
+from models import operations, payment_actions, settlement
 from models.intervention_commands import IssueRefund
 from models.order import OrderState
 from models.payment_policy import PaymentPolicy
@@ -65,6 +65,14 @@ class Settling(BaseModel):
     result: GatewayResult
 
 
+class Unanswered(BaseModel):
+    """A claimed operation the gateway has not answered through every retry: it may have happened."""
+
+    order_number: str
+    operation_id: str
+    detail: str
+
+
 def claim(state: OrderState, ask: LateRefundAsk, now: datetime) -> Claimed:
     """Refund as the order's own refund action would, on its kept state; the operations it queues are named after
     the Refund workflow and marked running (they are this workflow's to send)."""
@@ -90,6 +98,16 @@ def settle(state: OrderState, result: GatewayResult, now: datetime) -> bool:
     if operation is None:
         return False
     settlement.apply_result(state, operation, result, now)
+    return True
+
+
+def note_unknown(state: OrderState, operation_id: str, detail: str, now: datetime) -> bool:
+    """The operation's outcome is unknown, as the order would say (history, a payment_unknown alert until it is
+    answered); False when it is answered or known unknown already."""
+    operation = next((op for op in state.operations if op.operation_id == operation_id), None)
+    if operation is None or operation.status == "unknown":
+        return False
+    operations.mark_unknown(state, operation, detail, now)
     return True
 
 
@@ -127,6 +145,8 @@ def outcome(ask: LateRefundAsk, results: list[GatewayResult]) -> LateRefundOutco
     )
 
 
-def recheck_after(checks: int) -> timedelta:
-    """How long to wait before asking the gateway again about an operation that got no answer (same id)."""
-    return min(timedelta(minutes=2 ** min(checks, 6)), timedelta(hours=1))
+def recheck_after(policy: PaymentPolicy, checks: int) -> timedelta:
+    """How long to wait before asking the gateway again about an operation that got no answer (same id): the
+    policy's reconcile_every, doubled at each check, at most an hour (as the order reconciles its own)."""
+    backoff = policy.reconcile_every.total_seconds() * 2.0 ** min(checks, 32)
+    return timedelta(seconds=min(backoff, operations.RECONCILE_BACKOFF_CAP.total_seconds()))

@@ -26,9 +26,10 @@ with workflow.unsafe.imports_passed_through():
         LateRefundAsk,
         LateRefundOutcome,
         Settling,
+        Unanswered,
     )
     from models.payments import GatewayResult
-    from workflows.order.calls import DATABASE_RETRY, DATABASE_TIMEOUT, GATEWAY_RETRY
+    from workflows.order.calls import DATABASE_RETRY, DATABASE_TIMEOUT, GATEWAY_RETRY, NOTHING_SENT
 
 # The kept state is written as the order's workflow ends: a refund asked in that moment waits for it a little.
 KEPT_STATE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=8)
@@ -60,7 +61,7 @@ class RefundWorkflow:
         results: list[GatewayResult] = []
         calls = list(claimed.calls)
         while calls:
-            result = await _answer(calls.pop(0))
+            result = await _answer(ask.order_number, calls.pop(0))
             results.append(result)
             settled = await workflow.execute_local_activity_method(
                 RefundActivities.settle_late_refund,
@@ -72,9 +73,10 @@ class RefundWorkflow:
         return late_refunds.outcome(ask, [r for r in results if r.kind == "refund"])
 
 
-async def _answer(call: GatewayCall) -> GatewayResult:
-    """The gateway's answer to one operation: sent once under its id; without an answer, asked again later under
-    the same id (the gateway answers from its books, the ledger from its row), never redone."""
+async def _answer(order_number: str, call: GatewayCall) -> GatewayResult:
+    """The gateway's answer to one operation: sent once under its id; without an answer, the order shows it unknown
+    and it is asked again later under the same id (the gateway answers from its books, the ledger from its row),
+    never redone. A request the gateway never received (misconfigured, invalid) is a decline: nothing moved."""
     checks = 0
     while True:
         try:
@@ -86,6 +88,19 @@ async def _answer(call: GatewayCall) -> GatewayResult:
                 retry_policy=GATEWAY_RETRY,
             )
         except ActivityError as error:
-            workflow.logger.warning("%s: no answer yet (%s)", call.request.operation_id, error.cause or error)
-        await workflow.sleep(late_refunds.recheck_after(checks))
+            cause = error.cause
+            detail = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+            if isinstance(cause, ApplicationError) and cause.type in NOTHING_SENT:
+                return GatewayResult(
+                    operation_id=call.request.operation_id, kind=call.request.kind, approved=False,
+                    detail=f"not sent: {detail}", amount=call.request.amount, at=workflow.now(),
+                )  # fmt: skip
+            if checks == 0:
+                await workflow.execute_local_activity_method(
+                    RefundActivities.note_late_refund_unknown,
+                    Unanswered(order_number=order_number, operation_id=call.request.operation_id, detail=detail),
+                    start_to_close_timeout=DATABASE_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+        await workflow.sleep(late_refunds.recheck_after(call.policy, checks))
         checks += 1

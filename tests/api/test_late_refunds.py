@@ -6,14 +6,28 @@ retried request never pays twice; more than was taken less refunds is refused wi
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from models.db.closed_orders import ClosedOrderRow
 from models.db.tables import OrderEventRow, PaymentTransactionRow
 from models.late_refunds import LateRefundOutcome, refund_workflow_id
 from models.order import order_workflow_id
-from tests.support import CHANNEL, HO, JEANS, PRICES, TEE, collect, eventually, make_ready, order_body, place
+from tests.support import (
+    CHANNEL,
+    HO,
+    JEANS,
+    PRICES,
+    TEE,
+    collect,
+    eventually,
+    make_ready,
+    order_body,
+    place,
+    wait_for_status,
+)
 
 STORE_S001 = {"Authorization": "Bearer test-store-s001"}
 LINES = [(TEE, 2), (JEANS, 1)]
@@ -159,3 +173,50 @@ async def test_an_order_closed_without_a_kept_state_refuses_a_late_refund_at_onc
     refused = await stack.http.post(f"/orders/{number}/refunds", json=refund, headers={**HO, "Idempotency-Key": "k"})
     assert refused.status_code == 409 and refused.json()["rule"] == "order_closed", refused.text
     assert _ledger_refunds(stack, number) == []
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    return {"test_gateway_outage_seconds": 4}  # tok_outage: unreachable for 4 s, then answers from its books
+
+
+async def test_a_late_refund_without_an_answer_shows_unknown_then_is_reconciled_once(stack):
+    http = stack.http
+    policy = (await http.get("/settings/payments", headers=HO)).json()
+    fast = {**policy, "gateway_timeout": "PT1S", "gateway_retry_for": "PT1S", "reconcile_every": "PT2S"}
+    assert (await http.put("/settings/payments", json=fast, headers=HO)).is_success
+    sla = (await http.get("/settings/sla", headers=HO)).json()
+    assert (await http.put("/settings/sla", json={**sla, "close_after": "PT1S"}, headers=HO)).is_success
+    body = order_body(lines=LINES)
+    body["payment"] = {
+        "mode": "auth_capture",
+        "method": "card",
+        "token": "tok_outage",
+        "amount": body["payment"]["amount"],
+    }
+    number = await place(http, body, status="on_hold")  # its own capture went unanswered first
+    await wait_for_status(http, number, "awaiting_acknowledgement", timeout=60)
+    await make_ready(http, number)
+    await collect(http, number)
+    await asyncio.wait_for(stack.client.get_workflow_handle(order_workflow_id(number)).result(), 60)
+
+    refund = {"amount": {"amount": 1500, "currency": "GBP"}, "reason": "goodwill"}
+    asked = asyncio.create_task(
+        http.post(f"/orders/{number}/refunds", json=refund, headers={**HO, "Idempotency-Key": "dark"})
+    )
+
+    async def unknown() -> dict | None:
+        view = (await http.get(f"/orders/{number}", headers=HO)).json()
+        open_unknown = any(a["type"] == "payment_unknown" and a["cleared_at"] is None for a in view["alerts"])
+        return view if open_unknown and [op["status"] for op in view["operations"]] == ["unknown"] else None
+
+    await eventually(unknown, timeout=30)
+    refund_id = refund_workflow_id(number, "dark")
+    handle = stack.client.get_workflow_handle(refund_id, result_type=LateRefundOutcome)
+    outcome = await asyncio.wait_for(handle.result(), 60)
+    assert outcome.refunded == 1500
+    assert (await asked).status_code in (200, 503)
+    view = (await http.get(f"/orders/{number}", headers=HO)).json()
+    assert view["operations"] == [] and not any(a["cleared_at"] is None for a in view["alerts"])
+    assert [(r["status"], r["amount"]["amount"]) for r in view["refunds"]] == [("refunded", 1500)]
+    assert _ledger_refunds(stack, number) == [(f"{refund_id}:refund:1", "approved", 1500)]

@@ -34,7 +34,7 @@ GATEWAY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_interval=timedelta(seconds=30)
 )
 # Nothing was sent, so nothing moved: these end a call with a decline rather than an unknown outcome.
-_NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
+NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
 # A write the database refuses fails alike on every attempt (activities/write_errors.py): never retried, whatever
 # the activity said. Anything else (a locked database, a lost connection) is retried until it goes through.
 DATABASE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=[UNCURABLE_WRITE])
@@ -156,7 +156,7 @@ async def call_gateway(state: OrderState, operation: MoneyOperation) -> GatewayR
     except ActivityError as error:
         cause = error.cause
         detail = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-        if isinstance(cause, ApplicationError) and cause.type in _NOTHING_SENT:
+        if isinstance(cause, ApplicationError) and cause.type in NOTHING_SENT:
             return GatewayResult(
                 operation_id=operation.operation_id,
                 kind=operation.kind,
