@@ -16,20 +16,56 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.notifications import build_extract, validate_extract
 from activities.projection import ProjectionActivities
 from activities.refunds import NOT_KEPT, change_closed_order, refund_after_close
 from models.actions import ActionOutcome
 from models.closing import ORDER_CLOSING
 from models.db import returns, stock_feeds
+from models.db.catalogue import get_store, products_by_sku
 from models.db.closed_orders import ClosedOrder
+from models.db.extracts import add_extract, get_extract
+from models.db.orders import get_order_record
+from models.extracts import ExtractType
 from models.feeds import MovementKind, StockMovement
 from models.intervention_commands import IssueRefund, LineQuantity
 from models.late_refunds import LateRefundAsk, refund_workflow_id
 from models.money import Money
 from models.order import order_workflow_id
+from models.return_extracts import extract_order_of_view, extracts_due, for_return_extract, return_extract_id
 from models.returns import ReturnNotice, ReturnState, on_return_received
+from models.views import OrderView
 
 RETURN_RECEIVED_SIGNAL = "return_received"
+
+
+def keep_return_extracts(session: Session, state: ReturnState) -> None:
+    """Put the extracts the return's stage has reached (authorised, received, refunded) into the extract outbox,
+    each once, validated against the schema; the order as the read model holds it is the document's Order."""
+    due = [
+        kind for kind in extracts_due(state) if get_extract(session, return_extract_id(state.return_id, kind)) is None
+    ]
+    record = get_order_record(session, state.order_number) if due else None
+    if record is None:
+        return
+    order = extract_order_of_view(OrderView.model_validate(record.view))
+    store = get_store(session, order.store_id)
+    descriptions = {sku: p.name for sku, p in products_by_sku(session, {line.sku for line in order.lines}).items()}
+    occurred = {
+        ExtractType.return_authorised: state.requested_at,
+        ExtractType.return_received: state.received_at or state.requested_at,
+        ExtractType.return_refunded: state.history[-1][0],
+    }
+    now = datetime.now(UTC)
+    for kind in due:
+        extract_id = return_extract_id(state.return_id, kind)
+        payload = build_extract(
+            extract_id, kind, order, occurred[kind], store_name=store.name if store else None,
+            descriptions=descriptions, returned=for_return_extract(state),
+        )  # fmt: skip
+        validate_extract(payload)  # a document the schema refuses is a bug: the activity fails and says so
+        add_extract(session, extract_id, state.order_number, kind.value, occurred[kind], payload.decode(), now)
+    session.commit()
 
 
 class ToldOrder(BaseModel):
@@ -58,6 +94,7 @@ class ReturnActivities:
     def save_return(self, state: ReturnState) -> None:
         with Session(self._engine) as session:
             returns.save(session, state, datetime.now(UTC))
+            keep_return_extracts(session, state)
 
     @activity.defn
     async def restock(self, restock: Restock) -> None:
