@@ -9,8 +9,18 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.returns import ReturnActivities
 from models.returns import ReturnState
-from tests.support import CHANNEL, HO, JEANS, PRICES, STORE_S001, collect, eventually, gateway_operations, make_ready
-from tests.support import place
+from tests.support import (
+    CHANNEL,
+    HO,
+    JEANS,
+    PRICES,
+    STORE_S001,
+    collect,
+    eventually,
+    gateway_operations,
+    make_ready,
+    place,
+)
 
 LARGE_TEE = "TEE-WHI-L"  # another size of the tee the order bought (TEE-WHI-M)
 
@@ -88,7 +98,9 @@ async def test_an_exchange_for_another_price_is_refused_naming_the_field(stack):
     number = await _completed(http)
     jacket = "JKT-OLI-M"  # not a tee, and not the tee's price
     lines = [{"line_id": "L1", "quantity": 1, "reason": "too small", "exchange_for": {"sku": jacket}}]
-    refused = await http.post(f"/orders/{number}/returns", json={"lines": lines, "location_id": "S001"}, headers=CHANNEL)
+    refused = await http.post(
+        f"/orders/{number}/returns", json={"lines": lines, "location_id": "S001"}, headers=CHANNEL
+    )
     assert refused.status_code == 422, refused.text
     errors = refused.json()["errors"]
     assert [e["field"] for e in errors] == ["lines.0.exchange_for"]
