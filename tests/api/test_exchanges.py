@@ -112,3 +112,20 @@ async def test_an_exchange_for_another_price_is_refused_naming_the_field(stack):
     filed = await http.post(f"/orders/{number}/requests", json=request, headers=CHANNEL)
     assert filed.status_code == 422, filed.text
     assert [e["field"] for e in filed.json()["errors"]] == ["details.lines.0.exchange_for"]
+
+
+async def test_a_customer_request_asks_for_an_exchange_and_head_office_accepts_it(stack):
+    http = stack.http
+    number = await _completed(http)
+    lines = [{"line_id": "L1", "quantity": 1, "reason": "too small", "exchange_for": {"sku": LARGE_TEE}}]
+    asked = {"kind": "return_lines", "note": "a size up", "details": {"lines": lines, "location_id": "S001"}}
+    filed = await http.post(f"/orders/{number}/requests", json=asked, headers=CHANNEL)
+    assert filed.status_code == 201, filed.text
+    accepted = await http.post(f"/requests/{filed.json()['request_id']}/accept", json={}, headers=HO)
+    assert accepted.json()["status"] == "accepted", accepted.text
+
+    async def opened() -> list | None:
+        return (await http.get(f"/orders/{number}/returns", headers=HO)).json() or None
+
+    (rma,) = await eventually(opened)
+    assert rma["status"] == "authorised" and rma["lines"][0]["exchange_for"] == {"sku": LARGE_TEE}
