@@ -40,6 +40,7 @@ from models.views import OrderView
 
 RETURN_RECEIVED_SIGNAL = "return_received"
 EXCHANGE_HOLDER = "baton:exchange"  # who places replacement orders (the placements' key holder)
+NO_GATEWAY = "test"  # a replacement's one payment is prepaid at zero: no gateway is ever asked
 
 
 def keep_return_extracts(session: Session, state: ReturnState) -> None:
@@ -176,7 +177,7 @@ class ReturnActivities:
                 if body is None:
                     return "nothing accepted to exchange"
                 try:
-                    return placement.prepare(session, EXCHANGE_HOLDER, body, key, "test")[0]
+                    return placement.prepare(session, EXCHANGE_HOLDER, body, key, NO_GATEWAY)[0]
                 except placement.PlacementRefused as refused:
                     return str(refused)
 
