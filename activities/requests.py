@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.actions import BY_NAME, ActionOutcome
 from models.db import policies, requests, returns
 from models.db.orders import get_order_record
+from models.exchanges import exchange_problems
 from models.order import order_workflow_id
 from models.requests import ACTION_OF, CustomerRequest, RequestKind, RequestNotice
 from models.returns import RETURN_WORKFLOW, RequestReturn, ReturnStart, return_workflow_id
@@ -97,22 +98,25 @@ class RequestActivities:
         except ValidationError as error:
             return Carried(refused=f"the request's details are not a return: {error.errors()[0]['msg']}")
 
-        def read() -> ReturnStart | None:
+        def read() -> ReturnStart | str:
             with Session(self._engine) as session:
                 record = get_order_record(session, request.order_number)
                 if record is None:
-                    return None
+                    return f"order {request.order_number} is not known"
+                facts = returns.order_facts(session, request.order_number, record.view)
+                if problems := exchange_problems(facts, asked, returns.wanted_products(session, asked)):
+                    return "; ".join(f"{p.field}: {p.message}" for p in problems)  # the catalogue changed since
                 return ReturnStart(
                     return_id=return_workflow_id(request.order_number, "q" + request.request_id.rsplit("-", 1)[-1]),
-                    facts=returns.order_facts(session, request.order_number, record.view),
+                    facts=facts,
                     request=asked,
                     policy=policies.get_return_policy(session),
                     actor=actor,
                 )
 
         start = await asyncio.to_thread(read)
-        if start is None:
-            return Carried(refused=f"order {request.order_number} is not known")
+        if isinstance(start, str):
+            return Carried(refused=start)
         await self._client.start_workflow(
             RETURN_WORKFLOW,
             start,

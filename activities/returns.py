@@ -16,27 +16,31 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import placement
 from activities.notifications import build_extract, validate_extract
 from activities.projection import ProjectionActivities
 from activities.refunds import NOT_KEPT, change_closed_order, refund_after_close
 from models.actions import ActionOutcome
 from models.closing import ORDER_CLOSING
-from models.db import returns, stock_feeds
+from models.db import placements, returns, stock_feeds
 from models.db.catalogue import get_store, products_by_sku
 from models.db.closed_orders import ClosedOrder
 from models.db.extracts import add_extract, get_extract
 from models.db.orders import get_order_record
+from models.exchanges import exchange_key, replacement_order
 from models.extracts import ExtractType
 from models.feeds import MovementKind, StockMovement
 from models.intervention_commands import IssueRefund, LineQuantity
 from models.late_refunds import LateRefundAsk, refund_workflow_id
 from models.money import Money
-from models.order import order_workflow_id
+from models.order import OrderState, order_workflow_id
 from models.return_extracts import extract_order_of_view, extracts_due, for_return_extract, return_extract_id
 from models.returns import ReturnNotice, ReturnState, on_return_received
 from models.views import OrderView
 
 RETURN_RECEIVED_SIGNAL = "return_received"
+EXCHANGE_HOLDER = "baton:exchange"  # who places replacement orders (the placements' key holder)
+NO_GATEWAY = "test"  # a replacement's one payment is prepaid at zero: no gateway is ever asked
 
 
 def keep_return_extracts(session: Session, state: ReturnState) -> None:
@@ -78,6 +82,14 @@ class RefundAsk(BaseModel):
     amount: int  # what is refunded (minor units), after the fee
     currency: str
     fee: int  # the restocking fee kept
+    lines: dict[str, int] | None = None  # the units to refund per line; None: every unit inspected (before exchanges)
+
+
+class Replacement(BaseModel):
+    """The exchange's replacement order, or why it could not be placed."""
+
+    order_number: str = ""
+    refused: str = ""
 
 
 class Restock(BaseModel):
@@ -146,6 +158,36 @@ class ReturnActivities:
         return True
 
     @activity.defn
+    async def place_replacement(self, state: ReturnState) -> Replacement:
+        """Place the order that sends the exchanged units (models/exchanges.py), through the same placement as
+        `POST /orders`, keyed by the return: a retry answers the order placed the first time."""
+        key = exchange_key(state.return_id)
+
+        def prepare() -> OrderState | str:
+            with Session(self._engine) as session:
+                placed = placements.find_placement(session, EXCHANGE_HOLDER, key)
+                if placed is not None:  # placed before (the order may have moved on since): the same order
+                    if placed.initial_state is None:
+                        raise ApplicationError(f"replacement {placed.order_number} is still being placed")
+                    return OrderState.model_validate(placed.initial_state)
+                record = get_order_record(session, state.order_number)
+                if record is None:
+                    return f"order {state.order_number} is not known"
+                body = replacement_order(state, OrderView.model_validate(record.view))
+                if body is None:
+                    return "nothing accepted to exchange"
+                try:
+                    return placement.prepare(session, EXCHANGE_HOLDER, body, key, NO_GATEWAY)[0]
+                except placement.PlacementRefused as refused:
+                    return str(refused)
+
+        prepared = await asyncio.to_thread(prepare)
+        if isinstance(prepared, str):
+            return Replacement(refused=prepared)
+        await placement.start_order(self._client, prepared, activity.info().task_queue)
+        return Replacement(order_number=prepared.order_number)
+
+    @activity.defn
     async def refund_through_order(self, ask: RefundAsk) -> str:
         """Ask the order to refund the returned units (less the restocking fee, when one is set); "" when it did,
         else why it refused."""
@@ -156,6 +198,8 @@ class ReturnActivities:
             command = IssueRefund(amount=Money(amount=ask.amount, currency=ask.currency), reason=reason, actor=actor)
         else:
             units = [(line.line_id, line.accepted + line.written_off) for line in state.inspected]
+            if ask.lines is not None:
+                units = sorted(ask.lines.items())
             lines = [LineQuantity(line_id=line_id, quantity=count) for line_id, count in units if count]
             command = IssueRefund(lines=lines, reason=reason, actor=actor)
         handle = self._client.get_workflow_handle(order_workflow_id(state.order_number))

@@ -12,7 +12,7 @@ from models.deliveries import Delivery
 from models.money import Money
 from models.payment_policy import PaymentPolicy
 from models.payments import Adjustment, Charge, MoneyOperation, PaymentRecord, RefundRecord
-from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer
+from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
 
 TASK_QUEUE = "baton-orders"
 # The order workflow's type. Baton is not deployed yet, so when the shell was rebuilt (issue 12) it became a new
@@ -268,6 +268,7 @@ class OrderState(BaseModel):
     seen_link_change_ids: list[str] = Field(default_factory=list)
     published_history: int = 0  # history entries already turned into outbound events
     published_events: int = 0  # the sequence number of the last outbound event
+    replaces: Replaces | None = None  # an exchange's replacement order: the order and return it replaces
 
     @property
     def has_open_alert(self) -> bool:

@@ -16,7 +16,7 @@ from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.payment_policy import PaymentPolicy
 from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
-from models.placing import PaymentRequest, PlaceOrder
+from models.placing import PaymentRequest, PlaceOrder, PlaceReplacement
 from models.sourcing import SourcingDecision
 from models.store_link import LinkState
 
@@ -45,8 +45,9 @@ def placement_problems(
     for path, payment in given[1:]:
         if payment.amount.currency != currency:
             problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
+    free = isinstance(order, PlaceReplacement)  # an exchange's replacement: its lines cost nothing
     for index, line in enumerate(order.lines):
-        problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency))
+        problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency, free))
     for index, offer in enumerate(order.loyalty_offers):
         if offer.discount.currency != currency:
             problems.append(
@@ -62,7 +63,7 @@ def placement_problems(
 
 
 def _line_problems(
-    index: int, sku: str, price: Money, products: dict[str, Product], currency: str
+    index: int, sku: str, price: Money, products: dict[str, Product], currency: str, free: bool = False
 ) -> list[FieldProblem]:
     product = products.get(sku)
     if product is None:
@@ -75,7 +76,9 @@ def _line_problems(
                 f"{sku} is sold in {product.price.currency}, not {price.currency}",
             )
         )
-    elif price.amount != product.price.amount:
+    elif free and price.amount != 0:
+        problems.append(FieldProblem(f"lines[{index}].unit_price.amount", f"a replacement's {sku} costs nothing"))
+    elif not free and price.amount != product.price.amount:
         problems.append(
             FieldProblem(f"lines[{index}].unit_price.amount", f"{sku} costs {product.price.amount}, not {price.amount}")
         )
@@ -251,7 +254,10 @@ def new_order(
         release_at=order.release_at,
         backorder_for=order.backorder_for,
     )
-    state.approval_reason = approval_reason(order, state.currency, policy)
+    if isinstance(order, PlaceReplacement):  # nothing to pay and nothing to approve: the return decided it
+        state.replaces = order.replaces
+    else:
+        state.approval_reason = approval_reason(order, state.currency, policy)
     actor = f"{order.channel}:{order.customer.id}"
     record(state, now, actor, "order_placed", f"{len(state.lines)} line(s), web reference {order.web_reference}")
     state.notes = [Note(at=now, actor=actor, text=text, client_facing=True) for text in order.notes]

@@ -155,3 +155,17 @@ class PlaceOrder(_Strict):
 
     def total(self) -> int:
         return max(0, self.gross() - self.discount())
+
+
+class Replaces(_Strict):
+    """What a replacement order replaces: the returned order and the return that sent it (an exchange)."""
+
+    order_number: str
+    return_id: str
+
+
+class PlaceReplacement(PlaceOrder):
+    """An exchange's replacement order (models/exchanges.py): its lines cost nothing and one `exchange` payment of
+    zero settles it, so nothing is captured or refunded for it. Placed by the return, never through `POST /orders`."""
+
+    replaces: Replaces

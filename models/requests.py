@@ -66,7 +66,7 @@ class FileRequest(BaseModel):
         max_length=20,
         description="The action's body without its reason (cancel_lines: {lines}; add_item: {sku, quantity}; "
         "change_variant: {line_id, size?, colour?}; buy_in_store: {line_ids}; change_store: {store_id}; "
-        "return_lines: {lines: [{line_id, quantity, reason}], method?, location_id})",
+        "return_lines: {lines: [{line_id, quantity, reason, exchange_for?: {sku}}], method?, location_id})",
     )
     note: Line = Field(min_length=1, max_length=500, description="What the customer said, in a line")
 

@@ -51,12 +51,23 @@ class ReturnPolicy(BaseModel):
     )
 
 
+class ExchangeFor(BaseModel):
+    """The SKU the customer wants instead of their money back (models/exchanges.py: like for like)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Line = Field(min_length=1, max_length=64)
+
+
 class ReturnLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: Line = Field(min_length=1, max_length=16)
     quantity: int = Field(ge=1, le=999)
     reason: Line = Field(min_length=1, max_length=200)
+    exchange_for: ExchangeFor | None = Field(
+        default=None, description="Replace the accepted units with this SKU instead of refunding them"
+    )
 
 
 class RequestReturn(BaseModel):
@@ -113,6 +124,7 @@ class ReturnState(BaseModel):
     inspected: list[InspectedLine] = Field(default_factory=list)
     inspected_by: str | None = None
     refunded_lines: dict[str, int] = Field(default_factory=dict)
+    replacement_order: str | None = None  # the order that sends the exchanged units (models/exchanges.py)
     alerts: list[str] = Field(default_factory=list)
     history: list[tuple[datetime, str, str]] = Field(default_factory=list)  # (at, actor, what)
 
@@ -235,6 +247,17 @@ def complete(facts: OrderFacts, lines: list[ReturnLine]) -> bool:
 def reimbursed(state: ReturnState, refunded: dict[str, int], now: datetime) -> None:
     state.status, state.refunded_lines = ReturnStatus.reimbursed, refunded
     _log(state, now, "system", "reimbursed" if refunded else "closed: nothing accepted to refund")
+
+
+def replacement_placed(state: ReturnState, order_number: str, now: datetime) -> None:
+    state.replacement_order = order_number
+    _log(state, now, "system", f"exchange: replacement order {order_number} placed")
+
+
+def replacement_refused(state: ReturnState, why: str, now: datetime) -> None:
+    """The replacement could not be placed (say the SKU is out of stock everywhere): Head Office settles it."""
+    state.alerts.append("replacement_refused")
+    _log(state, now, "system", f"exchange: the replacement was refused: {why}")
 
 
 def receipt_overdue(state: ReturnState, now: datetime) -> None:

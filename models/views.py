@@ -33,7 +33,7 @@ from models.order import (
     order_workflow_id,
 )
 from models.payments import Adjustment, Charge, OperationView, PaymentRecord, PaymentView, RefundRecord
-from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer
+from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
 
 
 class OrderView(BaseModel):
@@ -70,6 +70,7 @@ class OrderView(BaseModel):
     outstanding: Money = Field(description="What the customer still owes: the total less money kept (0 when settled)")
     balance: Money = Field(description="The same as outstanding (kept for existing clients)")
     approval_reason: str | None = None
+    replaces: Replaces | None = None  # an exchange's replacement: the order and return it replaces
     transfers: list[Transfer]
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None
@@ -134,6 +135,7 @@ def for_api(state: OrderState) -> OrderView:
         outstanding=outstanding,
         balance=outstanding,
         approval_reason=state.approval_reason,
+        replaces=state.replaces,
         transfers=state.transfers,
         delivery_address=state.delivery_address,
         dispatch_location=state.dispatch_location,

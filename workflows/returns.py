@@ -21,13 +21,14 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.returns import RefundAsk, Restock, ReturnActivities, ToldOrder
-    from models import returns
+    from models import exchanges, returns
     from models.returns import RETURN_WORKFLOW, InspectedLine, ReturnNotice, ReturnStart, ReturnState, ReturnStatus
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 _MOMENT = timedelta(seconds=1)
 REFUND_CLOCK = "return-refund-clock"  # the refund_hours clock after inspection (returns run before it did not have it)
+EXCHANGE = "return-exchange"  # exchange lines: replaced, not refunded (returns run before refunded every unit)
 
 
 class Shipment(BaseModel):
@@ -80,8 +81,14 @@ class ReturnWorkflow:
         if self._accepted is None:  # closed without an inspection (cancelled)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return state
+        refund_lines: dict[str, int] | None = None  # None: every accepted and written-off unit, as before exchanges
+        if workflow.patched(EXCHANGE):
+            refund_lines = exchanges.to_refund(state)
+            self._accepted = refund_lines
+            if exchanges.exchanged(state):
+                await self._replace(state)
         if workflow.patched(REFUND_CLOCK):  # the refund races its clock; before it, the run simply settled
-            settling = asyncio.create_task(self._settle(start, state, self._accepted or {}))
+            settling = asyncio.create_task(self._settle(start, state, self._accepted or {}, refund_lines))
             deadline = workflow.now() + timedelta(hours=start.policy.refund_hours)
             try:  # a refund still retrying, or one the order refused, is not issued: the clock runs on
                 await workflow.wait_condition(settling.done, timeout=deadline - workflow.now())
@@ -94,13 +101,26 @@ class ReturnWorkflow:
             if await settling:
                 returns.refund_settled(state, workflow.now())
         else:
-            await self._settle(start, state, self._accepted or {})
+            await self._settle(start, state, self._accepted or {}, refund_lines)
         returns.reimbursed(state, self._accepted or {}, workflow.now())
         await self._save()
         await workflow.wait_condition(workflow.all_handlers_finished)  # the inspect update answers first
         return state
 
-    async def _settle(self, start: ReturnStart, state: ReturnState, refund: dict[str, int]) -> bool:
+    async def _replace(self, state: ReturnState) -> None:
+        """Place the replacement order for the exchanged units, once (its key is the return's)."""
+        placed = await workflow.execute_activity_method(
+            ReturnActivities.place_replacement, state, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+        )
+        if placed.order_number:
+            returns.replacement_placed(state, placed.order_number, workflow.now())
+        else:
+            returns.replacement_refused(state, placed.refused, workflow.now())
+        await self._save()
+
+    async def _settle(
+        self, start: ReturnStart, state: ReturnState, refund: dict[str, int], lines: dict[str, int] | None = None
+    ) -> bool:
         """What passed inspection back into stock, and the refund asked of the order; False when the order refused
         the refund (Head Office settles it by hand)."""
         shelf = returns.restocked(state)
@@ -115,7 +135,7 @@ class ReturnWorkflow:
             )
         if refund:
             value, fee = returns.refund_value(start.facts, refund, start.policy)
-            ask = RefundAsk(state=state, amount=value - fee, currency=start.facts.currency, fee=fee)
+            ask = RefundAsk(state=state, amount=value - fee, currency=start.facts.currency, fee=fee, lines=lines)
             outcome = await workflow.execute_activity_method(
                 ReturnActivities.refund_through_order, ask, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
             )

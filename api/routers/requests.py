@@ -31,6 +31,8 @@ from api.routers.interventions import PREPARED, body_model
 from models.actions import BY_NAME
 from models.db import policies
 from models.db import requests as request_rows
+from models.db import returns as return_rows
+from models.exchanges import exchange_problems
 from models.requests import ACTION_OF, CustomerRequest, FileRequest, RequestKind, RequestPolicy
 from models.returns import RequestReturn
 from models.settings import ApiKeyHolder
@@ -89,6 +91,11 @@ async def file_request(
     record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
 
     def read() -> tuple[RequestPolicy, int]:
+        if body.kind is RequestKind.return_lines:  # an exchange asked for must be like for like: refused now
+            asked = RequestReturn.model_validate(body.details)
+            facts = return_rows.order_facts(session, order_number, record.view)
+            if problems := exchange_problems(facts, asked, return_rows.wanted_products(session, asked)):
+                raise InvalidInput([{"field": f"details.{p.field}", "message": p.message} for p in problems])
         return policies.get_request_policy(session), request_rows.count_for_order(session, order_number)
 
     policy, count = await in_threadpool(session, read)

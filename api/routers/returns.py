@@ -17,9 +17,10 @@ from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.numbered_workflows import actor_of, start_numbered, update
 from api.params import IdempotencyKey, OrderNumber
-from api.problems import Forbidden, NotFound, Unavailable, problem_responses
+from api.problems import Forbidden, InvalidInput, NotFound, Unavailable, problem_responses
 from models.db import policies
 from models.db import returns as return_rows
+from models.exchanges import exchange_problems
 from models.returns import (
     RETURN_WORKFLOW,
     InspectedLine,
@@ -80,11 +81,14 @@ async def request_return(
     idempotency_key: IdempotencyKey = None,
 ) -> ReturnState:
     """Ask to return lines of a completed order: authorised (then sent back and received) or rejected by the return
-    policy, with its reasons. The same Idempotency-Key answers the same return."""
+    policy, with its reasons; a line may ask for an exchange (like for like, else 422). The same Idempotency-Key
+    answers the same return."""
     record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
 
     def read() -> tuple[OrderFacts, ReturnPolicy, int]:
         facts = return_rows.order_facts(session, order_number, record.view)
+        if problems := exchange_problems(facts, body, return_rows.wanted_products(session, body)):
+            raise InvalidInput([{"field": p.field, "message": p.message} for p in problems])
         return facts, policies.get_return_policy(session), return_rows.count_for_order(session, order_number)
 
     facts, policy, count = await in_threadpool(session, read)

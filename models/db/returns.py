@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
+from models.catalogue import Product
+from models.db.catalogue import products_by_sku
 from models.db.types import utc_column
-from models.returns import OrderFacts, ReturnState, ReturnStatus
+from models.returns import OrderFacts, RequestReturn, ReturnState, ReturnStatus
 
 
 class ReturnRow(SQLModel, table=True):
@@ -75,3 +77,8 @@ def order_facts(session: Session, order_number: str, view: dict[str, Any]) -> Or
         prices={line["line_id"]: line["unit_price"]["amount"] for line in view["lines"]},
         currency=view["total"]["currency"],
     )
+
+
+def wanted_products(session: Session, request: RequestReturn) -> dict[str, Product]:
+    """The catalogue's entry of every SKU the return asks for in exchange."""
+    return products_by_sku(session, {line.exchange_for.sku for line in request.lines if line.exchange_for})

@@ -1,7 +1,8 @@
 """Recorded return histories replay against today's ReturnWorkflow: returns that were running before the refund
 clock (`return-refund-clock`) finish as they began, and ones recorded with it replay too. Record them with
 `BATON_RECORD_RETURN_HISTORIES=<name> ./baton test tests/workflows/test_return_replay.py -k record` (a name ending
-`-before-refund-clock` was recorded with the code before the patch)."""
+`-before-refund-clock` was recorded with the code before the patch; `-with-exchange`, by `-k exchange_return`, a
+return with an exchange line after `return-exchange`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def test_return_histories_are_recorded():
     stems = [path.stem for path in _recorded()]
     assert any(stem.endswith("before-refund-clock") for stem in stems), "a return from before the refund clock"
     assert any(not stem.endswith("before-refund-clock") for stem in stems), "a return with the refund clock"
+    assert any(stem.endswith("with-exchange") for stem in stems), "a return with an exchange (`return-exchange`)"
 
 
 @pytest.mark.skipif(not RECORD_AS, reason="set BATON_RECORD_RETURN_HISTORIES=<name> to record a return history")
@@ -53,6 +55,29 @@ async def test_record_a_return_received_inspected_and_refunded(stack):
     await eventually(lambda: _finished(handle), timeout=30)
     history = await handle.fetch_history()
     HISTORIES.mkdir(parents=True, exist_ok=True)
+    (HISTORIES / f"{return_id}@{RECORD_AS}.json").write_text(history.to_json())
+
+
+@pytest.mark.skipif(not RECORD_AS, reason="set BATON_RECORD_RETURN_HISTORIES=<name> to record a return history")
+async def test_record_an_exchange_return(stack):
+    """One line exchanged for another size, one refunded: the replacement placed, the rest refunded."""
+    http = stack.http
+    number = await place(http)
+    await make_ready(http, number)
+    await collect(http, number)
+    lines = [
+        {"line_id": "L1", "quantity": 1, "reason": "too small", "exchange_for": {"sku": "TEE-WHI-L"}},
+        {"line_id": "L2", "quantity": 1, "reason": "changed my mind"},
+    ]
+    body = {"lines": lines, "location_id": "S001"}
+    return_id = (await http.post(f"/orders/{number}/returns", json=body, headers=CHANNEL)).json()["return_id"]
+    assert (await http.post(f"/returns/{return_id}/received", json={"location_id": "S001"}, headers=HO)).is_success
+    inspection = {"lines": [{"line_id": "L1", "accepted": 1}, {"line_id": "L2", "accepted": 1}]}
+    assert (await http.post(f"/returns/{return_id}/inspection", json=inspection, headers=HO)).is_success
+    handle = stack.client.get_workflow_handle(return_id)
+    await eventually(lambda: _finished(handle), timeout=30)
+    assert (await http.get(f"/returns/{return_id}", headers=HO)).json()["replacement_order"]
+    history = await handle.fetch_history()
     (HISTORIES / f"{return_id}@{RECORD_AS}.json").write_text(history.to_json())
 
 
