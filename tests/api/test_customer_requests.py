@@ -152,3 +152,29 @@ async def test_a_request_accepted_after_the_order_closed_is_answered_failed(stac
     result = await http.post(f"/requests/{request['request_id']}/accept", json={}, headers=HO)
     assert result.status_code == 200, result.text
     assert result.json()["status"] == "failed" and result.json()["answer"].endswith(f"order {number} has closed")
+
+
+async def test_an_add_item_request_declined_tells_the_channel_the_reason(stack):
+    http = stack.http
+    number = await place(http)
+    body = {"kind": "add_item", "details": {"sku": TEE, "quantity": 1}, "note": "one more tee"}
+    request = await _file(http, number, body)
+    declined = await http.post(
+        f"/requests/{request['request_id']}/decline", json={"reason": "that size is sold out"}, headers=HO
+    )
+    assert declined.status_code == 200, declined.text
+
+    def answered() -> list[dict]:
+        with Session(stack.engine) as session:
+            query = select(OrderEventRow.body).where(
+                OrderEventRow.order_number == number, OrderEventRow.type == "request_answered"
+            )
+            return list(session.exec(query))
+
+    async def told() -> list[dict]:
+        return answered()
+
+    (event,) = await eventually(told)
+    assert request["request_id"] in event["detail"] and "that size is sold out" in event["detail"]
+    view = (await http.get(f"/orders/{number}", headers=HO)).json()
+    assert [line["sku"] for line in view["lines"]].count(TEE) == 1  # nothing was added
