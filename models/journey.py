@@ -148,6 +148,7 @@ _ALERT_CAUSE_STATUS = {
     AlertType.not_packed: OrderStatus.awaiting_dispatch,
     AlertType.not_shipped: OrderStatus.ready_to_ship,
     AlertType.not_delivered: OrderStatus.shipped,
+    AlertType.backorder_overdue: OrderStatus.backordered,
 }
 
 
@@ -241,6 +242,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = False  # cleared when Head Office answers the request (models/requests.py)
         elif alert.type is AlertType.stuck:
             resolved = True  # the order moved: whatever it was stuck on has let go (the sweep looks again)
+        elif alert.type is AlertType.preorder_not_reserved:
+            resolved = not state.preorder_unreserved
         elif alert.type is AlertType.stock_count_short:
             # The store found the goods after all (picked them), or Head Office moved the order on.
             resolved = state.status in (OrderStatus.ready_for_collection, OrderStatus.collected)

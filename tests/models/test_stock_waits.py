@@ -72,3 +72,62 @@ def _short_backorder() -> PureShell:
     run.decide(lambda now: None)
     run.move_money()
     return run
+
+
+def _waiting(short: bool, **waits: object) -> PureShell:
+    """An order with the backorder and preorder clocks (a new order's workflow sets them), its store short or not."""
+    order = PlaceOrder.model_validate({**place().model_dump(mode="json"), **waits})
+    state = new_order("100001", order, PRODUCTS, T0)
+    state.waits_have_clocks = True
+    run = PureShell.__new__(PureShell)
+    run.state, run.gateway, run.now = state, FakeGateway(Books()), T0
+    run.policy, run.stock_short, run.books = SlaPolicy(), short, run.gateway.books
+    run.books.outside_in += sum(p.moved_in for p in state.payments)
+    run.decide(lambda now: None)
+    run.move_money()
+    return run
+
+
+def _open(run: PureShell) -> list[AlertType]:
+    return [a.type for a in run.state.alerts if a.is_open]
+
+
+def test_a_backorder_not_replenished_within_its_sla_raises_backorder_overdue_and_keeps_waiting() -> None:
+    run = _waiting(short=True, backorder_for="P7D")
+    assert run.state.status is S.backordered
+    run.later(timedelta(days=2, hours=23))
+    assert _open(run) == []
+    run.later(timedelta(hours=1))
+    assert run.state.status is S.backordered and _open(run) == [AlertType.backorder_overdue]
+    assert run.state.alerts[-1].raised_at == T0 + SlaPolicy().backorder_overdue
+    run.stock_short = False  # replenished: the order goes out and the alert clears
+    run.later(BACKORDER_RECHECK)
+    assert run.state.status is S.awaiting_acknowledgement and _open(run) == []
+
+
+def test_a_preorder_still_not_reserved_after_its_release_raises_preorder_not_reserved() -> None:
+    release = T0 + timedelta(days=3)
+    run = _waiting(short=True, release_at=release.isoformat(), backorder_for="P7D")
+    run.later(timedelta(days=3))
+    assert run.state.status is S.backordered and _open(run) == []
+    assert deadlines.next_wakeup(run.state, SlaPolicy()) == min(
+        release + BACKORDER_RECHECK, release + SlaPolicy().preorder_not_reserved
+    )
+    run.later(SlaPolicy().preorder_not_reserved)
+    assert _open(run) == [AlertType.preorder_not_reserved]
+    run.stock_short = False
+    run.later(BACKORDER_RECHECK)
+    assert run.state.status is S.awaiting_acknowledgement and _open(run) == []
+
+
+def test_a_preorder_reserved_on_its_date_raises_nothing_and_an_order_without_the_clocks_runs_none() -> None:
+    release = T0 + timedelta(days=3)
+    run = _waiting(short=False, release_at=release.isoformat())
+    run.later(timedelta(days=3))  # the order's alarm wakes it on its release date
+    run.later(timedelta(days=2))
+    assert run.state.status is S.awaiting_acknowledgement
+    assert AlertType.preorder_not_reserved not in [a.type for a in run.state.alerts]
+    old = _short_backorder()  # started before the clocks: its timers never had them
+    old.state.backorder_until = T0 + timedelta(days=30)
+    old.later(timedelta(days=10))
+    assert AlertType.backorder_overdue not in [a.type for a in old.state.alerts]

@@ -59,6 +59,8 @@ REFUND_WINDOW = timedelta(days=30)
 LONG_HISTORY = 2_000
 # Patch id: the inbox drain stops when the history is long (recorded histories drained it whole).
 BOUNDED_DRAIN = "bounded-inbox-drain"
+# Patch id: a new order runs the backorder and preorder SLA clocks (older orders never set their timers).
+WAIT_CLOCKS = "backorder-preorder-clocks"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
@@ -83,6 +85,7 @@ class OrderWorkflow(NoticeSignals):
     @workflow.run
     async def run(self, state: OrderState, carried: CarriedOver | None = None) -> None:
         if not self._continued:
+            self._state.waits_have_clocks = workflow.patched(WAIT_CLOCKS)
             async with self._lock:
                 await self._decide(lambda now: None)  # approval, then payment, then the store
         while not self._may_close():
