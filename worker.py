@@ -65,6 +65,7 @@ def build_activities(
     activities: list[Callable[..., Any]] = [
         inventory.reserve_stock,
         inventory.resize_reservations,
+        inventory.resource_delivery,
         inventory.commit_stock,
         inventory.dispatch_transfer,
         inventory.receive_transfer,

@@ -62,6 +62,8 @@ class Delivery(BaseModel):
     # A further delivery's own stage and since when (the first delivery's is read from the order's status).
     status: DeliveryStatus | None = None
     status_since: datetime | None = None
+    # Locations that could not fulfil it after Baton sourced it there (models/resourcing.py): not chosen again.
+    rejected_by: list[str] = Field(default_factory=list)
 
     @property
     def is_done(self) -> bool:

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.order import calls
     from workflows.order.notices import NoticeSignals
+    from workflows.order.resourcing import Resourcing
 
 # After it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
@@ -64,7 +65,7 @@ WAIT_CLOCKS = "backorder-preorder-clocks"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
-class OrderWorkflow(NoticeSignals):
+class OrderWorkflow(NoticeSignals, Resourcing):
     @workflow.init
     def __init__(self, state: OrderState, carried: CarriedOver | None = None) -> None:
         # Started with the order alone (by the API), the SDK decodes it untyped: its type hints count two arguments
@@ -247,6 +248,7 @@ class OrderWorkflow(NoticeSignals):
                 self._write_refused(refused)
                 return
             await self._decide(lambda now: store_events.apply(self._state, event, now))
+            await self._resource_rejected()  # a delivery its location could not fulfil goes elsewhere
 
     async def _move_money(self) -> None:
         """Run queued gateway operations one at a time, without the lock: actions answer while a gateway thinks."""
