@@ -19,6 +19,7 @@ class Product(BaseModel):
     size: str
     colour: str
     price: Money
+    electronic: bool = Field(default=False, description="Delivered without packing (a download, a gift code)")
 
 
 class Store(BaseModel):

@@ -108,6 +108,10 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
         # Placed for home delivery: its location ships it, and reports packed, shipped and delivered.
         journey.transition(state, OrderStatus.awaiting_dispatch, now, journey.SYSTEM, "sent_for_dispatch")
         effects.tell_store("delivery_created")
+        if delivery_stages.electronic_only(state, delivery_stages.own_line_ids(state)):
+            # Nothing to pack: ready to ship at once, without a packed stage or its not_packed clock.
+            detail = "electronic items: no packing"
+            journey.transition(state, OrderStatus.ready_to_ship, now, journey.SYSTEM, "ready_to_ship", detail)
     else:
         journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
         effects.tell_store("order_created")

@@ -11,6 +11,7 @@ The order's status follows: while its own journey runs, the order's status is th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from models import journey, settlement, sla
@@ -92,11 +93,25 @@ def add_delivery(
     return delivery
 
 
+def electronic_only(state: OrderState, line_ids: Iterable[str]) -> bool:
+    """Lines of only electronic items (the catalogue's flag): nothing to pack, so no packing stage and no not_packed
+    clock; the delivery is ready to ship as soon as its stock is reserved."""
+    lines = [line for line in state.lines if line.line_id in set(line_ids) and line.quantity]
+    return bool(lines) and all(line.electronic for line in lines)
+
+
 def allocate(state: OrderState, now: datetime, effects: Effects) -> None:
-    """Stock reserved: each further delivery's location is told to pack and ship it."""
+    """Stock reserved: each further delivery's location is told to pack and ship it (only to ship it, when it holds
+    only electronic items)."""
     for delivery in further(state):
         if delivery.status is DeliveryStatus.placed:
-            _stage(state, delivery, DeliveryStatus.allocated, now, journey.SYSTEM, f"at {delivery.location_id}")
+            at = f"at {delivery.location_id}"
+            if electronic_only(state, delivery.line_ids):
+                delivery.status, delivery.status_since = DeliveryStatus.ready_to_ship, now
+                detail = f"{delivery.delivery_id}: {at}, electronic items: no packing"
+                journey.record(state, now, journey.SYSTEM, "delivery_allocated", detail)
+            else:
+                _stage(state, delivery, DeliveryStatus.allocated, now, journey.SYSTEM, at)
             effects.tell_store("delivery_created", delivery.location_id)
 
 

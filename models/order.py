@@ -142,6 +142,7 @@ class OrderLine(BaseModel):
     fulfilment: LineFulfilment = LineFulfilment.click_and_collect
     cancelled_quantity: int = 0
     replaced_by: str | None = None
+    electronic: bool = False  # delivered without packing (the catalogue's flag when placed)
 
     @property
     def total(self) -> Money:

@@ -242,6 +242,7 @@ def new_order(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 fulfilment=LineFulfilment.home_delivery if f"L{index}" in shipped else LineFulfilment.click_and_collect,
+                electronic=products[line.sku].electronic,
             )
             for index, line in enumerate(order.lines, start=1)
         ],
