@@ -100,6 +100,12 @@ def electronic_only(state: OrderState, line_ids: Iterable[str]) -> bool:
     return bool(lines) and all(line.electronic for line in lines)
 
 
+def first_stage(state: OrderState, delivery: Delivery) -> DeliveryStatus:
+    """Where a delivery starts at its location once its stock is reserved there."""
+    electronic = electronic_only(state, delivery.line_ids)
+    return DeliveryStatus.ready_to_ship if electronic else DeliveryStatus.allocated
+
+
 def allocate(state: OrderState, now: datetime, effects: Effects) -> None:
     """Stock reserved: each further delivery's location is told to pack and ship it (only to ship it, when it holds
     only electronic items)."""

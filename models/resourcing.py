@@ -89,7 +89,7 @@ def apply(state: OrderState, request: ResourceDelivery, outcome: Resourced, now:
         CandidateVerdict(location_id=old, kind=kind or LocationKind.warehouse, reason=f"could not fulfil it: {why}")
     )
     delivery.location_id, delivery.sourcing = location_id, decision
-    delivery.status, delivery.status_since = DeliveryStatus.allocated, now
+    delivery.status, delivery.status_since = delivery_stages.first_stage(state, delivery), now
     detail = f"{delivery.delivery_id} re-sourced after {old} could not fulfil it ({why}): {old} → {location_id}"
     journey.record(state, now, journey.SYSTEM, "delivery_resourced", detail)
     journey.settle_alerts(state, now)  # its delivery_rejected alert clears: it moved on
