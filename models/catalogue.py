@@ -80,6 +80,7 @@ class ReservationOutcome(BaseModel):
     reserved: bool
     short_lines: list[str] = Field(default_factory=list)
     detail: str = ""
+    location_id: str | None = None  # short: the location that was
 
 
 class ResizeReservations(BaseModel):

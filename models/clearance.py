@@ -88,6 +88,8 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
     """Stock reserved at the store: the order goes to it (placed for home delivery: to its location, to dispatch).
     Short: the order is held for Head Office."""
     if not outcome.reserved:
+        if stock_waits.delivery_backordered(state, outcome, now):
+            return Effects(send_to_store=True)  # the rest of the order goes out without it
         if stock_waits.backordered(state, outcome.detail, now):
             return Effects()
         if state.status == OrderStatus.on_hold:

@@ -64,6 +64,8 @@ class Delivery(BaseModel):
     status_since: datetime | None = None
     # Locations that could not fulfil it after Baton sourced it there (models/resourcing.py): not chosen again.
     rejected_by: list[str] = Field(default_factory=list)
+    # Backordered on its own (models/stock_waits.py): when its reservation was last tried.
+    backorder_tried_at: datetime | None = None
 
     @property
     def is_done(self) -> bool:

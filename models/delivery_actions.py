@@ -17,7 +17,13 @@ from models.order import LineFulfilment, OrderState, OrderStatus
 
 # A delivery may move until it leaves its location.
 MOVABLE = frozenset(
-    {DeliveryStatus.placed, DeliveryStatus.allocated, DeliveryStatus.ready_to_ship, DeliveryStatus.rejected}
+    {
+        DeliveryStatus.placed,
+        DeliveryStatus.allocated,
+        DeliveryStatus.ready_to_ship,
+        DeliveryStatus.rejected,
+        DeliveryStatus.backordered,
+    }
 )
 
 

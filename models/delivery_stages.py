@@ -200,7 +200,9 @@ def cancel(state: OrderState, now: datetime, actor: str) -> None:
 # ---- SLA clocks of further deliveries: the same durations as the order's own home delivery ---------------------
 
 _CLOCKS = {
-    cause: alert for alert, cause in journey.DELIVERY_ALERT_CAUSE.items() if alert is not AlertType.delivery_rejected
+    cause: alert
+    for alert, cause in journey.DELIVERY_ALERT_CAUSE.items()
+    if alert not in (AlertType.delivery_rejected, AlertType.stock_shortage)  # raised at once, not by a clock
 }
 
 

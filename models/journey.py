@@ -260,6 +260,8 @@ DELIVERY_ALERT_CAUSE = {
     AlertType.not_shipped: DeliveryStatus.ready_to_ship,
     AlertType.not_delivered: DeliveryStatus.shipped,
     AlertType.delivery_rejected: DeliveryStatus.rejected,
+    AlertType.backorder_overdue: DeliveryStatus.backordered,
+    AlertType.stock_shortage: DeliveryStatus.backordered,  # its backorder window closed (models/stock_waits.py)
 }
 
 

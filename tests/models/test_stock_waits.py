@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import deadlines
+from models import deadlines, stock_waits
+from models.catalogue import ReservationOutcome
+from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus
 from models.order import AlertType, HoldReason, OrderStatus
 from models.placement import new_order
 from models.placing import PlaceOrder
@@ -131,3 +133,33 @@ def test_a_preorder_reserved_on_its_date_raises_nothing_and_an_order_without_the
     old.state.backorder_until = T0 + timedelta(days=30)
     old.later(timedelta(days=10))
     assert AlertType.backorder_overdue not in [a.type for a in old.state.alerts]
+
+
+def test_a_delivery_backordered_alone_is_tried_hourly_and_alerts_when_its_window_closes() -> None:
+    run = _waiting(short=False, backorder_for="P1D")
+    state = run.state
+    state.deliveries = [
+        Delivery(
+            delivery_id="D1", method=DeliveryMethod.click_and_collect, location_id=state.store_id, line_ids=["L1"]
+        ),
+        Delivery(delivery_id="D2", method=DeliveryMethod.home_delivery, location_id="W001", line_ids=["L2"]),
+        Delivery(
+            delivery_id="D3", method=DeliveryMethod.home_delivery, location_id="S002", line_ids=[], status="placed"
+        ),
+    ]
+    state.deliveries[1].status = DeliveryStatus.placed
+    short_at_store = ReservationOutcome(reserved=False, detail="short", location_id=state.store_id)
+    assert not stock_waits.delivery_backordered(state, short_at_store, T0)  # the order's own store: order-level
+    short = ReservationOutcome(reserved=False, detail="not enough stock at W001", location_id="W001")
+    assert stock_waits.delivery_backordered(state, short, T0)
+    assert [d.status for d in state.deliveries[1:]] == [DeliveryStatus.backordered, DeliveryStatus.placed]
+    assert stock_waits.due_backorders(state, T0) == []
+    assert [d.delivery_id for d in stock_waits.due_backorders(state, T0 + BACKORDER_RECHECK)] == ["D2"]
+    stock_waits.backorder_tried(state, "D2", False, T0 + BACKORDER_RECHECK)
+    assert stock_waits.next_wakeup(state) == T0 + 2 * BACKORDER_RECHECK
+    stock_waits.close_delivery_windows(state, T0 + timedelta(days=1))
+    assert [(a.type, a.delivery_id) for a in state.alerts if a.is_open] == [(AlertType.stock_shortage, "D2")]
+    assert stock_waits.due_backorders(state, T0 + timedelta(days=1)) == [] and stock_waits.next_wakeup(state) is None
+    effects = stock_waits.backorder_tried(state, "D2", True, T0 + timedelta(days=2))  # replenished
+    assert state.deliveries[1].status is DeliveryStatus.allocated and not [a for a in state.alerts if a.is_open]
+    assert [(m.type, m.store_id) for m in effects.store_messages] == [("delivery_created", "W001")]

@@ -107,6 +107,7 @@ class OrderWorkflow(NoticeSignals, Resourcing):
                 if self._alarm.rang:
                     self._alarm.reset()
                     await self._decide(lambda now: deadlines.on_deadline(self._state, self._policy, now))
+                    await self._retry_backorders()  # a delivery backordered on its own
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     @workflow.query
@@ -155,7 +156,7 @@ class OrderWorkflow(NoticeSignals, Resourcing):
         version = self._state.version
         effects = rule(workflow.now()) or Effects()
         effects.then(clearance.clear_for_store(self._state, workflow.now()))
-        if effects.send_to_store:
+        while effects.send_to_store:  # again when a further delivery short of stock was backordered on its own
             effects.send_to_store = False
             if await self._send_to_store(effects):
                 return
@@ -186,7 +187,7 @@ class OrderWorkflow(NoticeSignals, Resourcing):
             self._state, self._policy = sent, outcome.policy or self._policy
             self._upsert_search_attributes()
             return True
-        short = ReservationOutcome(reserved=False, detail=outcome.detail)
+        short = ReservationOutcome(reserved=False, detail=outcome.detail, location_id=outcome.short_at)
         effects.then(clearance.after_reservation(self._state, short, workflow.now()))
         return False
 
