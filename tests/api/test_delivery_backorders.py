@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session
-
-from models.db import stock as stock_db
 from tests.api.test_deliveries import ADDRESS
 from tests.support import (
     HO,
@@ -67,8 +64,9 @@ async def test_a_backordered_delivery_waits_alone_while_the_collection_goes_and_
 
     await stack.env.sleep(timedelta(hours=1, minutes=1))  # tried again: still short
     assert (await stack.http.get(f"/orders/{number}", headers=HO)).json()["deliveries"][1]["status"] == "backordered"
-    with Session(stack.engine) as session:
-        stock_db.top_up(session, "S002", {JEANS: short})  # the stock arrives at S002
+    movement = {"sku": JEANS, "location_id": "S002", "kind": "receipt", "delta": short, "reason": "GRN 7"}
+    receipt = {"message_id": f"grn-{number}", "movements": [movement]}  # the stock arrives at S002
+    assert (await stack.http.post("/feeds/stock-movements", json=receipt, headers=HO)).json()["applied"] == 1
     await stack.env.sleep(timedelta(hours=1, minutes=1))
     await _delivery(stack, number, "allocated")
     assert (await _stock(stack, JEANS, "S002"))["reserved"] == short
