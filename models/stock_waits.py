@@ -71,25 +71,34 @@ def _window_open(state: OrderState, delivery: Delivery, now: datetime) -> bool:
 
 
 def due_backorders(state: OrderState, now: datetime) -> list[Delivery]:
-    """Backordered deliveries whose reservation is due to be tried again (their window still open)."""
-    return [
-        d
-        for d in delivery_stages.further(state)
-        if d.status is DeliveryStatus.backordered
-        and _window_open(state, d, now)
-        and (d.backorder_tried_at or now) + BACKORDER_RECHECK <= now
-    ]
+    """Deliveries whose reservation is due to be tried: a preorder of its own on its release date, a backordered one
+    again (its window still open)."""
+    due = []
+    for d in delivery_stages.further(state):
+        if d.status is DeliveryStatus.awaiting_release and d.release_at is not None and d.release_at <= now:
+            due.append(d)
+        elif d.status is DeliveryStatus.backordered and _window_open(state, d, now):
+            if (d.backorder_tried_at or now) + BACKORDER_RECHECK <= now:
+                due.append(d)
+    return due
 
 
 def backorder_tried(state: OrderState, delivery_id: str, reserved: bool, now: datetime) -> Effects:
     """A backordered delivery's reservation was tried: replenished, it is allocated at its location (told to ship
     it); still short, it waits for the next check."""
     delivery = next(d for d in delivery_stages.further(state) if d.delivery_id == delivery_id)
+    released = delivery.status is DeliveryStatus.awaiting_release
+    if not reserved and released:  # released short of stock: it waits for replenishment, if the order may
+        delivery.status, delivery.status_since, delivery.backorder_tried_at = DeliveryStatus.backordered, now, now
+        detail = f"{delivery.delivery_id} at {delivery.location_id}: released, short of stock"
+        journey.record(state, now, journey.SYSTEM, "delivery_backordered", detail)
+        close_delivery_windows(state, now)  # no backorder_for: Head Office at once
+        return Effects()
     if not reserved:
         delivery.backorder_tried_at = now
         return Effects()
     delivery.status, delivery.status_since = delivery_stages.first_stage(state, delivery), now
-    detail = f"{delivery.delivery_id}: at {delivery.location_id}, replenished"
+    detail = f"{delivery.delivery_id}: at {delivery.location_id}, {'released' if released else 'replenished'}"
     journey.record(state, now, journey.SYSTEM, "delivery_allocated", detail)
     journey.settle_alerts(state, now)
     return Effects().tell_store("delivery_created", delivery.location_id)
@@ -98,6 +107,9 @@ def backorder_tried(state: OrderState, delivery_id: str, reserved: bool, now: da
 def _delivery_wakeups(state: OrderState) -> list[datetime]:
     moments = []
     for delivery in delivery_stages.further(state):
+        if delivery.status is DeliveryStatus.awaiting_release and delivery.release_at is not None:
+            moments.append(delivery.release_at)
+            continue
         if delivery.status is not DeliveryStatus.backordered or delivery.status_since is None:
             continue
         if state.backorder_for is None:

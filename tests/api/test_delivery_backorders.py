@@ -4,10 +4,11 @@ arrives (a receipt in the stock ledger), the delivery's hourly try reserves it a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from tests.api.test_deliveries import ADDRESS
+from tests.api.test_deliveries import ADDRESS, home_delivery
 from tests.support import (
+    CHANNEL,
     HO,
     JEANS,
     PRICES,
@@ -86,3 +87,32 @@ async def test_a_single_delivery_backorder_keeps_the_order_level_wait(skipping_s
     )
     view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
     assert [d["status"] for d in view["deliveries"]] == ["backordered"]
+
+
+async def test_a_preordered_delivery_waits_alone_and_reserves_on_its_release_date(skipping_stack):
+    """A line preordered on its own (`lines[i].release_at`, home delivery): its delivery waits for the date (nothing
+    reserved, its location not told) while the collection goes and is collected; on the date it is reserved."""
+    stack = skipping_stack
+    release = datetime.now(UTC) + timedelta(days=2)
+    before = await _stock(stack, JEANS, "W001")
+    body = home_delivery()
+    body["fulfilment"] = {"method": "click_and_collect", "store_id": "S001"}
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": "W001"}
+    body["lines"][1]["release_at"] = release.isoformat()
+    number = await place(stack.http, body, status="awaiting_acknowledgement")
+    view = await settled(stack.http, number)
+    assert [(d["delivery_id"], d["status"]) for d in view["deliveries"]] == [
+        ("D1", "allocated"),
+        ("D2", "awaiting_release"),
+    ]
+    assert (await _stock(stack, JEANS, "W001"))["reserved"] == before["reserved"]
+    await make_ready(stack.http, number)
+    await store_says(stack.http, number, "collected", "S001")
+    await wait_for_status(stack.http, number, "partially_collected")
+
+    await stack.env.sleep(timedelta(days=2, minutes=1))
+    await _delivery(stack, number, "allocated")
+    assert (await _stock(stack, JEANS, "W001"))["reserved"] == before["reserved"] + 1
+    own_line = order_body()["lines"][0] | {"release_at": release.isoformat()}
+    refused = await stack.http.post("/orders", json=order_body() | {"lines": [own_line]}, headers=CHANNEL)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "lines[0].release_at"
