@@ -31,6 +31,8 @@ _EXPECTED = {
     StoreEventType.shipped: {DeliveryStatus.allocated, DeliveryStatus.ready_to_ship},
     StoreEventType.delivered: {DeliveryStatus.shipped},
 }
+# A preorder of its own whose stock is not reserved yet: its preorder_not_reserved clock runs from its release date.
+UNRESERVED_PREORDER = frozenset({DeliveryStatus.awaiting_release, DeliveryStatus.backordered})
 # The order's own journey is done, a further delivery is not.
 PARTIAL = frozenset({OrderStatus.partially_collected, OrderStatus.partially_shipped})
 
@@ -210,17 +212,21 @@ def running_deadlines(state: OrderState, policy: SlaPolicy) -> list[tuple[Delive
     """Each further delivery's running clock (allocated: not_packed, ready_to_ship: not_shipped, shipped:
     not_delivered), unless already breached in this stage."""
     running: list[tuple[Delivery, AlertType, datetime]] = []
+    if state.status is OrderStatus.cancelled:
+        return running
     for delivery in further(state):
-        alert_type = _CLOCKS.get(delivery.status) if delivery.status is not None else None
-        since = delivery.status_since
-        if alert_type is None or since is None or state.status is OrderStatus.cancelled:
-            continue
-        raised = any(
-            a.delivery_id == delivery.delivery_id and a.type is alert_type and a.raised_at >= since
-            for a in state.alerts
-        )
-        if not raised:
-            running.append((delivery, alert_type, sla.after(since, getattr(policy, alert_type.value))))
+        clocks = [(_CLOCKS.get(delivery.status) if delivery.status is not None else None, delivery.status_since)]
+        if delivery.release_at is not None and delivery.status in UNRESERVED_PREORDER:
+            clocks.append((AlertType.preorder_not_reserved, delivery.release_at))  # counted from its release date
+        for alert_type, since in clocks:
+            if alert_type is None or since is None:
+                continue
+            raised = any(
+                a.delivery_id == delivery.delivery_id and a.type is alert_type and a.raised_at >= since
+                for a in state.alerts
+            )
+            if not raised:
+                running.append((delivery, alert_type, sla.after(since, getattr(policy, alert_type.value))))
     return running
 
 

@@ -267,6 +267,8 @@ DELIVERY_ALERT_CAUSE = {
 
 def _delivery_cause_gone(state: OrderState, alert: Alert) -> bool:
     delivery = next((d for d in state.deliveries if d.delivery_id == alert.delivery_id), None)
+    if alert.type is AlertType.preorder_not_reserved:  # a preorder of its own, released and still not reserved
+        return delivery is None or delivery.status not in (DeliveryStatus.awaiting_release, DeliveryStatus.backordered)
     return delivery is None or delivery.status is not DELIVERY_ALERT_CAUSE.get(alert.type)
 
 

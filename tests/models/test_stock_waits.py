@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import deadlines, stock_waits
+from models import deadlines, delivery_stages, stock_waits
 from models.catalogue import ReservationOutcome
 from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus
 from models.order import AlertType, HoldReason, OrderStatus
@@ -163,3 +163,31 @@ def test_a_delivery_backordered_alone_is_tried_hourly_and_alerts_when_its_window
     effects = stock_waits.backorder_tried(state, "D2", True, T0 + timedelta(days=2))  # replenished
     assert state.deliveries[1].status is DeliveryStatus.allocated and not [a for a in state.alerts if a.is_open]
     assert [(m.type, m.store_id) for m in effects.store_messages] == [("delivery_created", "W001")]
+
+
+def test_a_preordered_delivery_not_reserved_a_day_after_its_release_raises_preorder_not_reserved() -> None:
+    run = _waiting(short=False, backorder_for="P7D")
+    state, release = run.state, T0 + timedelta(days=2)
+    state.deliveries = [
+        Delivery(delivery_id="D1", method=DeliveryMethod.click_and_collect, location_id="S001", line_ids=["L1"]),
+        Delivery(
+            delivery_id="D2",
+            method=DeliveryMethod.home_delivery,
+            location_id="W001",
+            line_ids=["L2"],
+            status=DeliveryStatus.awaiting_release,
+            status_since=T0,
+            release_at=release,
+        ),
+    ]
+    policy = SlaPolicy()
+    assert stock_waits.next_wakeup(state) == release
+    assert [d.delivery_id for d in stock_waits.due_backorders(state, release)] == ["D2"]
+    stock_waits.backorder_tried(state, "D2", False, release)  # released short: backordered
+    assert state.deliveries[1].status is DeliveryStatus.backordered
+    due = {t: at for _d, t, at in delivery_stages.running_deadlines(state, policy)}
+    assert due[AlertType.preorder_not_reserved] == release + policy.preorder_not_reserved
+    delivery_stages.raise_breached(state, policy, release + policy.preorder_not_reserved)
+    assert [(a.type, a.delivery_id) for a in state.alerts if a.is_open] == [(AlertType.preorder_not_reserved, "D2")]
+    stock_waits.backorder_tried(state, "D2", True, release + timedelta(days=2))
+    assert state.deliveries[1].status is DeliveryStatus.allocated and not [a for a in state.alerts if a.is_open]
