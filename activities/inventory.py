@@ -52,6 +52,8 @@ class InventoryActivities:
             found = [
                 c for c in sourcing_db.candidates(session, skus, request.at) if c.location_id not in request.excluded
             ]
+            line_ids = {line.line_id for line in request.lines}
+            sourcing_db.count_own_reservations(session, found, request.order_number, line_ids)  # safe to repeat
             decision = source(request.lines, found, policies.get_sourcing_policy(session), request.postcode, request.at)
             if decision.unsourced or len(decision.assignments) != 1:
                 return Resourced(decision=decision)
