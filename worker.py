@@ -21,6 +21,7 @@ from activities.inventory import InventoryActivities
 from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
+from activities.refunds import RefundActivities
 from activities.requests import RequestActivities
 from activities.returns import ReturnActivities
 from activities.store_links import StoreLinkActivities
@@ -31,6 +32,7 @@ from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order import OrderWorkflow
 from workflows.outbox import OutboxLaneWorkflow, ensure_lanes
+from workflows.refunds import RefundWorkflow
 from workflows.requests import CustomerRequestWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.store_link import StoreLinkWorkflow
@@ -44,6 +46,7 @@ WORKFLOWS = [
     StuckOrderSweepWorkflow,
     ReturnWorkflow,
     CustomerRequestWorkflow,
+    RefundWorkflow,
 ]
 # Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
 # activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
@@ -62,6 +65,7 @@ def build_activities(
     payments = PaymentActivities(engine, build_gateways(settings, engine))
     store_links = StoreLinkActivities(engine)
     outbox = OutboxActivities(engine, http, settings)
+    refunds = RefundActivities(engine, projection)
     activities: list[Callable[..., Any]] = [
         inventory.reserve_stock,
         inventory.resize_reservations,
@@ -73,6 +77,10 @@ def build_activities(
         payments.call_gateway,
         projection.commit_transition,
         projection.commit_if_reserved,
+        refunds.keep_closed_order,  # closed orders and their late refunds
+        refunds.claim_late_refund,
+        refunds.settle_late_refund,
+        refunds.note_late_refund_unknown,
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,
@@ -80,7 +88,7 @@ def build_activities(
     ]
     if client is not None:  # the sweep and the returns query, signal and update orders
         activities.append(SweepActivities(engine, client, settings).sweep_stuck_orders)
-        returns = ReturnActivities(engine, client)
+        returns = ReturnActivities(engine, client, projection)
         activities += [returns.save_return, returns.restock, returns.tell_order_returned, returns.refund_through_order]
         requests = RequestActivities(engine, client, settings.task_queue)
         activities += [requests.save_request, requests.tell_order, requests.carry_out]

@@ -17,6 +17,7 @@ from lxml import etree
 
 from models.extracts import NAMESPACE, SCHEMA_FILE, SCHEMA_VERSION, ExtractInvalid, ExtractType
 from models.money import Money
+from models.return_extracts import ReturnExtract
 from models.views import ExtractLine, ExtractOrder
 
 _NS = f"{{{NAMESPACE}}}"
@@ -31,6 +32,7 @@ def build_extract(
     store_name: str | None = None,
     descriptions: Mapping[str, str] | None = None,
     reason: str | None = None,
+    returned: ReturnExtract | None = None,
 ) -> bytes:
     """The extract document (UTF-8 XML) of `order` as it was when the event occurred (views.for_extract).
     `descriptions` maps SKUs to product names (else the style is used)."""
@@ -42,16 +44,19 @@ def build_extract(
     reason = reason or (order.cancelled_by if extract_type is ExtractType.cancelled else None)
     if reason:
         _text(root, "Reason", reason)
-    if extract_type is ExtractType.refunded:
-        refund = order.last_refund
-        if refund is None:
-            raise ValueError(f"order {order.order_number} has no refund to announce")
+    refund = order.last_refund
+    if extract_type is ExtractType.refunded and refund is None:
+        raise ValueError(f"order {order.order_number} has no refund to announce")
+    # A return's refund is announced when the order shows it paid (an unanswered gateway call is not announced).
+    if refund is not None and extract_type in (ExtractType.refunded, ExtractType.return_refunded):
         element = _child(root, "Refund")
         _amount(element, "Amount", refund.amount)
         _text(element, "RefundedAt", utc_timestamp(refund.at))
         _text(element, "How", refund.how)
         if refund.how == "instructed" and refund.payment_reference:
             _text(element, "PaymentReference", refund.payment_reference)
+    if returned is not None:
+        _return(_child(root, "Return"), returned)
     _order(_child(root, "Order"), order, store_name, descriptions or {})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -162,6 +167,27 @@ def _line(element: etree._Element, line: ExtractLine, descriptions: Mapping[str,
     _amount(element, "LineTotal", line.line_total)
     _text(element, "Fulfilment", line.fulfilment.value)
     _text(element, "Status", line.status)
+
+
+def _return(element: etree._Element, returned: ReturnExtract) -> None:
+    _text(element, "ReturnId", returned.return_id)
+    _text(element, "Status", returned.status)
+    _text(element, "Method", returned.method)
+    _text(element, "LocationId", returned.location_id)
+    if returned.carrier:
+        _text(element, "Carrier", returned.carrier)
+    if returned.tracking_number:
+        _text(element, "TrackingNumber", returned.tracking_number)
+    lines = _child(element, "Lines")
+    for line in returned.lines:
+        written = _child(lines, "Line")
+        _text(written, "LineId", line.line_id)
+        _text(written, "Quantity", str(line.quantity))
+        _text(written, "Reason", line.reason)
+        if line.accepted is not None:
+            _text(written, "Accepted", str(line.accepted))
+        if line.written_off is not None:
+            _text(written, "WrittenOff", str(line.written_off))
 
 
 # ---- XML helpers -----------------------------------------------------------------------------

@@ -66,6 +66,11 @@ class ProjectionActivities:
             session.commit()
         return ReservedCommit(reserved=True, policy=policy)
 
+    def write_change(self, session: Session, transition: Transition) -> None:
+        """Write one order change in the caller's transaction, which commits it (a closed order's late refund,
+        activities/refunds.py, writes it beside the order's kept state)."""
+        self._write(session, transition, self._documents(session, transition))
+
     def _write(self, session: Session, transition: Transition, documents: list[tuple[ExtractToMake, str]]) -> SlaPolicy:
         now = datetime.now(UTC)
         try:

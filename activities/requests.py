@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.actions import BY_NAME, ActionOutcome
 from models.db import policies, requests, returns
@@ -84,6 +84,11 @@ class RequestActivities:
         except WorkflowUpdateFailedError as error:
             cause = error.cause
             return Carried(refused=cause.message if isinstance(cause, ApplicationError) else str(cause or error))
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise  # the server is unavailable: tried again
+            # The order has closed (completed or cancelled and settled): nothing on it can change any more.
+            return Carried(refused=f"order {request.order_number} has closed")
         return Carried()
 
     async def _open_return(self, request: CustomerRequest, actor: str) -> Carried:

@@ -1,6 +1,7 @@
 """The returns workflow's side effects (workflows/returns.py): its read-model row, the accepted units back into
 stock through the ledger (once per return), the order told the goods came back, and the refund asked of the order
-(its `refund` action, with the return's id as the update id, so a retried call refunds once)."""
+(its `refund` action, with the return's id as the update id, so a retried call refunds once; once the order's
+workflow has closed, a Refund workflow keyed by the return: workflows/refunds.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,59 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
+from activities.notifications import build_extract, validate_extract
+from activities.projection import ProjectionActivities
+from activities.refunds import NOT_KEPT, change_closed_order, refund_after_close
 from models.actions import ActionOutcome
+from models.closing import ORDER_CLOSING
 from models.db import returns, stock_feeds
+from models.db.catalogue import get_store, products_by_sku
+from models.db.closed_orders import ClosedOrder
+from models.db.extracts import add_extract, get_extract
+from models.db.orders import get_order_record
+from models.extracts import ExtractType
 from models.feeds import MovementKind, StockMovement
 from models.intervention_commands import IssueRefund, LineQuantity
+from models.late_refunds import LateRefundAsk, refund_workflow_id
 from models.money import Money
 from models.order import order_workflow_id
-from models.returns import ReturnNotice, ReturnState
+from models.return_extracts import extract_order_of_view, extracts_due, for_return_extract, return_extract_id
+from models.returns import ReturnNotice, ReturnState, on_return_received
+from models.views import OrderView
 
 RETURN_RECEIVED_SIGNAL = "return_received"
+
+
+def keep_return_extracts(session: Session, state: ReturnState) -> None:
+    """Put the extracts the return's stage has reached (authorised, received, refunded) into the extract outbox,
+    each once, validated against the schema; the order as the read model holds it is the document's Order."""
+    due = [
+        kind for kind in extracts_due(state) if get_extract(session, return_extract_id(state.return_id, kind)) is None
+    ]
+    record = get_order_record(session, state.order_number) if due else None
+    if record is None:
+        return
+    order = extract_order_of_view(OrderView.model_validate(record.view))
+    store = get_store(session, order.store_id)
+    descriptions = {sku: p.name for sku, p in products_by_sku(session, {line.sku for line in order.lines}).items()}
+    occurred = {
+        ExtractType.return_authorised: state.requested_at,
+        ExtractType.return_received: state.received_at or state.requested_at,
+        ExtractType.return_refunded: state.history[-1][0],
+    }
+    now = datetime.now(UTC)
+    for kind in due:
+        extract_id = return_extract_id(state.return_id, kind)
+        payload = build_extract(
+            extract_id, kind, order, occurred[kind], store_name=store.name if store else None,
+            descriptions=descriptions, returned=for_return_extract(state),
+        )  # fmt: skip
+        validate_extract(payload)  # a document the schema refuses is a bug: the activity fails and says so
+        add_extract(session, extract_id, state.order_number, kind.value, occurred[kind], payload.decode(), now)
+    session.commit()
 
 
 class ToldOrder(BaseModel):
@@ -44,13 +87,14 @@ class Restock(BaseModel):
 
 
 class ReturnActivities:
-    def __init__(self, engine: Engine, client: Client) -> None:
-        self._engine, self._client = engine, client
+    def __init__(self, engine: Engine, client: Client, projection: ProjectionActivities | None = None) -> None:
+        self._engine, self._client, self._projection = engine, client, projection
 
     @activity.defn
     def save_return(self, state: ReturnState) -> None:
         with Session(self._engine) as session:
             returns.save(session, state, datetime.now(UTC))
+            keep_return_extracts(session, state)
 
     @activity.defn
     async def restock(self, restock: Restock) -> None:
@@ -78,8 +122,28 @@ class ReturnActivities:
             await self._client.get_workflow_handle(order_workflow_id(told.order_number)).signal(
                 RETURN_RECEIVED_SIGNAL, told.notice
             )
-        except RPCError as error:  # the order's workflow has ended: the return goes on without it
-            activity.logger.info("order %s not told of return %s: %s", told.order_number, told.notice.return_id, error)
+        except RPCError as error:  # the order's workflow has ended: its kept state records the return
+            if error.status != RPCStatusCode.NOT_FOUND or not await asyncio.to_thread(self._tell_closed_order, told):
+                activity.logger.info(
+                    "order %s not told of return %s: %s", told.order_number, told.notice.return_id, error
+                )
+
+    def _tell_closed_order(self, told: ToldOrder) -> bool:
+        """Record the return on the closed order's kept state, as the order would (its history, the `returned`
+        event, the RETURNED export state); False when it kept none (closed before orders kept their state)."""
+        if self._projection is None:
+            return False
+
+        def record(kept: ClosedOrder, now: datetime) -> None:
+            on_return_received(kept.state, told.notice, now)
+
+        try:
+            change_closed_order(self._engine, self._projection, told.order_number, record)
+        except ApplicationError as error:
+            if error.type != NOT_KEPT:
+                raise
+            return False
+        return True
 
     @activity.defn
     async def refund_through_order(self, ask: RefundAsk) -> str:
@@ -98,5 +162,18 @@ class ReturnActivities:
         try:
             await handle.execute_update("refund", command, id=f"{state.return_id}:refund", result_type=ActionOutcome)
         except WorkflowUpdateFailedError as error:
-            return str(error.cause or error)
+            if not (isinstance(error.cause, ApplicationError) and error.cause.type == ORDER_CLOSING):
+                return str(error.cause or error)
+            return await self._refund_after_close(state, command)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return await self._refund_after_close(state, command)
         return ""
+
+    async def _refund_after_close(self, state: ReturnState, command: IssueRefund) -> str:
+        """The order's workflow has closed: a Refund workflow keyed by the return pays it, once."""
+        refund_id = refund_workflow_id(state.order_number, state.return_id)
+        ask = LateRefundAsk(refund_id=refund_id, order_number=state.order_number, command=command)
+        outcome = await refund_after_close(self._client, ask, activity.info().task_queue)
+        return outcome.refused_message

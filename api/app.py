@@ -28,6 +28,7 @@ from api.routers import (
     mail,
     orders,
     requests,
+    return_webhooks,
     returns,
     store_links,
     stores,
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
     app.include_router(returns.router)  # returns (RMA), /settings/returns
+    app.include_router(return_webhooks.router)  # /webhooks/stores/{id}/returns: a return received, signed
     app.include_router(requests.router)  # customer requests, /settings/requests
     app.include_router(customers.router)  # the customer view: search, profile and order history
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)

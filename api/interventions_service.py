@@ -16,10 +16,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import orders_service
 from api.deps import in_threadpool
+from api.late_refunds import refund_closed_order
 from api.problems import Conflict, OutcomeUnknown, field_error
 from models.actions import Action, ActionOutcome
 from models.catalogue import LocationKind, Product
-from models.db import catalogue, policies
+from models.closing import ORDER_CLOSING
+from models.db import catalogue, closed_orders, policies
 from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
 from models.intervention_commands import MoveDelivery, NewLine
@@ -42,10 +44,22 @@ async def run_action(
     command: BaseModel,
     idempotency_key: str | None,
     timeout_seconds: float,
+    task_queue: str | None = None,
 ) -> dict[str, Any]:
     """Run one action on the order; the Idempotency-Key is the update id, so a retry is applied once and answers
-    what the first attempt answered. Returns the order's view as the action left it."""
+    what the first attempt answered. Returns the order's view as the action left it. A refund on an order whose
+    workflow has closed is paid by a Refund workflow of its own (given the worker's task queue)."""
     update_id = idempotency_key or str(uuid.uuid4())
+
+    async def closed(error: Exception, closing: bool = False) -> dict[str, Any]:
+        # An order closed before orders kept their final state (open 30 days, then gone) takes no late refund.
+        kept = closing or await in_threadpool(session, closed_orders.is_kept, session, order_number)
+        if action.name == "refund" and task_queue is not None and kept:
+            return await refund_closed_order(
+                session, temporal, order_number, command, update_id, task_queue, timeout_seconds
+            )
+        raise Conflict(f"order {order_number} is closed", type_="order_closed", rule="order_closed") from error
+
     handle = temporal.get_workflow_handle(order_workflow_id(order_number))
     try:
         await asyncio.wait_for(
@@ -55,6 +69,8 @@ async def run_action(
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         rule = cause.type if isinstance(cause, ApplicationError) and cause.type else "refused"
+        if rule == ORDER_CLOSING:  # its workflow is closing: it takes no more actions
+            return await closed(error, closing=True)
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
         raise Conflict(message, type_=rule, rule=rule) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
@@ -67,7 +83,7 @@ async def run_action(
         if error.status == RPCStatusCode.NOT_FOUND:
             # No workflow: an order that never was (404), or one whose workflow has ended (409).
             await in_threadpool(session, orders_service.order_record, session, order_number)
-            raise Conflict(f"order {order_number} is closed", type_="order_closed", rule="order_closed") from error
+            return await closed(error)
         raise
     # The workflow committed the change (and its projection) before it answered.
     return await in_threadpool(session, orders_service.order_view, session, order_number)

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from api import deps, rate_limits
 from api.problems import DESCRIPTIONS, PROBLEM_JSON, ProblemDetails
-from api.schemas import StoreWebhookEvent
+from api.schemas import ReturnWebhookEvent, StoreWebhookEvent
 
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
 
@@ -80,10 +80,11 @@ def install_openapi(app: FastAPI) -> None:
         problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(problem.pop("$defs", {}))
         schemas["ProblemDetails"] = problem
-        # The store webhook reads its body itself (the signature covers the raw bytes); its schema joins the rest.
-        event = StoreWebhookEvent.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(event.pop("$defs", {}))
-        schemas["StoreWebhookEvent"] = event
+        # The store webhooks read their bodies themselves (the signature covers the raw bytes): their schemas join here.
+        for body in (StoreWebhookEvent, ReturnWebhookEvent):
+            event = body.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(event.pop("$defs", {}))
+            schemas[body.__name__] = event
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         routes = {route.unique_id: route for route in _api_routes(app.routes)}

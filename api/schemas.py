@@ -95,6 +95,17 @@ class StoreWebhookEvent(BaseModel):
         return self
 
 
+class ReturnWebhookEvent(BaseModel):
+    """What a location posts to `/webhooks/stores/{store_id}/returns`, signed with its secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Line = Field(min_length=1, max_length=200)
+    type: Literal["return_received"]
+    return_id: str = Field(pattern=r"^return-[0-9A-Za-z-]{1,60}$")
+    occurred_at: datetime
+
+
 class WebhookAccepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     event_id: str

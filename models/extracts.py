@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 
 NAMESPACE = "urn:baton:order-notification:1"
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 SCHEMA_FILE = "order-notification.xsd"
 EXTRACT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,160}$"
 
@@ -25,6 +25,10 @@ class ExtractType(StrEnum):
     order_export = "order_export"  # the full order, for the XML-extract exporter (ERP, accounting)
     shipped = "shipped"  # a home delivery left with the carrier (carrier and tracking number)
     delivered = "delivered"  # a home delivery reached the customer
+    # 1.3, a return of the order (models/return_extracts.py): its Return element says which and what.
+    return_authorised = "return_authorised"
+    return_received = "return_received"
+    return_refunded = "return_refunded"
 
 
 class ExtractInvalid(ValueError):

@@ -46,6 +46,9 @@ class ReturnPolicy(BaseModel):
     non_returnable_styles: list[Annotated[Line, Field(max_length=64)]] = Field(default_factory=list, max_length=1000)
     receipt_days: int = Field(default=14, ge=1, le=365, description="An authorised return not received by then alerts")
     restocking_fee_percent: int = Field(default=0, ge=0, le=100, description="Kept from the refund of returned units")
+    refund_hours: int = Field(
+        default=48, ge=1, le=24 * 30, description="A refund not issued this long after the inspection alerts"
+    )
 
 
 class ReturnLine(BaseModel):
@@ -237,6 +240,22 @@ def reimbursed(state: ReturnState, refunded: dict[str, int], now: datetime) -> N
 def receipt_overdue(state: ReturnState, now: datetime) -> None:
     state.alerts.append("return_not_received")
     _log(state, now, "system", "alert: not received in time")
+
+
+REFUND_NOT_ISSUED = "refund_not_issued"
+
+
+def refund_overdue(state: ReturnState, hours: int, now: datetime) -> None:
+    """The refund was not issued within the policy's hours of the inspection: Head Office chases it."""
+    state.alerts.append(REFUND_NOT_ISSUED)
+    _log(state, now, "system", f"alert: refund not issued within {hours} hours of the inspection")
+
+
+def refund_settled(state: ReturnState, now: datetime) -> None:
+    """The refund went through after its clock ran out: its alert clears (the history keeps it)."""
+    if REFUND_NOT_ISSUED in state.alerts:
+        state.alerts.remove(REFUND_NOT_ISSUED)
+        _log(state, now, "system", "alert cleared: the refund was issued")
 
 
 def cancelled(state: ReturnState, actor: str, reason: str, now: datetime) -> str | None:

@@ -88,6 +88,9 @@ class SlaPolicy(BaseModel):
     # A backorder waiting for replenishment, and a preorder past its release date with its stock still not reserved.
     backorder_overdue: SlaDuration = timedelta(days=3)
     preorder_not_reserved: SlaDuration = timedelta(days=1)
+    # How long a completed or cancelled order's workflow stays open once settled (models/closing.py): long enough
+    # for a store webhook or Head Office action racing the completion to find it; later refunds run on their own.
+    close_after: SlaDuration = timedelta(hours=1)
     # With a calendar, these clocks count only the location's open time (the store-facing ones by default); the
     # others (collection expiry, payments, approvals) count calendar time. A store's own calendar is set in its
     # sla_overrides; one set here applies to every location without its own.

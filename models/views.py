@@ -339,19 +339,19 @@ def _extract_line(line: OrderLine, state: OrderState) -> ExtractLine:
         unit_price=line.unit_price,
         line_total=line.total,
         fulfilment=line.fulfilment,
-        status=line_status(line, state),
+        status=line_status(line, state.status),
     )
 
 
-def line_status(line: OrderLine, state: OrderState) -> str:
-    """One word a customer message can use for the line."""
+def line_status(line: OrderLine, status: OrderStatus) -> str:
+    """One word a customer message can use for the line (`status`: the order's)."""
     if line.replaced_by:
         return "replaced"
     if line.quantity == 0:
         return "cancelled"
     if line.fulfilment is LineFulfilment.buy_in_store:
         return "buy_in_store"
-    if state.status in (OrderStatus.collected, OrderStatus.completed, OrderStatus.shipped):
+    if status in (OrderStatus.collected, OrderStatus.completed, OrderStatus.shipped):
         return "dispatched" if line.fulfilment is LineFulfilment.home_delivery else "collected"
     if line.picked_quantity is not None and line.picked_quantity >= line.quantity:
         return "picked"

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
+from models.db.closed_orders import ClosedOrderRow
 from models.db.demo import seed_demo
 from models.db.insight import forget_all_facts
 from models.db.mail import MailDeliveryRow, MailPreferencesRow
@@ -114,6 +115,7 @@ def db(engine: Engine) -> Engine:
             ReturnRow,
             CustomerRequestRow,
             StaffUserRow,
+            ClosedOrderRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         forget_all_facts(session)  # the read model's analytics and customer tables

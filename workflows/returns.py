@@ -11,6 +11,7 @@ arrived within the policy's receipt_days."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -25,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+_MOMENT = timedelta(seconds=1)
+REFUND_CLOCK = "return-refund-clock"  # the refund_hours clock after inspection (returns run before it did not have it)
 
 
 class Shipment(BaseModel):
@@ -77,7 +80,29 @@ class ReturnWorkflow:
         if self._accepted is None:  # closed without an inspection (cancelled)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return state
-        refund = self._accepted or {}
+        if workflow.patched(REFUND_CLOCK):  # the refund races its clock; before it, the run simply settled
+            settling = asyncio.create_task(self._settle(start, state, self._accepted or {}))
+            deadline = workflow.now() + timedelta(hours=start.policy.refund_hours)
+            try:  # a refund still retrying, or one the order refused, is not issued: the clock runs on
+                await workflow.wait_condition(settling.done, timeout=deadline - workflow.now())
+                if not settling.result():
+                    await self._save()  # the refusal shows at once; the alert comes when the clock runs out
+                    await workflow.wait_condition(lambda: False, timeout=max(deadline - workflow.now(), _MOMENT))
+            except TimeoutError:
+                returns.refund_overdue(state, start.policy.refund_hours, workflow.now())
+                await self._save()
+            if await settling:
+                returns.refund_settled(state, workflow.now())
+        else:
+            await self._settle(start, state, self._accepted or {})
+        returns.reimbursed(state, self._accepted or {}, workflow.now())
+        await self._save()
+        await workflow.wait_condition(workflow.all_handlers_finished)  # the inspect update answers first
+        return state
+
+    async def _settle(self, start: ReturnStart, state: ReturnState, refund: dict[str, int]) -> bool:
+        """What passed inspection back into stock, and the refund asked of the order; False when the order refused
+        the refund (Head Office settles it by hand)."""
         shelf = returns.restocked(state)
         if shelf:
             units: dict[str, int] = {}
@@ -96,10 +121,8 @@ class ReturnWorkflow:
             )
             if outcome:  # the order refused the refund (its rule says why): Head Office settles it by hand
                 returns.refund_refused(state, outcome, workflow.now())
-        returns.reimbursed(state, refund, workflow.now())
-        await self._save()
-        await workflow.wait_condition(workflow.all_handlers_finished)  # the inspect update answers first
-        return state
+                return False
+        return True
 
     @workflow.query
     def view(self) -> ReturnState | None:

@@ -16,7 +16,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.pages import analytics, bulk, calendars, customers, dashboard, mail, order, session, store
+from api.pages import (
+    analytics,
+    bulk,
+    calendars,
+    customers,
+    dashboard,
+    mail,
+    order,
+    order_after_sales,
+    session,
+    store,
+    store_returns,
+)
 from api.pages.security import CrossSiteRefused, SecurityHeaders, refuse_cross_site
 from api.pages.session import Redirect, SignInRequired
 from api.pages.shared import API_DIR, templates
@@ -35,7 +47,19 @@ def install(app: FastAPI) -> None:
 
     # /ui/orders/live before /ui/orders/{order_number}: the dashboard's routes come first.
     # Every page route, present and future, is guarded against other sites: the guard is added here, not per route.
-    for module in (session, dashboard, bulk, order, store, mail, customers, analytics, calendars):
+    for module in (
+        session,
+        dashboard,
+        bulk,
+        order,
+        order_after_sales,
+        store,
+        store_returns,
+        mail,
+        customers,
+        analytics,
+        calendars,
+    ):
         app.include_router(module.router, dependencies=[Depends(refuse_cross_site)])
     app.mount("/ui/static", StaticFiles(directory=API_DIR / "static"), name="ui-static")
 

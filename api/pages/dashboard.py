@@ -32,6 +32,7 @@ from models.db.dashboard import (
     dashboard_rows,
     fingerprint,
     newer_than,
+    open_returns_count,
     rows_by_number,
 )
 from models.db.policies import get_sla_policy
@@ -83,6 +84,7 @@ class Filters:
     sort: str = "created"
     direction: str = "desc"
     method: str = ""  # a delivery method: orders with a delivery of it
+    returns: str = ""  # "open": orders with a return not yet done
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -107,6 +109,7 @@ class Filters:
             page=page_number,
             as_of=q.get("as_of", "") if _moment(q.get("as_of", "")) else "",
             method=q.get("method", "") if q.get("method") in DeliveryMethod.__members__ else "",
+            returns="open" if q.get("returns") == "open" else "",
         )
 
     def query(self, **changes: Any) -> str:
@@ -136,6 +139,7 @@ class Filters:
             as_of=as_of,
             attention=self.view == "attention",
             method=self.method,
+            returns=self.returns,
         )
 
 
@@ -214,6 +218,8 @@ def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
         "newer": newer_than(session, filters.to_query(as_of), as_of),
         "status_counts": status_counts,
         "alert_counts": alert_counts,
+        # Returns come after completion, which the "needs attention" view leaves out: the tile counts every order.
+        "open_returns": open_returns_count(session, replace(filters.to_query(as_of), attention=False)),
         "statuses": list(OrderStatus),
         "alert_types": list(AlertType),
         "methods": list(DeliveryMethod),

@@ -55,7 +55,16 @@ class PageActions:
     async def run(self, action: Action, command: Any) -> dict[str, Any]:
         command.actor = actor_of(self.user)
         timeout = self._settings.update_timeout_seconds
-        return await run_action(self.session, self._temporal, self.order_number, action, command, self._key, timeout)
+        return await run_action(
+            self.session,
+            self._temporal,
+            self.order_number,
+            action,
+            command,
+            self._key,
+            timeout,
+            self._settings.task_queue,
+        )
 
     def view(self, session: Session) -> dict[str, Any]:
         return orders_service.order_view(session, self.order_number)

@@ -35,6 +35,19 @@ def _authenticate(
     session: Session, store_id: str, body: bytes, signature: str | None, settings: Settings
 ) -> StoreWebhookEvent:
     """Check the store, the signature and the body."""
+    verify_store_signature(session, store_id, body, signature, settings)
+    try:
+        return StoreWebhookEvent.model_validate_json(body)
+    except ValidationError as error:
+        raise InvalidInput(
+            [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in error.errors()]
+        ) from error
+
+
+def verify_store_signature(
+    session: Session, store_id: str, body: bytes, signature: str | None, settings: Settings
+) -> None:
+    """The store exists and signed `body` with its webhook secret, recently (models/signing.py); else 404 / 401."""
     if catalogue.get_store(session, store_id) is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
     _url, stored_secret = catalogue.store_webhook(session, store_id)
@@ -48,12 +61,6 @@ def _authenticate(
         verify(secret, signature, body, time.time(), settings.webhook_tolerance_seconds)
     except SignatureError as error:
         raise Unauthorized(str(error), type_="invalid-signature") from error
-    try:
-        return StoreWebhookEvent.model_validate_json(body)
-    except ValidationError as error:
-        raise InvalidInput(
-            [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in error.errors()]
-        ) from error
 
 
 def _order_of(session: Session, store_id: str, event: StoreWebhookEvent) -> tuple[str, str, set[str]]:

@@ -12,8 +12,10 @@ from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from models.db.orders import CLOSED_STATUSES
+from models.db.returns import ReturnRow
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 from models.order import OrderStatus
+from models.returns import FINAL, ReturnStatus
 from models.sla import CLOCK_STATUS
 
 # Columns the "all orders" view sorts by (the "needs attention" view sorts by urgency).
@@ -26,6 +28,7 @@ SORTS: dict[str, Any] = {
     "updated": OrderRecordRow.updated_at,
 }
 # Open orders that may need Head Office: an alert, on hold, or a step whose SLA clock runs.
+OPEN_RETURN_STATUSES = sorted(status.value for status in ReturnStatus if status not in FINAL)
 _WATCHED = sorted({OrderStatus.on_hold.value, *(status.value for status in CLOCK_STATUS.values())})
 
 
@@ -40,6 +43,7 @@ class DashboardFilter:
     as_of: datetime | None = None  # the snapshot: orders created after it wait for a refresh (stable pages)
     attention: bool = False  # only open orders that may need Head Office (see _WATCHED)
     method: str = ""  # a delivery method: orders with a delivery of it
+    returns: str = ""  # "open": orders with a return not yet done (authorised, on its way, received)
 
 
 def _like(text: str) -> str:
@@ -79,10 +83,22 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.created_at) <= f.as_of)
     if f.method:
         where.append(col(OrderRecordRow.fulfilment_methods).contains(f.method))
+    if f.returns == "open":
+        where.append(col(OrderRecordRow.order_number).in_(_with_open_returns()))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))
     return where
+
+
+def _with_open_returns() -> Any:
+    return select(ReturnRow.order_number).where(col(ReturnRow.status).in_(OPEN_RETURN_STATUSES))
+
+
+def open_returns_count(session: Session, f: DashboardFilter) -> int:
+    """How many of the filtered orders have a return not yet done (the dashboard's "open returns" tile)."""
+    where = [*conditions(f), col(OrderRecordRow.order_number).in_(_with_open_returns())]
+    return int(session.exec(select(func.count()).select_from(OrderRecordRow).where(*where)).one())
 
 
 def dashboard_rows(

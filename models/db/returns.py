@@ -39,6 +39,16 @@ def for_order(session: Session, order_number: str) -> list[ReturnState]:
     return [ReturnState.model_validate(row.view) for row in session.exec(query)]
 
 
+def at_location(session: Session, location_id: str, statuses: list[ReturnStatus]) -> list[ReturnState]:
+    """The location's returns in these statuses (the Pick Manager's: to receive, to inspect), oldest first."""
+    query = (
+        select(ReturnRow)
+        .where(ReturnRow.location_id == location_id, col(ReturnRow.status).in_([s.value for s in statuses]))
+        .order_by(col(ReturnRow.updated_at), col(ReturnRow.return_id))
+    )
+    return [ReturnState.model_validate(row.view) for row in session.exec(query)]
+
+
 def get(session: Session, return_id: str) -> ReturnState | None:
     row = session.get(ReturnRow, return_id)
     return None if row is None else ReturnState.model_validate(row.view)

@@ -133,6 +133,10 @@ ORDERS = {
     ExtractType.order_export: _home_delivery,
     ExtractType.shipped: lambda: _shipped(OrderStatus.shipped),
     ExtractType.delivered: lambda: _shipped(OrderStatus.completed),
+    # A return's extracts also carry a Return element (tests/activities/test_return_extracts.py).
+    ExtractType.return_authorised: lambda: _order(OrderStatus.completed),
+    ExtractType.return_received: lambda: _order(OrderStatus.completed),
+    ExtractType.return_refunded: _cancelled_line_and_refund,
 }
 
 
@@ -169,7 +173,7 @@ def test_extract_of_each_type_validates_and_carries_the_customer_message(extract
 
     document = etree.fromstring(payload)
     assert document.tag == f"{{{NAMESPACE}}}OrderNotification"
-    assert document.get("schemaVersion") == "1.2"
+    assert document.get("schemaVersion") == "1.3"
     assert _one(document, "/n:OrderNotification/n:ExtractId") == "order-100001:extract:1"
     assert _one(document, "/n:OrderNotification/n:Type") == extract_type.value
     assert _one(document, "/n:OrderNotification/n:OccurredAt") == "2025-03-03T11:00:00Z"
@@ -309,7 +313,7 @@ def _valid() -> bytes:
         (lambda x: x.replace(b"2025-03-03T11:00:00Z", b"2025-03-03T11:00:00+01:00"), "OccurredAt"),
         (lambda x: x.replace(b"<Type>ready_for_collection</Type>", b"<Type>teleported</Type>"), "Type"),
         (lambda x: x.replace(b">1500<", b">-1500<", 1), "UnitPrice"),
-        (lambda x: x.replace(b'schemaVersion="1.2"', b'schemaVersion="2.0"'), "schemaVersion"),
+        (lambda x: x.replace(b'schemaVersion="1.3"', b'schemaVersion="2.0"'), "schemaVersion"),
         (lambda x: x.replace(b"urn:baton:order-notification:1", b"urn:other"), "OrderNotification"),
     ],
 )

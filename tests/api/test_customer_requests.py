@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from models.db.tables import OrderEventRow
+from models.order import order_workflow_id
 from tests.support import CHANNEL, HO, TEE, collect, eventually, make_ready, place, store_says, wait_for_status
 
 
@@ -136,3 +137,18 @@ async def test_head_office_has_a_clock_to_answer(skipping_stack):
 
 async def _alerted(http, number: str, alert_type: str) -> bool:
     return (alert_type, True) in await _alerts(http, number)
+
+
+async def test_a_request_accepted_after_the_order_closed_is_answered_failed(stack):
+    http = stack.http
+    sla = (await http.get("/settings/sla", headers=HO)).json()
+    assert (await http.put("/settings/sla", json={**sla, "close_after": "PT1S"}, headers=HO)).is_success
+    number = await place(http)
+    await make_ready(http, number)
+    await collect(http, number)
+    await stack.client.get_workflow_handle(order_workflow_id(number)).result()  # closed by itself
+    change = {"kind": "change_store", "details": {"store_id": "S002"}, "note": "closer to work"}
+    request = await _file(http, number, change)
+    result = await http.post(f"/requests/{request['request_id']}/accept", json={}, headers=HO)
+    assert result.status_code == 200, result.text
+    assert result.json()["status"] == "failed" and result.json()["answer"].endswith(f"order {number} has closed")

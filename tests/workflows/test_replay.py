@@ -261,3 +261,24 @@ async def test_record_delivery_histories(stack):
     await warehouse("delivered", delivery_id="D2")
     await wait_for_status(stack.http, number, "completed")
     await _save(stack, number, "mixed_order_collected_and_delivered")
+
+
+@pytest.mark.skipif(not RECORD, reason="set BATON_RECORD_HISTORIES=1 to record histories")
+async def test_record_closing_histories(stack):
+    """An order that closes once settled (the close-when-settled patch), its final state kept."""
+    sla = (await stack.http.get("/settings/sla", headers=HO)).json()
+    assert (await stack.http.put("/settings/sla", json={**sla, "close_after": "PT1S"}, headers=HO)).is_success
+    body = order_body()
+    body["payment"] = {"mode": "auth_capture", "method": "card", "token": "tok_approve",
+                       "amount": body["payment"]["amount"]}  # fmt: skip
+    number = (await stack.http.post("/orders", json=body, headers=CHANNEL)).json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+    await _send(stack, number, "acknowledged")
+    await _send(stack, number, "picked", picked={"L1": 2, "L2": 1})
+    await wait_for_status(stack.http, number, "ready_for_collection")
+    await _send(stack, number, "collected")
+    await wait_for_status(stack.http, number, "completed")
+    refund = {"amount": {"amount": 500, "currency": "GBP"}, "reason": "goodwill"}
+    assert (await stack.http.post(f"/orders/{number}/refunds", json=refund, headers=HO)).status_code == 200
+    await stack.client.get_workflow_handle(order_workflow_id(number)).result()
+    await _save(stack, number, "card_order_refunded_then_closed_when_settled")

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from activities.projection import ProjectionActivities
+    from activities.refunds import RefundActivities
     from activities.write_errors import UNCURABLE_WRITE, refused_class
     from models.catalogue import DispatchTransfer, LineReservation, ReceiveTransfer, ReservationOutcome, ReserveStock
     from models.order import OrderState
@@ -34,7 +35,7 @@ GATEWAY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_interval=timedelta(seconds=30)
 )
 # Nothing was sent, so nothing moved: these end a call with a decline rather than an unknown outcome.
-_NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
+NOTHING_SENT = frozenset({GatewayErrorType.misconfigured, GatewayErrorType.invalid_request})
 # A write the database refuses fails alike on every attempt (activities/write_errors.py): never retried, whatever
 # the activity said. Anything else (a locked database, a lost connection) is retried until it goes through.
 DATABASE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=[UNCURABLE_WRITE])
@@ -116,6 +117,13 @@ async def commit(transition: Transition) -> SlaPolicy:
     return await _write(ProjectionActivities.commit_transition, transition)
 
 
+async def keep_closed(state: OrderState) -> None:
+    """Keep the order's final state as its workflow ends: a refund after it closed decides on it."""
+    await workflow.execute_local_activity_method(
+        RefundActivities.keep_closed_order, state, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=DATABASE_RETRY
+    )
+
+
 async def _write(activity: Callable[[ProjectionActivities, A], R], argument: A) -> R:
     """One database write as a local activity; a write the database refuses for good raises WriteRefused."""
     try:
@@ -158,7 +166,7 @@ async def call_gateway(state: OrderState, operation: MoneyOperation) -> GatewayR
     except ActivityError as error:
         cause = error.cause
         detail = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
-        if isinstance(cause, ApplicationError) and cause.type in _NOTHING_SENT:
+        if isinstance(cause, ApplicationError) and cause.type in NOTHING_SENT:
             return GatewayResult(
                 operation_id=operation.operation_id,
                 kind=operation.kind,

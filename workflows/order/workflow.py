@@ -1,4 +1,4 @@
-"""OrderWorkflow (type "Order"): one order, from placement until its refund window has passed.
+"""OrderWorkflow (type "Order"): one order, from placement until it is final and settled (models/closing.py).
 
 Updates: one per Head Office action in models/actions.py (cancel_order, refund, add_item, ...), each refused by its
 rule in the validator (no trace in history) and again under the lock. Signals: store_event (de-duplicated by
@@ -12,7 +12,9 @@ Every message goes the same way: a rule in models/ decides it and returns effect
 (stock, the store, money) and commits the change once (stock, projection, events and store messages in one
 transaction); search attributes are upserted once. Money moves between messages, never inside one: gateway
 calls run after the message that queued them has answered. One durable timer wakes the order for its next
-deadline (an SLA clock, the collection expiry, a renewal, a reconciliation, the end of its refund window).
+deadline (an SLA clock, the collection expiry, a renewal, a reconciliation, its closing). Once final and settled
+it closes after a short grace, keeping its final state for later refunds (workflows/refunds.py); orders recorded
+before the CLOSE_WHEN_SETTLED patch stay open for their 30-day refund window as they always did.
 When its history grows long (a store sending event after event) it continues as new, carrying the order, its SLA
 policy and the events not yet applied; the deadlines are computed again from the order, so no timer is lost.
 """
@@ -30,6 +32,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models import (
         clearance,
+        closing,
         deadlines,
         delivery_stages,
         diagnosis,
@@ -52,8 +55,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order.notices import NoticeSignals
     from workflows.order.resourcing import Resourcing
 
-# After it completes or is cancelled an order stays open this long for refunds and notes.
+# Before CLOSE_WHEN_SETTLED: after it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
+# Patch id: a final order closes once settled, after its policy's close_after grace, and keeps its final state for
+# later refunds (recorded histories and orders already running before it waited REFUND_WINDOW).
+CLOSE_WHEN_SETTLED = "close-when-settled"
 # Continue as new past this many history events even if the server does not suggest it (Temporal refuses a history
 # past 51,200 events and a run's 10,001st signal). Well short of both: an order evicted from the worker's cache is
 # replayed whole in one workflow task, which must finish inside the 2 s deadlock timeout even on a busy machine.
@@ -82,6 +88,8 @@ class OrderWorkflow(NoticeSignals, Resourcing):
         # The API starts the workflow with these already set; upsert only when they change.
         self._indexed = (state.status.value, state.has_open_alert, state.store_id)
         self._alerts_counted = len(state.alerts)  # for the baton_sla_alerts_raised metric
+        self._closed = False  # closing: actions are refused (ORDER_CLOSING); a refund goes to a Refund workflow
+        self._closes_when_settled = False  # final under CLOSE_WHEN_SETTLED: whatever settles it may close it
 
     @workflow.run
     async def run(self, state: OrderState, carried: CarriedOver | None = None) -> None:
@@ -89,7 +97,7 @@ class OrderWorkflow(NoticeSignals, Resourcing):
             self._state.waits_have_clocks = workflow.patched(WAIT_CLOCKS)
             async with self._lock:
                 await self._decide(lambda now: None)  # approval, then payment, then the store
-        while not self._may_close():
+        while not self._may_close() or not await self._closed_for_good():
             await self._move_money()
             if _history_long():
                 await self._continue_as_new()
@@ -109,6 +117,11 @@ class OrderWorkflow(NoticeSignals, Resourcing):
                     await self._decide(lambda now: deadlines.on_deadline(self._state, self._policy, now))
                     await self._retry_backorders()  # a delivery backordered on its own
         await workflow.wait_condition(workflow.all_handlers_finished)
+        kept = -1
+        while self._closed and kept != self._state.version:  # a signal handled meanwhile changed it: keep that
+            kept = self._state.version
+            await calls.keep_closed(self._state)
+            await workflow.wait_condition(workflow.all_handlers_finished)
 
     @workflow.query
     def view(self) -> OrderView:
@@ -137,6 +150,8 @@ class OrderWorkflow(NoticeSignals, Resourcing):
 
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
+        if self._closed:
+            raise ApplicationError(f"order {self._state.order_number} is closing", type=closing.ORDER_CLOSING)
         action, command = _action(name, args)
         _refuse(action.refusal(self._state, command))
 
@@ -277,23 +292,44 @@ class OrderWorkflow(NoticeSignals, Resourcing):
 
     def _work_waiting(self) -> bool:
         queued = any(op.status == "queued" for op in self._state.operations)
-        return bool(self._inbox) or queued or self._alarm.rang
+        settled = self._closes_when_settled and closing.may_close(self._state, self._policy, workflow.now())
+        return bool(self._inbox) or queued or self._alarm.rang or settled
 
     def _next_wakeup(self) -> datetime | None:
         moments = [deadlines.next_wakeup(self._state, self._policy)]
         if self._state.is_final:
-            moments.append(self._state.status_since + REFUND_WINDOW)
+            if workflow.patched(CLOSE_WHEN_SETTLED):
+                self._closes_when_settled = True
+                closes = closing.closes_at(self._state, self._policy)
+                # Past its grace but not settled (a request unanswered): what settles it wakes the order
+                # (`_work_waiting`), not a timer that would ring at once, again and again.
+                if closes > workflow.now():
+                    moments.append(closes)
+            else:
+                moments.append(self._state.status_since + REFUND_WINDOW)
         return min((moment for moment in moments if moment is not None), default=None)
 
     def _may_close(self) -> bool:
-        """Final, past its refund window, no money in flight or unknown, nothing left to read."""
+        """Final and settled (models/closing.py) past its grace, nothing left to read; before CLOSE_WHEN_SETTLED:
+        final, past its refund window, no money in flight or unknown, nothing left to read."""
         state = self._state
-        return (
-            state.is_final
-            and workflow.now() >= state.status_since + REFUND_WINDOW
-            and not state.operations
-            and not self._inbox
-        )
+        if not state.is_final or state.operations or self._inbox:
+            return False
+        if workflow.patched(CLOSE_WHEN_SETTLED):
+            return closing.may_close(state, self._policy, workflow.now())
+        return workflow.now() >= state.status_since + REFUND_WINDOW
+
+    async def _closed_for_good(self) -> bool:
+        """Refuse new actions, let those already accepted finish, and close unless one of them left work (a refund
+        queued, a request opened). Recorded histories close at once, as they did."""
+        if not workflow.patched(CLOSE_WHEN_SETTLED):
+            return True
+        self._closed = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._may_close():
+            return True
+        self._closed = False
+        return False
 
     def _count_raised_alerts(self) -> None:
         """Metrics only: no command, so histories replay; the SDK skips them while replaying."""
