@@ -69,6 +69,7 @@ def build_activities(
     activities: list[Callable[..., Any]] = [
         inventory.reserve_stock,
         inventory.resize_reservations,
+        inventory.resource_delivery,
         inventory.commit_stock,
         inventory.dispatch_transfer,
         inventory.receive_transfer,

@@ -14,13 +14,17 @@ from activities.write_errors import uncurable_writes_are_final
 from models.catalogue import (
     CommitStock,
     DispatchTransfer,
+    LineReservation,
     ReceiveTransfer,
     ReservationOutcome,
     ReserveStock,
     ResizeReservations,
 )
-from models.db import stock
+from models.db import policies, stock
+from models.db import sourcing as sourcing_db
 from models.db.stock import ReservationChanged, StockShortage, UnknownTransfer
+from models.resourcing import Resourced, ResourceDelivery
+from models.sourcing import source
 
 
 class InventoryActivities:
@@ -38,6 +42,25 @@ class InventoryActivities:
                 reserved=False, short_lines=short, detail=f"not enough stock at {request.location_id}: {skus}"
             )
         return ReservationOutcome(reserved=True)
+
+    @activity.defn
+    def resource_delivery(self, request: ResourceDelivery) -> Resourced:
+        """Source a delivery again among the locations that have not failed it, and reserve its lines at the one
+        chosen (all or none). Not reserved when no one location holds every line, or it was taken meanwhile."""
+        with uncurable_writes_are_final(f"stock for order {request.order_number}"), Session(self._engine) as session:
+            skus = {line.sku for line in request.lines}
+            found = [
+                c for c in sourcing_db.candidates(session, skus, request.at) if c.location_id not in request.excluded
+            ]
+            line_ids = {line.line_id for line in request.lines}
+            sourcing_db.count_own_reservations(session, found, request.order_number, line_ids)  # safe to repeat
+            decision = source(request.lines, found, policies.get_sourcing_policy(session), request.postcode, request.at)
+            if decision.unsourced or len(decision.assignments) != 1:
+                return Resourced(decision=decision)
+            (location_id,) = decision.assignments
+            lines = [LineReservation(line_id=l.line_id, sku=l.sku, quantity=l.quantity) for l in request.lines]
+            reserve = ReserveStock(order_number=request.order_number, location_id=location_id, lines=lines)
+            return Resourced(decision=decision, reserved=not stock.reserve(session, reserve))
 
     @activity.defn
     def resize_reservations(self, request: ResizeReservations) -> None:

@@ -20,7 +20,7 @@ from activities.extracts import extract_documents
 from models.db import exports, extracts, outbound, outbox
 from models.db.orders import get_order_record
 from models.db.tables import OrderEventRow, OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
-from models.exporting import ExporterConfig
+from models.exporting import ExporterConfig, base_state, delivery_of
 from models.extracts import ExtractType
 from models.outbound import EVENT_ID_HEADER
 from models.outbox import Answer, expired, subscriber_lane
@@ -211,16 +211,17 @@ class ExporterLane:
             posted = Posted(Answer.retry, None, f"order {run.order_number} is not in the read model yet")
         else:
             occurred_at = reached.occurred_at if reached else started.started_at
-            body = _json(
-                {
-                    "export_id": run.run_id,
-                    "exporter": config.name,
-                    "state": run.state,
-                    "order_number": run.order_number,
-                    "occurred_at": occurred_at.isoformat(),
-                    "order": record.view,
-                }
-            )
+            document = {
+                "export_id": run.run_id,
+                "exporter": config.name,
+                "state": base_state(run.state),
+                "order_number": run.order_number,
+                "occurred_at": occurred_at.isoformat(),
+                "order": record.view,
+            }
+            if (delivery_id := delivery_of(run.state)) is not None:
+                document["delivery_id"] = delivery_id  # DELIVERY runs once per delivery: which one
+            body = _json(document)
             headers = {"Content-Type": "application/json", EVENT_ID_HEADER: run.run_id}
             if config.secret is not None:
                 headers[SIGNATURE_HEADER] = sign(config.secret.get_secret_value(), body, int(time.time()))

@@ -60,7 +60,8 @@ class ProjectionActivities:
                 short = stock.reserve(session, wanted, commit=False)  # first: a shortage rolls the session back
                 if short:
                     skus = ", ".join(line.sku for line in wanted.lines if line.line_id in short)
-                    return ReservedCommit(reserved=False, detail=f"not enough stock at {wanted.location_id}: {skus}")
+                    detail = f"not enough stock at {wanted.location_id}: {skus}"
+                    return ReservedCommit(reserved=False, detail=detail, short_at=wanted.location_id)
             policy = self._write(session, request.transition, documents)
             session.commit()
         return ReservedCommit(reserved=True, policy=policy)

@@ -19,6 +19,7 @@ class Product(BaseModel):
     size: str
     colour: str
     price: Money
+    electronic: bool = Field(default=False, description="Delivered without packing (a download, a gift code)")
 
 
 class Store(BaseModel):
@@ -79,6 +80,7 @@ class ReservationOutcome(BaseModel):
     reserved: bool
     short_lines: list[str] = Field(default_factory=list)
     detail: str = ""
+    location_id: str | None = None  # short: the location that was
 
 
 class ResizeReservations(BaseModel):

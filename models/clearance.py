@@ -88,6 +88,8 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
     """Stock reserved at the store: the order goes to it (placed for home delivery: to its location, to dispatch).
     Short: the order is held for Head Office."""
     if not outcome.reserved:
+        if stock_waits.delivery_backordered(state, outcome, now):
+            return Effects(send_to_store=True)  # the rest of the order goes out without it
         if stock_waits.backordered(state, outcome.detail, now):
             return Effects()
         if state.status == OrderStatus.on_hold:
@@ -108,6 +110,10 @@ def after_reservation(state: OrderState, outcome: ReservationOutcome, now: datet
         # Placed for home delivery: its location ships it, and reports packed, shipped and delivered.
         journey.transition(state, OrderStatus.awaiting_dispatch, now, journey.SYSTEM, "sent_for_dispatch")
         effects.tell_store("delivery_created")
+        if delivery_stages.electronic_only(state, delivery_stages.own_line_ids(state)):
+            # Nothing to pack: ready to ship at once, without a packed stage or its not_packed clock.
+            detail = "electronic items: no packing"
+            journey.transition(state, OrderStatus.ready_to_ship, now, journey.SYSTEM, "ready_to_ship", detail)
     else:
         journey.transition(state, OrderStatus.awaiting_acknowledgement, now, journey.SYSTEM, "sent_to_store")
         effects.tell_store("order_created")

@@ -39,4 +39,5 @@ def on_deadline(state: OrderState, policy: SlaPolicy, now: datetime) -> Effects:
     operations.reauthorise_due(state, now)
     operations.recheck_due(state, now)
     effects.send_to_store = stock_waits.on_deadline(state, now)  # a backorder tries its reservation again
+    stock_waits.close_delivery_windows(state, now)  # a backordered delivery's tries are the workflow's
     return effects

@@ -62,6 +62,12 @@ class Delivery(BaseModel):
     # A further delivery's own stage and since when (the first delivery's is read from the order's status).
     status: DeliveryStatus | None = None
     status_since: datetime | None = None
+    # Locations that could not fulfil it after Baton sourced it there (models/resourcing.py): not chosen again.
+    rejected_by: list[str] = Field(default_factory=list)
+    # Backordered on its own (models/stock_waits.py): when its reservation was last tried.
+    backorder_tried_at: datetime | None = None
+    # A preorder of its own: reserved on this date (models/stock_waits.py), the rest of the order going ahead.
+    release_at: datetime | None = None
 
     @property
     def is_done(self) -> bool:
@@ -78,6 +84,7 @@ class LineGroup:
 
     fulfilment: Fulfilment
     line_indexes: list[int] = field(default_factory=list)
+    release_at: datetime | None = None  # its lines are preordered on their own (a further delivery)
 
     @property
     def method(self) -> DeliveryMethod:
@@ -94,17 +101,24 @@ class LineGroup:
         return self.method is DeliveryMethod.home_delivery and self.fulfilment.location_id is None
 
 
-def _key(fulfilment: Fulfilment) -> str:
-    return fulfilment.model_dump_json()
+def _key(fulfilment: Fulfilment, release_at: datetime | None) -> str:
+    return fulfilment.model_dump_json() + (release_at.isoformat() if release_at else "")
 
 
 def group_lines(order: PlaceOrder) -> list[LineGroup]:
-    """The order's lines grouped by their fulfilment (a line's own, else the order's), in order of first line."""
+    """The order's lines grouped by their fulfilment (a line's own, else the order's) and own release date, in order
+    of first line."""
     groups: dict[str, LineGroup] = {}
     for index, line in enumerate(order.lines):
         fulfilment = line.fulfilled_by(order.fulfilment)
-        groups.setdefault(_key(fulfilment), LineGroup(fulfilment)).line_indexes.append(index)
+        key = _key(fulfilment, line.release_at)
+        groups.setdefault(key, LineGroup(fulfilment, release_at=line.release_at)).line_indexes.append(index)
     return list(groups.values())
+
+
+def own_group_first(groups: list[LineGroup]) -> list[tuple[int, LineGroup]]:
+    """The groups by index, the order's own journey first (the collection, if any; else the first in line order)."""
+    return sorted(enumerate(groups), key=lambda item: item[1].method is not DeliveryMethod.click_and_collect)
 
 
 def line_id(index: int) -> str:
@@ -125,12 +139,12 @@ def build(groups: list[LineGroup], sourced: dict[int, SourcingDecision]) -> list
                 address=group.fulfilment.address,
                 line_ids=line_ids,
                 sourcing=decision,
+                release_at=group.release_at,
             )
         )
 
     # The collection (if any) first: it is the order's own journey; the rest follow in line order.
-    ordered = sorted(enumerate(groups), key=lambda item: item[1].method is not DeliveryMethod.click_and_collect)
-    for index, group in ordered:
+    for index, group in own_group_first(groups):
         decision = sourced.get(index)
         if decision is None:
             add(group, group.location_id, [line_id(i) for i in group.line_indexes], None)

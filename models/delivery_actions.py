@@ -17,7 +17,13 @@ from models.order import LineFulfilment, OrderState, OrderStatus
 
 # A delivery may move until it leaves its location.
 MOVABLE = frozenset(
-    {DeliveryStatus.placed, DeliveryStatus.allocated, DeliveryStatus.ready_to_ship, DeliveryStatus.rejected}
+    {
+        DeliveryStatus.placed,
+        DeliveryStatus.allocated,
+        DeliveryStatus.ready_to_ship,
+        DeliveryStatus.rejected,
+        DeliveryStatus.backordered,
+    }
 )
 
 
@@ -65,7 +71,7 @@ def apply_move_delivery(state: OrderState, command: MoveDelivery, now: datetime)
     record(state, now, command, "delivery_moved", f"{delivery.delivery_id} {how}: {old} → {command.location_id}")
     effects = Effects()
     if delivery.status is not DeliveryStatus.placed:
-        delivery.status, delivery.status_since = DeliveryStatus.allocated, now
+        delivery.status, delivery.status_since = delivery_stages.first_stage(state, delivery), now
         effects.release({line_id: 0 for line_id in delivery.line_ids}, old)
         effects.tell_store("delivery_cancelled", old).tell_store("delivery_created", command.location_id)
     journey.settle_alerts(state, now)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models.catalogue import LocationKind, Store
-from models.deliveries import DeliveryMethod, LineGroup, group_lines
+from models.deliveries import DeliveryMethod, LineGroup, group_lines, own_group_first
 from models.placing import Channel, PlaceOrder
 from models.store_link import LinkState, click_and_collect_refusal
 
@@ -46,6 +46,15 @@ def fulfilment_problems(order: PlaceOrder) -> list[FieldProblem]:
     for field, waits in (("release_at", order.release_at), ("backorder_for", order.backorder_for)):
         if at_till and waits is not None:
             problems.append(FieldProblem(field, "a direct sale is handed over at once: it cannot wait for stock"))
+    own = own_group_first(groups)[0][1]
+    for index, line in enumerate(order.lines):
+        if line.release_at is None:
+            continue
+        field = f"lines[{index}].release_at"
+        if line.fulfilled_by(order.fulfilment).method != DeliveryMethod.home_delivery:
+            problems.append(FieldProblem(field, "only a home delivery's lines are preordered on their own"))
+        elif index in own.line_indexes:
+            problems.append(FieldProblem(field, "the order's own delivery waits with the order: give its release_at"))
     collections = [g for g in groups if g.method is DeliveryMethod.click_and_collect]
     if not problems and len(groups) > 1 and any(g.method is DeliveryMethod.direct_sale for g in groups):
         problems.append(FieldProblem("lines", "a direct sale is the whole order: every line handed over at the till"))

@@ -11,6 +11,7 @@ The order's status follows: while its own journey runs, the order's status is th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from models import journey, settlement, sla
@@ -30,6 +31,8 @@ _EXPECTED = {
     StoreEventType.shipped: {DeliveryStatus.allocated, DeliveryStatus.ready_to_ship},
     StoreEventType.delivered: {DeliveryStatus.shipped},
 }
+# A preorder of its own whose stock is not reserved yet: its preorder_not_reserved clock runs from its release date.
+UNRESERVED_PREORDER = frozenset({DeliveryStatus.awaiting_release, DeliveryStatus.backordered})
 # The order's own journey is done, a further delivery is not.
 PARTIAL = frozenset({OrderStatus.partially_collected, OrderStatus.partially_shipped})
 
@@ -92,11 +95,31 @@ def add_delivery(
     return delivery
 
 
+def electronic_only(state: OrderState, line_ids: Iterable[str]) -> bool:
+    """Lines of only electronic items (the catalogue's flag): nothing to pack, so no packing stage and no not_packed
+    clock; the delivery is ready to ship as soon as its stock is reserved."""
+    lines = [line for line in state.lines if line.line_id in set(line_ids) and line.quantity]
+    return bool(lines) and all(line.electronic for line in lines)
+
+
+def first_stage(state: OrderState, delivery: Delivery) -> DeliveryStatus:
+    """Where a delivery starts at its location once its stock is reserved there."""
+    electronic = electronic_only(state, delivery.line_ids)
+    return DeliveryStatus.ready_to_ship if electronic else DeliveryStatus.allocated
+
+
 def allocate(state: OrderState, now: datetime, effects: Effects) -> None:
-    """Stock reserved: each further delivery's location is told to pack and ship it."""
+    """Stock reserved: each further delivery's location is told to pack and ship it (only to ship it, when it holds
+    only electronic items)."""
     for delivery in further(state):
         if delivery.status is DeliveryStatus.placed:
-            _stage(state, delivery, DeliveryStatus.allocated, now, journey.SYSTEM, f"at {delivery.location_id}")
+            at = f"at {delivery.location_id}"
+            if electronic_only(state, delivery.line_ids):
+                delivery.status, delivery.status_since = DeliveryStatus.ready_to_ship, now
+                detail = f"{delivery.delivery_id}: {at}, electronic items: no packing"
+                journey.record(state, now, journey.SYSTEM, "delivery_allocated", detail)
+            else:
+                _stage(state, delivery, DeliveryStatus.allocated, now, journey.SYSTEM, at)
             effects.tell_store("delivery_created", delivery.location_id)
 
 
@@ -179,7 +202,9 @@ def cancel(state: OrderState, now: datetime, actor: str) -> None:
 # ---- SLA clocks of further deliveries: the same durations as the order's own home delivery ---------------------
 
 _CLOCKS = {
-    cause: alert for alert, cause in journey.DELIVERY_ALERT_CAUSE.items() if alert is not AlertType.delivery_rejected
+    cause: alert
+    for alert, cause in journey.DELIVERY_ALERT_CAUSE.items()
+    if alert not in (AlertType.delivery_rejected, AlertType.stock_shortage)  # raised at once, not by a clock
 }
 
 
@@ -187,17 +212,21 @@ def running_deadlines(state: OrderState, policy: SlaPolicy) -> list[tuple[Delive
     """Each further delivery's running clock (allocated: not_packed, ready_to_ship: not_shipped, shipped:
     not_delivered), unless already breached in this stage."""
     running: list[tuple[Delivery, AlertType, datetime]] = []
+    if state.status is OrderStatus.cancelled:
+        return running
     for delivery in further(state):
-        alert_type = _CLOCKS.get(delivery.status) if delivery.status is not None else None
-        since = delivery.status_since
-        if alert_type is None or since is None or state.status is OrderStatus.cancelled:
-            continue
-        raised = any(
-            a.delivery_id == delivery.delivery_id and a.type is alert_type and a.raised_at >= since
-            for a in state.alerts
-        )
-        if not raised:
-            running.append((delivery, alert_type, sla.after(since, getattr(policy, alert_type.value))))
+        clocks = [(_CLOCKS.get(delivery.status) if delivery.status is not None else None, delivery.status_since)]
+        if delivery.release_at is not None and delivery.status in UNRESERVED_PREORDER:
+            clocks.append((AlertType.preorder_not_reserved, delivery.release_at))  # counted from its release date
+        for alert_type, since in clocks:
+            if alert_type is None or since is None:
+                continue
+            raised = any(
+                a.delivery_id == delivery.delivery_id and a.type is alert_type and a.raised_at >= since
+                for a in state.alerts
+            )
+            if not raised:
+                running.append((delivery, alert_type, sla.after(since, getattr(policy, alert_type.value))))
     return running
 
 

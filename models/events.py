@@ -51,6 +51,8 @@ class OrderEvent(BaseModel):
     actor: str
     detail: str = ""
     order: OrderEventSummary
+    # The delivery a handover or a delivery's stage is about (D1 is the order's own journey); None otherwise.
+    delivery_id: str | None = None
 
 
 # Head Office changes that subscribers hear about as `updated`.
@@ -112,6 +114,20 @@ def event_types_for(entry: HistoryEntry, state: OrderState) -> list[OrderEventTy
     return types
 
 
+# The order's own journey handing over or moving on: its first delivery. A further delivery's stage entry names
+# the delivery first in its detail ("D2: DPD tracking …", models/delivery_stages.py).
+_OWN_STAGES = frozenset({"collected", "sold", "dispatched", "packed", "shipped", "delivered"})
+
+
+def _delivery_of(entry: HistoryEntry, state: OrderState) -> str | None:
+    if entry.action.startswith("delivery_"):
+        named = entry.detail.split(":", 1)[0]
+        return named if any(d.delivery_id == named for d in state.deliveries) else None
+    if entry.action in _OWN_STAGES:
+        return state.deliveries[0].delivery_id if state.deliveries else "D1"
+    return None
+
+
 def pending_events(state: OrderState) -> list[OrderEvent]:
     """Events from the history entries not yet published, numbered on from the last published event."""
     entries = state.history[state.published_history :]
@@ -132,6 +148,7 @@ def pending_events(state: OrderState) -> list[OrderEvent]:
                     actor=entry.actor,
                     detail=entry.detail,
                     order=summary,
+                    delivery_id=_delivery_of(entry, state),
                 )
             )
     return events

@@ -4,8 +4,10 @@ Export-eligibility states are milestones for exports, apart from the order's sta
 export API). Built in:
 
 - INITPAID  payment is confirmed for the order (the initial payment confirmation)
-- DELIVERY  a delivery or collection completed (the customer collected, or the dispatch location shipped it: once,
-            when it is shipped, or dispatched in one step)
+- DELIVERY  a delivery or collection completed (the customer collected, or the dispatch location shipped it: once
+            per delivery, when it is shipped, or dispatched in one step). The order's own journey (D1) reaches
+            `DELIVERY`; each further delivery reaches it scoped to itself, `DELIVERY@D2`, so an exporter bound to
+            DELIVERY runs once per delivery. A state a scoped run sets is scoped the same way.
 - CANCELLED the whole order was cancelled
 - RETURNED  everything the customer received has come back (returns received at their location). A refund
             alone (goodwill, a price match) is not a return
@@ -110,13 +112,38 @@ class ExportProgress(BaseModel):
     completed: bool = False
 
 
+# The order's own journey: its DELIVERY state is unscoped (so orders without further deliveries export as before).
+OWN_DELIVERY = "D1"
+
+
+def scoped(state: str, delivery_id: str | None) -> str:
+    """The key a state is reached under: per further delivery (`DELIVERY@D2`), else the state itself."""
+    return state if delivery_id in (None, OWN_DELIVERY) else f"{state}@{delivery_id}"
+
+
+def base_state(key: str) -> str:
+    """The state an exporter is bound to, of a key `scoped` made."""
+    return key.split("@", 1)[0]
+
+
+def scope_of(key: str) -> str | None:
+    """The further delivery a key is scoped to, or None."""
+    return key.split("@", 1)[1] if "@" in key else None
+
+
+def delivery_of(key: str) -> str | None:
+    """The delivery a DELIVERY key is about (the order's own journey when unscoped); None for other states."""
+    return scope_of(key) or (OWN_DELIVERY if key == DELIVERY else None)
+
+
 def reach_states(progress: ExportProgress, event: OrderEvent) -> list[str]:
-    """The built-in states this event reaches for the first time, recorded in `progress`."""
+    """The built-in states this event reaches for the first time, recorded in `progress` (DELIVERY once per
+    delivery: see `scoped`)."""
     candidates: list[str] = []
     if event.type is OrderEventType.payment_confirmed:
         candidates.append(INITPAID)
     elif event.type in (OrderEventType.collected, OrderEventType.dispatched, OrderEventType.shipped):
-        candidates.append(DELIVERY)
+        candidates.append(scoped(DELIVERY, event.delivery_id))
     elif event.type is OrderEventType.cancelled:
         candidates.append(CANCELLED)
     elif event.type is OrderEventType.returned:
@@ -137,4 +164,5 @@ def reach(progress: ExportProgress, state: str) -> bool:
 
 
 def exporters_on(state: str, exporters: list[ExporterRef]) -> list[ExporterRef]:
-    return [exporter for exporter in exporters if exporter.on_state == state]
+    """The exporters bound to a state (or to the state a scoped key is of)."""
+    return [exporter for exporter in exporters if exporter.on_state == base_state(state)]

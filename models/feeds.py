@@ -33,6 +33,9 @@ class ProductItem(_Strict):
     size: Line = Field(default="", max_length=16)
     colour: Line = Field(default="", max_length=32)
     price: Money
+    electronic: bool | None = Field(
+        default=None, description="Delivered without packing (a download, a gift code); left out: unchanged"
+    )
 
 
 class ProductFeed(_Strict):
@@ -89,9 +92,15 @@ def movement_problem(movement: StockMovement) -> str | None:
 CSV_COLUMNS = ("sku", "style", "name", "size", "colour", "price", "currency")
 
 
+def _flag(cell: str | None) -> bool | None:
+    """An optional yes/no column: empty or absent leaves the product as it is."""
+    text = (cell or "").strip().lower()
+    return None if not text else text in ("1", "true", "yes", "y")
+
+
 def products_from_csv(text: str) -> list[ProductItem]:
-    """A price list as CSV with a header row (sku, style, name, size, colour, price in minor units, currency);
-    FeedError naming the line and column of the first bad cell."""
+    """A price list as CSV with a header row (sku, style, name, size, colour, price in minor units, currency; and
+    optionally electronic, yes/no); FeedError naming the line and column of the first bad cell."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -112,6 +121,7 @@ def products_from_csv(text: str) -> list[ProductItem]:
                     size=(row.get("size") or "").strip(),
                     colour=(row.get("colour") or "").strip(),
                     price=Money(amount=int(price), currency=(row.get("currency") or "").strip()),
+                    electronic=_flag(row.get("electronic")),
                 )
             )
         except ValidationError as error:

@@ -148,6 +148,7 @@ _ALERT_CAUSE_STATUS = {
     AlertType.not_packed: OrderStatus.awaiting_dispatch,
     AlertType.not_shipped: OrderStatus.ready_to_ship,
     AlertType.not_delivered: OrderStatus.shipped,
+    AlertType.backorder_overdue: OrderStatus.backordered,
 }
 
 
@@ -241,6 +242,8 @@ def settle_alerts(state: OrderState, now: datetime) -> None:
             resolved = False  # cleared when Head Office answers the request (models/requests.py)
         elif alert.type is AlertType.stuck:
             resolved = True  # the order moved: whatever it was stuck on has let go (the sweep looks again)
+        elif alert.type is AlertType.preorder_not_reserved:
+            resolved = not state.preorder_unreserved
         elif alert.type is AlertType.stock_count_short:
             # The store found the goods after all (picked them), or Head Office moved the order on.
             resolved = state.status in (OrderStatus.ready_for_collection, OrderStatus.collected)
@@ -257,11 +260,15 @@ DELIVERY_ALERT_CAUSE = {
     AlertType.not_shipped: DeliveryStatus.ready_to_ship,
     AlertType.not_delivered: DeliveryStatus.shipped,
     AlertType.delivery_rejected: DeliveryStatus.rejected,
+    AlertType.backorder_overdue: DeliveryStatus.backordered,
+    AlertType.stock_shortage: DeliveryStatus.backordered,  # its backorder window closed (models/stock_waits.py)
 }
 
 
 def _delivery_cause_gone(state: OrderState, alert: Alert) -> bool:
     delivery = next((d for d in state.deliveries if d.delivery_id == alert.delivery_id), None)
+    if alert.type is AlertType.preorder_not_reserved:  # a preorder of its own, released and still not reserved
+        return delivery is None or delivery.status not in (DeliveryStatus.awaiting_release, DeliveryStatus.backordered)
     return delivery is None or delivery.status is not DELIVERY_ALERT_CAUSE.get(alert.type)
 
 

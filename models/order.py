@@ -53,6 +53,16 @@ class OrderStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({OrderStatus.completed, OrderStatus.cancelled})
+# Statuses in which an order's stock is not reserved yet (before it is sent out).
+_NOT_YET_RESERVED = frozenset(
+    {
+        OrderStatus.received,
+        OrderStatus.awaiting_approval,
+        OrderStatus.awaiting_payment,
+        OrderStatus.awaiting_release,
+        OrderStatus.backordered,
+    }
+)
 
 
 class AlertType(StrEnum):
@@ -68,6 +78,8 @@ class AlertType(StrEnum):
     not_delivered = "not_delivered"  # home delivery: shipped, not reported delivered in time
     awaiting_approval = "awaiting_approval"  # SLA: Head Office has not approved or rejected in time
     awaiting_payment = "awaiting_payment"  # SLA: an offline payment was not confirmed in time
+    backorder_overdue = "backorder_overdue"  # SLA: backordered, not replenished in time (it keeps waiting)
+    preorder_not_reserved = "preorder_not_reserved"  # SLA: past its release date, its stock still not reserved
     # Exceptions raised the moment they happen.
     stock_shortage = "stock_shortage"
     short_pick = "short_pick"
@@ -130,6 +142,7 @@ class OrderLine(BaseModel):
     fulfilment: LineFulfilment = LineFulfilment.click_and_collect
     cancelled_quantity: int = 0
     replaced_by: str | None = None
+    electronic: bool = False  # delivered without packing (the catalogue's flag when placed)
 
     @property
     def total(self) -> Money:
@@ -258,6 +271,8 @@ class OrderState(BaseModel):
     backorder_for: timedelta | None = None  # short when sent out: wait this long for replenishment
     backorder_until: datetime | None = None
     backorder_tried_at: datetime | None = None
+    # The backorder and preorder SLA clocks run (orders started before they existed never ran their timers).
+    waits_have_clocks: bool = False
     store_update_pending_since: datetime | None = None
     # Internal counters: they number what the order creates, so every id is deterministic on replay.
     money_operations: int = 0  # gateway operations: order-<n>:<kind>:<seq>
@@ -277,6 +292,15 @@ class OrderState(BaseModel):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def preorder_unreserved(self) -> bool:
+        """A preorder whose stock is not reserved yet: still before (or just at) its release, backordered, or held
+        short of stock."""
+        if self.release_at is None:
+            return False
+        short = self.status is OrderStatus.on_hold and self.hold_reason is HoldReason.stock_shortage
+        return short or self.status in _NOT_YET_RESERVED
 
     def line(self, line_id: str) -> OrderLine | None:
         return next((line for line in self.lines if line.line_id == line_id), None)

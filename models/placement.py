@@ -221,7 +221,9 @@ def new_order(
     assert all(d.location_id for d in deliveries), "placement sources every delivery before the order is born"
     assert delivery.location_id is not None
     for further in deliveries[1:]:
-        further.status, further.status_since = DeliveryStatus.placed, now
+        waits = further.release_at is not None and further.release_at > now  # a preorder of its own
+        further.status = DeliveryStatus.awaiting_release if waits else DeliveryStatus.placed
+        further.status_since = now
     shipped = {line for d in deliveries if d.method is DeliveryMethod.home_delivery for line in d.line_ids}
     state = OrderState(
         order_number=order_number,
@@ -245,6 +247,7 @@ def new_order(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 fulfilment=LineFulfilment.home_delivery if f"L{index}" in shipped else LineFulfilment.click_and_collect,
+                electronic=products[line.sku].electronic,
             )
             for index, line in enumerate(order.lines, start=1)
         ],

@@ -66,6 +66,10 @@ class LineRequest(_Strict):
     quantity: int = Field(ge=1, le=999)
     unit_price: Money
     fulfilment: Fulfilment | None = Field(default=None, description="This line's own fulfilment (else the order's)")
+    release_at: AwareDatetime | None = Field(
+        default=None,
+        description="A preorder line of a further home delivery: that delivery alone is reserved on this date",
+    )
 
     def fulfilled_by(self, default: Fulfilment) -> Fulfilment:
         return self.fulfilment or default

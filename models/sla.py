@@ -27,6 +27,8 @@ SLA_ALERTS = (
     AlertType.not_packed,
     AlertType.not_shipped,
     AlertType.not_delivered,
+    AlertType.backorder_overdue,
+    AlertType.preorder_not_reserved,
 )
 
 # Which status runs which SLA clock (not_updated runs on its own flag, see `_clock_start`).
@@ -40,8 +42,11 @@ CLOCK_STATUS = {
     AlertType.not_packed: OrderStatus.awaiting_dispatch,
     AlertType.not_shipped: OrderStatus.ready_to_ship,
     AlertType.not_delivered: OrderStatus.shipped,
+    AlertType.backorder_overdue: OrderStatus.backordered,
 }
 
+# The clocks of orders waiting for stock (models/stock_waits.py): a preorder's runs from its release date.
+WAIT_CLOCKS = frozenset({AlertType.backorder_overdue, AlertType.preorder_not_reserved})
 
 CLOCKS = (*(alert.value for alert in SLA_ALERTS), "collection_expiry")
 OpenTimeClock = Literal[
@@ -80,6 +85,9 @@ class SlaPolicy(BaseModel):
     not_packed: SlaDuration = timedelta(days=1)
     not_shipped: SlaDuration = timedelta(hours=12)
     not_delivered: SlaDuration = timedelta(days=5)
+    # A backorder waiting for replenishment, and a preorder past its release date with its stock still not reserved.
+    backorder_overdue: SlaDuration = timedelta(days=3)
+    preorder_not_reserved: SlaDuration = timedelta(days=1)
     # How long a completed or cancelled order's workflow stays open once settled (models/closing.py): long enough
     # for a store webhook or Head Office action racing the completion to find it; later refunds run on their own.
     close_after: SlaDuration = timedelta(hours=1)
@@ -107,6 +115,8 @@ class SlaOverrides(BaseModel):
     not_packed: SlaDuration | None = None
     not_shipped: SlaDuration | None = None
     not_delivered: SlaDuration | None = None
+    backorder_overdue: SlaDuration | None = None
+    preorder_not_reserved: SlaDuration | None = None
     calendar: LocationCalendar | None = None
 
 
@@ -152,6 +162,10 @@ def due(policy: SlaPolicy, clock: str, since: datetime) -> datetime:
 
 
 def _clock_start(state: OrderState, alert_type: AlertType) -> datetime | None:
+    if alert_type in WAIT_CLOCKS and not state.waits_have_clocks:
+        return None  # an order started before these clocks: no timer its history never had
+    if alert_type is AlertType.preorder_not_reserved:
+        return state.release_at if state.preorder_unreserved else None
     if alert_type is AlertType.not_updated:
         return state.store_update_pending_since
     if alert_type is AlertType.transfer_not_received:

@@ -163,4 +163,5 @@ class ReservedTransition(BaseModel):
 class ReservedCommit(BaseModel):
     reserved: bool
     detail: str = ""  # why not: which SKUs the store is short of
+    short_at: str | None = None  # why not: the location short of them
     policy: SlaPolicy | None = None  # the store's SLA policy, when committed

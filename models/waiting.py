@@ -26,6 +26,7 @@ _WAITS_ON = {
     OrderStatus.awaiting_dispatch: "the dispatch location to ship it",
     OrderStatus.ready_for_collection: "the customer to collect it",
     OrderStatus.collected: "the payment to be settled",
+    OrderStatus.backordered: "replenishment of the stock it is short of",
 }
 SOON = 0.25  # amber once less than this share of the SLA is left
 SOON_AT_MOST = timedelta(minutes=30)  # ... or less than this, whichever comes first

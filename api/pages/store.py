@@ -72,7 +72,7 @@ _DONE_WORDS = {
     StoreEventType.packed: "packed",
     StoreEventType.shipped: "shipped",
     StoreEventType.delivered: "delivered",
-    StoreEventType.rejected: "rejected: Head Office sources it elsewhere",
+    StoreEventType.rejected: "rejected: it is sourced elsewhere",
 }
 
 

@@ -69,6 +69,7 @@ def _product(row: ProductRow) -> Product:
         size=row.size,
         colour=row.colour,
         price=Money(amount=row.price_amount, currency=row.currency),
+        electronic=row.electronic,
     )
 
 

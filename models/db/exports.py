@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from models.db.engine import dialect_insert
 from models.db.tables import OrderExportRow, OrderExportStateRow
-from models.exporting import ExporterRef, ExportProgress, exporters_on
+from models.exporting import ExporterRef, ExportProgress, exporters_on, scope_of, scoped
 from models.outbound import export_run_id
 
 # Recorded beside the states: the order completed, so a later refund is a return (models/exporting.py). Never a
@@ -49,7 +49,8 @@ def reach(
 def queue_runs(
     session: Session, order_number: str, state: str, exporters: list[ExporterRef], now: datetime
 ) -> list[str]:
-    """Queue a run of each exporter bound to `state`, once per order; returns the run ids queued."""
+    """Queue a run of each exporter bound to `state` (a key, maybe scoped to a delivery), once per order and key;
+    returns the run ids queued."""
     queued = []
     for exporter in exporters_on(state, exporters):
         run_id = export_run_id(order_number, exporter.name, state)
@@ -131,8 +132,9 @@ def finish_run(
         source = export_state(session, row.order_number, row.state)
         occurred_at = source.occurred_at if source else now
         snapshot = source.snapshot if source else None
-        if reach(session, row.order_number, row.sets_state, occurred_at, snapshot, now):
-            queued = queue_runs(session, row.order_number, row.sets_state, exporters, now)
+        sets = scoped(row.sets_state, scope_of(row.state))  # a chain run for one delivery stays with it
+        if reach(session, row.order_number, sets, occurred_at, snapshot, now):
+            queued = queue_runs(session, row.order_number, sets, exporters, now)
     session.commit()
     return queued
 

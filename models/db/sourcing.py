@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from models.calendar import LocationCalendar, minutes_until_open
 from models.catalogue import LocationKind
 from models.db.policies import get_sla_policy
-from models.db.tables import LocationRow, StockLevelRow, StoreLinkRow
+from models.db.tables import LocationRow, StockLevelRow, StockReservationRow, StoreLinkRow
 from models.sourcing import Candidate
 from models.store_link import LinkState
 
@@ -41,6 +41,25 @@ def candidates(session: Session, skus: set[str], now: datetime | None = None) ->
         if candidate is not None:
             candidate.available[level.sku] = max(0, level.on_hand - level.reserved)
     return list(found.values())
+
+
+def count_own_reservations(
+    session: Session, candidates: list[Candidate], order_number: str, line_ids: set[str]
+) -> None:
+    """Count these lines' own reservations as available where they are held: sourcing a delivery again after its
+    stock was reserved (a retried attempt) then chooses the same location, where reserving again changes nothing."""
+    by_id = {candidate.location_id: candidate for candidate in candidates}
+    rows = session.exec(
+        select(StockReservationRow).where(
+            StockReservationRow.order_number == order_number,
+            col(StockReservationRow.line_id).in_(sorted(line_ids)),
+            StockReservationRow.status == "reserved",
+        )
+    )
+    for row in rows:
+        candidate = by_id.get(row.location_id)
+        if candidate is not None:
+            candidate.available[row.sku] = candidate.available.get(row.sku, 0) + row.quantity
 
 
 def _opens_in(overrides: dict[str, Any], global_calendar: LocationCalendar | None, now: datetime) -> int | None:

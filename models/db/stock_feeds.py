@@ -40,6 +40,8 @@ def upsert_products(
             updated += 1
         row.style, row.name, row.size, row.colour = item.style, item.name, item.size, item.colour
         row.price_amount, row.currency = item.price.amount, item.price.currency
+        if item.electronic is not None:
+            row.electronic = item.electronic
         session.add(row)
     outcome = {"message_id": message_id, "created": created, "updated": updated}
     stock_ledger.remember(session, message_id, "products", actor, outcome, now)

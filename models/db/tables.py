@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db.types import utc_column
@@ -36,6 +36,8 @@ class ProductRow(SQLModel, table=True):
     colour: str = Field(max_length=32)
     price_amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
+    # Delivered without packing (a download, a gift code): models/delivery_stages.py `electronic_only`.
+    electronic: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class StockLevelRow(SQLModel, table=True):

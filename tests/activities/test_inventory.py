@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
 from activities.inventory import InventoryActivities
 from models.catalogue import CommitStock, LineReservation, ReserveStock, ResizeReservations
 from models.db.tables import StockLevelRow, StockReservationRow
+from models.resourcing import ResourceDelivery
+from models.sourcing import LineToSource
 from tests.support import JEANS, TEE
 
 
@@ -73,3 +76,22 @@ def test_release_all_returns_stock(db):
     inventory.resize_reservations(ResizeReservations(order_number="T4", targets={"L1": 0}))
     inventory.resize_reservations(ResizeReservations(order_number="T4", targets={"L1": 0}))
     assert _level(db, TEE) == (10, 0)
+
+
+def test_resource_delivery_twice_chooses_the_same_location_and_reserves_once(db):
+    """A retried re-sourcing (its first attempt committed) counts the delivery's own reservation as available where
+    it is held: the same location is chosen and nothing more is reserved."""
+    inventory = InventoryActivities(db)
+    request = ResourceDelivery(
+        order_number="T9",
+        delivery_id="D2",
+        lines=[LineToSource(line_id="L2", sku=JEANS, quantity=10)],  # all of a store's JEANS: one store only
+        excluded=["W001", "S001"],
+        at=datetime.now(UTC),
+    )
+    first = inventory.resource_delivery(request)
+    again = inventory.resource_delivery(request)
+    assert first.reserved and again.reserved
+    assert first.decision.assignments == again.decision.assignments
+    (location,) = first.decision.assignments
+    assert _level(db, JEANS, location) == (10, 10)

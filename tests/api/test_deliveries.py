@@ -200,13 +200,14 @@ async def test_a_direct_sale_completes_at_once(stack):
 
 
 async def test_a_delivery_rejected_by_its_location_is_re_sourced(stack):
-    """The warehouse picks short and rejects D2: an alert names it; Head Office re-sources it (sourcing chooses the
-    nearest other location with stock), the stock moves with it and the new location ships it."""
+    """The warehouse named at placement picks short and rejects D2: an alert names it (Baton re-sources only what it
+    sourced itself, tests/api/test_delivery_resourcing.py); Head Office re-sources it (sourcing chooses the nearest
+    other location with stock), the stock moves with it and the new location ships it."""
     settings = {"strategy": "nearest_store", "distances_km": {"NN": {"W001": 3, "S002": 40, "S003": 90}}}
     assert (await stack.http.put("/settings/sourcing", json=settings, headers=HO)).status_code == 200
     body = home_delivery()
     body["fulfilment"] = {"method": "click_and_collect", "store_id": "S001"}
-    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS}
+    body["lines"][1]["fulfilment"] = {"method": "home_delivery", "address": ADDRESS, "location_id": "W001"}
     number = await place(stack.http, body)
     view = await settled(stack.http, number)
     assert view["deliveries"][1]["location_id"] == "W001"

@@ -16,9 +16,12 @@ from models.exporting import (
     ExporterConfig,
     ExportProgress,
     chain_problem,
+    delivery_of,
     exporters_on,
     reach,
     reach_states,
+    scope_of,
+    scoped,
 )
 from models.money import Money
 from models.order import OrderStatus
@@ -140,3 +143,18 @@ def test_settings_refuse_a_cycle_from_the_environment(monkeypatch):
         Settings()
     monkeypatch.setenv("BATON_EXPORTERS", json.dumps(exporters[:1]))
     assert [e.name for e in Settings().exporters] == ["a"]
+
+
+def test_delivery_is_reached_once_per_delivery_and_a_chain_stays_with_it():
+    progress = ExportProgress()
+    own, d2, d2_again = _event(E.shipped, 1), _event(E.shipped, 2), _event(E.shipped, 3)
+    d2.delivery_id = d2_again.delivery_id = "D2"
+    own.delivery_id = "D1"
+    assert [reach_states(progress, e) for e in (own, d2, d2_again)] == [[DELIVERY], ["DELIVERY@D2"], []]
+    refs = [_exporter("wms", DELIVERY, "WMS_DONE").ref()]
+    assert [e.name for e in exporters_on("DELIVERY@D2", refs)] == ["wms"]
+    assert (scoped("WMS_DONE", scope_of("DELIVERY@D2")), delivery_of("DELIVERY"), delivery_of(INITPAID)) == (
+        "WMS_DONE@D2",
+        "D1",
+        None,
+    )

@@ -95,6 +95,7 @@ STATUS_ALERTS = [
     (AlertType.not_packed, S.awaiting_dispatch, S.ready_to_ship),
     (AlertType.not_shipped, S.ready_to_ship, S.shipped),
     (AlertType.not_delivered, S.shipped, S.completed),
+    (AlertType.backorder_overdue, S.backordered, S.awaiting_acknowledgement),
 ]
 CAUSE = {alert: status for alert, status, _next in STATUS_ALERTS}
 # Raised and cleared by a customer request's workflow (models/requests.py), whatever the status.
@@ -445,6 +446,8 @@ def _assert_alerts_settled(state: OrderState) -> None:
             assert state.status not in (S.ready_for_collection, S.collected)  # the store found the goods
         elif alert.type is AlertType.delivery_rejected:
             assert any(d.status == "rejected" for d in state.deliveries)
+        elif alert.type is AlertType.preorder_not_reserved:
+            assert state.preorder_unreserved
         else:
             assert state.status is CAUSE[alert.type]
 
@@ -494,6 +497,8 @@ def test_transitions_never_leave_allowed_transitions(attempts: list[tuple[str, o
                 cause_present = True
             elif arg is AlertType.stock_count_short:  # a count while the order holds stock (test_feed_rules.py)
                 cause_present = state.status not in (S.ready_for_collection, S.collected)
+            elif arg is AlertType.preorder_not_reserved:  # a preorder's clock (tests/models/test_stock_waits.py)
+                cause_present = state.preorder_unreserved
             elif arg is AlertType.delivery_rejected:  # raised by a further delivery's location
                 cause_present = any(d.status == "rejected" for d in state.deliveries)
             else:

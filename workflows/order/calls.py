@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from models.catalogue import DispatchTransfer, LineReservation, ReceiveTransfer, ReservationOutcome, ReserveStock
     from models.order import OrderState
     from models.payments import GatewayOperationKind, GatewayRequest, GatewayResult, MoneyOperation
+    from models.resourcing import Resourced, ResourceDelivery
     from models.sla import SlaPolicy
     from models.transition import ReservedCommit, ReservedTransition, Transition
 
@@ -61,6 +62,15 @@ async def reserve(order_number: str, location_id: str, lines: list[LineReservati
     return await workflow.execute_local_activity_method(
         InventoryActivities.reserve_stock,
         ReserveStock(order_number=order_number, location_id=location_id, lines=lines),
+        start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE_RETRY,
+    )
+
+
+async def resource_delivery(request: ResourceDelivery) -> Resourced:
+    return await workflow.execute_local_activity_method(
+        InventoryActivities.resource_delivery,
+        request,
         start_to_close_timeout=DATABASE_TIMEOUT,
         retry_policy=DATABASE_RETRY,
     )

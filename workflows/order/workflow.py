@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.order import calls
     from workflows.order.notices import NoticeSignals
+    from workflows.order.resourcing import Resourcing
 
 # Before CLOSE_WHEN_SETTLED: after it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
@@ -65,10 +66,12 @@ CLOSE_WHEN_SETTLED = "close-when-settled"
 LONG_HISTORY = 2_000
 # Patch id: the inbox drain stops when the history is long (recorded histories drained it whole).
 BOUNDED_DRAIN = "bounded-inbox-drain"
+# Patch id: a new order runs the backorder and preorder SLA clocks (older orders never set their timers).
+WAIT_CLOCKS = "backorder-preorder-clocks"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
-class OrderWorkflow(NoticeSignals):
+class OrderWorkflow(NoticeSignals, Resourcing):
     @workflow.init
     def __init__(self, state: OrderState, carried: CarriedOver | None = None) -> None:
         # Started with the order alone (by the API), the SDK decodes it untyped: its type hints count two arguments
@@ -91,6 +94,7 @@ class OrderWorkflow(NoticeSignals):
     @workflow.run
     async def run(self, state: OrderState, carried: CarriedOver | None = None) -> None:
         if not self._continued:
+            self._state.waits_have_clocks = workflow.patched(WAIT_CLOCKS)
             async with self._lock:
                 await self._decide(lambda now: None)  # approval, then payment, then the store
         while not self._may_close() or not await self._closed_for_good():
@@ -111,6 +115,7 @@ class OrderWorkflow(NoticeSignals):
                 if self._alarm.rang:
                     self._alarm.reset()
                     await self._decide(lambda now: deadlines.on_deadline(self._state, self._policy, now))
+                    await self._retry_backorders()  # a delivery backordered on its own
         await workflow.wait_condition(workflow.all_handlers_finished)
         kept = -1
         while self._closed and kept != self._state.version:  # a signal handled meanwhile changed it: keep that
@@ -166,7 +171,7 @@ class OrderWorkflow(NoticeSignals):
         version = self._state.version
         effects = rule(workflow.now()) or Effects()
         effects.then(clearance.clear_for_store(self._state, workflow.now()))
-        if effects.send_to_store:
+        while effects.send_to_store:  # again when a further delivery short of stock was backordered on its own
             effects.send_to_store = False
             if await self._send_to_store(effects):
                 return
@@ -197,7 +202,7 @@ class OrderWorkflow(NoticeSignals):
             self._state, self._policy = sent, outcome.policy or self._policy
             self._upsert_search_attributes()
             return True
-        short = ReservationOutcome(reserved=False, detail=outcome.detail)
+        short = ReservationOutcome(reserved=False, detail=outcome.detail, location_id=outcome.short_at)
         effects.then(clearance.after_reservation(self._state, short, workflow.now()))
         return False
 
@@ -259,6 +264,7 @@ class OrderWorkflow(NoticeSignals):
                 self._write_refused(refused)
                 return
             await self._decide(lambda now: store_events.apply(self._state, event, now))
+            await self._resource_rejected()  # a delivery its location could not fulfil goes elsewhere
 
     async def _move_money(self) -> None:
         """Run queued gateway operations one at a time, without the lock: actions answer while a gateway thinks."""
