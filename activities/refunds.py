@@ -1,8 +1,8 @@
 """A closed order's side of late refunds (workflows/refunds.py): its final state kept as its workflow ends, a
-refund claimed on it and each gateway answer recorded on it. Each change is written as the order's own commit
-is (read model, history, order events and extracts through the outbox; activities/projection.py), in the same
-transaction as the kept state, and only if nobody changed that state meanwhile (its revision): two late refunds
-on one order never both spend the same money."""
+refund claimed on it and each gateway answer recorded on it; and Head Office's notes on it. Each change is written
+as the order's own commit is (read model, history, order events and extracts through the outbox;
+activities/projection.py), in the same transaction as the kept state, and only if nobody changed that state
+meanwhile (its revision): two late refunds on one order never both spend the same money."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from models import late_refunds
 from models.db import closed_orders
 from models.db.closed_orders import ClosedOrder
 from models.effects import Effects
+from models.intervention_commands import AddNote
+from models.interventions import apply_add_note
 from models.late_refunds import REFUND_WORKFLOW, Claimed, LateRefundAsk, LateRefundOutcome, Settling, Unanswered
 from models.order import OrderState
 from models.transition import transition_of
@@ -119,3 +121,20 @@ async def refund_after_close(client: Client, ask: LateRefundAsk, task_queue: str
     except WorkflowAlreadyStartedError:  # finished before: its outcome is the answer
         handle = client.get_workflow_handle(ask.refund_id, result_type=LateRefundOutcome)
     return await handle.result()
+
+
+def note_closed_order(
+    engine: Engine, projection: ProjectionActivities, order_number: str, note: AddNote, key: str
+) -> None:
+    """Head Office's note on a closed order, written on its kept state and read model as the order's own note
+    action would (a note moves no money and no stock: no workflow is needed). `key` (the request's Idempotency-Key)
+    is remembered among the kept order's claims, so a retried request adds the note once."""
+    claim = f"note:{key}"
+
+    def decide(kept: ClosedOrder, now: datetime) -> None:
+        if claim in kept.claims:
+            return
+        apply_add_note(kept.state, note, now)
+        kept.claims[claim] = []
+
+    change_closed_order(engine, projection, order_number, decide)

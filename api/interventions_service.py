@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.projection import ProjectionActivities
+from activities.refunds import note_closed_order
 from api import orders_service
 from api.deps import in_threadpool
 from api.late_refunds import refund_closed_order
@@ -24,9 +27,9 @@ from models.closing import ORDER_CLOSING
 from models.db import catalogue, closed_orders, policies
 from models.db import sourcing as sourcing_db
 from models.db.store_links import link_state
-from models.intervention_commands import MoveDelivery, NewLine
+from models.intervention_commands import AddNote, MoveDelivery, NewLine
 from models.order import order_workflow_id
-from models.settings import ApiKeyHolder
+from models.settings import ApiKeyHolder, Settings
 from models.sourcing import CandidateVerdict, LineToSource, SourcingDecision, source
 from models.store_link import click_and_collect_refusal
 from models.text import Line, Text
@@ -44,20 +47,28 @@ async def run_action(
     command: BaseModel,
     idempotency_key: str | None,
     timeout_seconds: float,
-    task_queue: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Run one action on the order; the Idempotency-Key is the update id, so a retry is applied once and answers
-    what the first attempt answered. Returns the order's view as the action left it. A refund on an order whose
-    workflow has closed is paid by a Refund workflow of its own (given the worker's task queue)."""
+        what the first attempt answered. Returns the order's view as the action left it. A refund on an order whose
+        workflow has closed is paid by a Refund workflow of its own, and a note is written on its kept state (given the
+    settings)."""
     update_id = idempotency_key or str(uuid.uuid4())
 
     async def closed(error: Exception, closing: bool = False) -> dict[str, Any]:
         # An order closed before orders kept their final state (open 30 days, then gone) takes no late refund.
         kept = closing or await in_threadpool(session, closed_orders.is_kept, session, order_number)
-        if action.name == "refund" and task_queue is not None and kept:
+        if action.name == "refund" and settings is not None and kept:
             return await refund_closed_order(
-                session, temporal, order_number, command, update_id, task_queue, timeout_seconds
+                session, temporal, order_number, command, update_id, settings.task_queue, timeout_seconds
             )
+        if action.name == "add_note" and settings is not None and kept and not closing:
+            assert isinstance(command, AddNote)
+            engine = session.get_bind()
+            assert isinstance(engine, Engine)
+            projection = ProjectionActivities(engine, settings)  # its writing, in this request (no workflow)
+            await in_threadpool(session, note_closed_order, engine, projection, order_number, command, update_id)
+            return await in_threadpool(session, orders_service.order_view, session, order_number)
         raise Conflict(f"order {order_number} is closed", type_="order_closed", rule="order_closed") from error
 
     handle = temporal.get_workflow_handle(order_workflow_id(order_number))

@@ -63,7 +63,7 @@ class PageActions:
             command,
             self._key,
             timeout,
-            self._settings.task_queue,
+            self._settings,
         )
 
     def view(self, session: Session) -> dict[str, Any]:

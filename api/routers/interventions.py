@@ -86,7 +86,7 @@ class OrderActions:
             command,
             self._key,
             self._settings.update_timeout_seconds,
-            self._settings.task_queue,
+            self._settings,
         )
 
     def view(self, session: Session) -> dict[str, Any]:

@@ -74,9 +74,22 @@ async def test_a_collected_order_closes_once_settled_and_keeps_its_view(stack):
     view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
     assert view["status"] == "completed"
     assert view["paid"]["amount"] == TOTAL and view["operations"] == []
-    # An action other than a refund on a closed order is refused with its rule.
-    note = await stack.http.post(f"/orders/{number}/notes", json={"text": "late note"}, headers=HO)
-    assert note.status_code == 409 and note.json()["rule"] == "order_closed"
+    # An action that would change the order on a closed order is refused with its rule.
+    cancel = await stack.http.post(f"/orders/{number}/cancel", json={"reason": "too late"}, headers=HO)
+    assert cancel.status_code == 409 and cancel.json()["rule"] == "order_closed"
+    # A note is still written (on the kept state and the read model), once however often it is sent.
+    keyed = {**HO, "Idempotency-Key": "late-note-1"}
+    for _ in range(2):
+        note = await stack.http.post(
+            f"/orders/{number}/notes", json={"text": "called back", "client_facing": False}, headers=keyed
+        )
+        assert note.status_code == 200, note.text
+    view = (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+    assert [n["text"] for n in view["notes"]].count("called back") == 1
+    assert [h["action"] for h in view["history"]].count("note_added") == 1
+    with Session(stack.engine) as session:
+        kept = session.get(ClosedOrderRow, number)
+        assert kept is not None and [n["text"] for n in kept.state["notes"]].count("called back") == 1
 
 
 async def test_head_office_refund_after_close_is_paid_once_by_a_refund_workflow(stack):
