@@ -91,7 +91,7 @@ def build_activities(
         returns = ReturnActivities(engine, client, projection)
         activities += [returns.save_return, returns.restock, returns.tell_order_returned, returns.refund_through_order]
         activities.append(returns.place_replacement)
-        requests = RequestActivities(engine, client, settings.task_queue)
+        requests = RequestActivities(engine, client, settings.task_queue, projection)
         activities += [requests.save_request, requests.tell_order, requests.carry_out]
     return activities
 

@@ -17,12 +17,15 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.projection import ProjectionActivities
+from activities.refunds import NOT_KEPT, change_closed_order
 from models.actions import BY_NAME, ActionOutcome
 from models.db import policies, requests, returns
+from models.db.closed_orders import ClosedOrder
 from models.db.orders import get_order_record
 from models.exchanges import exchange_problems
 from models.order import order_workflow_id
-from models.requests import ACTION_OF, CustomerRequest, RequestKind, RequestNotice
+from models.requests import ACTION_OF, CustomerRequest, RequestKind, RequestNotice, on_notice
 from models.returns import RETURN_WORKFLOW, RequestReturn, ReturnStart, return_workflow_id
 
 CUSTOMER_REQUEST_SIGNAL = "customer_request"
@@ -46,8 +49,11 @@ class Carried(BaseModel):
 
 
 class RequestActivities:
-    def __init__(self, engine: Engine, client: Client, task_queue: str) -> None:
+    def __init__(
+        self, engine: Engine, client: Client, task_queue: str, projection: ProjectionActivities | None = None
+    ) -> None:
         self._engine, self._client, self._task_queue = engine, client, task_queue
+        self._projection = projection
 
     @activity.defn
     def save_request(self, request: CustomerRequest) -> None:
@@ -61,8 +67,29 @@ class RequestActivities:
             await self._client.get_workflow_handle(order_workflow_id(order_number)).signal(
                 CUSTOMER_REQUEST_SIGNAL, notice
             )
-        except RPCError as error:  # the order's workflow has ended
-            activity.logger.info("order %s not told of request %s: %s", order_number, notice.request_id, error)
+        except RPCError as error:  # the order's workflow has ended: its kept state records the request
+            if error.status is not RPCStatusCode.NOT_FOUND or not await asyncio.to_thread(
+                self._tell_closed_order, told
+            ):
+                activity.logger.info("order %s not told of request %s: %s", order_number, notice.request_id, error)
+
+    def _tell_closed_order(self, told: OrderNotice) -> bool:
+        """A request on an order that has closed (a return asked for after collection) shows on it all the same: its
+        alert, its answer and the channel's `request_answered` event, written on the kept state as the order would;
+        False when it kept none (closed before orders kept their state)."""
+        if self._projection is None:
+            return False
+
+        def record(kept: ClosedOrder, now: datetime) -> None:
+            on_notice(kept.state, told.notice, now)
+
+        try:
+            change_closed_order(self._engine, self._projection, told.order_number, record)
+        except ApplicationError as error:
+            if error.type != NOT_KEPT:
+                raise
+            return False
+        return True
 
     @activity.defn
     async def carry_out(self, job: CarryOut) -> Carried:

@@ -149,9 +149,15 @@ async def test_a_request_accepted_after_the_order_closed_is_answered_failed(stac
     await stack.client.get_workflow_handle(order_workflow_id(number)).result()  # closed by itself
     change = {"kind": "change_store", "details": {"store_id": "S002"}, "note": "closer to work"}
     request = await _file(http, number, change)
+    # The closed order shows the request all the same (its kept state and read model): an exception on the dashboard.
+    await eventually(lambda: _alerted(http, number, "customer_request"))
+    listed = (await http.get("/orders", params={"alert_type": "customer_request"}, headers=HO)).json()
+    assert number in [o["order_number"] for o in listed["items"]]
     result = await http.post(f"/requests/{request['request_id']}/accept", json={}, headers=HO)
     assert result.status_code == 200, result.text
     assert result.json()["status"] == "failed" and result.json()["answer"].endswith(f"order {number} has closed")
+    await eventually(lambda: _has_event(stack.engine, number, "request_answered"))  # the channel hears it
+    assert ("customer_request", True) not in await _alerts(http, number)
 
 
 async def test_an_add_item_request_declined_tells_the_channel_the_reason(stack):
