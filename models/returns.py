@@ -121,6 +121,8 @@ class ReturnState(BaseModel):
     carrier: str | None = None
     tracking_number: str | None = None
     received_at: datetime | None = None
+    # The location's webhook event that reported it (a retry after the return finished is answered, not refused).
+    received_event_id: str | None = None
     inspected: list[InspectedLine] = Field(default_factory=list)
     inspected_by: str | None = None
     refunded_lines: dict[str, int] = Field(default_factory=dict)
@@ -187,12 +189,14 @@ def shipped(state: ReturnState, carrier: str, tracking_number: str, actor: str, 
     return None
 
 
-def received(state: ReturnState, location_id: str, actor: str, now: datetime) -> str | None:
+def received(
+    state: ReturnState, location_id: str, actor: str, now: datetime, event_id: str | None = None
+) -> str | None:
     if state.status not in (ReturnStatus.authorised, ReturnStatus.in_transit):
         return f"a return {state.status} cannot be received"
     if location_id != state.location_id:
         return f"the return goes to {state.location_id}, not {location_id}"
-    state.status, state.received_at = ReturnStatus.received, now
+    state.status, state.received_at, state.received_event_id = ReturnStatus.received, now, event_id
     _log(state, now, actor, f"received at {location_id}")
     return None
 

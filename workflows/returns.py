@@ -40,6 +40,7 @@ class Shipment(BaseModel):
 class Receipt(BaseModel):
     location_id: str
     actor: str
+    event_id: str | None = None  # the location's webhook event, when it reported it
 
 
 class Closing(BaseModel):
@@ -176,7 +177,7 @@ class ReturnWorkflow:
     @workflow.update
     async def receive(self, receipt: Receipt) -> ReturnState:
         state = self._require_state()
-        _refuse(returns.received(state, receipt.location_id, receipt.actor, workflow.now()))
+        _refuse(returns.received(state, receipt.location_id, receipt.actor, workflow.now(), receipt.event_id))
         await self._save()
         told = ReturnNotice(
             return_id=state.return_id,

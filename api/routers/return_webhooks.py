@@ -69,11 +69,15 @@ async def return_event(
     ] = None,
 ) -> WebhookAccepted:
     """The location the return goes to reports it received (`return_received`): the return waits for inspection
-    and the order records it. A return already received, or not this location's, is refused (409 / 404)."""
+    and the order records it. A return already received (by another event), or not this location's, is refused
+    (409 / 404); the event that received it, sent again, is answered 202 again, even after the return finished."""
     body = await request.body()
     event, state = await in_threadpool(session, _check, session, store_id, body, baton_signature, settings)
-    receipt = Receipt(location_id=store_id, actor=f"store:{store_id}")
+    receipt = Receipt(location_id=store_id, actor=f"store:{store_id}", event_id=event.event_id)
     handle = temporal.get_workflow_handle(event.return_id)
+    accepted = WebhookAccepted(event_id=event.event_id, order_number=state.order_number)
+    if state.received_event_id == event.event_id:
+        return accepted  # a retry of the event that received it (its workflow may have finished since)
     try:
         await handle.execute_update("receive", receipt, id=f"webhook:{event.event_id}", result_type=ReturnState)
     except WorkflowUpdateFailedError as error:
@@ -84,4 +88,4 @@ async def return_event(
         if error.status is RPCStatusCode.NOT_FOUND:
             raise Conflict(f"{event.return_id} is closed", type_="return_refused", rule="return_refused") from error
         raise
-    return WebhookAccepted(event_id=event.event_id, order_number=state.order_number)
+    return accepted

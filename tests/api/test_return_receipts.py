@@ -112,3 +112,19 @@ async def test_a_return_makes_authorised_received_and_refunded_extracts_valid_ag
     view = (await http.get(f"/orders/{number}", headers=HO)).json()
     unit = next(line["unit_price"]["amount"] for line in view["lines"] if line["line_id"] == "L1")
     assert refunded.xpath("string(/n:OrderNotification/n:Refund/n:Amount)", namespaces=ns) == str(unit)
+
+
+async def test_the_receiving_event_sent_again_after_the_return_finished_is_accepted_again(stack):
+    http = stack.http
+    _number, return_id = await _authorised_return(http)
+    event = _received(return_id)
+    assert (await _post(http, "S001", event)).status_code == 202
+    inspection = {"lines": [{"line_id": "L1", "accepted": 1}]}
+    assert (await http.post(f"/returns/{return_id}/inspection", json=inspection, headers=HO)).is_success
+    await stack.client.get_workflow_handle(return_id).result()  # reimbursed: the return's workflow has finished
+    again = await _post(http, "S001", event)  # the location's retry, late
+    assert again.status_code == 202, again.text
+    other = await _post(http, "S001", _received(return_id))  # another event: the return is closed
+    assert other.status_code == 409 and other.json()["rule"] == "return_refused"
+    state = (await http.get(f"/returns/{return_id}", headers=HO)).json()
+    assert [what for _at, _actor, what in state["history"]].count("received at S001") == 1
