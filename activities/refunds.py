@@ -105,6 +105,29 @@ def change_closed_order(
     raise RuntimeError(f"order {order_number} kept changing under a late change")  # retried
 
 
+def change_kept_order(
+    engine: Engine,
+    projection: ProjectionActivities | None,
+    order_number: str,
+    change: Callable[[OrderState, datetime], object],
+) -> bool:
+    """Apply a notice (a return received, a customer request) to a closed order's kept state as the order would;
+    False when there is nothing to change it on (no projection given, or the order closed before orders kept one)."""
+    if projection is None:
+        return False
+
+    def record(kept: ClosedOrder, now: datetime) -> None:
+        change(kept.state, now)
+
+    try:
+        change_closed_order(engine, projection, order_number, record)
+    except ApplicationError as error:
+        if error.type != NOT_KEPT:
+            raise
+        return False
+    return True
+
+
 async def refund_after_close(client: Client, ask: LateRefundAsk, task_queue: str) -> LateRefundOutcome:
     """Start the refund's workflow (workflows/refunds.py), or find it (the same key is one refund however often it
     is asked, also once it has finished), and wait for its outcome. The API and returns start it this way."""

@@ -18,10 +18,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.projection import ProjectionActivities
-from activities.refunds import NOT_KEPT, change_closed_order
+from activities.refunds import change_kept_order
 from models.actions import BY_NAME, ActionOutcome
 from models.db import policies, requests, returns
-from models.db.closed_orders import ClosedOrder
 from models.db.orders import get_order_record
 from models.exchanges import exchange_problems
 from models.order import order_workflow_id
@@ -75,21 +74,10 @@ class RequestActivities:
 
     def _tell_closed_order(self, told: OrderNotice) -> bool:
         """A request on an order that has closed (a return asked for after collection) shows on it all the same: its
-        alert, its answer and the channel's `request_answered` event, written on the kept state as the order would;
-        False when it kept none (closed before orders kept their state)."""
-        if self._projection is None:
-            return False
-
-        def record(kept: ClosedOrder, now: datetime) -> None:
-            on_notice(kept.state, told.notice, now)
-
-        try:
-            change_closed_order(self._engine, self._projection, told.order_number, record)
-        except ApplicationError as error:
-            if error.type != NOT_KEPT:
-                raise
-            return False
-        return True
+        alert, its answer and the channel's `request_answered` event, written on the kept state as the order would."""
+        return change_kept_order(
+            self._engine, self._projection, told.order_number, lambda state, now: on_notice(state, told.notice, now)
+        )
 
     @activity.defn
     async def carry_out(self, job: CarryOut) -> Carried:

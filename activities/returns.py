@@ -19,12 +19,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities import placement
 from activities.notifications import build_extract, validate_extract
 from activities.projection import ProjectionActivities
-from activities.refunds import NOT_KEPT, change_closed_order, refund_after_close
+from activities.refunds import change_kept_order, refund_after_close
 from models.actions import ActionOutcome
 from models.closing import ORDER_CLOSING
 from models.db import placements, returns, stock_feeds
 from models.db.catalogue import get_store, products_by_sku
-from models.db.closed_orders import ClosedOrder
 from models.db.extracts import add_extract, get_extract
 from models.db.orders import get_order_record
 from models.exchanges import exchange_key, replacement_order
@@ -143,19 +142,12 @@ class ReturnActivities:
     def _tell_closed_order(self, told: ToldOrder) -> bool:
         """Record the return on the closed order's kept state, as the order would (its history, the `returned`
         event, the RETURNED export state); False when it kept none (closed before orders kept their state)."""
-        if self._projection is None:
-            return False
-
-        def record(kept: ClosedOrder, now: datetime) -> None:
-            on_return_received(kept.state, told.notice, now)
-
-        try:
-            change_closed_order(self._engine, self._projection, told.order_number, record)
-        except ApplicationError as error:
-            if error.type != NOT_KEPT:
-                raise
-            return False
-        return True
+        return change_kept_order(
+            self._engine,
+            self._projection,
+            told.order_number,
+            lambda state, now: on_return_received(state, told.notice, now),
+        )
 
     @activity.defn
     async def place_replacement(self, state: ReturnState) -> Replacement:
