@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, select
 from temporalio.client import WorkflowExecutionStatus
 
-import api.orders_service
+import activities.placement
 from models.db.policies import SLA_SETTING_KEY
 from models.db.tables import LocationRow, SettingRow, StockReservationRow
 from models.order import OrderState, order_workflow_id
@@ -27,14 +27,14 @@ async def test_a_change_the_database_refuses_raises_an_alert_and_the_order_goes_
     """A real refusal, not a simulated one: the order's first state (as the API stores it) carries the largest
     version the read model can hold, so the workflow's first change writes one past it and the database refuses
     it (OverflowError on SQLite, DataError on PostgreSQL) on every attempt."""
-    placed = api.orders_service.new_order
+    placed = activities.placement.new_order
 
     def at_the_edge(*args: Any, **kwargs: Any) -> OrderState:
         state = placed(*args, **kwargs)
         state.version = _largest_version(stack)
         return state
 
-    monkeypatch.setattr(api.orders_service, "new_order", at_the_edge)
+    monkeypatch.setattr(activities.placement, "new_order", at_the_edge)  # where POST /orders places it
     response = await stack.http.post("/orders", json=order_body(), headers=CHANNEL)
     assert response.status_code == 201, response.text
     number = response.json()["order_number"]
