@@ -72,6 +72,28 @@ def _binary(name: str) -> str:
     return str(path)
 
 
+# Tests that load the machine on purpose (hundreds of orders, a flood of events, killed workers and servers, a whole
+# dev stack): `./baton test` runs them on their own after the rest, which runs on two workers. Side by side they
+# would starve each other of CPU and fail for reasons that are not Baton's.
+SOLO_MODULES = frozenset(
+    {
+        "tests/workflows/test_server_restart.py",
+        "tests/workflows/test_long_orders.py",
+        "tests/workflows/test_worker_crash.py",
+        "tests/workflows/test_two_workers.py",
+        "tests/workflows/test_late_refund_crash.py",
+        "tests/test_devstack.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        if Path(str(item.path)).relative_to(root).as_posix() in SOLO_MODULES:
+            item.add_marker(pytest.mark.solo)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return os.environ.get("BATON_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'baton.db'}"
