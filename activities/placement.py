@@ -16,6 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.db import catalogue, orders, placements, policies
 from models.db import sourcing as sourcing_db
+from models.db.custom_fields import get_custom_fields
 from models.db.store_links import link_state
 from models.deliveries import Delivery, build, group_lines, line_id
 from models.delivery_placement import Location
@@ -123,11 +124,14 @@ def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, g
     products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
     policy = policies.get_payment_policy(session)
     tax = policies.get_tax_policy(session)
+    fields = get_custom_fields(session)
     if problems := fulfilment_problems(order):
         raise PlacementRefused(problems)
     sourced = _source(session, order)
     locations = _locations(session, build(group_lines(order), sourced))
-    problems = placement_problems(order, products, None, policy, frozenset({gateway}), locations=locations, tax=tax)
+    problems = placement_problems(
+        order, products, None, policy, frozenset({gateway}), locations=locations, tax=tax, fields=fields
+    )
     if problems:
         raise PlacementRefused(problems)
     number = placements.claim_order_number(session, holder, key, request_hash(order))

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.custom_fields import CustomValue
 from models.deliveries import Delivery
 from models.money import Money
 from models.payment_policy import PaymentPolicy
@@ -147,6 +148,7 @@ class OrderLine(BaseModel):
     # Orders placed before tax was recorded read "standard" at 0.
     tax_class: str = "standard"
     tax_rate_bp: int = 0
+    custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
 
     @property
     def total(self) -> Money:
@@ -288,6 +290,7 @@ class OrderState(BaseModel):
     published_history: int = 0  # history entries already turned into outbound events
     published_events: int = 0  # the sequence number of the last outbound event
     replaces: Replaces | None = None  # an exchange's replacement order: the order and return it replaces
+    custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
 
     @property
     def has_open_alert(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from models.catalogue import Product, Store
+from models.custom_fields import CustomFieldSettings, custom_field_problems
 from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus, build, group_lines, line_id, shares
 from models.delivery_placement import FieldProblem as FieldProblem  # re-exported: callers name placement problems
 from models.delivery_placement import Location, location_problems
@@ -32,12 +33,14 @@ def placement_problems(
     link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
     locations: Mapping[str, Location] | None = None,
     tax: TaxPolicy | None = None,
+    fields: CustomFieldSettings | None = None,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
     `store` is the location of the order's first delivery and `link` its link state and since when
     (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
-    name, with its link (models/delivery_placement.py)."""
+    name, with its link (models/delivery_placement.py). `fields`: the custom fields defined (models/custom_fields.py);
+    an exchange's replacement is placed by its return and carries none."""
     problems = fulfilment_problems(order)
     if not problems:
         first = group_lines(order)[0].location_id
@@ -56,6 +59,9 @@ def placement_problems(
             problems.append(
                 FieldProblem(f"loyalty_offers[{index}].discount.currency", f"every amount must be in {currency}")
             )
+    if not free:
+        lines_values = [line.custom_fields for line in order.lines]
+        problems += [FieldProblem(*p) for p in custom_field_problems(order.custom_fields, lines_values, fields or _NONE)]
     if all(line.sku in products for line in order.lines):
         problems.extend(tax_problems(order, [products[line.sku].tax_class for line in order.lines], tax or TaxPolicy()))
     if order.gross() > MAX_AMOUNT:
@@ -65,6 +71,9 @@ def placement_problems(
     if not problems:
         problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
+
+
+_NONE = CustomFieldSettings()
 
 
 def _line_problems(
@@ -257,6 +266,7 @@ def new_order(
                 electronic=products[line.sku].electronic,
                 tax_class=products[line.sku].tax_class,
                 tax_rate_bp=rates[index - 1] or 0,
+                custom_fields=dict(line.custom_fields),
             )
             for index, line in enumerate(order.lines, start=1)
         ],
@@ -265,6 +275,7 @@ def new_order(
         payment_policy=policy,
         release_at=order.release_at,
         backorder_for=order.backorder_for,
+        custom_fields=dict(order.custom_fields),
     )
     if isinstance(order, PlaceReplacement):  # nothing to pay and nothing to approve: the return decided it
         state.replaces = order.replaces

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from models.custom_fields import CustomValues
 from models.money import Money
 from models.payments import GATEWAY_MODES, PaymentMode
 from models.text import Line, Text
@@ -70,6 +71,7 @@ class LineRequest(_Strict):
         default=None,
         description="A preorder line of a further home delivery: that delivery alone is reserved on this date",
     )
+    custom_fields: CustomValues = Field(default_factory=dict)
 
     def fulfilled_by(self, default: Fulfilment) -> Fulfilment:
         return self.fulfilment or default
@@ -136,6 +138,7 @@ class PlaceOrder(_Strict):
         description="Short of stock when sent out, wait this long (ISO 8601, up to P90D) for replenishment",
     )
     notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
+    custom_fields: CustomValues = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_way_to_give_payments(self) -> Self:
