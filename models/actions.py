@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from models import custom_field_actions as custom
 from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
 from models import interventions as lines
@@ -266,6 +267,15 @@ ACTIONS: tuple[Action, ...] = (
         money.refusal_for_override_payment,
         money.apply_override_payment,
         confirm="Settle this payment by hand? It is recorded as paid.",
+    ),
+    Action(
+        "edit_custom_field",
+        "custom-fields",
+        custom.EditCustomField,
+        "Edit a custom field",
+        "Set or clear one custom field of the order or of a line, checked against its definition; audited.",
+        custom.refusal_for_edit_custom_field,
+        custom.apply_edit_custom_field,
     ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

@@ -13,13 +13,21 @@ Pure rules: no I/O. Head Office's edits after placement are models/custom_field_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from models.text import LINE_PATTERN, Line
 
@@ -110,9 +118,8 @@ def value_problem(definition: CustomFieldDefinition, value: object) -> str | Non
     if kind is CustomFieldType.boolean:
         return None if isinstance(value, bool) else "must be true or false"
     if kind is CustomFieldType.number:
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or value != value or abs(value) > MAX_NUMBER:  # type: ignore[operator]  # NaN is not equal to itself
-            return f"must be a number (up to {MAX_NUMBER} either way)"
+        if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= MAX_NUMBER:
+            return f"must be a number (up to {MAX_NUMBER} either way)"  # `not <=`: NaN compares false
         return None
     if not isinstance(value, str):
         return "must be text" if kind is not CustomFieldType.date else "must be a date, YYYY-MM-DD"
@@ -147,7 +154,7 @@ def values_problems(
 
 
 def custom_field_problems(
-    order_values: Mapping[str, object], line_values: list[Mapping[str, object]], settings: CustomFieldSettings
+    order_values: Mapping[str, object], line_values: Sequence[Mapping[str, object]], settings: CustomFieldSettings
 ) -> list[Problem]:
     """Placement: the order's values and each line's, against the fields defined for each."""
     problems = values_problems(

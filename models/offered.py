@@ -109,6 +109,7 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         p.status in ("capture_failed", "declined") and not any(op.payment_id == p.payment_id for op in v.operations)
         for p in v.payments
     ),
+    "edit_custom_field": lambda v: not _final(v),
 }
 assert set(_OFFERED) == {action.name for action in ACTIONS}, "every action needs its predicate"
 

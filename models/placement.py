@@ -60,8 +60,8 @@ def placement_problems(
                 FieldProblem(f"loyalty_offers[{index}].discount.currency", f"every amount must be in {currency}")
             )
     if not free:
-        lines_values = [line.custom_fields for line in order.lines]
-        problems += [FieldProblem(*p) for p in custom_field_problems(order.custom_fields, lines_values, fields or _NONE)]
+        by_line = [line.custom_fields for line in order.lines]
+        problems += [FieldProblem(*p) for p in custom_field_problems(order.custom_fields, by_line, fields or _NONE)]
     if all(line.sku in products for line in order.lines):
         problems.extend(tax_problems(order, [products[line.sku].tax_class for line in order.lines], tax or TaxPolicy()))
     if order.gross() > MAX_AMOUNT:

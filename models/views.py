@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from models.collection import collection_code
+from models.custom_fields import CustomValue
 from models.delivery_views import DeliveryView, deliveries_of
 from models.money import Money
 from models.order import (
@@ -82,6 +83,9 @@ class OrderView(BaseModel):
     alerts: list[Alert]
     history: list[HistoryEntry]
     store_exceptions: list[StoreException]
+    custom_fields: dict[str, CustomValue] = Field(
+        default_factory=dict, description="The order's custom field values (each line carries its own)"
+    )
     stock: list[dict[str, Any]] = Field(
         default_factory=list, description="Each line's SKU in every location (added on read)"
     )
@@ -148,6 +152,7 @@ def for_api(state: OrderState) -> OrderView:
         alerts=state.alerts,
         history=state.history,
         store_exceptions=state.store_exceptions,
+        custom_fields=state.custom_fields,
         version=state.version,
     )
 

@@ -30,6 +30,7 @@ from models.actions import BY_PATH, Action
 from models.calendar import location_time
 from models.catalogue import LocationKind
 from models.db.catalogue import list_products, list_stores
+from models.db.custom_fields import get_custom_fields
 from models.db.extracts import get_extract, list_extracts
 from models.db.outbound import exports_for_order
 from models.db.policies import policy_for_store
@@ -105,6 +106,7 @@ def _context(session: Session, settings: Settings, view: OrderView, user: ApiKey
         "locations": list_stores(session),
         "products": list_products(session),
         "exports": exports_for_order(session, view.order_number),
+        "field_labels": {field.name: field.label for field in get_custom_fields(session).fields},
         "extracts": list_extracts(session, order_number=view.order_number),
         "result": None,
         "values": FormData(),

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api import orders_service
+from api.custom_fields_service import EditCustomFieldRequest, edit_custom_field
 from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.interventions_service import (
     MoveDeliveryRequest,
@@ -192,6 +193,7 @@ PREPARED: dict[str, tuple[type[BaseModel], Preparer]] = {
     "redirect_stock": (RedirectStock, _redirect_stock),
     "move_delivery": (MoveDeliveryRequest, move_delivery),
     "split_delivery": (SplitDelivery, _split_delivery),
+    "edit_custom_field": (EditCustomFieldRequest, edit_custom_field),
 }
 
 _ADDRESS = {
@@ -218,6 +220,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "confirm_payment": {"reference": "BACS 2026-11-22 0042"},
     "retry_payment": {"token": "tok_approve"},
     "override_payment": {"reference": "taken by phone, PDQ 7781"},
+    "edit_custom_field": {"name": "po_number", "value": "PO-2291"},
 }
 
 

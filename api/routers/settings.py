@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import HeadOffice, SessionDep
-from models.db import policies
+from models.custom_fields import CustomFieldSettings
+from models.db import custom_fields, policies
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
 from models.sourcing import SourcingPolicy
@@ -64,3 +65,16 @@ def put_tax(policy: TaxPolicy, session: SessionDep, _ho: HeadOffice) -> TaxPolic
     """Replace the tax rates. Orders placed from now on lock their lines' rates under them; placed orders, their
     invoices and refunds keep the rates they were placed at."""
     return policies.put_tax_policy(session, policy)
+
+
+@router.get("/custom-fields", response_model=CustomFieldSettings)
+def get_custom_fields(session: SessionDep, _ho: HeadOffice) -> CustomFieldSettings:
+    """The custom fields orders and lines carry: name, label, type, required, allowed values. Head Office only."""
+    return custom_fields.get_custom_fields(session)
+
+
+@router.put("/custom-fields", response_model=CustomFieldSettings)
+def put_custom_fields(definitions: CustomFieldSettings, session: SessionDep, _ho: HeadOffice) -> CustomFieldSettings:
+    """Replace the custom field definitions. Orders placed from now on are checked against them; placed orders keep
+    their values, and Head Office's edits are checked against the definitions of the day."""
+    return custom_fields.put_custom_fields(session, definitions)

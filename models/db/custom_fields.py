@@ -51,7 +51,8 @@ def write_custom_field_index(session: Session, order_number: str, view: dict[str
     owners += [(line["line_id"], line.get("custom_fields") or {}) for line in view.get("lines", [])]
     for line_id, values in owners:
         for name, value in sorted(values.items()):
-            session.add(OrderCustomFieldRow(order_number=order_number, line_id=line_id, name=name, value=as_text(value)))
+            row = OrderCustomFieldRow(order_number=order_number, line_id=line_id, name=name, value=as_text(value))
+            session.add(row)
 
 
 def forget_custom_field_index(session: Session) -> None:
