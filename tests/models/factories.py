@@ -157,6 +157,8 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "confirm_payment": {"reference": "BACS-1"},
     "retry_payment": {},
     "override_payment": {"reference": "PDQ-1"},
+    "edit_custom_field": {"name": "po_number", "value": "PO-2",
+                          "definition": {"name": "po_number", "label": "PO number", "type": "text"}},
 }
 
 
