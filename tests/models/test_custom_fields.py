@@ -141,6 +141,8 @@ def _refused(state: OrderState, **fields: Any) -> str | None:
 def _apply(state: OrderState, now: datetime, **fields: Any) -> None:
     assert _refused(state, **fields) is None
     EDIT.apply(state, _edit(**fields), now)
+
+
 GIFT = {"name": "gift", "label": "Gift", "type": "boolean", "applies_to": "line"}
 
 
