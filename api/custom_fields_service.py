@@ -33,7 +33,7 @@ class EditCustomFieldRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: FieldName = Field(description="The field's name (GET /settings/custom-fields)")
-    line_id: Line | None = Field(default=None, max_length=16, description="A line's field: the line")
+    line_id: Line | None = Field(default=None, max_length=16, description="A line's field: the line (else none)")
     value: Annotated[TextValue | None, Field(description="The new value; left out, the field is cleared")] = None
     reason: Line = Field(min_length=1, max_length=500, description="Why; kept in the order's history")
 
