@@ -56,7 +56,11 @@ class StillPlacing(Exception):
 
 
 def request_hash(order: PlaceOrder) -> str:
-    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = order.model_dump(mode="json")
+    for part in (body, *body["lines"]):  # no custom fields: hashed as before they existed (keys placed then)
+        if not part.get("custom_fields"):
+            part.pop("custom_fields", None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -5,9 +5,13 @@ final), and the dashboard and `GET /orders` find orders by a field's value."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
+from activities.placement import request_hash
+from models.placing import PlaceOrder
 from tests.support import CHANNEL, HO, HO_KEY, act, order_body, place, ui_sign_in, wait_for_status
 
 FIELDS = {
@@ -145,3 +149,22 @@ async def test_definitions_that_contradict_themselves_are_refused_by_field(stack
     kept = (await http.get("/settings/custom-fields", headers=HO)).json()["fields"]
     assert [field["name"] for field in kept] == [field["name"] for field in FIELDS["fields"]]  # unchanged
     assert (await http.get("/settings/custom-fields", headers=CHANNEL)).status_code == 403
+
+
+async def test_the_order_page_offers_the_edit_once_fields_are_defined(stack):
+    http = stack.http
+    number = await place(http)
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
+    assert 'id="action-custom-fields"' not in (await http.get(f"/ui/orders/{number}")).text
+    await _define(http)
+    assert 'id="action-custom-fields"' in (await http.get(f"/ui/orders/{number}")).text
+
+
+def test_an_order_without_custom_fields_hashes_as_before_they_existed():
+    """An Idempotency-Key used before custom fields existed answers its order, not "key reused"."""
+    order = PlaceOrder.model_validate(order_body())
+    before = order.model_dump(mode="json", exclude={"custom_fields": True, "lines": {"__all__": {"custom_fields"}}})
+    canonical = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert request_hash(order) == hashlib.sha256(canonical.encode()).hexdigest()
+    given = PlaceOrder.model_validate(order_body(custom_fields={"po_number": "PO-1"}))
+    assert request_hash(given) != request_hash(order)
