@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from models.actions import BY_NAME
@@ -180,3 +182,25 @@ def test_an_edit_changes_the_value_and_writes_who_when_old_and_new_into_the_hist
     assert state.lines[0].custom_fields == {}
     assert [h.detail for h in state.history[-2:]] == ["gift on L1: (none) → true (because)",
                                                       "gift on L1: true → (none) (because)"]  # fmt: skip
+
+
+# ---- the filter finds every value it indexes ------------------------------------------------------------------------
+
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False),
+)
+
+
+@given(value=NUMBERS)
+def test_a_number_typed_back_into_the_filter_finds_itself(value):
+    floor = FIELDS.named("floor")
+    assert floor is not None and value_problem(floor, value) is None
+    assert filter_text(floor, as_text(value)) == as_text(value)
+
+
+@given(value=st.booleans(), spelled=st.sampled_from([str.lower, str.upper, str.title]))
+def test_a_boolean_typed_back_into_the_filter_finds_itself(value, spelled):
+    gift = FIELDS.named("gift")
+    assert filter_text(gift, spelled(as_text(value))) == as_text(value)
+    assert filter_text(gift, spelled("yes" if value else "no")) == as_text(value)
