@@ -1,5 +1,6 @@
 """Custom fields in a real Chromium: the dashboard's field filter finds an order by a value, the order page shows
-the order's and each line's values, and Head Office edits one from its form, the history then showing the change."""
+the order's and each line's values, and Head Office edits one from its form, the history then showing the change;
+axe-core finds nothing wrong with either page as they show them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import Engine
 
 from models.staff import StaffRole
 from tests.pages.conftest import Live, sign_in_as
+from tests.pages.test_accessibility import violations
 from tests.pages.test_dashboard import _shown
 from tests.pages.test_pages import open_action, send
 from tests.pages.test_staff import PASSWORD, add_staff
@@ -31,7 +33,8 @@ async def _place(live: Live, po_number: str) -> str:
     return number
 
 
-async def test_filter_by_a_field_see_it_on_the_order_and_edit_it(page: Page, live: Live, db: Engine):
+async def test_filter_by_a_field_see_it_on_the_order_and_edit_it(axe_page: Page, live: Live, db: Engine):
+    page = axe_page  # axe-core checks the pages with the fields showing
     assert (await live.http.put("/settings/custom-fields", json=FIELDS, headers=HO)).status_code == 200
     add_staff(db, "alice", StaffRole.ho_agent, name="Alice")
     wanted, other = await _place(live, "PO-41"), await _place(live, "PO-42")
@@ -43,6 +46,7 @@ async def test_filter_by_a_field_see_it_on_the_order_and_edit_it(page: Page, liv
     await page.locator("form.filters button[type=submit]").click()
     await expect(page.locator("#f-field")).to_have_value("po_number:PO-41")
     assert await _shown(page) == [wanted]
+    assert await violations(page) == [], "dashboard filtered by a custom field"
 
     await page.goto(f"/ui/orders/{wanted}")
     await expect(page.locator("dt[data-field=po_number]")).to_have_text("PO number")
@@ -50,6 +54,7 @@ async def test_filter_by_a_field_see_it_on_the_order_and_edit_it(page: Page, liv
     await expect(page.locator("tr[data-line-fields=L1]")).to_contain_text("Gift wrap: yes")
 
     await open_action(page, "custom-fields")
+    assert await violations(page) == [], "order page with its custom fields and the edit form"
     form = page.locator("#action-custom-fields")
     await form.locator("input[name=name]").fill("po_number")
     await form.locator("input[name=value]").fill("PO-43")
