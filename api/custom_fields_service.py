@@ -32,7 +32,7 @@ class EditCustomFieldRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: FieldName = Field(description="The field's name (GET /settings/custom-fields)")
+    field: FieldName = Field(description="The field's name (GET /settings/custom-fields)")
     line_id: Line | None = Field(default=None, max_length=16, description="A line's field: the line (else none)")
     value: Annotated[TextValue | None, Field(description="The new value; left out, the field is cleared")] = None
     reason: Line = Field(min_length=1, max_length=500, description="Why; kept in the order's history")
@@ -66,9 +66,9 @@ def typed(definition: CustomFieldDefinition, text: str) -> CustomValue:
 
 
 def edit_custom_field(session: Session, view: dict[str, Any], request: EditCustomFieldRequest) -> EditCustomField:
-    definition = get_custom_fields(session).named(request.name)
+    definition = get_custom_fields(session).named(request.field)
     if definition is None:
-        raise field_error("name", f"no custom field {request.name!r} is defined")
+        raise field_error("field", f"no custom field {request.field!r} is defined")
     if definition.applies_to is CustomFieldScope.line:
         if request.line_id is None:
             raise field_error("line_id", f"{definition.label} is a line's field: name the line")
@@ -88,5 +88,5 @@ def edit_custom_field(session: Session, view: dict[str, Any], request: EditCusto
         if (problem := value_problem(definition, value)) is not None:
             raise field_error("value", f"{definition.label} {problem}")
     return EditCustomField(
-        name=request.name, line_id=request.line_id, value=value, definition=definition, reason=request.reason
+        name=request.field, line_id=request.line_id, value=value, definition=definition, reason=request.reason
     )

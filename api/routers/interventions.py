@@ -220,7 +220,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "confirm_payment": {"reference": "BACS 2026-11-22 0042"},
     "retry_payment": {"token": "tok_approve"},
     "override_payment": {"reference": "taken by phone, PDQ 7781"},
-    "edit_custom_field": {"name": "po_number", "value": "PO-2291"},
+    "edit_custom_field": {"field": "po_number", "value": "PO-2291"},
 }
 
 

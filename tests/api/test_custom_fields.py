@@ -73,24 +73,26 @@ async def test_head_office_edits_a_field_and_the_history_shows_who_when_old_and_
     await _define(http)
     number = await place(http, _body({"po_number": "PO-1"}))
 
-    view = await act(http, number, "custom-fields", {"name": "po_number", "value": "PO-2", "reason": "new PO"})
+    view = await act(http, number, "custom-fields", {"field": "po_number", "value": "PO-2", "reason": "new PO"})
     assert view["custom_fields"] == {"po_number": "PO-2"}
     entry = view["history"][-1]
     assert (entry["action"], entry["actor"]) == ("custom_field_changed", "ho:alice")
     assert entry["detail"] == "po_number: PO-1 → PO-2 (new PO)"
 
-    view = await act(http, number, "custom-fields", {"name": "gift", "line_id": "L1", "value": True, "reason": "asked"})
+    view = await act(
+        http, number, "custom-fields", {"field": "gift", "line_id": "L1", "value": True, "reason": "asked"}
+    )
     assert view["lines"][0]["custom_fields"] == {"gift": True}
-    view = await act(http, number, "custom-fields", {"name": "floor", "value": "2.5", "reason": "typed in a form"})
+    view = await act(http, number, "custom-fields", {"field": "floor", "value": "2.5", "reason": "typed in a form"})
     assert view["custom_fields"]["floor"] == 2.5
 
     for body, field in [
-        ({"name": "tier", "value": "bronze"}, "value"),
-        ({"name": "po_number"}, "value"),  # required: it may change, not go
-        ({"name": "colour", "value": "red"}, "name"),
-        ({"name": "gift", "value": True}, "line_id"),
-        ({"name": "gift", "line_id": "L9", "value": True}, "line_id"),
-        ({"name": "floor", "value": "three"}, "value"),
+        ({"field": "tier", "value": "bronze"}, "value"),
+        ({"field": "po_number"}, "value"),  # required: it may change, not go
+        ({"field": "colour", "value": "red"}, "field"),
+        ({"field": "gift", "value": True}, "line_id"),
+        ({"field": "gift", "line_id": "L9", "value": True}, "line_id"),
+        ({"field": "floor", "value": "three"}, "value"),
     ]:
         answer = await http.post(f"/orders/{number}/custom-fields", json={**body, "reason": "x"}, headers=HO)
         assert answer.status_code == 422, answer.text
@@ -100,7 +102,7 @@ async def test_head_office_edits_a_field_and_the_history_shows_who_when_old_and_
     await act(http, number, "cancel", {"reason": "customer asked"})
     await wait_for_status(http, number, "cancelled")
     answer = await http.post(
-        f"/orders/{number}/custom-fields", json={"name": "po_number", "value": "PO-3", "reason": "late"}, headers=HO
+        f"/orders/{number}/custom-fields", json={"field": "po_number", "value": "PO-3", "reason": "late"}, headers=HO
     )
     assert answer.status_code == 409, answer.text
     assert answer.json()["rule"] == "order_final"
@@ -123,7 +125,7 @@ async def test_the_dashboard_and_the_order_list_find_an_order_by_a_field_value(s
     assert await found("po_number:PO-9") == []
     assert (await http.get("/orders", params={"field": "po_number"}, headers=HO)).status_code == 422
 
-    await act(http, first, "custom-fields", {"name": "po_number", "value": "PO-9", "reason": "corrected"})
+    await act(http, first, "custom-fields", {"field": "po_number", "value": "PO-9", "reason": "corrected"})
     assert await found("po_number:PO-9") == [first]
     assert await found("po_number:PO-7") == []
 

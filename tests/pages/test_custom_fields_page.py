@@ -56,7 +56,7 @@ async def test_filter_by_a_field_see_it_on_the_order_and_edit_it(axe_page: Page,
     await open_action(page, "custom-fields")
     assert await violations(page) == [], "order page with its custom fields and the edit form"
     form = page.locator("#action-custom-fields")
-    await form.locator("input[name=name]").fill("po_number")
+    await form.locator("select[name=field]").select_option("po_number")
     await form.locator("input[name=value]").fill("PO-43")
     await form.locator("input[name=reason]").fill("the customer's new PO")
     await send(page, "custom-fields")

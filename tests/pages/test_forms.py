@@ -41,7 +41,7 @@ SAMPLES: dict[str, list[str]] = {
     "delivery_id": ["D2"],
     "into": ["D3"],
     "location_id": [""],  # move-delivery: left empty, sourcing chooses
-    "name": ["po_number"],  # custom-fields: the field, and its value as typed
+    "field": ["po_number"],  # custom-fields: the field, and its value as typed
     "value": ["PO-2291"],
 }
 LEFT_EMPTY = {("refunds", "lines")}  # a refund is an amount or lines, not both
