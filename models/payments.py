@@ -29,6 +29,7 @@ class PaymentMode(StrEnum):
 GATEWAY_MODES = frozenset({PaymentMode.auth_capture, PaymentMode.authorise})
 # Stored-value funds are taken first and at once; a card (or another method) pays the rest.
 STORED_VALUE_METHODS = frozenset({"gift_card", "wallet"})
+WALLET_GATEWAY = "wallet"  # wallet payments through a gateway spend the customer's wallet in Baton's ledger
 
 PaymentStatus = Literal[
     "pending",  # to be authorised or sold at the gateway (an operation is queued, running or unknown)

@@ -16,7 +16,14 @@ from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.order_tax import line_rates, tax_problems
 from models.payment_policy import PaymentPolicy
-from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
+from models.payments import (
+    GATEWAY_MODES,
+    STORED_VALUE_METHODS,
+    WALLET_GATEWAY,
+    PaymentMode,
+    PaymentRecord,
+    PaymentStatus,
+)
 from models.placing import PaymentRequest, PlaceOrder, PlaceReplacement
 from models.sourcing import SourcingDecision
 from models.store_link import LinkState
@@ -199,12 +206,17 @@ def initial_payments(
                 at=now if status == "taken" else None,
                 actor=actor if status == "taken" else "",
                 reference=request.reference or "",
-                gateway=(request.gateway or default_gateway) if request.mode in GATEWAY_MODES else None,
+                gateway=_gateway_of(request, default_gateway) if request.mode in GATEWAY_MODES else None,
                 token=request.token,
                 delivery_id=delivery_id,
             )
         )
     return records
+
+
+def _gateway_of(request: PaymentRequest, default_gateway: str) -> str:
+    """Wallet funds are Baton's own: spent through the internal wallet gateway (activities/gateways/wallet.py)."""
+    return WALLET_GATEWAY if request.method == "wallet" else (request.gateway or default_gateway)
 
 
 def new_order(

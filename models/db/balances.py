@@ -129,9 +129,8 @@ def refunded_against(session: Session, debit_key: str) -> int:
 
 
 def _lock(session: Session, customer_id: str, account: str, currency: str) -> None:
-    key = {"customer_id": customer_id, "account": account, "currency": currency}
     if session.get(BalanceLockRow, (customer_id, account, currency)) is None:
-        session.add(BalanceLockRow(**key))
+        session.add(BalanceLockRow(customer_id=customer_id, account=account, currency=currency))
         try:
             session.commit()
         except IntegrityError:
@@ -143,5 +142,5 @@ def _lock(session: Session, customer_id: str, account: str, currency: str) -> No
             col(BalanceLockRow.account) == account,
             col(BalanceLockRow.currency) == currency,
         )
-        .values(debits=BalanceLockRow.debits + 1)  # type: ignore[operator]
+        .values(debits=BalanceLockRow.debits + 1)
     )
