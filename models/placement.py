@@ -20,6 +20,7 @@ from models.payments import (
     GATEWAY_MODES,
     STORED_VALUE_METHODS,
     WALLET_GATEWAY,
+    Charge,
     PaymentMode,
     PaymentRecord,
     PaymentStatus,
@@ -39,22 +40,41 @@ def placement_problems(
     link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
     locations: Mapping[str, Location] | None = None,
     tax: TaxPolicy | None = None,
+    charges: int = 0,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
     `store` is the location of the order's first delivery and `link` its link state and since when
     (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
-    name, with its link (models/delivery_placement.py)."""
+    name, with its link (models/delivery_placement.py). `charges`: what the charges decided at placement come to
+    (models/charges.py), which the payments cover with the lines."""
+    given = order.given_payments
+    currency = given[0][1].amount.currency
+    problems = order_problems(order, products, currency, store, link, locations, tax)
+    for path, payment in given[1:]:
+        if payment.amount.currency != currency:
+            problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
+    if not problems:
+        problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways, charges))
+    return problems
+
+
+def order_problems(
+    order: PlaceOrder,
+    products: dict[str, Product],
+    currency: str,
+    store: Store | None = None,
+    link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
+    locations: Mapping[str, Location] | None = None,
+    tax: TaxPolicy | None = None,
+) -> list[FieldProblem]:
+    """Everything wrong with what is ordered and where it goes, whatever pays for it: the rules an order and an
+    estimate (models/estimates.py) share. `currency` is the order's."""
     problems = fulfilment_problems(order)
     if not problems:
         first = group_lines(order)[0].location_id
         named = {first: (store, link)} if first is not None else {}
         problems.extend(location_problems(order, {**named, **(locations or {})}))
-    given = order.given_payments
-    currency = given[0][1].amount.currency
-    for path, payment in given[1:]:
-        if payment.amount.currency != currency:
-            problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
     free = isinstance(order, PlaceReplacement)  # an exchange's replacement: its lines cost nothing
     for index, line in enumerate(order.lines):
         problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency, free))
@@ -69,8 +89,6 @@ def placement_problems(
         problems.append(
             FieldProblem("lines", f"the order comes to more than {Money(amount=MAX_AMOUNT, currency=currency)}")
         )
-    if not problems:
-        problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
 
 
@@ -99,8 +117,11 @@ def _line_problems(
     return problems
 
 
-def payment_problems(order: PlaceOrder, policy: PaymentPolicy, gateways: frozenset[str]) -> list[FieldProblem]:
-    """What is wrong with an order's payments; the caller has checked every amount is in the order's currency."""
+def payment_problems(
+    order: PlaceOrder, policy: PaymentPolicy, gateways: frozenset[str], charges: int = 0
+) -> list[FieldProblem]:
+    """What is wrong with an order's payments (which cover its lines and its `charges`); the caller has checked
+    every amount is in the order's currency."""
     problems: list[FieldProblem] = []
     given = order.given_payments
     if order.customer.id in policy.blocked_customers:
@@ -126,9 +147,10 @@ def payment_problems(order: PlaceOrder, policy: PaymentPolicy, gateways: frozens
             known = ", ".join(sorted(gateways))
             problems.append(FieldProblem(f"{path}.gateway", f"unknown gateway {payment.gateway!r} (known: {known})"))
     paid = sum(payment.amount.amount for _path, payment in given)
-    if not problems and paid != order.total():
+    due = order.total() + charges
+    if not problems and paid != due:
         field = f"{given[0][0]}.amount.amount" if len(given) == 1 else "payments"
-        problems.append(FieldProblem(field, f"the order comes to {order.total()}, not {paid}"))
+        problems.append(FieldProblem(field, f"the order comes to {due}, not {paid}"))
     return problems
 
 
@@ -158,14 +180,15 @@ def approval_reason_of(
     return None
 
 
-def delivery_split(order: PlaceOrder, deliveries: list[Delivery]) -> list[tuple[str, int]]:
+def delivery_split(order: PlaceOrder, deliveries: list[Delivery], charges: int = 0) -> list[tuple[str, int]]:
     """Each delivery's share of the order's total, when one `authorise` payment pays for several deliveries (it is
     then authorised per delivery, and each delivery captures its own); empty otherwise."""
     given = order.given_payments
     if len(deliveries) < 2 or len(given) != 1 or given[0][1].mode is not PaymentMode.authorise:
         return []
     totals = {line_id(i): line.unit_price.amount * line.quantity for i, line in enumerate(order.lines)}
-    return [(delivery_id, share) for delivery_id, share in shares(deliveries, totals, order.total()) if share > 0]
+    due = order.total() + charges
+    return [(delivery_id, share) for delivery_id, share in shares(deliveries, totals, due) if share > 0]
 
 
 def initial_payments(
@@ -228,10 +251,12 @@ def new_order(
     default_gateway: str = "test",
     sourced: dict[int, SourcingDecision] | None = None,
     tax: TaxPolicy | None = None,
+    charges: list[Charge] | None = None,
 ) -> OrderState:
     """The order as it is born: lines numbered L1.., its deliveries (`sourced`: the sourcing decision of each line
-    group that named no location, by the group's index), its payments, notes from the customer, and whether Head
-    Office must approve it (under the payment policy in force, kept on the order)."""
+    group that named no location, by the group's index), its payments, the charges decided at placement
+    (models/charges.py), notes from the customer, and whether Head Office must approve it (under the payment policy in
+    force, kept on the order)."""
     policy = policy or PaymentPolicy()
     rates = line_rates(order, [products[line.sku].tax_class for line in order.lines], tax or TaxPolicy())
     deliveries = build(group_lines(order), sourced or {})
@@ -244,6 +269,7 @@ def new_order(
         further.status = DeliveryStatus.awaiting_release if waits else DeliveryStatus.placed
         further.status_since = now
     shipped = {line for d in deliveries if d.method is DeliveryMethod.home_delivery for line in d.line_ids}
+    charged = sum(charge.amount.amount for charge in charges or [])
     state = OrderState(
         order_number=order_number,
         web_reference=order.web_reference,
@@ -272,8 +298,9 @@ def new_order(
             )
             for index, line in enumerate(order.lines, start=1)
         ],
-        payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries)),
+        payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries, charged)),
         loyalty_offers=order.loyalty_offers,
+        charges=charges or [],
         payment_policy=policy,
         release_at=order.release_at,
         backorder_for=order.backorder_for,

@@ -136,6 +136,11 @@ class PlaceOrder(_Strict):
         description="Short of stock when sent out, wait this long (ISO 8601, up to P90D) for replenishment",
     )
     notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
+    estimation_id: Line | None = Field(
+        default=None,
+        max_length=40,
+        description="Place exactly this estimate (POST /estimates): its prices, charges and discounts, within 2 hours",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_give_payments(self) -> Self:

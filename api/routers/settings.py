@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import HeadOffice, SessionDep
+from models.charges import ChargePolicy
 from models.db import policies
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
@@ -64,3 +65,16 @@ def put_tax(policy: TaxPolicy, session: SessionDep, _ho: HeadOffice) -> TaxPolic
     """Replace the tax rates. Orders placed from now on lock their lines' rates under them; placed orders, their
     invoices and refunds keep the rates they were placed at."""
     return policies.put_tax_policy(session, policy)
+
+
+@router.get("/charges", response_model=ChargePolicy)
+def get_charges(session: SessionDep, _ho: HeadOffice) -> ChargePolicy:
+    """Fees added to orders at placement: per supply method, and by distance band for home deliveries. Head Office
+    only."""
+    return policies.get_charge_policy(session)
+
+
+@router.put("/charges", response_model=ChargePolicy)
+def put_charges(policy: ChargePolicy, session: SessionDep, _ho: HeadOffice) -> ChargePolicy:
+    """Replace the charge rules. Orders placed from now on are charged under them; placed orders keep theirs."""
+    return policies.put_charge_policy(session, policy)
