@@ -25,6 +25,7 @@ from models.db.store_links import link_state
 from models.deliveries import Delivery, build, group_lines, line_id
 from models.delivery_placement import Location
 from models.estimates import Locked, estimated_part, with_locked_prices
+from models.money import MAX_AMOUNT
 from models.order import ORDER_WORKFLOW, OrderState, order_workflow_id
 from models.payment_policy import PaymentPolicy
 from models.placement import (
@@ -36,7 +37,7 @@ from models.placement import (
     order_problems,
     placement_problems,
 )
-from models.placing import PlaceOrder
+from models.placing import PlaceOrder, PlaceReplacement
 from models.sourcing import LineToSource, SourcingDecision, source
 from models.tax import TaxPolicy
 from models.transition import projection_of
@@ -186,6 +187,8 @@ def check(
     currency = given[0][1].amount.currency if given else order.lines[0].unit_price.currency
     if locked is not None:
         charges = locked.charges
+    elif isinstance(order, PlaceReplacement):
+        charges = []  # an exchange's replacement costs nothing: the return decided it
     else:
         charge_policy, sourcing_policy = policies.get_charge_policy(session), policies.get_sourcing_policy(session)
         charges = delivery_charges(charge_policy, deliveries, currency, sourcing_policy)
@@ -196,6 +199,8 @@ def check(
         problems = placement_problems(
             order, products, None, policy, gateways, locations=locations, tax=tax, charges=charged
         )
+    if not problems and order.total() + charged > MAX_AMOUNT:
+        problems.append(FieldProblem("lines", f"with its charges the order comes to more than {MAX_AMOUNT}"))
     if problems:
         raise PlacementRefused(problems)
     return Checked(products, policy, tax, sourced, deliveries, charges)

@@ -14,7 +14,7 @@ from api.params import IdempotencyKey
 from api.problems import field_error
 from models.balances import Balance, BalanceCredit, BalanceEntry, CustomerBalances
 from models.db import balances as ledger
-from models.money import Money
+from models.money import MAX_AMOUNT, Money
 from models.text import LINE_PATTERN
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -66,6 +66,9 @@ def credit_balance(
     if credit.amount.amount <= 0:
         raise field_error("amount.amount", "a credit must be more than nothing")
     key = f"credit:{ho.name}:{idempotency_key}"
+    held = ledger.balance(session, customer_id, credit.account, credit.amount.currency)
+    if ledger.entry(session, key) is None and held + credit.amount.amount > MAX_AMOUNT:
+        raise field_error("amount.amount", f"the {credit.account} balance would be more than {MAX_AMOUNT}")
     row = ledger.BalanceEntryRow(
         entry_key=key,
         customer_id=customer_id,

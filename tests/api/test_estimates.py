@@ -209,6 +209,15 @@ async def test_a_home_delivery_pays_its_method_fee_and_distance_fee(stack):
     assert charged == [(300, "system:charges"), (500, "system:charges")]
     assert view["total"]["amount"] == TOTAL + 800
 
+    # Refunded in full: everything paid, charges included, goes back.
+    number = view["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_dispatch")
+    everything = {"amount": {"amount": TOTAL + 800, "currency": "GBP"}, "reason": "not wanted"}
+    refunded = await stack.http.post(f"/orders/{number}/refunds", json=everything, headers=HO)
+    assert refunded.status_code == 200, refunded.text
+    view = await settled(stack.http, number)
+    assert sum(r["amount"]["amount"] for r in view["refunds"]) == TOTAL + 800
+
 
 async def test_a_fulfilment_only_estimate_answers_who_and_when(stack):
     body = _estimate_body(fulfilment={"method": "click_and_collect", "store_id": "S002"})
@@ -221,3 +230,22 @@ async def test_a_fulfilment_only_estimate_answers_who_and_when(stack):
     refused = await stack.http.post("/estimates", json={**body, "lines": [{**body["lines"][0], "sku": "NOPE"}]},
                                     headers=CHANNEL, params={"scope": "fulfilment"})  # fmt: skip
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "lines[0].sku"
+
+
+async def test_a_cancelled_order_cancels_its_charges_and_pays_them_back(stack):
+    charges = {"method_fees": [{"method": "click_and_collect", "amount": {"amount": 150, "currency": "GBP"}}]}
+    assert (await stack.http.put("/settings/charges", json=charges, headers=HO)).status_code == 200
+    assert (await stack.http.get("/settings/charges", headers=HO)).json() == {**charges, "distance_bands": []}
+    body = _estimate_body()
+    placed = await stack.http.post("/orders", json=_paid(body, TOTAL + 150), headers=CHANNEL)
+    assert placed.status_code == 201, placed.text
+    number = placed.json()["order_number"]
+    await wait_for_status(stack.http, number, "awaiting_acknowledgement")
+
+    cancelled = await stack.http.post(f"/orders/{number}/cancel", json={"reason": "changed mind"}, headers=HO)
+    assert cancelled.status_code == 200, cancelled.text
+    view = await settled(stack.http, number)
+    assert [(c["reason"], c["cancelled"]) for c in view["charges"]] == [
+        ("method fee (click_and_collect) for delivery D1", True)
+    ]
+    assert sum(r["amount"]["amount"] for r in view["refunds"]) == TOTAL + 150
