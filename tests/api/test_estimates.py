@@ -4,6 +4,7 @@ and a fulfilment-only estimate answers who and when."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -249,3 +250,19 @@ async def test_a_cancelled_order_cancels_its_charges_and_pays_them_back(stack):
         ("method fee (click_and_collect) for delivery D1", True)
     ]
     assert sum(r["amount"]["amount"] for r in view["refunds"]) == TOTAL + 150
+
+
+async def test_concurrent_placements_of_one_estimate_create_one_order(stack):
+    body = _estimate_body()
+    estimate = await _estimate(stack, body)
+    placed_body = _paid(body, TOTAL, estimation_id=estimate["estimation_id"])
+
+    def post(key: str):  # type: ignore[no-untyped-def]
+        return stack.http.post("/orders", json=placed_body, headers={**CHANNEL, "Idempotency-Key": key})
+
+    same = await asyncio.gather(post("same-key"), post("same-key"), post("other-key"), post("third-key"))
+    created = [r for r in same if r.status_code == 201]
+    refused = [r for r in same if r.status_code == 422]
+    assert len({r.json()["order_number"] for r in created}) == 1, [r.text for r in same]
+    assert all(r.json()["errors"][0]["field"] == "estimation_id" for r in refused)
+    assert len(created) + len(refused) + sum(r.status_code == 404 for r in same) == 4  # 404: still being placed
