@@ -17,6 +17,8 @@ from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.order_tax import line_rates, tax_problems
 from models.payment_policy import PaymentPolicy
 from models.payments import (
+    BALANCE_METHODS,
+    FIRST_TAKEN_METHODS,
     GATEWAY_MODES,
     STORED_VALUE_METHODS,
     WALLET_GATEWAY,
@@ -127,10 +129,13 @@ def payment_problems(
     if order.customer.id in policy.blocked_customers:
         problems.append(FieldProblem("customer.id", f"customer {order.customer.id} is blocked; the order is refused"))
     if len(given) == 2:
-        stored_value = [path for path, payment in given if payment.method in STORED_VALUE_METHODS]
+        stored_value = [path for path, payment in given if payment.method in FIRST_TAKEN_METHODS]
         if len(stored_value) != 1:
             problems.append(
-                FieldProblem("payments", "two payments must be gift card or wallet funds plus one other payment method")
+                FieldProblem(
+                    "payments",
+                    "two payments must be gift card or wallet funds (or account credit) plus one other payment method",
+                )
             )
         for path, payment in given:
             if payment.amount.amount <= 0:
@@ -143,6 +148,8 @@ def payment_problems(
             problems.append(
                 FieldProblem(f"{path}.mode", f"{payment.method} funds are taken at once: prepaid or auth_capture")
             )
+        if payment.method == "account_credit" and payment.mode is not PaymentMode.auth_capture:
+            problems.append(FieldProblem(f"{path}.mode", "account credit is spent at once through Baton: auth_capture"))
         if payment.mode in GATEWAY_MODES and payment.gateway is not None and payment.gateway not in gateways:
             known = ", ".join(sorted(gateways))
             problems.append(FieldProblem(f"{path}.gateway", f"unknown gateway {payment.gateway!r} (known: {known})"))
@@ -196,7 +203,7 @@ def initial_payments(
 ) -> list[PaymentRecord]:
     """The order's payments as placed, stored value first (it is taken first). A `split` (`delivery_split`) makes
     the one authorisation one per delivery, each for its share."""
-    requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in STORED_VALUE_METHODS)
+    requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in FIRST_TAKEN_METHODS)
     parts: list[tuple[PaymentRequest, str | None]]
     if split:
         (request,) = requests
@@ -238,8 +245,9 @@ def initial_payments(
 
 
 def _gateway_of(request: PaymentRequest, default_gateway: str) -> str:
-    """Wallet funds are Baton's own: spent through the internal wallet gateway (activities/gateways/wallet.py)."""
-    return WALLET_GATEWAY if request.method == "wallet" else (request.gateway or default_gateway)
+    """Wallet funds and account credit are Baton's own: spent through the internal wallet gateway
+    (activities/gateways/wallet.py)."""
+    return WALLET_GATEWAY if request.method in BALANCE_METHODS else (request.gateway or default_gateway)
 
 
 def new_order(

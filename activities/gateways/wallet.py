@@ -1,6 +1,7 @@
-"""The internal `wallet` gateway: a payment with method `wallet` spends the customer's wallet funds in Baton's own
-balance ledger (models/db/balances.py). A sale debits the wallet once per operation id and is declined when the
-funds are short; a refund credits back (at most what the sale took) once per operation id. The order workflow
+"""The internal `wallet` gateway: a payment with method `wallet` (or `account_credit`) spends the customer's wallet
+funds (or account credit) in Baton's own balance ledger (models/db/balances.py). A sale debits the balance once per
+operation id and is declined when the funds are short; a refund credits the same balance back (at most what the sale
+took) once per operation id. The order workflow
 treats it as any other gateway, so retries, reconciliation and refunds work as they do for cards."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from activities.gateways.base import declined, invalid_request
 from models.db import balances
 from models.db.orders import get_order_record
-from models.payments import WALLET_GATEWAY, GatewayOperationKind, GatewayRequest, GatewayResult
+from models.payments import BALANCE_METHODS, WALLET_GATEWAY, GatewayOperationKind, GatewayRequest, GatewayResult
 
 
 class WalletGateway:
@@ -58,7 +59,7 @@ class WalletGateway:
             if request.amount.amount > left:
                 return declined(request, f"refund of {request.amount} exceeds the {left} not yet refunded")
             row = _entry(request, sale.customer_id, "refund", request.amount.amount)
-            row.reference = sale.entry_key
+            row.reference, row.account = sale.entry_key, sale.account  # back to the balance it came from
             return _answer(request, balances.add_entry(session, row))
 
 
@@ -66,7 +67,7 @@ def _entry(request: GatewayRequest, customer_id: str, kind: str, amount: int) ->
     return balances.BalanceEntryRow(
         entry_key=request.operation_id,
         customer_id=customer_id,
-        account="wallet",
+        account=request.method if request.method in BALANCE_METHODS else "wallet",
         currency=request.amount.currency,
         amount=amount,
         kind=kind,

@@ -266,3 +266,38 @@ async def test_concurrent_placements_of_one_estimate_create_one_order(stack):
     assert len({r.json()["order_number"] for r in created}) == 1, [r.text for r in same]
     assert all(r.json()["errors"][0]["field"] == "estimation_id" for r in refused)
     assert len(created) + len(refused) + sum(r.status_code == 404 for r in same) == 4  # 404: still being placed
+
+
+async def test_account_credit_pays_first_and_is_debited_once(stack):
+    body = _estimate_body()
+    customer = body["customer"]["id"]
+    for key, account, amount in (("a1", "account_credit", 700), ("a2", "wallet", 400)):
+        credit = {"account": account, "amount": {"amount": amount, "currency": "GBP"}, "reason": "refund by cheque"}
+        answer = await stack.http.post(
+            f"/customers/{customer}/balance", json=credit, headers={**HO, "Idempotency-Key": key}
+        )
+        assert answer.status_code == 201, answer.text
+    plan = (await _estimate(stack, body))["payment_plan"]
+    assert (plan["account_credit"]["amount"], plan["wallet"]["amount"], plan["card"]["amount"]) == (
+        700,
+        400,
+        TOTAL - 1100,
+    )
+
+    credit = {"mode": "auth_capture", "method": "account_credit", "token": "balance",
+              "amount": {"amount": 700, "currency": "GBP"}}  # fmt: skip
+    card = {"mode": "auth_capture", "method": "card", "token": "tok_approve",
+            "amount": {"amount": TOTAL - 700, "currency": "GBP"}}  # fmt: skip
+    prepaid = {**credit, "mode": "prepaid", "reference": "R1"}
+    refused = await stack.http.post("/orders", json={**body, "payments": [card, prepaid]}, headers=CHANNEL)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "payments[1].mode"
+    placed = await stack.http.post("/orders", json={**body, "payments": [card, credit]}, headers=CHANNEL)
+    assert placed.status_code == 201, placed.text
+    await wait_for_status(stack.http, placed.json()["order_number"], "awaiting_acknowledgement")
+    view = await settled(stack.http, placed.json()["order_number"])
+    assert [(p["method"], p["gateway"], p["status"]) for p in view["payments"]] == [
+        ("account_credit", "wallet", "captured"),
+        ("card", "test", "captured"),
+    ]
+    balances = (await stack.http.get(f"/customers/{customer}/balance", headers=HO)).json()["balances"]
+    assert {(b["account"], b["amount"]["amount"]) for b in balances} == {("account_credit", 0), ("wallet", 400)}
