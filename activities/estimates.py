@@ -4,14 +4,14 @@ as placement would source it, its amounts and tax worked out on the order as it 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import uuid4
 
 from sqlmodel import Session
 
 from activities.placement import Checked, check
 from models.balances import payment_plan
-from models.calendar import location_time, minutes_until_open
+from models.calendar import location_time
 from models.charges import placement_charges
 from models.db import balances, policies
 from models.db import estimates as estimates_db
@@ -25,6 +25,7 @@ from models.estimates import (
     Locked,
     estimate_amounts,
     estimated_part,
+    starts_at,
 )
 from models.order_tax import order_tax
 from models.placement import new_order
@@ -75,16 +76,15 @@ def _deliveries(session: Session, checked: Checked, now: datetime) -> list[Deliv
     answers = []
     for delivery in checked.deliveries:
         calendar = policies.policy_for_store(session, delivery.location_id).calendar if delivery.location_id else None
-        minutes = minutes_until_open(calendar, now) if calendar is not None else 0
-        starts_at = now + timedelta(minutes=minutes) if minutes is not None else None
+        starts = starts_at(calendar, now)
         answers.append(
             DeliveryEstimate(
                 delivery_id=delivery.delivery_id,
                 method=delivery.method.value,
                 location_id=delivery.location_id,
                 line_ids=delivery.line_ids,
-                starts_at=starts_at,
-                location_time=location_time(calendar, starts_at) if starts_at is not None else None,
+                starts_at=starts,
+                location_time=location_time(calendar, starts) if starts is not None else None,
                 sourced=delivery.sourcing is not None,
             )
         )

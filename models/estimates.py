@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
 
 from models.balances import PaymentPlan
+from models.calendar import HORIZON_DAYS, LocationCalendar
 from models.catalogue import Product
 from models.charges import ChargeDecision
 from models.money import Money
@@ -85,6 +87,19 @@ def estimate_amounts(gross: int, discounts: int, charges: int, tax: int, currenc
         tax=money(tax),
         total_net_of_tax=money(total - tax),
     )
+
+
+def starts_at(calendar: LocationCalendar | None, now: datetime) -> datetime | None:
+    """When a location would start on a delivery: now while it is open (or keeps no calendar), else when its calendar
+    next opens it; None when it does not open within the calendar's horizon."""
+    if calendar is None or calendar.is_open(now):
+        return now
+    first_day = now.astimezone(ZoneInfo(calendar.timezone)).date()
+    for offset in range(HORIZON_DAYS):
+        for opens, _closes in calendar.open_periods(first_day + timedelta(days=offset)):
+            if opens > now:
+                return opens
+    return None
 
 
 class DeliveryEstimate(BaseModel):

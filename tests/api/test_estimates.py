@@ -228,6 +228,24 @@ async def test_a_fulfilment_only_estimate_answers_who_and_when(stack):
     assert delivery["location_id"] == "S002"
     assert delivery["starts_at"] == estimate["estimated_at"]  # no calendar: open at once
 
+    # With a calendar: closed today and tomorrow, the store would start on it when it next opens.
+    today = datetime.now(UTC).date()
+    whole_day = [{"opens": "00:00", "closes": "24:00"}]
+    calendar = {
+        "timezone": "UTC",
+        "weekly": {day: whole_day for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "exceptions": [
+            {"day": str(today), "spans": []},
+            {"day": str(today + timedelta(days=1)), "spans": []},
+            {"day": str(today + timedelta(days=2)), "spans": [{"opens": "09:00", "closes": "17:00"}]},
+        ],
+    }
+    assert (await stack.http.put("/stores/S002/calendar", json=calendar, headers=HO)).status_code == 200
+    (delivery,) = (await _estimate(stack, body, scope="fulfilment"))["deliveries"]
+    opens = datetime.combine(today + timedelta(days=2), datetime.min.time(), UTC) + timedelta(hours=9)
+    assert datetime.fromisoformat(delivery["starts_at"]) == opens
+    assert delivery["location_time"].endswith("09:00 UTC")
+
     refused = await stack.http.post("/estimates", json={**body, "lines": [{**body["lines"][0], "sku": "NOPE"}]},
                                     headers=CHANNEL, params={"scope": "fulfilment"})  # fmt: skip
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "lines[0].sku"
