@@ -18,9 +18,11 @@ from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
     analytics,
+    balances,
     calendars,
     customers,
     diagnosis,
+    estimates,
     extracts,
     feeds,
     health,
@@ -83,6 +85,8 @@ def create_app(
     app.include_router(return_webhooks.router)  # /webhooks/stores/{id}/returns: a return received, signed
     app.include_router(requests.router)  # customer requests, /settings/requests
     app.include_router(customers.router)  # the customer view: search, profile and order history
+    app.include_router(balances.router)  # customers' account credit and wallet funds
+    app.include_router(estimates.router)  # /estimates: an order's amounts and fulfilment before it is placed
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format

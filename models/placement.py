@@ -17,7 +17,17 @@ from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
 from models.order_tax import line_rates, tax_problems
 from models.payment_policy import PaymentPolicy
-from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
+from models.payments import (
+    BALANCE_METHODS,
+    FIRST_TAKEN_METHODS,
+    GATEWAY_MODES,
+    STORED_VALUE_METHODS,
+    WALLET_GATEWAY,
+    Charge,
+    PaymentMode,
+    PaymentRecord,
+    PaymentStatus,
+)
 from models.placing import PaymentRequest, PlaceOrder, PlaceReplacement
 from models.sourcing import SourcingDecision
 from models.store_link import LinkState
@@ -34,23 +44,43 @@ def placement_problems(
     locations: Mapping[str, Location] | None = None,
     tax: TaxPolicy | None = None,
     fields: CustomFieldSettings | None = None,
+    charges: int = 0,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
     `store` is the location of the order's first delivery and `link` its link state and since when
     (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
     name, with its link (models/delivery_placement.py). `fields`: the custom fields defined (models/custom_fields.py);
-    an exchange's replacement is placed by its return and carries none."""
+    an exchange's replacement is placed by its return and carries none. `charges`: what the charges decided at
+    placement come to (models/charges.py), which the payments cover with the lines."""
+    given = order.given_payments
+    currency = given[0][1].amount.currency
+    problems = order_problems(order, products, currency, store, link, locations, tax, fields)
+    for path, payment in given[1:]:
+        if payment.amount.currency != currency:
+            problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
+    if not problems:
+        problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways, charges))
+    return problems
+
+
+def order_problems(
+    order: PlaceOrder,
+    products: dict[str, Product],
+    currency: str,
+    store: Store | None = None,
+    link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
+    locations: Mapping[str, Location] | None = None,
+    tax: TaxPolicy | None = None,
+    fields: CustomFieldSettings | None = None,
+) -> list[FieldProblem]:
+    """Everything wrong with what is ordered and where it goes, whatever pays for it: the rules an order and an
+    estimate (models/estimates.py) share. `currency` is the order's."""
     problems = fulfilment_problems(order)
     if not problems:
         first = group_lines(order)[0].location_id
         named = {first: (store, link)} if first is not None else {}
         problems.extend(location_problems(order, {**named, **(locations or {})}))
-    given = order.given_payments
-    currency = given[0][1].amount.currency
-    for path, payment in given[1:]:
-        if payment.amount.currency != currency:
-            problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
     free = isinstance(order, PlaceReplacement)  # an exchange's replacement: its lines cost nothing
     for index, line in enumerate(order.lines):
         problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency, free))
@@ -68,8 +98,6 @@ def placement_problems(
         problems.append(
             FieldProblem("lines", f"the order comes to more than {Money(amount=MAX_AMOUNT, currency=currency)}")
         )
-    if not problems:
-        problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways))
     return problems
 
 
@@ -101,17 +129,23 @@ def _line_problems(
     return problems
 
 
-def payment_problems(order: PlaceOrder, policy: PaymentPolicy, gateways: frozenset[str]) -> list[FieldProblem]:
-    """What is wrong with an order's payments; the caller has checked every amount is in the order's currency."""
+def payment_problems(
+    order: PlaceOrder, policy: PaymentPolicy, gateways: frozenset[str], charges: int = 0
+) -> list[FieldProblem]:
+    """What is wrong with an order's payments (which cover its lines and its `charges`); the caller has checked
+    every amount is in the order's currency."""
     problems: list[FieldProblem] = []
     given = order.given_payments
     if order.customer.id in policy.blocked_customers:
         problems.append(FieldProblem("customer.id", f"customer {order.customer.id} is blocked; the order is refused"))
     if len(given) == 2:
-        stored_value = [path for path, payment in given if payment.method in STORED_VALUE_METHODS]
+        stored_value = [path for path, payment in given if payment.method in FIRST_TAKEN_METHODS]
         if len(stored_value) != 1:
             problems.append(
-                FieldProblem("payments", "two payments must be gift card or wallet funds plus one other payment method")
+                FieldProblem(
+                    "payments",
+                    "two payments must be gift card or wallet funds (or account credit) plus one other payment method",
+                )
             )
         for path, payment in given:
             if payment.amount.amount <= 0:
@@ -124,13 +158,16 @@ def payment_problems(order: PlaceOrder, policy: PaymentPolicy, gateways: frozens
             problems.append(
                 FieldProblem(f"{path}.mode", f"{payment.method} funds are taken at once: prepaid or auth_capture")
             )
+        if payment.method == "account_credit" and payment.mode is not PaymentMode.auth_capture:
+            problems.append(FieldProblem(f"{path}.mode", "account credit is spent at once through Baton: auth_capture"))
         if payment.mode in GATEWAY_MODES and payment.gateway is not None and payment.gateway not in gateways:
             known = ", ".join(sorted(gateways))
             problems.append(FieldProblem(f"{path}.gateway", f"unknown gateway {payment.gateway!r} (known: {known})"))
     paid = sum(payment.amount.amount for _path, payment in given)
-    if not problems and paid != order.total():
+    due = order.total() + charges
+    if not problems and paid != due:
         field = f"{given[0][0]}.amount.amount" if len(given) == 1 else "payments"
-        problems.append(FieldProblem(field, f"the order comes to {order.total()}, not {paid}"))
+        problems.append(FieldProblem(field, f"the order comes to {due}, not {paid}"))
     return problems
 
 
@@ -160,14 +197,15 @@ def approval_reason_of(
     return None
 
 
-def delivery_split(order: PlaceOrder, deliveries: list[Delivery]) -> list[tuple[str, int]]:
+def delivery_split(order: PlaceOrder, deliveries: list[Delivery], charges: int = 0) -> list[tuple[str, int]]:
     """Each delivery's share of the order's total, when one `authorise` payment pays for several deliveries (it is
     then authorised per delivery, and each delivery captures its own); empty otherwise."""
     given = order.given_payments
     if len(deliveries) < 2 or len(given) != 1 or given[0][1].mode is not PaymentMode.authorise:
         return []
     totals = {line_id(i): line.unit_price.amount * line.quantity for i, line in enumerate(order.lines)}
-    return [(delivery_id, share) for delivery_id, share in shares(deliveries, totals, order.total()) if share > 0]
+    due = order.total() + charges
+    return [(delivery_id, share) for delivery_id, share in shares(deliveries, totals, due) if share > 0]
 
 
 def initial_payments(
@@ -175,7 +213,7 @@ def initial_payments(
 ) -> list[PaymentRecord]:
     """The order's payments as placed, stored value first (it is taken first). A `split` (`delivery_split`) makes
     the one authorisation one per delivery, each for its share."""
-    requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in STORED_VALUE_METHODS)
+    requests = sorted((p for _path, p in order.given_payments), key=lambda p: p.method not in FIRST_TAKEN_METHODS)
     parts: list[tuple[PaymentRequest, str | None]]
     if split:
         (request,) = requests
@@ -208,12 +246,18 @@ def initial_payments(
                 at=now if status == "taken" else None,
                 actor=actor if status == "taken" else "",
                 reference=request.reference or "",
-                gateway=(request.gateway or default_gateway) if request.mode in GATEWAY_MODES else None,
+                gateway=_gateway_of(request, default_gateway) if request.mode in GATEWAY_MODES else None,
                 token=request.token,
                 delivery_id=delivery_id,
             )
         )
     return records
+
+
+def _gateway_of(request: PaymentRequest, default_gateway: str) -> str:
+    """Wallet funds and account credit are Baton's own: spent through the internal wallet gateway
+    (activities/gateways/wallet.py)."""
+    return WALLET_GATEWAY if request.method in BALANCE_METHODS else (request.gateway or default_gateway)
 
 
 def new_order(
@@ -225,10 +269,12 @@ def new_order(
     default_gateway: str = "test",
     sourced: dict[int, SourcingDecision] | None = None,
     tax: TaxPolicy | None = None,
+    charges: list[Charge] | None = None,
 ) -> OrderState:
     """The order as it is born: lines numbered L1.., its deliveries (`sourced`: the sourcing decision of each line
-    group that named no location, by the group's index), its payments, notes from the customer, and whether Head
-    Office must approve it (under the payment policy in force, kept on the order)."""
+    group that named no location, by the group's index), its payments, the charges decided at placement
+    (models/charges.py), notes from the customer, and whether Head Office must approve it (under the payment policy in
+    force, kept on the order)."""
     policy = policy or PaymentPolicy()
     rates = line_rates(order, [products[line.sku].tax_class for line in order.lines], tax or TaxPolicy())
     deliveries = build(group_lines(order), sourced or {})
@@ -241,6 +287,7 @@ def new_order(
         further.status = DeliveryStatus.awaiting_release if waits else DeliveryStatus.placed
         further.status_since = now
     shipped = {line for d in deliveries if d.method is DeliveryMethod.home_delivery for line in d.line_ids}
+    charged = sum(charge.amount.amount for charge in charges or [])
     state = OrderState(
         order_number=order_number,
         web_reference=order.web_reference,
@@ -270,8 +317,9 @@ def new_order(
             )
             for index, line in enumerate(order.lines, start=1)
         ],
-        payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries)),
+        payments=initial_payments(order, default_gateway, now, delivery_split(order, deliveries, charged)),
         loyalty_offers=order.loyalty_offers,
+        charges=charges or [],
         payment_policy=policy,
         release_at=order.release_at,
         backorder_for=order.backorder_for,

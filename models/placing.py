@@ -139,6 +139,11 @@ class PlaceOrder(_Strict):
     )
     notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
     custom_fields: CustomValues = Field(default_factory=dict)
+    estimation_id: Line | None = Field(
+        default=None,
+        max_length=40,
+        description="Place exactly this estimate (POST /estimates): its prices, charges and discounts, within 2 hours",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_give_payments(self) -> Self:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import HeadOffice, SessionDep
+from models.charges import ChargePolicy
 from models.custom_fields import CustomFieldSettings
 from models.db import custom_fields, policies
 from models.payment_policy import PaymentPolicy
@@ -78,3 +79,16 @@ def put_custom_fields(definitions: CustomFieldSettings, session: SessionDep, _ho
     """Replace the custom field definitions. Orders placed from now on are checked against them; placed orders keep
     their values, and Head Office's edits are checked against the definitions of the day."""
     return custom_fields.put_custom_fields(session, definitions)
+
+
+@router.get("/charges", response_model=ChargePolicy)
+def get_charges(session: SessionDep, _ho: HeadOffice) -> ChargePolicy:
+    """Fees added to orders at placement: per supply method, and by distance band for home deliveries. Head Office
+    only."""
+    return policies.get_charge_policy(session)
+
+
+@router.put("/charges", response_model=ChargePolicy)
+def put_charges(policy: ChargePolicy, session: SessionDep, _ho: HeadOffice) -> ChargePolicy:
+    """Replace the charge rules. Orders placed from now on are charged under them; placed orders keep theirs."""
+    return policies.put_charge_policy(session, policy)

@@ -16,8 +16,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from models.db import (
+    balances,  # noqa: F401  (customers' balance ledger)
     closed_orders,  # noqa: F401  (closed orders' final state, for late refunds)
     custom_fields,  # noqa: F401  (the read model's custom field values)
+    estimates,  # noqa: F401  (estimates kept for placement by their id)
     insight,  # noqa: F401  (the read model's analytics and customer tables)
     mail,  # noqa: F401  (the mail lane's tables)
     requests,  # noqa: F401  (customer requests as the API lists them)

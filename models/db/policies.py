@@ -7,6 +7,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from models.charges import ChargePolicy
 from models.db.catalogue import get_store
 from models.db.tables import SettingRow
 from models.payment_policy import PaymentPolicy
@@ -22,6 +23,7 @@ RETURN_SETTING_KEY = "returns"
 REQUEST_SETTING_KEY = "requests"
 SOURCING_SETTING_KEY = "sourcing"
 TAX_SETTING_KEY = "tax"
+CHARGE_SETTING_KEY = "charges"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -70,6 +72,14 @@ def get_tax_policy(session: Session) -> TaxPolicy:
 
 def put_tax_policy(session: Session, policy: TaxPolicy) -> TaxPolicy:
     return _put_setting(session, TAX_SETTING_KEY, policy)
+
+
+def get_charge_policy(session: Session) -> ChargePolicy:
+    return _get_setting(session, CHARGE_SETTING_KEY, ChargePolicy)
+
+
+def put_charge_policy(session: Session, policy: ChargePolicy) -> ChargePolicy:
+    return _put_setting(session, CHARGE_SETTING_KEY, policy)
 
 
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
