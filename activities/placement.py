@@ -122,17 +122,18 @@ def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, g
         return state, False
     products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
     policy = policies.get_payment_policy(session)
+    tax = policies.get_tax_policy(session)
     if problems := fulfilment_problems(order):
         raise PlacementRefused(problems)
     sourced = _source(session, order)
     locations = _locations(session, build(group_lines(order), sourced))
-    problems = placement_problems(order, products, None, policy, frozenset({gateway}), locations=locations)
+    problems = placement_problems(order, products, None, policy, frozenset({gateway}), locations=locations, tax=tax)
     if problems:
         raise PlacementRefused(problems)
     number = placements.claim_order_number(session, holder, key, request_hash(order))
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
         return prepare(session, holder, order, key, gateway)
-    state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced)
+    state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced, tax)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )

@@ -20,6 +20,7 @@ class Product(BaseModel):
     colour: str
     price: Money
     electronic: bool = Field(default=False, description="Delivered without packing (a download, a gift code)")
+    tax_class: str = Field(default="standard", description="Chooses its tax rate with the destination (/settings/tax)")
 
 
 class Store(BaseModel):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.money import Money
+from models.tax import TaxClass
 from models.text import Line
 
 MessageId = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:@/-]+$", examples=["erp-2026-11-30-0001"])
@@ -35,6 +36,9 @@ class ProductItem(_Strict):
     price: Money
     electronic: bool | None = Field(
         default=None, description="Delivered without packing (a download, a gift code); left out: unchanged"
+    )
+    tax_class: TaxClass | None = Field(
+        default=None, description="Chooses its tax rate with the destination (/settings/tax); left out: unchanged"
     )
 
 
@@ -100,7 +104,7 @@ def _flag(cell: str | None) -> bool | None:
 
 def products_from_csv(text: str) -> list[ProductItem]:
     """A price list as CSV with a header row (sku, style, name, size, colour, price in minor units, currency; and
-    optionally electronic, yes/no); FeedError naming the line and column of the first bad cell."""
+    optionally electronic, yes/no, and tax_class); FeedError naming the line and column of the first bad cell."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -122,6 +126,7 @@ def products_from_csv(text: str) -> list[ProductItem]:
                     colour=(row.get("colour") or "").strip(),
                     price=Money(amount=int(price), currency=(row.get("currency") or "").strip()),
                     electronic=_flag(row.get("electronic")),
+                    tax_class=(row.get("tax_class") or "").strip() or None,
                 )
             )
         except ValidationError as error:

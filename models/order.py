@@ -143,6 +143,10 @@ class OrderLine(BaseModel):
     cancelled_quantity: int = 0
     replaced_by: str | None = None
     electronic: bool = False  # delivered without packing (the catalogue's flag when placed)
+    # Locked at placement (models/tax.py): the product's tax class and its rate where the line goes, in basis points.
+    # Orders placed before tax was recorded read "standard" at 0.
+    tax_class: str = "standard"
+    tax_rate_bp: int = 0
 
     @property
     def total(self) -> Money:

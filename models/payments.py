@@ -119,6 +119,7 @@ class Charge(BaseModel):
     actor: str
     at: datetime
     cancelled: bool = False
+    tax_rate_bp: int = 0  # the tax inside it, locked when charged (models/tax.py)
 
 
 class Adjustment(BaseModel):

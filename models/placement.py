@@ -14,11 +14,13 @@ from models.delivery_placement import fulfilment_problems as fulfilment_problems
 from models.journey import record
 from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
+from models.order_tax import line_rates, tax_problems
 from models.payment_policy import PaymentPolicy
 from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
 from models.placing import PaymentRequest, PlaceOrder, PlaceReplacement
 from models.sourcing import SourcingDecision
 from models.store_link import LinkState
+from models.tax import TaxPolicy
 
 
 def placement_problems(
@@ -29,6 +31,7 @@ def placement_problems(
     gateways: frozenset[str] = frozenset({"test"}),
     link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
     locations: Mapping[str, Location] | None = None,
+    tax: TaxPolicy | None = None,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
@@ -53,6 +56,8 @@ def placement_problems(
             problems.append(
                 FieldProblem(f"loyalty_offers[{index}].discount.currency", f"every amount must be in {currency}")
             )
+    if all(line.sku in products for line in order.lines):
+        problems.extend(tax_problems(order, [products[line.sku].tax_class for line in order.lines], tax or TaxPolicy()))
     if order.gross() > MAX_AMOUNT:
         problems.append(
             FieldProblem("lines", f"the order comes to more than {Money(amount=MAX_AMOUNT, currency=currency)}")
@@ -210,11 +215,13 @@ def new_order(
     policy: PaymentPolicy | None = None,
     default_gateway: str = "test",
     sourced: dict[int, SourcingDecision] | None = None,
+    tax: TaxPolicy | None = None,
 ) -> OrderState:
     """The order as it is born: lines numbered L1.., its deliveries (`sourced`: the sourcing decision of each line
     group that named no location, by the group's index), its payments, notes from the customer, and whether Head
     Office must approve it (under the payment policy in force, kept on the order)."""
     policy = policy or PaymentPolicy()
+    rates = line_rates(order, [products[line.sku].tax_class for line in order.lines], tax or TaxPolicy())
     deliveries = build(group_lines(order), sourced or {})
     delivery = deliveries[0]  # the order's own journey; further deliveries have their own stages
     home = delivery.method is DeliveryMethod.home_delivery
@@ -248,6 +255,8 @@ def new_order(
                 unit_price=line.unit_price,
                 fulfilment=LineFulfilment.home_delivery if f"L{index}" in shipped else LineFulfilment.click_and_collect,
                 electronic=products[line.sku].electronic,
+                tax_class=products[line.sku].tax_class,
+                tax_rate_bp=rates[index - 1] or 0,
             )
             for index, line in enumerate(order.lines, start=1)
         ],

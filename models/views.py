@@ -32,6 +32,7 @@ from models.order import (
     Transfer,
     order_workflow_id,
 )
+from models.order_tax import OrderTax, order_tax
 from models.payments import Adjustment, Charge, OperationView, PaymentRecord, PaymentView, RefundRecord
 from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
 
@@ -63,6 +64,7 @@ class OrderView(BaseModel):
         default_factory=list, description="Gateway operations decided and not yet answered (money on its way)"
     )
     charges: list[Charge] = Field(default_factory=list)
+    tax: OrderTax | None = Field(default=None, description="Net, tax and gross of each line, charge and the order")
     adjustments: list[Adjustment] = Field(default_factory=list, description="Goodwill given back")
     paid: Money = Field(description="Money that moved in (captured, or taken outside a gateway), before refunds")
     authorised: Money = Field(description="Held at the gateway, not captured yet")
@@ -128,6 +130,7 @@ def for_api(state: OrderState) -> OrderView:
         refunds=state.refunds,
         operations=[OperationView.model_validate(op, from_attributes=True) for op in state.operations],
         charges=state.charges,
+        tax=order_tax(state),
         adjustments=state.adjustments,
         paid=state.paid(),
         authorised=state.authorised(),

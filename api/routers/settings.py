@@ -9,6 +9,7 @@ from models.db import policies
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
 from models.sourcing import SourcingPolicy
+from models.tax import TaxPolicy
 
 router = APIRouter(prefix="/settings", tags=["settings"])
 
@@ -50,3 +51,16 @@ def get_sourcing(session: SessionDep, _ho: HeadOffice) -> SourcingPolicy:
 def put_sourcing(policy: SourcingPolicy, session: SessionDep, _ho: HeadOffice) -> SourcingPolicy:
     """Replace the sourcing settings; orders placed from now on are sourced under them."""
     return policies.put_sourcing_policy(session, policy)
+
+
+@router.get("/tax", response_model=TaxPolicy)
+def get_tax(session: SessionDep, _ho: HeadOffice) -> TaxPolicy:
+    """Tax rates per product tax class and destination country, and where collections are taxed. Head Office only."""
+    return policies.get_tax_policy(session)
+
+
+@router.put("/tax", response_model=TaxPolicy)
+def put_tax(policy: TaxPolicy, session: SessionDep, _ho: HeadOffice) -> TaxPolicy:
+    """Replace the tax rates. Orders placed from now on lock their lines' rates under them; placed orders, their
+    invoices and refunds keep the rates they were placed at."""
+    return policies.put_tax_policy(session, policy)

@@ -70,6 +70,7 @@ def _product(row: ProductRow) -> Product:
         colour=row.colour,
         price=Money(amount=row.price_amount, currency=row.currency),
         electronic=row.electronic,
+        tax_class=row.tax_class,
     )
 
 

@@ -14,12 +14,14 @@ from models.requests import RequestPolicy
 from models.returns import ReturnPolicy
 from models.sla import SlaPolicy, effective_policy, stored_durations
 from models.sourcing import SourcingPolicy
+from models.tax import TaxPolicy
 
 SLA_SETTING_KEY = "sla"
 PAYMENT_SETTING_KEY = "payments"
 RETURN_SETTING_KEY = "returns"
 REQUEST_SETTING_KEY = "requests"
 SOURCING_SETTING_KEY = "sourcing"
+TAX_SETTING_KEY = "tax"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -60,6 +62,14 @@ def get_sourcing_policy(session: Session) -> SourcingPolicy:
 
 def put_sourcing_policy(session: Session, policy: SourcingPolicy) -> SourcingPolicy:
     return _put_setting(session, SOURCING_SETTING_KEY, policy)
+
+
+def get_tax_policy(session: Session) -> TaxPolicy:
+    return _get_setting(session, TAX_SETTING_KEY, TaxPolicy)
+
+
+def put_tax_policy(session: Session, policy: TaxPolicy) -> TaxPolicy:
+    return _put_setting(session, TAX_SETTING_KEY, policy)
 
 
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:

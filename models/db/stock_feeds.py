@@ -42,6 +42,8 @@ def upsert_products(
         row.price_amount, row.currency = item.price.amount, item.price.currency
         if item.electronic is not None:
             row.electronic = item.electronic
+        if item.tax_class is not None:
+            row.tax_class = item.tax_class
         session.add(row)
     outcome = {"message_id": message_id, "created": created, "updated": updated}
     stock_ledger.remember(session, message_id, "products", actor, outcome, now)

@@ -38,6 +38,7 @@ class ProductRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     # Delivered without packing (a download, a gift code): models/delivery_stages.py `electronic_only`.
     electronic: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    tax_class: str = Field(default="standard", max_length=32, sa_column_kwargs={"server_default": "standard"})
 
 
 class StockLevelRow(SQLModel, table=True):

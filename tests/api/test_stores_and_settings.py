@@ -22,7 +22,7 @@ async def test_list_stores_products_and_stock(stack):
     ] == ["W001"]
     products = (await stack.http.get("/products")).json()
     assert len(products) >= 20
-    assert set(products[0]) == {"sku", "style", "name", "size", "colour", "price", "electronic"}
+    assert set(products[0]) == {"sku", "style", "name", "size", "colour", "price", "electronic", "tax_class"}
     stock = (await stack.http.get(f"/stock/{TEE}")).json()
     s001 = next(loc for loc in stock["locations"] if loc["location_id"] == "S001")
     assert s001 == {"location_id": "S001", "kind": "store", "on_hand": 10, "reserved": 0, "available": 10}
