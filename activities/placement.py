@@ -14,8 +14,10 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from models import queues
 from models.db import catalogue, orders, placements, policies
 from models.db import sourcing as sourcing_db
+from models.db.queue_settings import get_queue_settings
 from models.db.store_links import link_state
 from models.deliveries import Delivery, build, group_lines, line_id
 from models.delivery_placement import Location
@@ -134,6 +136,7 @@ def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, g
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
         return prepare(session, holder, order, key, gateway)
     state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced, tax)
+    state.queue = queues.lock(get_queue_settings(session), state.channel.value, state.fulfilment_method)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )

@@ -134,7 +134,9 @@ class QueueRule(BaseModel):
     queue: str
     channel: Channel | None = None
     supply_method: str | None = Field(
-        default=None, pattern=r"^(click_and_collect|home_delivery|direct_sale)$", description="The order's first delivery"
+        default=None,
+        pattern=r"^(click_and_collect|home_delivery|direct_sale)$",
+        description="How the order's first delivery is fulfilled",
     )
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from models.db import (
     closed_orders,  # noqa: F401  (closed orders' final state, for late refunds)
     insight,  # noqa: F401  (the read model's analytics and customer tables)
+    invoices,  # noqa: F401  (invoices, numbered once per order and key)
     mail,  # noqa: F401  (the mail lane's tables)
     requests,  # noqa: F401  (customer requests as the API lists them)
     returns,  # noqa: F401  (returns as the API lists them)
