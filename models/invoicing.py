@@ -18,10 +18,12 @@ is anything to credit)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from models import journey, queues
 from models.delivery_stages import further
 from models.invoice_documents import Invoice, InvoiceDraft, InvoiceKind, InvoiceLine
-from models.order import OrderState, OrderStatus
+from models.order import HistoryEntry, OrderState, OrderStatus
 from models.order_tax import order_tax
 from models.queues import InvoicingModel, OrderQueue, rank_reached
 from models.tax import apportion, split_gross
@@ -169,9 +171,41 @@ def final_invoice(state: OrderState, earlier: list[Invoice], completed: bool) ->
     return _draft(state, FINAL_KEY, InvoiceKind.final, None, lines)
 
 
-def _draft(
-    state: OrderState, key: str, kind: InvoiceKind, stage: str | None, lines: list[InvoiceLine]
-) -> InvoiceDraft:
+def _draft(state: OrderState, key: str, kind: InvoiceKind, stage: str | None, lines: list[InvoiceLine]) -> InvoiceDraft:
     return InvoiceDraft(
         order_number=state.order_number, key=key, kind=kind, stage=stage, currency=state.currency, lines=lines
     )
+
+
+def statuses_held(state: OrderState) -> list[str]:
+    """Every status the order ever held, its current one last."""
+    return [entry.to_status.value for entry in state.history if entry.to_status] + [state.status.value]
+
+
+def follow_queue(state: OrderState, now: datetime) -> list[InvoiceDraft]:
+    """Record the stages the order has now reached (each in its history), and say which invoices are due."""
+    if state.queue is None:
+        return []
+    for name in queues.advance(state.queue, statuses_held(state), now):
+        journey.record(state, now, journey.SYSTEM, "stage_reached", f"{name} (queue {state.queue.name})")
+    return due(state)
+
+
+def record_issued(state: OrderState, issued: list[Invoice], now: datetime) -> None:
+    """Invoices issued: kept on the order, each in its history. A final invoice is written before the completion it
+    allows (the order is recorded completed only once its final invoice exists)."""
+    for invoice in issued:
+        if any(kept.key == invoice.key for kept in state.invoices):
+            continue
+        state.invoices.append(invoice)
+        entry = HistoryEntry(
+            at=now,
+            actor=journey.SYSTEM,
+            action="invoice_issued",
+            detail=f"invoice {invoice.number} ({invoice.kind}): {invoice.gross} {invoice.currency} minor units",
+        )
+        completes = state.history and state.history[-1].to_status is OrderStatus.completed
+        state.history.insert(
+            len(state.history) - 1 if invoice.kind is InvoiceKind.final and completes else len(state.history), entry
+        )
+        state.version += 1
