@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class InvoiceKind(StrEnum):
@@ -39,14 +39,17 @@ class InvoiceDraft(BaseModel):
     currency: str
     lines: list[InvoiceLine]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def net(self) -> int:
         return sum(line.net for line in self.lines)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def tax(self) -> int:
         return sum(line.tax for line in self.lines)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def gross(self) -> int:
         return sum(line.gross for line in self.lines)

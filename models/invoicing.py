@@ -204,8 +204,15 @@ def record_issued(state: OrderState, issued: list[Invoice], now: datetime) -> No
             action="invoice_issued",
             detail=f"invoice {invoice.number} ({invoice.kind}): {invoice.gross} {invoice.currency} minor units",
         )
-        completes = state.history and state.history[-1].to_status is OrderStatus.completed
-        state.history.insert(
-            len(state.history) - 1 if invoice.kind is InvoiceKind.final and completes else len(state.history), entry
-        )
+        at = _before_completion(state) if invoice.kind is InvoiceKind.final else len(state.history)
+        state.history.insert(at, entry)
         state.version += 1
+
+
+def _before_completion(state: OrderState) -> int:
+    """Where in the history the final invoice goes: before the order's completion (decided in the same change, not
+    written yet), else last."""
+    for index in range(len(state.history) - 1, state.published_history - 1, -1):
+        if state.history[index].to_status is OrderStatus.completed:
+            return index
+    return len(state.history)
