@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from activities.invoices import invoice_schema_text, invoice_xml
+from activities.notifications import invoice_schema_text, invoice_xml
 from api import orders_service
 from api.deps import Caller, HeadOffice, OrderPlacer, SessionDep
 from api.params import OrderNumber
