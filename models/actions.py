@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
 from models import interventions as lines
+from models import milestone_actions as milestones
 from models import payment_actions as money
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
@@ -266,6 +267,15 @@ ACTIONS: tuple[Action, ...] = (
         money.refusal_for_override_payment,
         money.apply_override_payment,
         confirm="Settle this payment by hand? It is recorded as paid.",
+    ),
+    Action(
+        "change_milestone",
+        "change-milestone",
+        milestones.ChangeMilestone,
+        "Change a milestone",
+        "Change or remove a milestone of the order's queue before its stage is reached (never past the order).",
+        milestones.refusal_for_change_milestone,
+        milestones.apply_change_milestone,
     ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

@@ -97,13 +97,20 @@ async def test_a_milestone_order_is_invoiced_at_two_stages_and_finally_with_sequ
         "milestone",
         {"name": "deposit", "event": "placed", "milestone": {"percent_bp": 3000}},
         {"name": "accepted", "event": "accepted", "point_of_no_return": True},
-        {"name": "ready", "event": "ready", "milestone": {"amount": {"amount": 2000, "currency": "GBP"}}},
+        {"name": "ready", "event": "ready", "milestone": {"amount": {"amount": 1500, "currency": "GBP"}}},
         {"name": "collected", "event": "collected"},
     )
     await _use_queue(http, queue, channel="web", supply_method="click_and_collect")
     number = await place(http)
     [deposit] = await _invoices(http, number, 1)
     assert (deposit["kind"], deposit["stage"], deposit["gross"]) == ("milestone", "deposit", TOTAL * 3000 // 10_000)
+    # Head Office changes a milestone before its stage is reached, never after.
+    change = {"reason": "agreed by phone", "stage": "ready", "amount": {"amount": 2000, "currency": "GBP"}}
+    await act(http, number, "change-milestone", change)
+    late = await http.post(
+        f"/orders/{number}/change-milestone", json={**change, "stage": "deposit", "amount": None}, headers=HO
+    )
+    assert late.status_code == 409 and late.json()["rule"] == "milestone_reached", late.text
     await make_ready(http, number)
     deposit_again, ready = await _invoices(http, number, 2)
     assert deposit_again == deposit  # issued once

@@ -157,6 +157,7 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "confirm_payment": {"reference": "BACS-1"},
     "retry_payment": {},
     "override_payment": {"reference": "PDQ-1"},
+    "change_milestone": {"stage": "ready"},
 }
 
 
