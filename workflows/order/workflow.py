@@ -203,6 +203,7 @@ class OrderWorkflow(NoticeSignals, Resourcing, Invoicing):
         if outcome.reserved:
             self._state, self._policy = sent, outcome.policy or self._policy
             self._upsert_search_attributes()
+            await self._follow_queue_once_sent()
             return True
         short = ReservationOutcome(reserved=False, detail=outcome.detail, location_id=outcome.short_at)
         effects.then(clearance.after_reservation(self._state, short, workflow.now()))
