@@ -258,3 +258,20 @@ async def test_an_order_no_rule_picks_follows_no_queue_and_issues_no_invoice(sta
     done = await collect(http, number)
     assert done["queue"] is None and done["invoice_numbers"] == []
     assert (await http.get(f"/orders/{number}/invoices", headers=HO)).json() == []
+
+
+async def test_a_direct_sale_following_a_queue_is_invoiced_upfront_and_finally_as_it_completes(stack):
+    http = stack.http
+    queue = _queue("till", "upfront", {"name": "sold", "event": "completed"})
+    await _use_queue(http, queue, channel="store", supply_method="direct_sale")
+    body = order_body(channel="store", fulfilment={"method": "direct_sale", "store_id": "S002"})
+    number = await place(http, body, status="completed")
+    upfront, final = await _invoices(http, number, 2)  # placed, then sold at the till at once
+    assert (upfront["kind"], upfront["gross"], final["kind"], final["gross"]) == ("upfront", TOTAL, "final", 0)
+    assert {line["credits_invoice"] for line in final["lines"] if line["gross"] < 0} == {upfront["number"]}
+
+    async def stage_reached() -> dict | None:
+        view = (await http.get(f"/orders/{number}", headers=HO)).json()
+        return view if view["queue"]["stages"][0]["reached_at"] else None
+
+    assert (await eventually(stage_reached))["invoice_numbers"] == [upfront["number"], final["number"]]
