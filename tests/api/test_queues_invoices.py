@@ -13,6 +13,7 @@ from tests.api.test_deliveries import ADDRESS
 from tests.support import (
     CHANNEL,
     HO,
+    HO_KEY,
     JEANS,
     PRICES,
     TEE,
@@ -23,6 +24,7 @@ from tests.support import (
     order_body,
     place,
     store_says,
+    ui_sign_in,
     wait_for_status,
 )
 
@@ -170,6 +172,13 @@ async def test_cancellation_is_refused_after_the_point_of_no_return_and_allowed_
     request = await http.post(f"/orders/{number}/requests", json=asked, headers=CHANNEL)
     assert request.status_code == 409 and request.json()["rule"] == "point_of_no_return"
     assert (await http.get(f"/orders/{number}", headers=HO)).json()["status"] == "acknowledged"
+    # The order page shows the queue, the stage reached, and offers no cancellation any more.
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
+    page = (await http.get(f"/ui/orders/{number}")).text
+    assert 'data-stage="accepted" data-reached="yes"' in page and "point of no return" in page
+    assert 'data-action="cancel"' not in page and 'data-action="cancel-lines"' not in page
+    before_page = (await http.get(f"/ui/orders/{await place(http)}")).text
+    assert 'data-action="cancel"' in before_page  # the control: before it, cancelling is offered
 
 
 async def test_a_return_of_delivered_items_is_refused_after_the_point_of_no_return(stack):
