@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from models.order import order_workflow_id
 from tests.api.test_deliveries import ADDRESS
 from tests.support import (
     CHANNEL,
@@ -284,3 +285,32 @@ async def test_a_direct_sale_following_a_queue_is_invoiced_upfront_and_finally_a
         return view if view["queue"]["stages"][0]["reached_at"] else None
 
     assert (await eventually(stage_reached))["invoice_numbers"] == [upfront["number"], final["number"]]
+
+
+async def test_a_payment_head_office_takes_is_invoiced_ad_hoc_and_a_closed_orders_invoices_stay_readable(stack):
+    http = stack.http
+    sla = (await http.get("/settings/sla", headers=HO)).json()
+    assert (await http.put("/settings/sla", json={**sla, "close_after": "PT1S"}, headers=HO)).is_success
+    queue = _queue("deposit", "milestone", {"name": "deposit", "event": "placed", "milestone": {"percent_bp": 2000}})
+    await _use_queue(http, queue)
+    body = order_body()
+    body["payment"] = {
+        "mode": "auth_capture",
+        "method": "card",
+        "token": "tok_approve",
+        "amount": body["payment"]["amount"],
+    }
+    number = await place(http, body)
+    [deposit] = await _invoices(http, number, 1)
+    await act(
+        http, number, "payments", {"reason": "gift wrap agreed by phone", "amount": {"amount": 500, "currency": "GBP"}}
+    )
+    _, taken = await _invoices(http, number, 2)  # the card was charged: an ad hoc milestone for the money received
+    assert (taken["kind"], taken["key"], taken["gross"]) == ("payment", "payment:P2", 500)
+    assert taken["number"] == deposit["number"] + 1 and _balanced(taken)
+    await make_ready(http, number)
+    await collect(http, number)
+    await stack.client.get_workflow_handle(order_workflow_id(number)).result()  # the order closes by itself
+    *_, final = await _invoices(http, number, 3)
+    assert final["kind"] == "final" and final["gross"] == TOTAL + 500 - deposit["gross"] - taken["gross"]
+    await _xml_valid(http, number, final)  # read from SQL long after the workflow ended
