@@ -150,9 +150,8 @@ def _wanted(
 def _handed_over(state: OrderState, charged: list[Item]) -> list[tuple[str, list[Item]]]:
     """Each delivery handed over (shipped or collected), with the items of its lines."""
     others = {line_id for delivery in further(state) for line_id in delivery.line_ids}
-    statuses = [entry.to_status.value for entry in state.history if entry.to_status] + [state.status.value]
     done = []
-    if rank_reached(statuses) >= _HANDED_OVER_RANK:
+    if rank_reached(statuses_held(state)) >= _HANDED_OVER_RANK:
         own_id = state.deliveries[0].delivery_id if state.deliveries else "D1"
         done.append((own_id, [item for item in charged if item.line_id and item.line_id not in others]))
     for delivery in further(state):
