@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from models.money import MAX_AMOUNT, Money
 from models.placing import Channel
@@ -183,10 +183,12 @@ class OrderQueue(BaseModel):
     invoicing: InvoicingModel
     stages: list[StageReached]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def current_stage(self) -> str | None:
-        reached = [stage for stage in self.stages if stage.reached_at is not None]
-        return max(reached, key=lambda stage: stage.reached_at or datetime.min).name if reached else None
+        """The furthest stage reached (None before the first)."""
+        reached = [stage.name for stage in self.stages if stage.reached_at is not None]
+        return reached[-1] if reached else None
 
     @property
     def point_of_no_return_at(self) -> datetime | None:

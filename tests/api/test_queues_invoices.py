@@ -141,6 +141,7 @@ async def test_a_milestone_order_is_invoiced_at_two_stages_and_finally_with_sequ
     # The order shows its queue, each stage reached, and was recorded complete only after its final invoice.
     view = (await http.get(f"/orders/{number}", headers=HO)).json()
     assert [stage["reached_at"] is not None for stage in view["queue"]["stages"]] == [True] * 4
+    assert view["queue"]["current_stage"] == "collected"
     assert view["invoice_numbers"] == [deposit["number"], ready["number"], final["number"]]
     actions = [entry["action"] for entry in view["history"]]
     assert actions.index("invoice_issued", actions.index("collected")) < actions.index("completed"), " ".join(actions)

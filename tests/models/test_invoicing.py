@@ -178,11 +178,13 @@ def test_stages_are_reached_by_the_statuses_the_order_held() -> None:
         "click_and_collect",
     )
     assert queue is not None
+    assert queue.current_stage is None
     assert queues.advance(queue, ["received", "awaiting_acknowledgement"], T0) == ["placed"]
+    assert queue.current_stage == "placed"
     assert queues.past_point_of_no_return(queue) is None
     assert queues.advance(queue, ["acknowledged"], T0) == ["accepted"]
     assert queues.advance(queue, ["ready_for_collection"], T0) == ["picked", "ready"]
     assert "point of no return" in (queues.past_point_of_no_return(queue) or "")
     assert queues.advance(queue, ["ready_for_collection", "collected"], T0) == ["shipped", "collected", "delivered"]
     assert queues.advance(queue, ["completed"], T0) == ["completed"]
-    assert queue.current_stage == "placed"  # all reached at the same moment here: the first of them
+    assert queue.current_stage == "completed"
