@@ -25,7 +25,7 @@ from models.delivery_stages import further
 from models.invoice_documents import Invoice, InvoiceDraft, InvoiceKind, InvoiceLine
 from models.order import HistoryEntry, OrderState, OrderStatus
 from models.order_tax import order_tax
-from models.queues import InvoicingModel, OrderQueue, rank_reached
+from models.queues import InvoicingModel, Milestone, OrderQueue, rank_reached
 from models.tax import apportion, split_gross
 
 FINAL_KEY = "final"
@@ -133,7 +133,7 @@ def _wanted(
     if queue.invoicing is InvoicingModel.upfront:
         return [("upfront", InvoiceKind.upfront, None, whole, charged)]
     if queue.invoicing is InvoicingModel.milestone:
-        reached = [stage for stage in queue.stages if stage.milestone is not None and stage.reached_at is not None]
+        reached = [stage for stage in queue.stages if _applies(stage.milestone, state) and stage.reached_at is not None]
         wanted = [
             (f"milestone:{stage.name}", InvoiceKind.milestone, stage.name, stage.milestone.of(whole), charged)
             for stage in sorted(reached, key=lambda stage: stage.reached_at or state.created_at)
@@ -145,6 +145,11 @@ def _wanted(
         (f"delivery:{delivery_id}", InvoiceKind.progress, None, sum(item.gross for item in of), of)
         for delivery_id, of in _handed_over(state, charged)
     ]
+
+
+def _applies(milestone: Milestone | None, state: OrderState) -> bool:
+    """A milestone to invoice on this order: a share, or a fixed amount in the order's currency."""
+    return milestone is not None and (milestone.amount is None or milestone.amount.currency == state.currency)
 
 
 def _handed_over(state: OrderState, charged: list[Item]) -> list[tuple[str, list[Item]]]:

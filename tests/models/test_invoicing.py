@@ -188,3 +188,19 @@ def test_stages_are_reached_by_the_statuses_the_order_held() -> None:
     assert queues.advance(queue, ["ready_for_collection", "collected"], T0) == ["shipped", "collected", "delivered"]
     assert queues.advance(queue, ["completed"], T0) == ["completed"]
     assert queue.current_stage == "completed"
+
+
+def test_a_fixed_milestone_in_another_currency_does_not_apply_to_the_order() -> None:
+    euros = Milestone(amount=Money(amount=1000, currency="EUR"))
+    queue = Queue(
+        name="q",
+        stages=[QueueStage(name="a", event=QueueEvent.placed, milestone=euros)],
+        invoicing=InvoicingModel.milestone,
+    )
+    state = make_state(OrderStatus.acknowledged)  # in GBP
+    state.queue = queues.lock(QueueSettings(queues=[queue], rules=[queues.QueueRule(queue="q")]), "web", "x")
+    assert state.queue is not None
+    state.queue.stages[0].reached_at = T0
+    assert invoicing.due(state) == []
+    state.queue.stages[0].milestone = Milestone(amount=gbp(1000))
+    assert [draft.gross for draft in invoicing.due(state)] == [1000]
