@@ -221,6 +221,10 @@ async def test_an_upfront_order_gets_an_upfront_and_a_final_invoice(stack):
     await _xml_valid(http, number, final)
     # Only Head Office and the order's channel read them.
     assert (await http.get(f"/orders/{number}/invoices", headers={"Authorization": "Bearer x"})).status_code == 401
+    store = {"Authorization": "Bearer test-store-s001"}  # the store fulfilling it reads the order, not its invoices
+    assert (await http.get(f"/orders/{number}/invoices", headers=store)).status_code == 403
+    assert (await http.get(f"/orders/{number}/invoices/{final['number']}.xml", headers=store)).status_code == 403
+    assert (await http.get(f"/orders/{number}/invoices/{final['number'] + 1000}.xml", headers=HO)).status_code == 404
 
 
 async def test_a_progress_order_is_invoiced_once_per_delivery_handed_over(stack):
