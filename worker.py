@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
+from activities.invoices import InvoiceActivities
 from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
@@ -77,6 +78,7 @@ def build_activities(
         payments.call_gateway,
         projection.commit_transition,
         projection.commit_if_reserved,
+        InvoiceActivities(engine).issue_invoices,  # an order's invoices, numbered once
         refunds.keep_closed_order,  # closed orders and their late refunds
         refunds.claim_late_refund,
         refunds.settle_late_refund,

@@ -16,12 +16,14 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from models import queues
 from models.catalogue import Product
 from models.charges import CHARGE_ACTOR, ChargeDecision, delivery_charges, placement_charges
 from models.db import catalogue, orders, placements, policies
 from models.db import estimates as estimates_db
 from models.db import sourcing as sourcing_db
 from models.db.custom_fields import get_custom_fields
+from models.db.queue_settings import get_queue_settings
 from models.db.store_links import link_state
 from models.deliveries import Delivery, build, group_lines, line_id
 from models.delivery_placement import Location
@@ -236,6 +238,7 @@ def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, g
     state = new_order(
         number, order, checked.products, now, checked.policy, gateway, checked.sourced, checked.tax, charges
     )
+    state.queue = queues.lock(get_queue_settings(session), state.channel.value, state.fulfilment_method)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )

@@ -27,6 +27,7 @@ from api.routers import (
     feeds,
     health,
     interventions,
+    invoices,
     mail,
     orders,
     requests,
@@ -78,6 +79,7 @@ def create_app(
     for router in (orders.router, interventions.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)
     app.include_router(extracts.router)  # /extracts: XML notification extracts for third-party processes
+    app.include_router(invoices.router)  # /settings/queues, /orders/{n}/invoices (JSON and XML)
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis

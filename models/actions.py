@@ -18,6 +18,7 @@ from models import custom_field_actions as custom
 from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
 from models import interventions as lines
+from models import milestone_actions as milestones
 from models import payment_actions as money
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
@@ -276,6 +277,15 @@ ACTIONS: tuple[Action, ...] = (
         "Set or clear one custom field of the order or of a line, checked against its definition; audited.",
         custom.refusal_for_edit_custom_field,
         custom.apply_edit_custom_field,
+    ),
+    Action(
+        "change_milestone",
+        "change-milestone",
+        milestones.ChangeMilestone,
+        "Change a milestone",
+        "Change or remove a milestone of the order's queue before its stage is reached (never past the order).",
+        milestones.refusal_for_change_milestone,
+        milestones.apply_change_milestone,
     ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

@@ -10,10 +10,12 @@ from pydantic import BaseModel, Field
 
 from models.custom_fields import CustomValue
 from models.deliveries import Delivery
+from models.invoice_documents import Invoice
 from models.money import Money
 from models.payment_policy import PaymentPolicy
 from models.payments import Adjustment, Charge, MoneyOperation, PaymentRecord, RefundRecord
 from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
+from models.queues import OrderQueue
 
 TASK_QUEUE = "baton-orders"
 # The order workflow's type. Baton is not deployed yet, so when the shell was rebuilt (issue 12) it became a new
@@ -291,6 +293,8 @@ class OrderState(BaseModel):
     published_events: int = 0  # the sequence number of the last outbound event
     replaces: Replaces | None = None  # an exchange's replacement order: the order and return it replaces
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
+    queue: OrderQueue | None = None  # the queue it follows (models/queues.py), locked at placement
+    invoices: list[Invoice] = Field(default_factory=list)  # issued so far (models/invoicing.py)
 
     @property
     def has_open_alert(self) -> bool:

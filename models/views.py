@@ -36,6 +36,7 @@ from models.order import (
 from models.order_tax import OrderTax, order_tax
 from models.payments import Adjustment, Charge, OperationView, PaymentRecord, PaymentView, RefundRecord
 from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
+from models.queues import OrderQueue
 
 
 class OrderView(BaseModel):
@@ -89,6 +90,8 @@ class OrderView(BaseModel):
     stock: list[dict[str, Any]] = Field(
         default_factory=list, description="Each line's SKU in every location (added on read)"
     )
+    queue: OrderQueue | None = Field(default=None, description="Its queue: each stage and when it was reached")
+    invoice_numbers: list[int] = Field(default_factory=list, description="Its invoices (GET /orders/{n}/invoices)")
     version: int
 
 
@@ -153,6 +156,8 @@ def for_api(state: OrderState) -> OrderView:
         history=state.history,
         store_exceptions=state.store_exceptions,
         custom_fields=state.custom_fields,
+        queue=state.queue,
+        invoice_numbers=[invoice.number for invoice in state.invoices],
         version=state.version,
     )
 

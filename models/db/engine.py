@@ -21,6 +21,7 @@ from models.db import (
     custom_fields,  # noqa: F401  (the read model's custom field values)
     estimates,  # noqa: F401  (estimates kept for placement by their id)
     insight,  # noqa: F401  (the read model's analytics and customer tables)
+    invoices,  # noqa: F401  (invoices, numbered once per order and key)
     mail,  # noqa: F401  (the mail lane's tables)
     requests,  # noqa: F401  (customer requests as the API lists them)
     returns,  # noqa: F401  (returns as the API lists them)

@@ -159,6 +159,7 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "override_payment": {"reference": "PDQ-1"},
     "edit_custom_field": {"name": "po_number", "value": "PO-2",
                           "definition": {"name": "po_number", "label": "PO number", "type": "text"}},
+    "change_milestone": {"stage": "ready"},
 }
 
 
