@@ -127,13 +127,26 @@ def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, g
         raise PlacementRefused(problems)
     sourced = _source(session, order)
     locations = _locations(session, build(group_lines(order), sourced))
-    problems = placement_problems(order, products, None, policy, frozenset({gateway}), locations=locations, tax=tax)
+    now = datetime.now(UTC)
+    catalogues = policies.get_order_catalogues(session)
+    problems = placement_problems(
+        order,
+        products,
+        None,
+        policy,
+        frozenset({gateway}),
+        locations=locations,
+        tax=tax,
+        catalogues=catalogues,
+        now=now,
+        sourced=sourced,
+    )
     if problems:
         raise PlacementRefused(problems)
     number = placements.claim_order_number(session, holder, key, request_hash(order))
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
         return prepare(session, holder, order, key, gateway)
-    state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced, tax)
+    state = new_order(number, order, products, now, policy, gateway, sourced, tax)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )

@@ -4,8 +4,9 @@ must approve it, and the order's first state."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
+from models import order_catalogues, scheduling
 from models.catalogue import Product, Store
 from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus, build, group_lines, line_id, shares
 from models.delivery_placement import FieldProblem as FieldProblem  # re-exported: callers name placement problems
@@ -14,6 +15,7 @@ from models.delivery_placement import fulfilment_problems as fulfilment_problems
 from models.journey import record
 from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
+from models.order_catalogues import OrderCatalogues
 from models.order_tax import line_rates, tax_problems
 from models.payment_policy import PaymentPolicy
 from models.payments import GATEWAY_MODES, STORED_VALUE_METHODS, PaymentMode, PaymentRecord, PaymentStatus
@@ -32,13 +34,19 @@ def placement_problems(
     link: tuple[LinkState, datetime | None] = (LinkState.unmonitored, None),
     locations: Mapping[str, Location] | None = None,
     tax: TaxPolicy | None = None,
+    catalogues: OrderCatalogues | None = None,
+    now: datetime | None = None,
+    sourced: Mapping[int, SourcingDecision] | None = None,
 ) -> list[FieldProblem]:
     """Everything wrong with an order before anything starts; empty when it may be placed.
 
     `store` is the location of the order's first delivery and `link` its link state and since when
     (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
-    name, with its link (models/delivery_placement.py)."""
+    name, with its link (models/delivery_placement.py). `catalogues` say what may be ordered (models/order_catalogues.py)
+    at `now`, the moment of ordering (the clock when left out), judged with the locations `sourced` chose."""
+    now = now or datetime.now(UTC)
     problems = fulfilment_problems(order)
+    problems.extend(scheduling.schedule_problems(order, now))
     if not problems:
         first = group_lines(order)[0].location_id
         named = {first: (store, link)} if first is not None else {}
@@ -51,6 +59,8 @@ def placement_problems(
     free = isinstance(order, PlaceReplacement)  # an exchange's replacement: its lines cost nothing
     for index, line in enumerate(order.lines):
         problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency, free))
+    if not problems and catalogues is not None and catalogues.catalogues:
+        problems.extend(_catalogue_problems(order, products, catalogues, now, sourced or {}))
     for index, offer in enumerate(order.loyalty_offers):
         if offer.discount.currency != currency:
             problems.append(
@@ -89,6 +99,28 @@ def _line_problems(
         )
     if price.currency != currency:
         problems.append(FieldProblem(f"lines[{index}].unit_price.currency", f"every amount must be in {currency}"))
+    return problems
+
+
+def _catalogue_problems(
+    order: PlaceOrder,
+    products: dict[str, Product],
+    catalogues: OrderCatalogues,
+    now: datetime,
+    sourced: Mapping[int, SourcingDecision],
+) -> list[FieldProblem]:
+    """Each line outside every catalogue that applies to how and from where it is fulfilled (or closed now)."""
+    fulfilled_by = {
+        line: (d.method.value, d.location_id) for d in build(group_lines(order), dict(sourced)) for line in d.line_ids
+    }
+    problems = []
+    for index, line in enumerate(order.lines):
+        method, location_id = fulfilled_by[line_id(index)]
+        wanted = order_catalogues.LineToOrder(
+            sku=line.sku, style=products[line.sku].style, method=method, location_id=location_id
+        )
+        if (why := order_catalogues.refusal(catalogues.catalogues, wanted, now)) is not None:
+            problems.append(FieldProblem(f"lines[{index}].sku", why))
     return problems
 
 
@@ -266,6 +298,7 @@ def new_order(
         release_at=order.release_at,
         backorder_for=order.backorder_for,
     )
+    scheduling.scheduled(state, order)  # a scheduled order waits for its date as a preorder for its release
     if isinstance(order, PlaceReplacement):  # nothing to pay and nothing to approve: the return decided it
         state.replaces = order.replaces
     else:

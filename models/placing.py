@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -128,6 +128,10 @@ class PlaceOrder(_Strict):
     loyalty_offers: list[LoyaltyOffer] = Field(default_factory=list, max_length=20)
     release_at: AwareDatetime | None = Field(
         default=None, description="A preorder: its stock is reserved on this date (in the future)"
+    )
+    fulfil_on: AwareDatetime | date | None = Field(
+        default=None,
+        description="A scheduled order: fulfilled on this date (a date is 00:00 UTC that day; up to 90 days ahead)",
     )
     backorder_for: timedelta | None = Field(
         default=None,

@@ -37,6 +37,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         "delivery_locations": projection.delivery_locations,
         "created_at": projection.created_at,
         "updated_at": now,
+        "fulfil_on": projection.fulfil_on,
         "view": projection.view,
         "seen_event_ids": projection.seen_event_ids,
     }
