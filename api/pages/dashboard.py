@@ -85,6 +85,7 @@ class Filters:
     direction: str = "desc"
     method: str = ""  # a delivery method: orders with a delivery of it
     returns: str = ""  # "open": orders with a return not yet done
+    scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -110,6 +111,7 @@ class Filters:
             as_of=q.get("as_of", "") if _moment(q.get("as_of", "")) else "",
             method=q.get("method", "") if q.get("method") in DeliveryMethod.__members__ else "",
             returns="open" if q.get("returns") == "open" else "",
+            scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
         )
 
     def query(self, **changes: Any) -> str:
@@ -140,6 +142,7 @@ class Filters:
             attention=self.view == "attention",
             method=self.method,
             returns=self.returns,
+            scheduled=self.scheduled == "scheduled",
         )
 
 

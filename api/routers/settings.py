@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import HeadOffice, SessionDep
 from models.db import policies
+from models.order_catalogues import OrderCatalogues
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
 from models.sourcing import SourcingPolicy
@@ -64,3 +65,18 @@ def put_tax(policy: TaxPolicy, session: SessionDep, _ho: HeadOffice) -> TaxPolic
     """Replace the tax rates. Orders placed from now on lock their lines' rates under them; placed orders, their
     invoices and refunds keep the rates they were placed at."""
     return policies.put_tax_policy(session, policy)
+
+
+@router.get("/catalogues", response_model=OrderCatalogues)
+def get_catalogues(session: SessionDep, _ho: HeadOffice) -> OrderCatalogues:
+    """Order catalogues: what may be ordered, when, how and from where. None (the default): everything. Head Office
+    only."""
+    return policies.get_order_catalogues(session)
+
+
+@router.put("/catalogues", response_model=OrderCatalogues)
+def put_catalogues(catalogues: OrderCatalogues, session: SessionDep, _ho: HeadOffice) -> OrderCatalogues:
+    """Replace the order catalogues. Placement (and estimates) judge each line against them from now on: a product
+    outside every catalogue that applies to its supply method and location, or outside its window, is refused (422
+    naming `lines[i].sku`). An empty list makes everything orderable again."""
+    return policies.put_order_catalogues(session, catalogues)

@@ -44,6 +44,7 @@ class DashboardFilter:
     attention: bool = False  # only open orders that may need Head Office (see _WATCHED)
     method: str = ""  # a delivery method: orders with a delivery of it
     returns: str = ""  # "open": orders with a return not yet done (authorised, on its way, received)
+    scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
 
 
 def _like(text: str) -> str:
@@ -85,6 +86,8 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.fulfilment_methods).contains(f.method))
     if f.returns == "open":
         where.append(col(OrderRecordRow.order_number).in_(_with_open_returns()))
+    if f.scheduled:
+        where.append(col(OrderRecordRow.fulfil_on).is_not(None))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))
