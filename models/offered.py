@@ -63,6 +63,7 @@ def _cancellable(view: OrderView) -> bool:
 _OFFERED: dict[str, Callable[[OrderView], bool]] = {
     "release_hold": lambda v: v.status is OrderStatus.on_hold and v.hold_reason not in _PAYMENT_HOLDS,
     "cancel_order": _cancellable,
+    "reschedule": lambda v: v.fulfil_on is not None and v.status is OrderStatus.awaiting_release,  # still waiting
     "cancel_lines": _lines_open,
     "change_variant": lambda v: _lines_open(v) and any(ln.is_collectable and not ln.picked_quantity for ln in v.lines),
     "add_item": _lines_open,

@@ -1,0 +1,188 @@
+"""Scheduled orders (`fulfil_on`), on the real stack with time skipping: nothing is reserved or sent to any location
+before the date, and on the date the order goes out as one placed that day would (a home delivery sourced again
+against that day's stock); Head Office moves the date and the order starts on the new one; a cancellation before the
+date reserves and sends nothing and voids the card's authorisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, col, select, update
+
+from models.db.dashboard import DashboardFilter, dashboard_rows
+from models.db.tables import StockLevelRow, StoreMessageRow
+from tests.api.test_deliveries import TOTAL, home_delivery
+from tests.support import CHANNEL, HO, JEANS, TEE, act, eventually, gateway_operations, order_body, place
+
+SCHEDULED = "awaiting_release"
+
+
+async def _reserved(stack, sku: str, location: str) -> int:
+    holding = (await stack.http.get(f"/stock/{sku}")).json()
+    return next(loc["reserved"] for loc in holding["locations"] if loc["location_id"] == location)
+
+
+def _store_messages(stack, number: str) -> list[tuple[str, str]]:
+    with Session(stack.engine) as session:
+        rows = session.exec(select(StoreMessageRow).where(col(StoreMessageRow.order_number) == number))
+        return [(row.store_id, row.type) for row in rows]
+
+
+def _scheduled_on_dashboard(stack) -> dict[str, datetime | None]:
+    with Session(stack.engine) as session:
+        rows, _total = dashboard_rows(session, DashboardFilter(scheduled=True))
+        return {row.order_number: row.fulfil_on for row in rows}
+
+
+async def _view(stack, number: str) -> dict:
+    return (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+
+
+async def _status(stack, number: str, status: str) -> dict:
+    async def reached() -> dict | None:
+        view = await _view(stack, number)
+        return view if view["status"] == status else None
+
+    return await eventually(reached)
+
+
+def _scheduled_body(fulfil_on: str, store_id: str = "S001") -> dict:
+    payment = {"mode": "authorise", "method": "card", "token": "tok_approve"}
+    body = order_body(store_id, fulfil_on=fulfil_on)
+    body["payment"] = {**payment, "amount": body["payment"]["amount"]}
+    return body
+
+
+async def test_a_scheduled_collection_waits_for_its_date_then_is_reserved_and_sent(skipping_stack):
+    stack = skipping_stack
+    before = await _reserved(stack, TEE, "S001")
+    fulfil_on = datetime.now(UTC) + timedelta(days=3)
+    number = await place(stack.http, _scheduled_body(fulfil_on.isoformat()), status=SCHEDULED)
+
+    view = await eventually(lambda: _authorised(stack, number))
+    assert datetime.fromisoformat(view["fulfil_on"]) == fulfil_on
+    assert view["history"][-1]["action"] == "scheduled"
+    assert await _reserved(stack, TEE, "S001") == before  # nothing reserved
+    assert _store_messages(stack, number) == []  # nothing sent to the store
+    assert _scheduled_on_dashboard(stack) == {number: fulfil_on}
+
+    await stack.env.sleep(timedelta(days=2, hours=23))
+    assert (await _view(stack, number))["status"] == SCHEDULED
+    assert await _reserved(stack, TEE, "S001") == before
+    assert _store_messages(stack, number) == []
+
+    await stack.env.sleep(timedelta(hours=1, minutes=1))
+    view = await _status(stack, number, "awaiting_acknowledgement")
+    assert await _reserved(stack, TEE, "S001") == before + 2
+    assert _store_messages(stack, number) == [("S001", "order_created")]
+    assert _scheduled_on_dashboard(stack) == {}  # started: no longer scheduled
+    assert datetime.fromisoformat(view["fulfil_on"]) == fulfil_on  # the order still says when it was for
+
+
+async def _authorised(stack, number: str) -> dict | None:
+    view = await _view(stack, number)
+    return view if view["payments"][0]["status"] == "authorised" and view["status"] == SCHEDULED else None
+
+
+async def test_head_office_moves_the_date_and_the_order_starts_on_the_new_one(skipping_stack):
+    stack = skipping_stack
+    before = await _reserved(stack, TEE, "S001")
+    first = datetime.now(UTC) + timedelta(days=2)
+    number = await place(stack.http, _scheduled_body(first.date().isoformat()), status=SCHEDULED)
+    placed = await eventually(lambda: _authorised(stack, number))
+    midnight = datetime.combine(first.date(), datetime.min.time(), UTC)
+    assert datetime.fromisoformat(placed["fulfil_on"]) == midnight  # a date alone: 00:00 UTC that day
+
+    past = await stack.http.post(
+        f"/orders/{number}/reschedule", json={"fulfil_on": "2020-01-01", "reason": "typo"}, headers=HO
+    )
+    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "fulfil_on", past.text
+    later = midnight + timedelta(days=3)
+    moved = await act(stack.http, number, "reschedule", {"fulfil_on": later.isoformat(), "reason": "customer away"})
+    assert datetime.fromisoformat(moved["fulfil_on"]) == later
+    assert moved["history"][-1]["action"] == "rescheduled"
+    assert _scheduled_on_dashboard(stack) == {number: later}
+
+    await stack.env.sleep(midnight + timedelta(days=1) - datetime.now(UTC))  # a day past the first date
+    assert (await _view(stack, number))["status"] == SCHEDULED
+    assert await _reserved(stack, TEE, "S001") == before and _store_messages(stack, number) == []
+
+    await stack.env.sleep(timedelta(days=2, minutes=1))  # past the new date
+    await _status(stack, number, "awaiting_acknowledgement")
+    assert await _reserved(stack, TEE, "S001") == before + 2
+    assert _store_messages(stack, number) == [("S001", "order_created")]
+    refused = await stack.http.post(
+        f"/orders/{number}/reschedule", json={"fulfil_on": later.isoformat(), "reason": "again"}, headers=HO
+    )
+    assert refused.status_code == 409 and refused.json()["rule"] == "schedule_started", refused.text
+
+
+async def test_cancelled_before_its_date_nothing_is_reserved_or_sent_and_the_authorisation_is_voided(skipping_stack):
+    stack = skipping_stack
+    before = await _reserved(stack, TEE, "S001")
+    number = await place(
+        stack.http, _scheduled_body((datetime.now(UTC) + timedelta(days=2)).isoformat()), status=SCHEDULED
+    )
+    await eventually(lambda: _authorised(stack, number))
+    await act(stack.http, number, "cancel", {"reason": "customer changed their mind"})
+
+    async def voided() -> bool:
+        return gateway_operations(stack.engine, number)[-1][0] == "void"
+
+    await eventually(voided)
+    await stack.env.sleep(timedelta(days=2, minutes=1))
+    view = await _view(stack, number)
+    assert view["status"] == "cancelled" and view["payments"][0]["status"] == "voided"
+    assert await _reserved(stack, TEE, "S001") == before
+    assert _store_messages(stack, number) == []
+    assert _scheduled_on_dashboard(stack) == {}
+
+
+async def test_a_scheduled_home_delivery_is_sourced_again_on_its_date(skipping_stack):
+    stack = skipping_stack
+    body = home_delivery()
+    body["fulfil_on"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    number = await place(stack.http, body, status=SCHEDULED)
+    view = await eventually(lambda: _authorised(stack, number))
+    assert (view["deliveries"][0]["location_id"], view["dispatch_location"]) == ("W001", "W001")  # for now
+    with Session(stack.engine) as session:  # the warehouse sells out before the date
+        session.exec(
+            update(StockLevelRow)
+            .where(col(StockLevelRow.location_id) == "W001", col(StockLevelRow.sku).in_([TEE, JEANS]))
+            .values(on_hand=StockLevelRow.reserved)
+        )
+        session.commit()
+
+    await stack.env.sleep(timedelta(days=1, minutes=1))
+    view = await _status(stack, number, "awaiting_dispatch")
+    location = view["deliveries"][0]["location_id"]
+    assert location != "W001" and view["dispatch_location"] == view["store_id"] == location
+    assert any(h["action"] == "sourced_on_the_day" and "W001 →" in h["detail"] for h in view["history"])
+    assert await _reserved(stack, TEE, location) >= 2
+    assert _store_messages(stack, number) == [(location, "delivery_created")]
+    assert gateway_operations(stack.engine, number)[0] == ("authorise", "approved", TOTAL)
+
+
+async def test_fulfil_on_is_checked_at_placement(stack):
+    now = datetime.now(UTC)
+    cases = [
+        (_scheduled_body((now - timedelta(hours=1)).isoformat()), "fulfil_on", "not in the future"),
+        (_scheduled_body((now + timedelta(days=91)).date().isoformat()), "fulfil_on", "more than 90 days ahead"),
+        (_scheduled_body("2026-13-01"), "fulfil_on", ""),
+        (_scheduled_body((now + timedelta(days=1)).isoformat()) | {"release_at": now.isoformat()}, "fulfil_on", ""),
+    ]
+    for body, field, message in cases:
+        response = await stack.http.post("/orders", json=body, headers=CHANNEL)
+        assert response.status_code == 422, response.text
+        errors = response.json()["errors"]
+        assert errors[0]["field"] == field and message in errors[0]["message"], errors
+    till = order_body(fulfil_on=(now + timedelta(days=1)).isoformat(), channel="store")
+    till["fulfilment"] = {"method": "direct_sale", "store_id": "S001"}
+    response = await stack.http.post("/orders", json=till, headers=CHANNEL)
+    assert response.status_code == 422 and "direct sale" in response.json()["errors"][0]["message"], response.text
+    unscheduled = await place(stack.http, order_body())
+    refused = await stack.http.post(
+        f"/orders/{unscheduled}/reschedule", json={"fulfil_on": (now + timedelta(days=2)).isoformat(), "reason": "x"},
+        headers=HO,
+    )
+    assert refused.status_code == 409 and refused.json()["rule"] == "not_scheduled", refused.text
