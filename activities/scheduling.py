@@ -26,5 +26,7 @@ class SchedulingActivities:
             decisions = {}
             for delivery in request.deliveries:
                 candidates = sourcing_db.candidates(session, {line.sku for line in delivery.lines}, request.at)
-                decisions[delivery.delivery_id] = source(delivery.lines, candidates, policy, delivery.postcode, request.at)
+                decisions[delivery.delivery_id] = source(
+                    delivery.lines, candidates, policy, delivery.postcode, request.at
+                )
             return decisions

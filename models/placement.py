@@ -42,8 +42,9 @@ def placement_problems(
 
     `store` is the location of the order's first delivery and `link` its link state and since when
     (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
-    name, with its link (models/delivery_placement.py). `catalogues` say what may be ordered (models/order_catalogues.py)
-    at `now`, the moment of ordering (the clock when left out), judged with the locations `sourced` chose."""
+    name, with its link (models/delivery_placement.py). `catalogues` say what may be ordered
+    (models/order_catalogues.py) at `now`, the moment of ordering (the clock when left out), judged with the
+    locations `sourced` chose."""
     now = now or datetime.now(UTC)
     problems = fulfilment_problems(order)
     problems.extend(scheduling.schedule_problems(order, now))

@@ -58,7 +58,9 @@ def schedule_problems(order: PlaceOrder, now: datetime) -> list[FieldProblem]:
     for index, line in enumerate(order.lines):
         if line.release_at is not None and line.release_at < moment:
             problems.append(
-                FieldProblem(f"lines[{index}].release_at", "a scheduled order's lines are released on or after fulfil_on")
+                FieldProblem(
+                    f"lines[{index}].release_at", "a scheduled order's lines are released on or after fulfil_on"
+                )
             )
     return problems
 

@@ -182,7 +182,8 @@ async def test_fulfil_on_is_checked_at_placement(stack):
     assert response.status_code == 422 and "direct sale" in response.json()["errors"][0]["message"], response.text
     unscheduled = await place(stack.http, order_body())
     refused = await stack.http.post(
-        f"/orders/{unscheduled}/reschedule", json={"fulfil_on": (now + timedelta(days=2)).isoformat(), "reason": "x"},
+        f"/orders/{unscheduled}/reschedule",
+        json={"fulfil_on": (now + timedelta(days=2)).isoformat(), "reason": "x"},
         headers=HO,
     )
     assert refused.status_code == 409 and refused.json()["rule"] == "not_scheduled", refused.text
