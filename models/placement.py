@@ -47,11 +47,11 @@ def placement_problems(
     locations `sourced` chose."""
     now = now or datetime.now(UTC)
     problems = fulfilment_problems(order)
-    problems.extend(scheduling.schedule_problems(order, now))
     if not problems:
         first = group_lines(order)[0].location_id
         named = {first: (store, link)} if first is not None else {}
         problems.extend(location_problems(order, {**named, **(locations or {})}))
+    problems.extend(scheduling.schedule_problems(order, now))
     given = order.given_payments
     currency = given[0][1].amount.currency
     for path, payment in given[1:]:
