@@ -12,7 +12,19 @@ from sqlmodel import Session, col, select, update
 from models.db.dashboard import DashboardFilter, dashboard_rows
 from models.db.tables import StockLevelRow, StoreMessageRow
 from tests.api.test_deliveries import TOTAL, home_delivery
-from tests.support import CHANNEL, HO, JEANS, TEE, act, eventually, gateway_operations, order_body, place
+from tests.support import (
+    CHANNEL,
+    HO,
+    HO_KEY,
+    JEANS,
+    TEE,
+    act,
+    eventually,
+    gateway_operations,
+    order_body,
+    place,
+    ui_sign_in,
+)
 
 SCHEDULED = "awaiting_release"
 
@@ -187,3 +199,18 @@ async def test_fulfil_on_is_checked_at_placement(stack):
         headers=HO,
     )
     assert refused.status_code == 409 and refused.json()["rule"] == "not_scheduled", refused.text
+
+
+async def test_the_dashboard_shows_scheduled_orders_with_their_date_and_filters_them(stack):
+    fulfil_on = datetime.now(UTC) + timedelta(days=2)
+    scheduled = await place(stack.http, _scheduled_body(fulfil_on.isoformat()), status=SCHEDULED)
+    ordinary = await place(stack.http, order_body())
+    assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
+
+    page = (await stack.http.get("/ui/orders", params={"view": "all", "scheduled": "scheduled"})).text
+    assert f'data-order="{scheduled}"' in page and f'data-order="{ordinary}"' not in page
+    assert f'data-fulfil-on="{fulfil_on.isoformat()}"' in page  # the scheduled badge, with its date
+    everything = (await stack.http.get("/ui/orders", params={"view": "all"})).text
+    assert f'data-order="{ordinary}"' in everything and everything.count("data-fulfil-on=") == 1
+    order_page = (await stack.http.get(f"/ui/orders/{scheduled}")).text
+    assert 'id="fulfil-on"' in order_page and "nothing reserved or sent until then" in order_page

@@ -41,6 +41,7 @@ SAMPLES: dict[str, list[str]] = {
     "delivery_id": ["D2"],
     "into": ["D3"],
     "location_id": [""],  # move-delivery: left empty, sourcing chooses
+    "fulfil_on": ["2026-12-24"],  # reschedule
 }
 LEFT_EMPTY = {("refunds", "lines")}  # a refund is an amount or lines, not both
 
