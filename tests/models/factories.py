@@ -79,12 +79,7 @@ def prepaid(
 ) -> PaymentRecord:
     """Money the channel took before placing the order (refunds of it are instructed)."""
     return PaymentRecord(
-        payment_id=payment_id,
-        mode="prepaid",
-        method=method,
-        amount=gbp(amount),
-        status="taken",
-        at=T0,
+        payment_id=payment_id, mode="prepaid", method=method, amount=gbp(amount), status="taken", at=T0,
         reference=reference,
     )
 
@@ -120,12 +115,7 @@ def due(amount: int = 7500, payment_id: str = "P1", mode: str = "on_collection")
 
 def refund(amount: int, payment_id: str = "P1", status: str = "refunded", refund_id: str = "R1") -> RefundRecord:
     return RefundRecord(
-        refund_id=refund_id,
-        payment_id=payment_id,
-        amount=gbp(amount),
-        at=T0,
-        actor=HO,
-        reason="returned",
+        refund_id=refund_id, payment_id=payment_id, amount=gbp(amount), at=T0, actor=HO, reason="returned",
         status=status,  # type: ignore[arg-type]
     )
 
@@ -139,13 +129,8 @@ def command(kind: type[C], **fields: Any) -> C:
     return kind.model_validate({**given, "actor": HO, **fields})
 
 
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "1 St James's Square",
-    "city": "London",
-    "postcode": "SW1Y 4JU",
-    "country": "GB",
-}
+ADDRESS = {"name": "Ada Lovelace", "line1": "1 St James's Square", "city": "London", "postcode": "SW1Y 4JU",
+           "country": "GB"}
 WAREHOUSE_ID = "W001"
 # A command each Head Office action accepts on an acknowledged order of make_state's two lines (models/actions.py).
 VALID_FIELDS: dict[str, dict[str, Any]] = {
@@ -153,26 +138,10 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "cancel_order": {},
     "reschedule": {"fulfil_on": "2026-12-24T00:00:00Z"},
     "cancel_lines": {"lines": [{"line_id": "L1", "quantity": 1}]},
-    "change_variant": {
-        "line_id": "L1",
-        "variant": {
-            "sku": "TEE-WHI-L",
-            "style": "TEE",
-            "size": "L",
-            "colour": "white",
-            "unit_price": {"amount": 1800, "currency": "GBP"},
-        },
-    },
-    "add_item": {
-        "item": {
-            "sku": "TEE-WHI-L",
-            "style": "TEE",
-            "size": "L",
-            "colour": "white",
-            "unit_price": {"amount": 1800, "currency": "GBP"},
-        },
-        "quantity": 1,
-    },
+    "change_variant": {"line_id": "L1", "variant": {"sku": "TEE-WHI-L", "style": "TEE", "size": "L", "colour": "white",
+                                                    "unit_price": {"amount": 1800, "currency": "GBP"}}},
+    "add_item": {"item": {"sku": "TEE-WHI-L", "style": "TEE", "size": "L", "colour": "white",
+                          "unit_price": {"amount": 1800, "currency": "GBP"}}, "quantity": 1},
     "buy_in_store": {"line_ids": ["L1"]},
     "move_to_store": {"store_id": OTHER_STORE},
     "switch_to_home_delivery": {"address": ADDRESS, "from_location": WAREHOUSE_ID},
@@ -223,11 +192,7 @@ def store_event(
     transfer_id: str | None = None,
 ) -> StoreEvent:
     return StoreEvent(
-        event_id=event_id,
-        type=event_type,
-        store_id=store_id,
-        occurred_at=T0,
-        picked=picked or {},
+        event_id=event_id, type=event_type, store_id=store_id, occurred_at=T0, picked=picked or {},
         transfer_id=transfer_id,
     )
 

@@ -232,9 +232,7 @@ def test_switch_to_home_delivery_from_a_warehouse_reserves_there_and_releases_th
     assert _releases(effects) == [({"L1": 0, "L2": 0}, STORE)]
     assert _messages(effects) == [("order_cancelled", None), ("delivery_created", WAREHOUSE_ID)]
     assert (state.status, state.dispatch_location, state.delivery_address.city) == (
-        S.awaiting_dispatch,
-        WAREHOUSE_ID,
-        ADDRESS["city"],
+        S.awaiting_dispatch, WAREHOUSE_ID, ADDRESS["city"]
     )
     assert {line.fulfilment for line in state.lines} == {LineFulfilment.home_delivery}
 
@@ -253,9 +251,7 @@ def test_redirect_stock_dispatches_a_transfer_and_tells_the_store() -> None:
     needs = BY_NAME["redirect_stock"].decide_needs(state, order_command("redirect_stock", quantity=2))
     assert needs.dispatch is not None
     assert (needs.dispatch.transfer_id, needs.dispatch.to_location, needs.dispatch.quantity) == (
-        "order-100001:transfer:1",
-        STORE,
-        2,
+        "order-100001:transfer:1", STORE, 2
     )
     effects = applied("redirect_stock", state, quantity=2)
     assert _messages(effects) == [("transfer_incoming", None)]
@@ -362,19 +358,14 @@ def test_override_payment_of_a_declined_placement_payment_lets_the_order_go_ahea
 
 
 def _placed(payment: dict, policy: PaymentPolicy | None = None) -> PureShell:
-    order = PlaceOrder.model_validate(
-        {
-            "web_reference": "W1",
-            "channel": "web",
-            "customer": {"id": "C1", "name": "Ada", "email": "ada@example.com"},
-            "fulfilment": {"method": "click_and_collect", "store_id": STORE},
-            "lines": [
-                {"sku": "TEE-WHI-M", "quantity": 2, "unit_price": {"amount": 1500, "currency": "GBP"}},
-                {"sku": "JEAN-IND-32", "quantity": 1, "unit_price": {"amount": 4500, "currency": "GBP"}},
-            ],
-            "payment": {"method": "card", "amount": {"amount": 7500, "currency": "GBP"}, **payment},
-        }
-    )
+    order = PlaceOrder.model_validate({
+        "web_reference": "W1", "channel": "web",
+        "customer": {"id": "C1", "name": "Ada", "email": "ada@example.com"},
+        "fulfilment": {"method": "click_and_collect", "store_id": STORE},
+        "lines": [{"sku": "TEE-WHI-M", "quantity": 2, "unit_price": {"amount": 1500, "currency": "GBP"}},
+                  {"sku": "JEAN-IND-32", "quantity": 1, "unit_price": {"amount": 4500, "currency": "GBP"}}],
+        "payment": {"method": "card", "amount": {"amount": 7500, "currency": "GBP"}, **payment},
+    })
     return PureShell(new_order("100001", order, PRODUCTS, T0, policy), FakeGateway(Books()), T0)
 
 

@@ -35,15 +35,8 @@ from tests.models.factories import (
 S = OrderStatus
 # The actions that change lines, store or fulfilment (or charge more): none once the order is collected or closed.
 LINE_ACTIONS = [
-    "cancel_lines",
-    "change_variant",
-    "add_item",
-    "buy_in_store",
-    "move_to_store",
-    "switch_to_home_delivery",
-    "redirect_stock",
-    "prompt_store",
-    "take_payment",
+    "cancel_lines", "change_variant", "add_item", "buy_in_store", "move_to_store", "switch_to_home_delivery",
+    "redirect_stock", "prompt_store", "take_payment",
 ]
 
 
@@ -55,15 +48,8 @@ def _picked(status: OrderStatus = S.acknowledged) -> OrderState:
 
 
 def _transfer(to: str = STORE) -> Transfer:
-    return Transfer(
-        transfer_id="T1",
-        sku="TEE-WHI-M",
-        quantity=1,
-        from_location=WAREHOUSE_ID,
-        to_location=to,
-        requested_at=T0,
-        requested_by="ho:alice",
-    )
+    return Transfer(transfer_id="T1", sku="TEE-WHI-M", quantity=1, from_location=WAREHOUSE_ID, to_location=to,
+                    requested_at=T0, requested_by="ho:alice")
 
 
 def test_every_action_has_a_valid_command_here() -> None:

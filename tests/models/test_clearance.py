@@ -23,13 +23,9 @@ def _answer(state: OrderState, approved: bool = True) -> None:
     operation = operations.next_operation(state)
     assert operation is not None
     result = GatewayResult(
-        operation_id=operation.operation_id,
-        kind=operation.kind,
-        approved=approved,
-        reference=f"ref-{operation.payment_id}" if approved else "",
-        detail="" if approved else "declined",
-        amount=operation.amount,
-        at=T0,
+        operation_id=operation.operation_id, kind=operation.kind, approved=approved,
+        reference=f"ref-{operation.payment_id}" if approved else "", detail="" if approved else "declined",
+        amount=operation.amount, at=T0,
     )
     settlement.apply_result(state, operation, result, T0)
 
@@ -190,9 +186,8 @@ def test_on_deadline_raises_breached_sla_alerts() -> None:
 
 
 def test_on_deadline_cancels_an_order_not_collected_in_time_and_tells_the_store() -> None:
-    state = cleared_state(
-        S.ready_for_collection, payments=[captured()], payment_policy=PaymentPolicy(uncollected_fee={"GBP": 250})
-    )
+    state = cleared_state(S.ready_for_collection, payments=[captured()],
+                          payment_policy=PaymentPolicy(uncollected_fee={"GBP": 250}))
     effects = deadlines.on_deadline(state, SLA, at(0, days=7))
     assert state.status is S.cancelled
     assert [e.action for e in state.history if e.to_status] == ["collection_expired"]

@@ -219,7 +219,9 @@ def test_new_order_total_agrees_with_placement_total(lines: list[tuple[str, int]
 TOTAL = 7500  # two tees at 15.00 and jeans at 45.00
 
 
-def _order(payments: list[dict], channel: str = "web", customer: str = "C42", discount: int = 0) -> PlaceOrder:
+def _order(
+    payments: list[dict], channel: str = "web", customer: str = "C42", discount: int = 0
+) -> PlaceOrder:
     return PlaceOrder.model_validate(
         {
             "web_reference": "WEB-1",

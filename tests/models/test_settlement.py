@@ -241,10 +241,7 @@ def test_rebalance_instructs_a_refund_of_prepaid_money_no_longer_owed() -> None:
     settlement.rebalance(state, T0, "ho:alice", "jeans cancelled")
     [refund] = state.refunds
     assert (refund.amount, refund.status, refund.reference, refund.reason) == (
-        gbp(4500),
-        "instructed",
-        "PSP-1",
-        "jeans cancelled",
+        gbp(4500), "instructed", "PSP-1", "jeans cancelled"
     )
     assert state.operations == [] and state.kept() == gbp(3000)
 
@@ -258,7 +255,9 @@ def test_rebalance_refunds_captured_money_through_the_gateway() -> None:
     assert state.kept() == gbp(3000)  # a refund on its way is not kept
 
 
-@pytest.mark.parametrize(("payment", "kind"), [(card("authorised"), Kind.authorise), (captured(7500), Kind.sale)])
+@pytest.mark.parametrize(
+    ("payment", "kind"), [(card("authorised"), Kind.authorise), (captured(7500), Kind.sale)]
+)
 def test_rebalance_charges_a_shortfall_on_the_stored_card(payment: PaymentRecord, kind: Kind) -> None:
     state = cleared_state(payments=[payment])
     state.lines[0].quantity = 3  # one more tee: 15.00 more

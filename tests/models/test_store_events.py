@@ -171,13 +171,8 @@ def test_update_acknowledged_clears_the_pending_update() -> None:
 
 def _transfer() -> Transfer:
     return Transfer(
-        transfer_id="T1",
-        sku="TEE-WHI-M",
-        quantity=1,
-        from_location=WAREHOUSE,
-        to_location=STORE,
-        requested_at=T0,
-        requested_by="ho:alice",
+        transfer_id="T1", sku="TEE-WHI-M", quantity=1, from_location=WAREHOUSE, to_location=STORE,
+        requested_at=T0, requested_by="ho:alice",
     )
 
 

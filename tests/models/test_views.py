@@ -20,17 +20,8 @@ S = OrderStatus
 APPROVAL_CUSTOMER = "VIP-CUSTOMER-LIST-9"
 BLOCKED_CUSTOMER = "BLOCKED-CUSTOMER-LIST-7"
 SEEN_EVENT = "evt-seen-only-internally"
-INTERNAL = [
-    "money_operations",
-    "store_messages",
-    "seen_event_ids",
-    "payment_policy",
-    "published_history",
-    "published_events",
-    "approval_customers",
-    "blocked_customers",
-    "token",
-]
+INTERNAL = ["money_operations", "store_messages", "seen_event_ids", "payment_policy", "published_history",
+            "published_events", "approval_customers", "blocked_customers", "token"]
 VIEWS: dict[str, Callable[[OrderState], BaseModel]] = {
     "for_api": views.for_api,
     "for_store": views.for_store,
