@@ -214,3 +214,29 @@ async def test_the_dashboard_shows_scheduled_orders_with_their_date_and_filters_
     assert f'data-order="{ordinary}"' in everything and everything.count("data-fulfil-on=") == 1
     order_page = (await stack.http.get(f"/ui/orders/{scheduled}")).text
     assert 'id="fulfil-on"' in order_page and "nothing reserved or sent until then" in order_page
+
+
+async def test_the_card_authorisation_is_renewed_while_the_order_waits_for_its_date(skipping_stack):
+    stack = skipping_stack
+    policy = (await stack.http.get("/settings/payments", headers=HO)).json()
+    policy |= {"authorisation_lifetime": "P2D", "reauthorise_before": "PT12H"}
+    assert (await stack.http.put("/settings/payments", json=policy, headers=HO)).status_code == 200
+    number = await place(
+        stack.http, _scheduled_body((datetime.now(UTC) + timedelta(days=5)).isoformat()), status=SCHEDULED
+    )
+    first = (await eventually(lambda: _authorised(stack, number)))["payments"][0]
+
+    await stack.env.sleep(timedelta(days=1, hours=13))
+
+    async def renewed() -> dict | None:
+        view = await _view(stack, number)
+        return view if "authorisation_replaced" in [h["action"] for h in view["history"]] else None
+
+    view = await eventually(renewed)
+    assert view["status"] == SCHEDULED and view["payments"][0]["status"] == "authorised"
+    assert view["payments"][0]["authorisation_reference"] != first["authorisation_reference"]
+    assert [kind for kind, _outcome, _amount in gateway_operations(stack.engine, number)] == [
+        "authorise",
+        "authorise",
+        "void",
+    ]
