@@ -60,7 +60,8 @@ def placement_problems(
     free = isinstance(order, PlaceReplacement)  # an exchange's replacement: its lines cost nothing
     for index, line in enumerate(order.lines):
         problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency, free))
-    if not problems and catalogues is not None and catalogues.catalogues:
+    # An exchange's replacement swaps goods already sold: what is orderable now does not bind it.
+    if not problems and not free and catalogues is not None and catalogues.catalogues:
         problems.extend(_catalogue_problems(order, products, catalogues, now, sourced or {}))
     for index, offer in enumerate(order.loyalty_offers):
         if offer.discount.currency != currency:

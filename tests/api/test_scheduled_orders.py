@@ -5,12 +5,18 @@ date reserves and sends nothing and voids the card's authorisation."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, col, select, update
+from temporalio.api.enums.v1 import EventType
+from temporalio.worker import Replayer
 
 from models.db.dashboard import DashboardFilter, dashboard_rows
 from models.db.tables import StockLevelRow, StoreMessageRow
+from models.order import order_workflow_id
 from tests.api.test_deliveries import TOTAL, home_delivery
 from tests.support import (
     CHANNEL,
@@ -25,8 +31,11 @@ from tests.support import (
     place,
     ui_sign_in,
 )
+from workflows.client import DATA_CONVERTER
+from workflows.order import OrderWorkflow
 
 SCHEDULED = "awaiting_release"
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
 
 async def _reserved(stack, sku: str, location: str) -> int:
@@ -173,6 +182,22 @@ async def test_a_scheduled_home_delivery_is_sourced_again_on_its_date(skipping_s
     assert await _reserved(stack, TEE, location) >= 2
     assert _store_messages(stack, number) == [(location, "delivery_created")]
     assert gateway_operations(stack.engine, number)[0] == ("authorise", "approved", TOTAL)
+    await _replays(stack, number, "scheduled_home_delivery_sourced_on_its_date")
+
+
+async def _replays(stack, number: str, name: str) -> None:
+    """The order's history (sourced on its date, behind its patch) replays against the workflow code; with
+    BATON_RECORD_HISTORIES=1 it is kept in tests/histories/ for tests/workflows/test_replay.py."""
+    handle = stack.client.get_workflow_handle(order_workflow_id(number))
+    for _ in range(100):
+        history = await handle.fetch_history()
+        if history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            break
+        await asyncio.sleep(0.1)
+    assert any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events)  # the patch
+    await Replayer(workflows=[OrderWorkflow], data_converter=DATA_CONVERTER).replay_workflow(history)
+    if os.environ.get("BATON_RECORD_HISTORIES") == "1":
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 async def test_fulfil_on_is_checked_at_placement(stack):
