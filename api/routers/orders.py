@@ -57,6 +57,7 @@ def list_orders(
     fulfilment_method: Annotated[
         DeliveryMethod | None, Query(description="orders with a delivery of this method")
     ] = None,
+    scheduled: Annotated[bool | None, Query(description="true: scheduled orders still waiting for their date")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -78,6 +79,7 @@ def list_orders(
         has_alert=has_alert,
         alert_type=alert_type.value if alert_type else None,
         fulfilment_method=fulfilment_method.value if fulfilment_method else None,
+        scheduled=scheduled,
         limit=limit,
         offset=offset,
     )

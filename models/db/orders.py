@@ -120,6 +120,7 @@ def search_orders(
     has_alert: bool | None = None,
     alert_type: str | None = None,
     fulfilment_method: str | None = None,
+    scheduled: bool | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -142,6 +143,9 @@ def search_orders(
     if alert_type:
         alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
         conditions.append(col(OrderRecordRow.order_number).in_(alerted))
+    if scheduled is not None:  # still waiting for its date (models/scheduling.py)
+        waiting = col(OrderRecordRow.fulfil_on)
+        conditions.append(waiting.is_not(None) if scheduled else waiting.is_(None))
     if customer:
         pattern = f"%{customer.lower()}%"
         conditions.append(

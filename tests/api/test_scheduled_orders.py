@@ -237,6 +237,12 @@ async def test_the_dashboard_shows_scheduled_orders_with_their_date_and_filters_
     assert f'data-fulfil-on="{fulfil_on.isoformat()}"' in page  # the scheduled badge, with its date
     everything = (await stack.http.get("/ui/orders", params={"view": "all"})).text
     assert f'data-order="{ordinary}"' in everything and everything.count("data-fulfil-on=") == 1
+    listed = (await stack.http.get("/orders", params={"scheduled": "true"}, headers=HO)).json()
+    assert [(o["order_number"], datetime.fromisoformat(o["fulfil_on"])) for o in listed["items"]] == [
+        (scheduled, fulfil_on)
+    ]
+    unscheduled = (await stack.http.get("/orders", params={"scheduled": "false"}, headers=HO)).json()
+    assert [o["order_number"] for o in unscheduled["items"]] == [ordinary]
     order_page = (await stack.http.get(f"/ui/orders/{scheduled}")).text
     assert 'id="fulfil-on"' in order_page and "nothing reserved or sent until then" in order_page
 
