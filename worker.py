@@ -25,6 +25,7 @@ from activities.projection import ProjectionActivities
 from activities.refunds import RefundActivities
 from activities.requests import RequestActivities
 from activities.returns import ReturnActivities
+from activities.scheduling import SchedulingActivities
 from activities.store_links import StoreLinkActivities
 from activities.sweep import SweepActivities
 from activities.targets import outbound_client
@@ -71,6 +72,7 @@ def build_activities(
         inventory.reserve_stock,
         inventory.resize_reservations,
         inventory.resource_delivery,
+        SchedulingActivities(engine).source_on_the_day,
         inventory.commit_stock,
         inventory.dispatch_transfer,
         inventory.receive_transfer,

@@ -68,7 +68,7 @@ class StillPlacing(Exception):
 
 
 # Fields PlaceOrder gained after keys were first kept: an order that leaves them out hashes as it did then.
-_ADDED_LATER = ("custom_fields", "estimation_id")
+_ADDED_LATER = ("custom_fields", "estimation_id", "fulfil_on")
 
 
 def request_hash(order: PlaceOrder) -> str:
@@ -206,11 +206,33 @@ def check(
         charge_policy, sourcing_policy = policies.get_charge_policy(session), policies.get_sourcing_policy(session)
         charges = delivery_charges(charge_policy, deliveries, currency, sourcing_policy)
     charged = sum(charge.amount.amount for charge in charges)
+    catalogues, now = policies.get_order_catalogues(session), datetime.now(UTC)
     if gateways is None:
-        problems = order_problems(order, products, currency, None, locations=locations, tax=tax, fields=fields)
+        problems = order_problems(
+            order,
+            products,
+            currency,
+            locations=locations,
+            tax=tax,
+            fields=fields,
+            catalogues=catalogues,
+            now=now,
+            sourced=sourced,
+        )
     else:
         problems = placement_problems(
-            order, products, None, policy, gateways, locations=locations, tax=tax, fields=fields, charges=charged
+            order,
+            products,
+            None,
+            policy,
+            gateways,
+            locations=locations,
+            tax=tax,
+            fields=fields,
+            charges=charged,
+            catalogues=catalogues,
+            now=now,
+            sourced=sourced,
         )
     if not problems and order.total() + charged > MAX_AMOUNT:
         problems.append(FieldProblem("lines", f"with its charges the order comes to more than {MAX_AMOUNT}"))

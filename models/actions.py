@@ -20,6 +20,7 @@ from models import fulfilment_actions as fulfilment
 from models import interventions as lines
 from models import milestone_actions as milestones
 from models import payment_actions as money
+from models import scheduling
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
     AddItem,
@@ -39,6 +40,7 @@ from models.intervention_commands import (
     RedirectStock,
     RejectOrder,
     ReleaseHold,
+    Reschedule,
     RetryPayment,
     SplitDelivery,
     SwitchToHomeDelivery,
@@ -82,6 +84,15 @@ ACTIONS: tuple[Action, ...] = (
         lines.refusal_for_cancel_order,
         lines.apply_cancel_order,
         confirm="Cancel the whole order? Everything paid is refunded.",
+    ),
+    Action(
+        "reschedule",
+        "reschedule",
+        Reschedule,
+        "Move the date",
+        "Move a scheduled order's date (fulfil_on) while it waits for it: it starts on the new date instead.",
+        scheduling.refusal_for_reschedule,
+        scheduling.apply_reschedule,
     ),
     Action(
         "cancel_lines",

@@ -70,9 +70,18 @@ def _cancellable(view: OrderView) -> bool:
     return (view.status is OrderStatus.on_hold and view.hold_reason in _PAYMENT_HOLDS) or _lines_open(view)
 
 
+def _not_started(view: OrderView) -> bool:
+    """Not sent out yet: being cleared (approval, payment) or waiting for its date (models/scheduling.py)."""
+    waiting = (OrderStatus.received, OrderStatus.awaiting_approval, OrderStatus.awaiting_payment)
+    if view.status in (*waiting, OrderStatus.awaiting_release):
+        return True
+    return view.status is OrderStatus.on_hold and view.hold_reason in _PAYMENT_HOLDS
+
+
 _OFFERED: dict[str, Callable[[OrderView], bool]] = {
     "release_hold": lambda v: v.status is OrderStatus.on_hold and v.hold_reason not in _PAYMENT_HOLDS,
     "cancel_order": _cancellable,
+    "reschedule": lambda v: v.fulfil_on is not None and _not_started(v),  # a scheduled order still waiting
     "cancel_lines": lambda v: _lines_open(v) and not past_point_of_no_return(v.queue),
     "change_variant": lambda v: _lines_open(v) and any(ln.is_collectable and not ln.picked_quantity for ln in v.lines),
     "add_item": _lines_open,

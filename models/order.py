@@ -276,6 +276,7 @@ class OrderState(BaseModel):
     approved_at: datetime | None = None
     cleared_at: datetime | None = None  # approval and placement payments settled: the order may go to the store
     release_at: datetime | None = None  # a preorder: its stock is reserved on this date (models/stock_waits.py)
+    fulfil_on: datetime | None = None  # a scheduled order: it starts on this date (models/scheduling.py)
     backorder_for: timedelta | None = None  # short when sent out: wait this long for replenishment
     backorder_until: datetime | None = None
     backorder_tried_at: datetime | None = None

@@ -4,8 +4,9 @@ must approve it, and the order's first state."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
+from models import order_catalogues, scheduling
 from models.catalogue import Product, Store
 from models.custom_fields import CustomFieldSettings, custom_field_problems
 from models.deliveries import Delivery, DeliveryMethod, DeliveryStatus, build, group_lines, line_id, shares
@@ -15,6 +16,7 @@ from models.delivery_placement import fulfilment_problems as fulfilment_problems
 from models.journey import record
 from models.money import MAX_AMOUNT, Money
 from models.order import LineFulfilment, Note, OrderLine, OrderState
+from models.order_catalogues import OrderCatalogues
 from models.order_tax import line_rates, tax_problems
 from models.payment_policy import PaymentPolicy
 from models.payments import (
@@ -45,17 +47,18 @@ def placement_problems(
     tax: TaxPolicy | None = None,
     fields: CustomFieldSettings | None = None,
     charges: int = 0,
+    catalogues: OrderCatalogues | None = None,
+    now: datetime | None = None,
+    sourced: Mapping[int, SourcingDecision] | None = None,
 ) -> list[FieldProblem]:
-    """Everything wrong with an order before anything starts; empty when it may be placed.
-
-    `store` is the location of the order's first delivery and `link` its link state and since when
-    (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
-    name, with its link (models/delivery_placement.py). `fields`: the custom fields defined (models/custom_fields.py);
-    an exchange's replacement is placed by its return and carries none. `charges`: what the charges decided at
-    placement come to (models/charges.py), which the payments cover with the lines."""
+    """Everything wrong with an order before anything starts; empty when it may be placed: `order_problems`, then
+    its payments. `charges`: what the charges decided at placement come to (models/charges.py), which the payments
+    cover with the lines."""
     given = order.given_payments
     currency = given[0][1].amount.currency
-    problems = order_problems(order, products, currency, store, link, locations, tax, fields)
+    problems = order_problems(
+        order, products, currency, store, link, locations, tax, fields, catalogues=catalogues, now=now, sourced=sourced
+    )
     for path, payment in given[1:]:
         if payment.amount.currency != currency:
             problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
@@ -73,17 +76,33 @@ def order_problems(
     locations: Mapping[str, Location] | None = None,
     tax: TaxPolicy | None = None,
     fields: CustomFieldSettings | None = None,
+    *,
+    catalogues: OrderCatalogues | None = None,
+    now: datetime | None = None,
+    sourced: Mapping[int, SourcingDecision] | None = None,
 ) -> list[FieldProblem]:
     """Everything wrong with what is ordered and where it goes, whatever pays for it: the rules an order and an
-    estimate (models/estimates.py) share. `currency` is the order's."""
+    estimate (models/estimates.py) share. `currency` is the order's.
+
+    `store` is the location of the order's first delivery and `link` its link state and since when
+    (models/store_link.py): an offline store takes no orders. `locations` gives every other location the lines
+    name, with its link (models/delivery_placement.py). `fields`: the custom fields defined (models/custom_fields.py);
+    an exchange's replacement is placed by its return and carries none. `catalogues` say what may be ordered
+    (models/order_catalogues.py) at `now`, the moment of ordering (the clock when left out), judged with the
+    locations `sourced` chose."""
+    now = now or datetime.now(UTC)
     problems = fulfilment_problems(order)
     if not problems:
         first = group_lines(order)[0].location_id
         named = {first: (store, link)} if first is not None else {}
         problems.extend(location_problems(order, {**named, **(locations or {})}))
+    problems.extend(scheduling.schedule_problems(order, now))
     free = isinstance(order, PlaceReplacement)  # an exchange's replacement: its lines cost nothing
     for index, line in enumerate(order.lines):
         problems.extend(_line_problems(index, line.sku, line.unit_price, products, currency, free))
+    # An exchange's replacement swaps goods already sold: what is orderable now does not bind it.
+    if not problems and not free and catalogues is not None and catalogues.catalogues:
+        problems.extend(_catalogue_problems(order, products, catalogues, now, sourced or {}))
     for index, offer in enumerate(order.loyalty_offers):
         if offer.discount.currency != currency:
             problems.append(
@@ -126,6 +145,28 @@ def _line_problems(
         )
     if price.currency != currency:
         problems.append(FieldProblem(f"lines[{index}].unit_price.currency", f"every amount must be in {currency}"))
+    return problems
+
+
+def _catalogue_problems(
+    order: PlaceOrder,
+    products: dict[str, Product],
+    catalogues: OrderCatalogues,
+    now: datetime,
+    sourced: Mapping[int, SourcingDecision],
+) -> list[FieldProblem]:
+    """Each line outside every catalogue that applies to how and from where it is fulfilled (or closed now)."""
+    fulfilled_by = {
+        line: (d.method.value, d.location_id) for d in build(group_lines(order), dict(sourced)) for line in d.line_ids
+    }
+    problems = []
+    for index, line in enumerate(order.lines):
+        method, location_id = fulfilled_by[line_id(index)]
+        wanted = order_catalogues.LineToOrder(
+            sku=line.sku, style=products[line.sku].style, method=method, location_id=location_id
+        )
+        if (why := order_catalogues.refusal(catalogues.catalogues, wanted, now)) is not None:
+            problems.append(FieldProblem(f"lines[{index}].sku", why))
     return problems
 
 
@@ -325,6 +366,7 @@ def new_order(
         backorder_for=order.backorder_for,
         custom_fields=dict(order.custom_fields),
     )
+    scheduling.scheduled(state, order)  # a scheduled order waits for its date as a preorder for its release
     if isinstance(order, PlaceReplacement):  # nothing to pay and nothing to approve: the return decided it
         state.replaces = order.replaces
     else:

@@ -74,6 +74,7 @@ class OrderView(BaseModel):
     outstanding: Money = Field(description="What the customer still owes: the total less money kept (0 when settled)")
     balance: Money = Field(description="The same as outstanding (kept for existing clients)")
     approval_reason: str | None = None
+    fulfil_on: datetime | None = Field(default=None, description="A scheduled order: the date it is fulfilled on")
     replaces: Replaces | None = None  # an exchange's replacement: the order and return it replaces
     transfers: list[Transfer]
     delivery_address: DeliveryAddress | None
@@ -127,6 +128,7 @@ def for_api(state: OrderState) -> OrderView:
         status=state.status,
         status_since=state.status_since,
         created_at=state.created_at,
+        fulfil_on=state.fulfil_on,
         total=state.total(),
         has_alert=state.has_open_alert,
         hold_reason=state.hold_reason,

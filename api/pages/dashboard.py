@@ -87,6 +87,7 @@ class Filters:
     method: str = ""  # a delivery method: orders with a delivery of it
     returns: str = ""  # "open": orders with a return not yet done
     field: str = ""  # a custom field's value, name:value (models/db/custom_fields.py)
+    scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -113,6 +114,7 @@ class Filters:
             method=q.get("method", "") if q.get("method") in DeliveryMethod.__members__ else "",
             returns="open" if q.get("returns") == "open" else "",
             field=q.get("field", "").strip()[:541] if parse_filter(q.get("field", "")) else "",
+            scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
         )
 
     def query(self, **changes: Any) -> str:
@@ -144,6 +146,7 @@ class Filters:
             method=self.method,
             returns=self.returns,
             custom_field=parse_filter(self.field),
+            scheduled=self.scheduled == "scheduled",
         )
 
     def typed(self, session: Session) -> Filters:

@@ -61,6 +61,7 @@ def list_orders(
     field: Annotated[
         str | None, search_text("a custom field's value, name:value (po_number:PO-1); the order's or a line's", 541)
     ] = None,
+    scheduled: Annotated[bool | None, Query(description="true: scheduled orders still waiting for their date")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -83,6 +84,7 @@ def list_orders(
         alert_type=alert_type.value if alert_type else None,
         fulfilment_method=fulfilment_method.value if fulfilment_method else None,
         custom_field=_custom_field(session, field),
+        scheduled=scheduled,
         limit=limit,
         offset=offset,
     )

@@ -8,6 +8,7 @@ from api.deps import HeadOffice, SessionDep
 from models.charges import ChargePolicy
 from models.custom_fields import CustomFieldSettings
 from models.db import custom_fields, policies
+from models.order_catalogues import OrderCatalogues
 from models.payment_policy import PaymentPolicy
 from models.sla import SlaPolicy
 from models.sourcing import SourcingPolicy
@@ -92,3 +93,18 @@ def get_charges(session: SessionDep, _ho: HeadOffice) -> ChargePolicy:
 def put_charges(policy: ChargePolicy, session: SessionDep, _ho: HeadOffice) -> ChargePolicy:
     """Replace the charge rules. Orders placed from now on are charged under them; placed orders keep theirs."""
     return policies.put_charge_policy(session, policy)
+
+
+@router.get("/catalogues", response_model=OrderCatalogues)
+def get_catalogues(session: SessionDep, _ho: HeadOffice) -> OrderCatalogues:
+    """Order catalogues: what may be ordered, when, how and from where. None (the default): everything. Head Office
+    only."""
+    return policies.get_order_catalogues(session)
+
+
+@router.put("/catalogues", response_model=OrderCatalogues)
+def put_catalogues(catalogues: OrderCatalogues, session: SessionDep, _ho: HeadOffice) -> OrderCatalogues:
+    """Replace the order catalogues. Placement (and estimates) judge each line against them from now on: a product
+    outside every catalogue that applies to its supply method and location, or outside its window, is refused (422
+    naming `lines[i].sku`). An empty list makes everything orderable again."""
+    return policies.put_order_catalogues(session, catalogues)

@@ -47,6 +47,7 @@ class DashboardFilter:
     returns: str = ""  # "open": orders with a return not yet done (authorised, on its way, received)
     # A custom field's (name, value as the index writes it): orders whose own or a line's field has it.
     custom_field: tuple[str, str] | None = None
+    scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
 
 
 def _like(text: str) -> str:
@@ -90,6 +91,8 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.order_number).in_(_with_open_returns()))
     if f.custom_field is not None:
         where.append(with_custom_field(*f.custom_field))
+    if f.scheduled:
+        where.append(col(OrderRecordRow.fulfil_on).is_not(None))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))

@@ -38,6 +38,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         "delivery_locations": projection.delivery_locations,
         "created_at": projection.created_at,
         "updated_at": now,
+        "fulfil_on": projection.fulfil_on,
         "view": projection.view,
         "seen_event_ids": projection.seen_event_ids,
     }
@@ -122,6 +123,7 @@ def search_orders(
     alert_type: str | None = None,
     fulfilment_method: str | None = None,
     custom_field: tuple[str, str] | None = None,
+    scheduled: bool | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -146,6 +148,9 @@ def search_orders(
         conditions.append(col(OrderRecordRow.order_number).in_(alerted))
     if custom_field is not None:  # (name, value as the index writes it: models/db/custom_fields.py filter_value)
         conditions.append(with_custom_field(*custom_field))
+    if scheduled is not None:  # still waiting for its date (models/scheduling.py)
+        waiting = col(OrderRecordRow.fulfil_on)
+        conditions.append(waiting.is_not(None) if scheduled else waiting.is_(None))
     if customer:
         pattern = f"%{customer.lower()}%"
         conditions.append(

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from models.charges import ChargePolicy
 from models.db.catalogue import get_store
 from models.db.tables import SettingRow
+from models.order_catalogues import OrderCatalogues
 from models.payment_policy import PaymentPolicy
 from models.requests import RequestPolicy
 from models.returns import ReturnPolicy
@@ -24,6 +25,7 @@ REQUEST_SETTING_KEY = "requests"
 SOURCING_SETTING_KEY = "sourcing"
 TAX_SETTING_KEY = "tax"
 CHARGE_SETTING_KEY = "charges"
+CATALOGUES_SETTING_KEY = "order_catalogues"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -101,3 +103,11 @@ def get_request_policy(session: Session) -> RequestPolicy:
 
 def put_request_policy(session: Session, policy: RequestPolicy) -> RequestPolicy:
     return _put_setting(session, REQUEST_SETTING_KEY, policy)
+
+
+def get_order_catalogues(session: Session) -> OrderCatalogues:
+    return _get_setting(session, CATALOGUES_SETTING_KEY, OrderCatalogues)
+
+
+def put_order_catalogues(session: Session, catalogues: OrderCatalogues) -> OrderCatalogues:
+    return _put_setting(session, CATALOGUES_SETTING_KEY, catalogues)

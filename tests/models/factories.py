@@ -136,6 +136,7 @@ WAREHOUSE_ID = "W001"
 VALID_FIELDS: dict[str, dict[str, Any]] = {
     "release_hold": {},
     "cancel_order": {},
+    "reschedule": {"fulfil_on": "2026-12-24T00:00:00Z"},
     "cancel_lines": {"lines": [{"line_id": "L1", "quantity": 1}]},
     "change_variant": {"line_id": "L1", "variant": {"sku": "TEE-WHI-L", "style": "TEE", "size": "L", "colour": "white",
                                                     "unit_price": {"amount": 1800, "currency": "GBP"}}},

@@ -45,6 +45,7 @@ SAMPLES: dict[str, list[str]] = {
     "value": ["PO-2291"],
     "stage": ["ready"],
     "percent_bp": ["1000"],
+    "fulfil_on": ["2026-12-24"],  # reschedule
 }
 # A refund is an amount or lines, not both; a milestone a share or an amount.
 LEFT_EMPTY = {("refunds", "lines"), ("change-milestone", "amount")}
