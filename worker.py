@@ -18,12 +18,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.gateways import build_gateways
 from activities.inventory import InventoryActivities
+from activities.invoices import InvoiceActivities
 from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.refunds import RefundActivities
 from activities.requests import RequestActivities
 from activities.returns import ReturnActivities
+from activities.scheduling import SchedulingActivities
 from activities.store_links import StoreLinkActivities
 from activities.sweep import SweepActivities
 from activities.targets import outbound_client
@@ -70,6 +72,7 @@ def build_activities(
         inventory.reserve_stock,
         inventory.resize_reservations,
         inventory.resource_delivery,
+        SchedulingActivities(engine).source_on_the_day,
         inventory.commit_stock,
         inventory.dispatch_transfer,
         inventory.receive_transfer,
@@ -77,6 +80,7 @@ def build_activities(
         payments.call_gateway,
         projection.commit_transition,
         projection.commit_if_reserved,
+        InvoiceActivities(engine).issue_invoices,  # an order's invoices, numbered once
         refunds.keep_closed_order,  # closed orders and their late refunds
         refunds.claim_late_refund,
         refunds.settle_late_refund,

@@ -1,6 +1,6 @@
 """XML notification extracts, the document: `build_extract` turns an order (`views.ExtractOrder`, what an extract
 may say of it) into a document of models/schemas/order-notification.xsd and `validate_extract` checks a document
-against that schema.
+against that schema; `invoice_xml` writes an invoice as a document of models/schemas/invoice.xsd.
 
 Only fields named here reach a document, so card data (tokens, gateway references, payment methods) can never
 leak into one, whatever the order carries. lxml is used here and nowhere else.
@@ -16,6 +16,7 @@ from importlib import resources
 from lxml import etree
 
 from models.extracts import NAMESPACE, SCHEMA_FILE, SCHEMA_VERSION, ExtractInvalid, ExtractType
+from models.invoice_documents import Invoice, InvoiceLine
 from models.money import Money
 from models.return_extracts import ReturnExtract
 from models.views import ExtractLine, ExtractOrder
@@ -207,3 +208,78 @@ def _amount(parent: etree._Element, name: str, money: Money) -> None:
     element = _text(parent, name, str(money.amount))
     element.set("currency", money.currency)
     element.set("display", str(money.decimal()))
+
+
+# ---- invoices (models/schemas/invoice.xsd) -------------------------------------------------------------------
+
+INVOICE_NAMESPACE = "urn:baton:invoice:1"
+INVOICE_SCHEMA_VERSION = "1.0"
+INVOICE_SCHEMA_FILE = "invoice.xsd"
+_INVOICE_NS = f"{{{INVOICE_NAMESPACE}}}"
+
+
+def invoice_xml(invoice: Invoice) -> bytes:
+    """The invoice as a document of models/schemas/invoice.xsd (UTF-8 XML), validated before it leaves."""
+    root = etree.Element(_INVOICE_NS + "Invoice", nsmap={None: INVOICE_NAMESPACE})
+    root.set("schemaVersion", INVOICE_SCHEMA_VERSION)
+    _invoice_text(root, "Number", str(invoice.number))
+    _invoice_text(root, "OrderNumber", invoice.order_number)
+    _invoice_text(root, "Kind", invoice.kind.value)
+    if invoice.stage:
+        _invoice_text(root, "Stage", invoice.stage)
+    _invoice_text(root, "IssuedAt", utc_timestamp(invoice.issued_at))
+    _invoice_text(root, "Currency", invoice.currency)
+    lines = etree.SubElement(root, _INVOICE_NS + "Lines")
+    for line in invoice.lines:
+        _invoice_line(etree.SubElement(lines, _INVOICE_NS + "Line"), line, invoice.currency)
+    totals = etree.SubElement(root, _INVOICE_NS + "Totals")
+    _invoice_amounts(totals, invoice.net, invoice.tax, invoice.gross, invoice.currency)
+    payload = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    validate_invoice_xml(payload)
+    return payload
+
+
+def validate_invoice_xml(payload: bytes) -> None:
+    """Raise ExtractInvalid unless `payload` is a well-formed document of the invoice schema."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        document = etree.fromstring(payload, parser)
+    except etree.XMLSyntaxError as error:
+        raise ExtractInvalid(f"not well-formed XML: {error}") from None
+    schema = _invoice_schema()
+    if not schema.validate(document):
+        problems = "; ".join(f"line {e.line}: {e.message}" for e in list(schema.error_log)[:5])
+        raise ExtractInvalid(f"invoice does not match {INVOICE_SCHEMA_FILE}: {problems}")
+
+
+def invoice_schema_text() -> bytes:
+    return resources.files("models").joinpath("schemas", INVOICE_SCHEMA_FILE).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def _invoice_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.fromstring(invoice_schema_text()))
+
+
+def _invoice_line(element: etree._Element, line: InvoiceLine, currency: str) -> None:
+    _invoice_text(element, "Description", line.description)
+    if line.line_id:
+        _invoice_text(element, "LineId", line.line_id)
+    _invoice_text(element, "Quantity", str(line.quantity))
+    _invoice_text(element, "TaxRateBp", str(line.tax_rate_bp))
+    _invoice_amounts(element, line.net, line.tax, line.gross, currency)
+    if line.credits_invoice is not None:
+        _invoice_text(element, "Credits", str(line.credits_invoice))
+
+
+def _invoice_amounts(element: etree._Element, net: int, tax: int, gross: int, currency: str) -> None:
+    for name, amount in (("Net", net), ("Tax", tax), ("Gross", gross)):
+        child = _invoice_text(element, name, str(amount))
+        sign = "-" if amount < 0 else ""
+        child.set("display", sign + str(Money(amount=abs(amount), currency=currency)).split(" ")[0])
+
+
+def _invoice_text(parent: etree._Element, name: str, value: str) -> etree._Element:
+    child = etree.SubElement(parent, _INVOICE_NS + name)
+    child.text = value
+    return child

@@ -7,29 +7,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import uuid4
 
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from models import queues
+from models.catalogue import Product
+from models.charges import CHARGE_ACTOR, ChargeDecision, delivery_charges, placement_charges
 from models.db import catalogue, orders, placements, policies
+from models.db import estimates as estimates_db
 from models.db import sourcing as sourcing_db
+from models.db.custom_fields import get_custom_fields
+from models.db.queue_settings import get_queue_settings
 from models.db.store_links import link_state
 from models.deliveries import Delivery, build, group_lines, line_id
 from models.delivery_placement import Location
+from models.estimates import Locked, estimated_part, with_locked_prices
+from models.money import MAX_AMOUNT
 from models.order import ORDER_WORKFLOW, OrderState, order_workflow_id
+from models.payment_policy import PaymentPolicy
 from models.placement import (
     FieldProblem,
     delivery_split,
     fulfilment_problems,
     initial_payments,
     new_order,
+    order_problems,
     placement_problems,
 )
-from models.placing import PlaceOrder
+from models.placing import PlaceOrder, PlaceReplacement
 from models.sourcing import LineToSource, SourcingDecision, source
+from models.tax import TaxPolicy
 from models.transition import projection_of
 from workflows import search_attributes as sa
 
@@ -54,8 +67,17 @@ class StillPlacing(Exception):
         self.order_number = order_number
 
 
+# Fields PlaceOrder gained after keys were first kept: an order that leaves them out hashes as it did then.
+_ADDED_LATER = ("custom_fields", "estimation_id", "fulfil_on")
+
+
 def request_hash(order: PlaceOrder) -> str:
-    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = order.model_dump(mode="json")
+    for part in (body, *body["lines"]):  # fields left out are hashed as before they existed (keys placed then)
+        for field in _ADDED_LATER:
+            if not part.get(field):
+                part.pop(field, None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -71,7 +93,9 @@ def _replay(session: Session, holder: str, key: str, order: PlaceOrder, gateway:
         raise StillPlacing(placement.order_number)
     state = OrderState.model_validate(placement.initial_state)
     # Tokens are never stored: the same body (same hash) carries them again, in the same order.
-    placed_payments = initial_payments(order, gateway, state.created_at, delivery_split(order, state.deliveries))
+    charged = sum(charge.amount.amount for charge in state.charges if charge.actor == CHARGE_ACTOR)
+    split = delivery_split(order, state.deliveries, charged)
+    placed_payments = initial_payments(order, gateway, state.created_at, split)
     for payment, placed in zip(state.payments, placed_payments, strict=True):
         payment.token = placed.token
     return state
@@ -115,25 +139,128 @@ def _locations(session: Session, deliveries: list[Delivery]) -> dict[str, Locati
     }
 
 
-def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, gateway: str) -> tuple[OrderState, bool]:
-    """The order's first state, kept with its number and read-model row; whether it is new (else the state the
-    holder's key placed before)."""
-    if key is not None and (state := _replay(session, holder, key, order, gateway)) is not None:
-        return state, False
+def estimated(session: Session, order: PlaceOrder) -> Locked:
+    """The prices and charges an order placed by its `estimation_id` is held to; refused, naming `estimation_id`,
+    when the estimate is unknown, fulfilment-only, used, expired, or not of this order."""
+    assert order.estimation_id is not None
+    row = estimates_db.find(session, order.estimation_id)
+    if row is None:
+        raise _estimate_refused(f"no estimate {order.estimation_id}")
+    if row.scope != "full":
+        raise _estimate_refused(f"estimate {order.estimation_id} is fulfilment-only: it has no amounts to place")
+    if row.used_by is not None:
+        raise _estimate_refused(f"estimate {order.estimation_id} was already placed")
+    if datetime.now(UTC) >= row.expires_at:
+        raise _estimate_refused(f"estimate {order.estimation_id} expired at {row.expires_at.isoformat()}")
+    if row.request != estimated_part(order):
+        raise _estimate_refused(
+            "the order differs from the estimate: its customer, fulfilment, lines and offers must be as estimated"
+        )
+    return Locked.model_validate(row.locked)
+
+
+def _estimate_refused(message: str) -> PlacementRefused:
+    return PlacementRefused([FieldProblem("estimation_id", message)])
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An order (or estimate) that passed the placement rules, with what it was judged on."""
+
+    products: dict[str, Product]
+    policy: PaymentPolicy
+    tax: TaxPolicy
+    sourced: dict[int, SourcingDecision]
+    deliveries: list[Delivery]
+    charges: list[ChargeDecision]
+
+    @property
+    def charged(self) -> int:
+        return sum(charge.amount.amount for charge in self.charges)
+
+
+def check(
+    session: Session, order: PlaceOrder, gateways: frozenset[str] | None, locked: Locked | None = None
+) -> Checked:
+    """Judge an order by the placement rules, sourcing its home deliveries and deciding its charges; refused with
+    every problem named. `gateways` None judges an estimate: everything but its payments. `locked`: the prices and
+    charges of the estimate it places."""
     products = catalogue.products_by_sku(session, {line.sku for line in order.lines})
+    if locked is not None:
+        products = with_locked_prices(products, locked)
     policy = policies.get_payment_policy(session)
     tax = policies.get_tax_policy(session)
+    fields = get_custom_fields(session)
     if problems := fulfilment_problems(order):
         raise PlacementRefused(problems)
     sourced = _source(session, order)
-    locations = _locations(session, build(group_lines(order), sourced))
-    problems = placement_problems(order, products, None, policy, frozenset({gateway}), locations=locations, tax=tax)
+    deliveries = build(group_lines(order), sourced)
+    locations = _locations(session, deliveries)
+    given = order.given_payments
+    currency = given[0][1].amount.currency if given else order.lines[0].unit_price.currency
+    if locked is not None:
+        charges = locked.charges
+    elif isinstance(order, PlaceReplacement):
+        charges = []  # an exchange's replacement costs nothing: the return decided it
+    else:
+        charge_policy, sourcing_policy = policies.get_charge_policy(session), policies.get_sourcing_policy(session)
+        charges = delivery_charges(charge_policy, deliveries, currency, sourcing_policy)
+    charged = sum(charge.amount.amount for charge in charges)
+    catalogues, now = policies.get_order_catalogues(session), datetime.now(UTC)
+    if gateways is None:
+        problems = order_problems(
+            order,
+            products,
+            currency,
+            locations=locations,
+            tax=tax,
+            fields=fields,
+            catalogues=catalogues,
+            now=now,
+            sourced=sourced,
+        )
+    else:
+        problems = placement_problems(
+            order,
+            products,
+            None,
+            policy,
+            gateways,
+            locations=locations,
+            tax=tax,
+            fields=fields,
+            charges=charged,
+            catalogues=catalogues,
+            now=now,
+            sourced=sourced,
+        )
+    if not problems and order.total() + charged > MAX_AMOUNT:
+        problems.append(FieldProblem("lines", f"with its charges the order comes to more than {MAX_AMOUNT}"))
     if problems:
         raise PlacementRefused(problems)
+    return Checked(products, policy, tax, sourced, deliveries, charges)
+
+
+def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, gateway: str) -> tuple[OrderState, bool]:
+    """The order's first state, kept with its number and read-model row; whether it is new (else the state the
+    holder's key placed before). An order naming an `estimation_id` places that estimate, once."""
+    if key is not None and (state := _replay(session, holder, key, order, gateway)) is not None:
+        return state, False
+    locked = estimated(session, order) if order.estimation_id is not None else None
+    checked = check(session, order, frozenset({gateway}), locked)
+    if order.estimation_id is not None:
+        placing = f"{holder}:{key}" if key is not None else f"{holder}:{uuid4().hex}"
+        if not estimates_db.use(session, order.estimation_id, placing):
+            raise _estimate_refused(f"estimate {order.estimation_id} was already placed")
     number = placements.claim_order_number(session, holder, key, request_hash(order))
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
         return prepare(session, holder, order, key, gateway)
-    state = new_order(number, order, products, datetime.now(UTC), policy, gateway, sourced, tax)
+    now = datetime.now(UTC)
+    charges = placement_charges(checked.charges, checked.tax, now)
+    state = new_order(
+        number, order, checked.products, now, checked.policy, gateway, checked.sourced, checked.tax, charges
+    )
+    state.queue = queues.lock(get_queue_settings(session), state.channel.value, state.fulfilment_method)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})
     )

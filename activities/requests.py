@@ -24,6 +24,7 @@ from models.db import policies, requests, returns
 from models.db.orders import get_order_record
 from models.exchanges import exchange_problems
 from models.order import order_workflow_id
+from models.queues import past_point_of_no_return_in_view
 from models.requests import ACTION_OF, CustomerRequest, RequestKind, RequestNotice, on_notice
 from models.returns import RETURN_WORKFLOW, RequestReturn, ReturnStart, return_workflow_id
 
@@ -118,6 +119,8 @@ class RequestActivities:
                 record = get_order_record(session, request.order_number)
                 if record is None:
                     return f"order {request.order_number} is not known"
+                if why := past_point_of_no_return_in_view(record.view):  # reached since the request was filed
+                    return f"{why}: a return of its delivered items is refused"
                 facts = returns.order_facts(session, request.order_number, record.view)
                 if problems := exchange_problems(facts, asked, returns.wanted_products(session, asked)):
                     return "; ".join(f"{p.field}: {p.message}" for p in problems)  # the catalogue changed since

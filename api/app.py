@@ -18,13 +18,16 @@ from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
     analytics,
+    balances,
     calendars,
     customers,
     diagnosis,
+    estimates,
     extracts,
     feeds,
     health,
     interventions,
+    invoices,
     mail,
     orders,
     requests,
@@ -76,6 +79,7 @@ def create_app(
     for router in (orders.router, interventions.router, stores.router, webhooks.router, settings_router.router):
         app.include_router(router)
     app.include_router(extracts.router)  # /extracts: XML notification extracts for third-party processes
+    app.include_router(invoices.router)  # /settings/queues, /orders/{n}/invoices (JSON and XML)
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
@@ -83,6 +87,8 @@ def create_app(
     app.include_router(return_webhooks.router)  # /webhooks/stores/{id}/returns: a return received, signed
     app.include_router(requests.router)  # customer requests, /settings/requests
     app.include_router(customers.router)  # the customer view: search, profile and order history
+    app.include_router(balances.router)  # customers' account credit and wallet funds
+    app.include_router(estimates.router)  # /estimates: an order's amounts and fulfilment before it is placed
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready
     app.include_router(metrics_router)  # /metrics, Prometheus text format

@@ -25,6 +25,7 @@ class OrderSummary(BaseModel):
     fulfilment_methods: str = Field(description="Its deliveries' methods, space-separated")
     created_at: datetime
     updated_at: datetime
+    fulfil_on: datetime | None = Field(default=None, description="A scheduled order still waiting: its date")
 
 
 class OrderPage(BaseModel):

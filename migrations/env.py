@@ -17,6 +17,8 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from models.db import (
+    custom_fields,  # noqa: F401  (the read model's custom field values)
+    invoices,  # noqa: F401  (invoices, numbered once per order and key)
     mail,  # noqa: F401  (the mail lane's tables)
     requests,  # noqa: F401  (customer requests as the API lists them)
     returns,  # noqa: F401  (returns as the API lists them)

@@ -14,10 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from models import custom_field_actions as custom
 from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
 from models import interventions as lines
+from models import milestone_actions as milestones
 from models import payment_actions as money
+from models import scheduling
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
     AddItem,
@@ -37,6 +40,7 @@ from models.intervention_commands import (
     RedirectStock,
     RejectOrder,
     ReleaseHold,
+    Reschedule,
     RetryPayment,
     SplitDelivery,
     SwitchToHomeDelivery,
@@ -80,6 +84,15 @@ ACTIONS: tuple[Action, ...] = (
         lines.refusal_for_cancel_order,
         lines.apply_cancel_order,
         confirm="Cancel the whole order? Everything paid is refunded.",
+    ),
+    Action(
+        "reschedule",
+        "reschedule",
+        Reschedule,
+        "Move the date",
+        "Move a scheduled order's date (fulfil_on) while it waits for it: it starts on the new date instead.",
+        scheduling.refusal_for_reschedule,
+        scheduling.apply_reschedule,
     ),
     Action(
         "cancel_lines",
@@ -266,6 +279,24 @@ ACTIONS: tuple[Action, ...] = (
         money.refusal_for_override_payment,
         money.apply_override_payment,
         confirm="Settle this payment by hand? It is recorded as paid.",
+    ),
+    Action(
+        "edit_custom_field",
+        "custom-fields",
+        custom.EditCustomField,
+        "Edit a custom field",
+        "Set or clear one custom field of the order or of a line, checked against its definition; audited.",
+        custom.refusal_for_edit_custom_field,
+        custom.apply_edit_custom_field,
+    ),
+    Action(
+        "change_milestone",
+        "change-milestone",
+        milestones.ChangeMilestone,
+        "Change a milestone",
+        "Change or remove a milestone of the order's queue before its stage is reached (never past the order).",
+        milestones.refusal_for_change_milestone,
+        milestones.apply_change_milestone,
     ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from models.money import Money
@@ -28,6 +28,12 @@ class ReleaseHold(_Command):
 
 class CancelOrder(_Command):
     """Cancel the whole order: everything paid is refunded and the stock released."""
+
+
+class Reschedule(_Command):
+    """Move a scheduled order's date (models/scheduling.py); the API checks it is in the future."""
+
+    fulfil_on: AwareDatetime
 
 
 class LineQuantity(BaseModel):

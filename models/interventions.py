@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import delivery_stages, journey, settlement
+from models import delivery_stages, journey, queues, settlement
 from models.catalogue import LineReservation
 from models.effects import Effects, Needs, Refusal
 from models.intervention_commands import (
@@ -107,7 +107,15 @@ def changed_lines(state: OrderState, command: _Command, now: datetime, effects: 
 # ---- cancel ----------------------------------------------------------------------------------------
 
 
+def point_of_no_return(state: OrderState) -> Refusal | None:
+    """Past its queue's point of no return (models/queues.py) an order is no longer cancelled, whole or in part."""
+    why = queues.past_point_of_no_return(state.queue)
+    return Refusal(queues.POINT_OF_NO_RETURN, f"{why}: it can no longer be cancelled") if why else None
+
+
 def refusal_for_cancel_order(state: OrderState, command: CancelOrder) -> Refusal | None:
+    if refusal := point_of_no_return(state):
+        return refusal
     if state.status in (OrderStatus.awaiting_release, OrderStatus.backordered):
         return None  # a preorder or backorder waiting for its stock: nothing is reserved yet
     if state.status in (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment):
@@ -130,7 +138,7 @@ def apply_cancel_order(state: OrderState, command: CancelOrder, now: datetime) -
 
 
 def refusal_for_cancel_lines(state: OrderState, command: CancelLines) -> Refusal | None:
-    if refusal := closed(state):
+    if refusal := point_of_no_return(state) or closed(state):
         return refusal
     if len({item.line_id for item in command.lines}) != len(command.lines):
         return Refusal("duplicate_line", "each line may appear once")

@@ -16,6 +16,7 @@ from models.delivery_actions import MOVABLE as MOVABLE_DELIVERY
 from models.fulfilment_actions import MOVABLE
 from models.interventions import closed_in
 from models.order import HoldReason, LineFulfilment, OrderStatus
+from models.queues import InvoicingModel, past_point_of_no_return
 from models.views import OrderView
 
 _PAYMENT_HOLDS = (HoldReason.payment_declined, HoldReason.payment_unknown)
@@ -53,17 +54,35 @@ def refundable(view: OrderView) -> int:
     return view.paid.amount - sum(refund.moved_out for refund in view.refunds)
 
 
+def _milestone_open(view: OrderView) -> bool:
+    queue = view.queue
+    if queue is None or queue.invoicing is not InvoicingModel.milestone or _final(view):
+        return False
+    return any(stage.reached_at is None for stage in queue.stages)
+
+
 def _cancellable(view: OrderView) -> bool:
+    if past_point_of_no_return(view.queue):
+        return False
     waiting = (OrderStatus.awaiting_approval, OrderStatus.awaiting_payment)
     if view.status in (*waiting, OrderStatus.awaiting_release, OrderStatus.backordered):
         return True
     return (view.status is OrderStatus.on_hold and view.hold_reason in _PAYMENT_HOLDS) or _lines_open(view)
 
 
+def _not_started(view: OrderView) -> bool:
+    """Not sent out yet: being cleared (approval, payment) or waiting for its date (models/scheduling.py)."""
+    waiting = (OrderStatus.received, OrderStatus.awaiting_approval, OrderStatus.awaiting_payment)
+    if view.status in (*waiting, OrderStatus.awaiting_release):
+        return True
+    return view.status is OrderStatus.on_hold and view.hold_reason in _PAYMENT_HOLDS
+
+
 _OFFERED: dict[str, Callable[[OrderView], bool]] = {
     "release_hold": lambda v: v.status is OrderStatus.on_hold and v.hold_reason not in _PAYMENT_HOLDS,
     "cancel_order": _cancellable,
-    "cancel_lines": _lines_open,
+    "reschedule": lambda v: v.fulfil_on is not None and _not_started(v),  # a scheduled order still waiting
+    "cancel_lines": lambda v: _lines_open(v) and not past_point_of_no_return(v.queue),
     "change_variant": lambda v: _lines_open(v) and any(ln.is_collectable and not ln.picked_quantity for ln in v.lines),
     "add_item": _lines_open,
     "buy_in_store": _lines_open,
@@ -97,6 +116,7 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         )
     ),
     "add_note": lambda v: True,
+    "change_milestone": _milestone_open,
     "take_payment": lambda v: _lines_open(v) and not _unknown_money(v),
     "refund": lambda v: refundable(v) > 0,
     "approve_order": lambda v: v.status is OrderStatus.awaiting_approval,
@@ -109,6 +129,7 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         p.status in ("capture_failed", "declined") and not any(op.payment_id == p.payment_id for op in v.operations)
         for p in v.payments
     ),
+    "edit_custom_field": lambda v: not _final(v),
 }
 assert set(_OFFERED) == {action.name for action in ACTIONS}, "every action needs its predicate"
 

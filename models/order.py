@@ -8,11 +8,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.custom_fields import CustomValue
 from models.deliveries import Delivery
+from models.invoice_documents import Invoice
 from models.money import Money
 from models.payment_policy import PaymentPolicy
 from models.payments import Adjustment, Charge, MoneyOperation, PaymentRecord, RefundRecord
 from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
+from models.queues import OrderQueue
 
 TASK_QUEUE = "baton-orders"
 # The order workflow's type. Baton is not deployed yet, so when the shell was rebuilt (issue 12) it became a new
@@ -147,6 +150,7 @@ class OrderLine(BaseModel):
     # Orders placed before tax was recorded read "standard" at 0.
     tax_class: str = "standard"
     tax_rate_bp: int = 0
+    custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
 
     @property
     def total(self) -> Money:
@@ -272,6 +276,7 @@ class OrderState(BaseModel):
     approved_at: datetime | None = None
     cleared_at: datetime | None = None  # approval and placement payments settled: the order may go to the store
     release_at: datetime | None = None  # a preorder: its stock is reserved on this date (models/stock_waits.py)
+    fulfil_on: datetime | None = None  # a scheduled order: it starts on this date (models/scheduling.py)
     backorder_for: timedelta | None = None  # short when sent out: wait this long for replenishment
     backorder_until: datetime | None = None
     backorder_tried_at: datetime | None = None
@@ -288,6 +293,9 @@ class OrderState(BaseModel):
     published_history: int = 0  # history entries already turned into outbound events
     published_events: int = 0  # the sequence number of the last outbound event
     replaces: Replaces | None = None  # an exchange's replacement order: the order and return it replaces
+    custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
+    queue: OrderQueue | None = None  # the queue it follows (models/queues.py), locked at placement
+    invoices: list[Invoice] = Field(default_factory=list)  # issued so far (models/invoicing.py)
 
     @property
     def has_open_alert(self) -> bool:

@@ -29,6 +29,11 @@ class PaymentMode(StrEnum):
 GATEWAY_MODES = frozenset({PaymentMode.auth_capture, PaymentMode.authorise})
 # Stored-value funds are taken first and at once; a card (or another method) pays the rest.
 STORED_VALUE_METHODS = frozenset({"gift_card", "wallet"})
+WALLET_GATEWAY = "wallet"  # balance payments through a gateway spend the customer's balance in Baton's ledger
+# Methods that spend a customer's balance (models/db/balances.py) through the wallet gateway, taken first like
+# stored value. Account credit is only ever spent so (auth_capture); wallet funds may also be the channel's own.
+BALANCE_METHODS = frozenset({"wallet", "account_credit"})
+FIRST_TAKEN_METHODS = STORED_VALUE_METHODS | BALANCE_METHODS
 
 PaymentStatus = Literal[
     "pending",  # to be authorised or sold at the gateway (an operation is queued, running or unknown)
@@ -77,7 +82,8 @@ class PaymentRecord(BaseModel):
 
     @property
     def is_stored_value(self) -> bool:
-        return self.method in STORED_VALUE_METHODS
+        # A balance spent through the wallet gateway is stored value too (orders before it never used that gateway).
+        return self.method in STORED_VALUE_METHODS or self.gateway == WALLET_GATEWAY
 
     @property
     def through_gateway(self) -> bool:

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
+from models.custom_fields import CustomValues
 from models.money import Money
 from models.payments import GATEWAY_MODES, PaymentMode
 from models.text import Line, Text
+
+
+def _date_or_moment(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    try:
+        return handler(value)
+    except ValidationError:
+        raise ValueError("give a date (YYYY-MM-DD) or a date and time with its UTC offset") from None
+
+
+# A date, or a date and time with its offset; one error naming the field when it is neither.
+DateOrMoment = Annotated[AwareDatetime | date, WrapValidator(_date_or_moment)]
 
 
 class _Strict(BaseModel):
@@ -70,6 +91,7 @@ class LineRequest(_Strict):
         default=None,
         description="A preorder line of a further home delivery: that delivery alone is reserved on this date",
     )
+    custom_fields: CustomValues = Field(default_factory=dict)
 
     def fulfilled_by(self, default: Fulfilment) -> Fulfilment:
         return self.fulfilment or default
@@ -129,6 +151,10 @@ class PlaceOrder(_Strict):
     release_at: AwareDatetime | None = Field(
         default=None, description="A preorder: its stock is reserved on this date (in the future)"
     )
+    fulfil_on: DateOrMoment | None = Field(
+        default=None,
+        description="A scheduled order: fulfilled on this date (a date is 00:00 UTC that day; up to 90 days ahead)",
+    )
     backorder_for: timedelta | None = Field(
         default=None,
         gt=timedelta(0),
@@ -136,6 +162,12 @@ class PlaceOrder(_Strict):
         description="Short of stock when sent out, wait this long (ISO 8601, up to P90D) for replenishment",
     )
     notes: list[Annotated[Text, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
+    custom_fields: CustomValues = Field(default_factory=dict)
+    estimation_id: Line | None = Field(
+        default=None,
+        max_length=40,
+        description="Place exactly this estimate (POST /estimates): its prices, charges and discounts, within 2 hours",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_give_payments(self) -> Self:

@@ -26,8 +26,9 @@ def before_release(state: OrderState, now: datetime) -> bool:
     if state.release_at is None or now >= state.release_at:
         return False
     if state.status is not OrderStatus.awaiting_release:
-        detail = f"reserves on {state.release_at.isoformat()}"
-        journey.transition(state, OrderStatus.awaiting_release, now, journey.SYSTEM, "preordered", detail)
+        action = "scheduled" if state.fulfil_on is not None else "preordered"  # models/scheduling.py
+        detail = f"{'fulfilled' if state.fulfil_on else 'reserves'} on {state.release_at.isoformat()}"
+        journey.transition(state, OrderStatus.awaiting_release, now, journey.SYSTEM, action, detail)
     return True
 
 

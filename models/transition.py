@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models import scheduling
 from models.catalogue import ReserveStock
 from models.effects import Effects
 from models.events import OrderEvent, OrderEventType, mark_published, pending_events
@@ -56,6 +57,7 @@ class Projection(BaseModel):
     delivery_locations: str = ""  # every location fulfilling one of its deliveries, each between spaces
     open_alert_types: list[str]
     created_at: datetime
+    fulfil_on: datetime | None = None  # a scheduled order still waiting for its date (the dashboard's "scheduled")
     view: dict[str, Any]
     seen_event_ids: list[str]  # so a store webhook retried after the order's workflow ended is still recognised
 
@@ -101,6 +103,7 @@ def projection_of(state: OrderState) -> Projection:
         delivery_locations=_between_spaces({d.location_id for d in view.deliveries if d.location_id}),
         open_alert_types=sorted({alert.type.value for alert in state.alerts if alert.is_open}),
         created_at=state.created_at,
+        fulfil_on=scheduling.waiting_for(state),
         view=view.model_dump(mode="json"),
         seen_event_ids=state.seen_event_ids,
     )

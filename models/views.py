@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from models.collection import collection_code
+from models.custom_fields import CustomValue
 from models.delivery_views import DeliveryView, deliveries_of
 from models.money import Money
 from models.order import (
@@ -35,6 +36,7 @@ from models.order import (
 from models.order_tax import OrderTax, order_tax
 from models.payments import Adjustment, Charge, OperationView, PaymentRecord, PaymentView, RefundRecord
 from models.placing import Channel, Customer, DeliveryAddress, LoyaltyOffer, Replaces
+from models.queues import OrderQueue
 
 
 class OrderView(BaseModel):
@@ -72,6 +74,7 @@ class OrderView(BaseModel):
     outstanding: Money = Field(description="What the customer still owes: the total less money kept (0 when settled)")
     balance: Money = Field(description="The same as outstanding (kept for existing clients)")
     approval_reason: str | None = None
+    fulfil_on: datetime | None = Field(default=None, description="A scheduled order: the date it is fulfilled on")
     replaces: Replaces | None = None  # an exchange's replacement: the order and return it replaces
     transfers: list[Transfer]
     delivery_address: DeliveryAddress | None
@@ -82,9 +85,14 @@ class OrderView(BaseModel):
     alerts: list[Alert]
     history: list[HistoryEntry]
     store_exceptions: list[StoreException]
+    custom_fields: dict[str, CustomValue] = Field(
+        default_factory=dict, description="The order's custom field values (each line carries its own)"
+    )
     stock: list[dict[str, Any]] = Field(
         default_factory=list, description="Each line's SKU in every location (added on read)"
     )
+    queue: OrderQueue | None = Field(default=None, description="Its queue: each stage and when it was reached")
+    invoice_numbers: list[int] = Field(default_factory=list, description="Its invoices (GET /orders/{n}/invoices)")
     version: int
 
 
@@ -120,6 +128,7 @@ def for_api(state: OrderState) -> OrderView:
         status=state.status,
         status_since=state.status_since,
         created_at=state.created_at,
+        fulfil_on=state.fulfil_on,
         total=state.total(),
         has_alert=state.has_open_alert,
         hold_reason=state.hold_reason,
@@ -148,6 +157,9 @@ def for_api(state: OrderState) -> OrderView:
         alerts=state.alerts,
         history=state.history,
         store_exceptions=state.store_exceptions,
+        custom_fields=state.custom_fields,
+        queue=state.queue,
+        invoice_numbers=[invoice.number for invoice in state.invoices],
         version=state.version,
     )
 

@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
 from models.db.closed_orders import ClosedOrderRow
+from models.db.custom_fields import OrderCustomFieldRow
 from models.db.demo import seed_demo
 from models.db.insight import forget_all_facts
 from models.db.mail import MailDeliveryRow, MailPreferencesRow
@@ -117,6 +118,7 @@ def db(engine: Engine) -> Engine:
             StockReservationRow,
             StockLevelRow,
             OrderOpenAlertRow,
+            OrderCustomFieldRow,
             OrderRecordRow,
             ProductRow,
             LocationRow,

@@ -23,6 +23,7 @@ from api.pages.session import HeadOfficeUser, Redirect, signed_in
 from api.pages.shared import money, page
 from models.catalogue import LocationKind
 from models.db.catalogue import list_stores
+from models.db.custom_fields import filter_value, parse_filter
 from models.db.dashboard import (
     SORTS,
     Candidate,
@@ -85,6 +86,8 @@ class Filters:
     direction: str = "desc"
     method: str = ""  # a delivery method: orders with a delivery of it
     returns: str = ""  # "open": orders with a return not yet done
+    field: str = ""  # a custom field's value, name:value (models/db/custom_fields.py)
+    scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -110,6 +113,8 @@ class Filters:
             as_of=q.get("as_of", "") if _moment(q.get("as_of", "")) else "",
             method=q.get("method", "") if q.get("method") in DeliveryMethod.__members__ else "",
             returns="open" if q.get("returns") == "open" else "",
+            field=q.get("field", "").strip()[:541] if parse_filter(q.get("field", "")) else "",
+            scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
         )
 
     def query(self, **changes: Any) -> str:
@@ -140,7 +145,14 @@ class Filters:
             attention=self.view == "attention",
             method=self.method,
             returns=self.returns,
+            custom_field=parse_filter(self.field),
+            scheduled=self.scheduled == "scheduled",
         )
+
+    def typed(self, session: Session) -> Filters:
+        """The custom field filter's value as its definition reads it (yes: true, 3.0: 3), as the index holds it."""
+        parsed = parse_filter(self.field)
+        return replace(self, field=f"{parsed[0]}:{filter_value(session, *parsed)}") if parsed else self
 
 
 @dataclass
@@ -206,6 +218,7 @@ def rows_of(session: Session, filters: Filters, as_of: datetime, limit: int, off
 
 
 def _dashboard(session: Session, filters: Filters) -> dict[str, Any]:
+    filters = filters.typed(session)
     as_of = _moment(filters.as_of) or datetime.now(UTC)
     filters = replace(filters, as_of=as_of.isoformat())
     rows, total = rows_of(session, filters, as_of, PAGE_SIZE, (filters.page - 1) * PAGE_SIZE)
@@ -245,6 +258,7 @@ async def dashboard_live(request: Request, session: SessionDep, user: HeadOffice
 
 
 def _csv(session: Session, filters: Filters) -> str:
+    filters = filters.typed(session)
     as_of = _moment(filters.as_of) or datetime.now(UTC)
     rows, _ = rows_of(session, filters, as_of, CSV_ROWS, 0)
     out = io.StringIO()

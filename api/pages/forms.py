@@ -36,6 +36,7 @@ Kind = Literal[
     "location",  # any store or warehouse
     "sku",  # a catalogue item
     "payment",  # one of the order's payments
+    "custom_field",  # one of the custom fields Head Office defined
     "group",  # a nested model (an address): its own fields
 ]
 # Ids are chosen from a list, by the field's name.
@@ -46,6 +47,7 @@ _CHOSEN_BY_NAME: dict[str, Kind] = {
     "from_location": "location",
     "sku": "sku",
     "payment_id": "payment",
+    "field": "custom_field",
 }
 _LABELS = {
     "client_note": "Note for the customer",
@@ -53,6 +55,7 @@ _LABELS = {
     "line_ids": "Lines",
     "lines": "Quantities",
     "payment_id": "Payment",
+    "field": "Field",
     "store_id": "Store",
     "sku": "Item",
     "client_facing": "Client-facing",

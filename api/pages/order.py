@@ -30,6 +30,7 @@ from models.actions import BY_PATH, Action
 from models.calendar import location_time
 from models.catalogue import LocationKind
 from models.db.catalogue import list_products, list_stores
+from models.db.custom_fields import get_custom_fields
 from models.db.extracts import get_extract, list_extracts
 from models.db.outbound import exports_for_order
 from models.db.policies import policy_for_store
@@ -90,12 +91,14 @@ def _context(session: Session, settings: Settings, view: OrderView, user: ApiKey
     last = view.history[-1] if view.history else None
     policy = policy_for_store(session, view.store_id)
     wait = waiting_for(view, policy, now)
+    labels = {field.name: field.label for field in get_custom_fields(session).fields}
     return {
         "order": view,
         "may_act": has_role(user, HEAD_OFFICE),
         "temporal_url": f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
         f"/workflows/{order_workflow_id(view.order_number)}",
-        "forms": [forms.form_of(action) for action in offered_actions(view)],
+        # Editing a custom field is offered once Head Office has defined some.
+        "forms": [forms.form_of(a) for a in offered_actions(view) if a.name != "edit_custom_field" or labels],
         "wait": wait,
         # With a calendar, the deadline as the location's clock reads it (the reader's own time is shown too).
         "due_at_location": location_time(policy.calendar, wait.deadline) if wait and wait.deadline else None,
@@ -105,6 +108,7 @@ def _context(session: Session, settings: Settings, view: OrderView, user: ApiKey
         "locations": list_stores(session),
         "products": list_products(session),
         "exports": exports_for_order(session, view.order_number),
+        "field_labels": labels,
         "extracts": list_extracts(session, order_number=view.order_number),
         "result": None,
         "values": FormData(),

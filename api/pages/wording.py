@@ -4,6 +4,7 @@ The raw code stays one click away on the pages (a <details> beside the words), f
 from __future__ import annotations
 
 from api.pages.shared import templates, words
+from models.custom_fields import as_text
 
 # History actions (models/journey.py and the rules that call `record`), as a sentence's start.
 HISTORY = {
@@ -147,6 +148,11 @@ def actor_words(actor: str) -> str:
     return f"Customer ({kind})" if name else actor
 
 
+def field_value(value: object) -> str:
+    """A custom field's value as people read it: yes or no for a boolean, else as the index writes it."""
+    return ("yes" if value else "no") if isinstance(value, bool) else as_text(value)
+
+
 def hold_words(reason: str | None) -> str:
     return HOLD_REASONS.get(reason or "", words(reason or ""))
 
@@ -157,4 +163,5 @@ templates.env.filters.update(
     actor_kind=actor_kind,
     actor_words=actor_words,
     hold_words=hold_words,
+    field_value=field_value,
 )

@@ -7,13 +7,15 @@ a request whose outcome is unknown (503 outcome-unknown) learns it by being sent
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Depends, Header
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import Session
 
 from api import orders_service
+from api.custom_fields_service import EditCustomFieldRequest, edit_custom_field
 from api.deps import HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.interventions_service import (
     MoveDeliveryRequest,
@@ -30,6 +32,7 @@ from api.interventions_service import (
 from api.params import OrderNumber
 from api.problems import field_error
 from api.responses import JSONBody
+from models import scheduling
 from models.actions import ACTIONS, Action
 from models.db import catalogue
 from models.intervention_commands import (
@@ -37,6 +40,7 @@ from models.intervention_commands import (
     ChangeVariant,
     MoveToStore,
     RedirectStock,
+    Reschedule,
     SplitDelivery,
     SwitchToHomeDelivery,
 )
@@ -183,6 +187,29 @@ def _redirect_stock(session: Session, view: dict[str, Any], command: RedirectSto
     return command
 
 
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fulfil_on: Line = Field(
+        min_length=1, max_length=40, description="The new date (YYYY-MM-DD, 00:00 UTC) or an aware date and time"
+    )
+    reason: Line = Field(min_length=1, max_length=500)
+    client_note: Text | None = Field(default=None, max_length=1000)
+
+
+_DATE_OR_MOMENT: TypeAdapter[datetime | date] = TypeAdapter(AwareDatetime | date)
+
+
+def _reschedule(session: Session, view: dict[str, Any], request: RescheduleRequest) -> Reschedule:
+    try:
+        moment = scheduling.fulfil_moment(_DATE_OR_MOMENT.validate_python(request.fulfil_on))
+    except ValidationError:
+        raise field_error("fulfil_on", "a date (YYYY-MM-DD) or a date and time with its offset") from None
+    if (problem := scheduling.date_problem(moment, datetime.now(UTC))) is not None:
+        raise field_error("fulfil_on", problem)
+    return Reschedule(fulfil_on=moment, reason=request.reason, client_note=request.client_note)
+
+
 Preparer = Callable[[Session, dict[str, Any], Any], BaseModel]
 PREPARED: dict[str, tuple[type[BaseModel], Preparer]] = {
     "change_variant": (ChangeVariantRequest, _change_variant),
@@ -192,6 +219,8 @@ PREPARED: dict[str, tuple[type[BaseModel], Preparer]] = {
     "redirect_stock": (RedirectStock, _redirect_stock),
     "move_delivery": (MoveDeliveryRequest, move_delivery),
     "split_delivery": (SplitDelivery, _split_delivery),
+    "edit_custom_field": (EditCustomFieldRequest, edit_custom_field),
+    "reschedule": (RescheduleRequest, _reschedule),
 }
 
 _ADDRESS = {
@@ -203,6 +232,7 @@ _ADDRESS = {
 }
 EXAMPLES: dict[str, dict[str, Any]] = {
     "cancel_lines": {"lines": [{"line_id": "L1", "quantity": 1}]},
+    "reschedule": {"fulfil_on": "2026-12-24"},
     "change_variant": {"line_id": "L1", "size": "L"},
     "add_item": {"sku": "TEE-BLA-M", "quantity": 1},
     "buy_in_store": {"line_ids": ["L1"]},
@@ -218,6 +248,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "confirm_payment": {"reference": "BACS 2026-11-22 0042"},
     "retry_payment": {"token": "tok_approve"},
     "override_payment": {"reference": "taken by phone, PDQ 7781"},
+    "edit_custom_field": {"field": "po_number", "value": "PO-2291"},
 }
 
 

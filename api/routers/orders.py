@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from sqlmodel import Session
 
 from api import orders_service
 from api.deps import Caller, SessionDep, SettingsDep, TemporalDep, visible_channels, visible_store
 from api.params import IdempotencyKey, Offset, OrderNumber, search_text
-from api.problems import problem_responses
+from api.problems import field_error, problem_responses
 from api.rate_limits import PlacementLimited
 from api.responses import JSONBody
 from api.schemas import OrderPage, OrderSummary, PaymentHistory, PaymentTransactionView
-from models.db import orders, payments
+from models.db import custom_fields, orders, payments
 from models.deliveries import DeliveryMethod
 from models.money import Money
 from models.order import AlertType, OrderStatus
@@ -57,6 +58,10 @@ def list_orders(
     fulfilment_method: Annotated[
         DeliveryMethod | None, Query(description="orders with a delivery of this method")
     ] = None,
+    field: Annotated[
+        str | None, search_text("a custom field's value, name:value (po_number:PO-1); the order's or a line's", 541)
+    ] = None,
+    scheduled: Annotated[bool | None, Query(description="true: scheduled orders still waiting for their date")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -78,11 +83,23 @@ def list_orders(
         has_alert=has_alert,
         alert_type=alert_type.value if alert_type else None,
         fulfilment_method=fulfilment_method.value if fulfilment_method else None,
+        custom_field=_custom_field(session, field),
+        scheduled=scheduled,
         limit=limit,
         offset=offset,
     )
     items = [OrderSummary.model_validate(row, from_attributes=True) for row in rows]
     return OrderPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _custom_field(session: Session, text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    parsed = custom_fields.parse_filter(text)
+    if parsed is None:
+        raise field_error("field", "give a custom field as name:value")
+    name, value = parsed
+    return name, custom_fields.filter_value(session, name, value)
 
 
 @router.get("/{order_number}", response_model=OrderView)

@@ -26,6 +26,7 @@ from api.deps import (
 )
 from api.numbered_workflows import actor_of, start_numbered, update
 from api.params import IdempotencyKey, Offset, OrderNumber
+from api.point_of_no_return import PONR_KINDS, refuse_past_point_of_no_return
 from api.problems import Forbidden, InvalidInput, NotFound, Unavailable, problem_responses
 from api.routers.interventions import PREPARED, body_model
 from models.actions import BY_NAME
@@ -89,6 +90,7 @@ async def file_request(
     require_role(caller, ORDER_PLACERS, lambda: Forbidden("a channel or Head Office files customer requests"))
     _check_details(body)
     record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
+    refuse_past_point_of_no_return(record.view, "a cancellation or return" if body.kind in PONR_KINDS else None)
 
     def read() -> tuple[RequestPolicy, int]:
         if body.kind is RequestKind.return_lines:  # an exchange asked for must be like for like: refused now

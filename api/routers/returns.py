@@ -17,6 +17,7 @@ from api import orders_service
 from api.deps import Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.numbered_workflows import actor_of, start_numbered, update
 from api.params import IdempotencyKey, OrderNumber
+from api.point_of_no_return import refuse_past_point_of_no_return
 from api.problems import Forbidden, InvalidInput, NotFound, Unavailable, problem_responses
 from models.db import policies
 from models.db import returns as return_rows
@@ -84,6 +85,7 @@ async def request_return(
     policy, with its reasons; a line may ask for an exchange (like for like, else 422). The same Idempotency-Key
     answers the same return."""
     record = await in_threadpool(session, orders_service.order_record, session, order_number, caller)
+    refuse_past_point_of_no_return(record.view, "a return of its delivered items")
 
     def read() -> tuple[OrderFacts, ReturnPolicy, int]:
         facts = return_rows.order_facts(session, order_number, record.view)

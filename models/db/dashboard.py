@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlmodel import Session, col, select
 
+from models.db.custom_fields import with_custom_field
 from models.db.orders import CLOSED_STATUSES
 from models.db.returns import ReturnRow
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
@@ -44,6 +45,9 @@ class DashboardFilter:
     attention: bool = False  # only open orders that may need Head Office (see _WATCHED)
     method: str = ""  # a delivery method: orders with a delivery of it
     returns: str = ""  # "open": orders with a return not yet done (authorised, on its way, received)
+    # A custom field's (name, value as the index writes it): orders whose own or a line's field has it.
+    custom_field: tuple[str, str] | None = None
+    scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
 
 
 def _like(text: str) -> str:
@@ -85,6 +89,10 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.fulfilment_methods).contains(f.method))
     if f.returns == "open":
         where.append(col(OrderRecordRow.order_number).in_(_with_open_returns()))
+    if f.custom_field is not None:
+        where.append(with_custom_field(*f.custom_field))
+    if f.scheduled:
+        where.append(col(OrderRecordRow.fulfil_on).is_not(None))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))

@@ -16,8 +16,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from models.db import (
+    balances,  # noqa: F401  (customers' balance ledger)
     closed_orders,  # noqa: F401  (closed orders' final state, for late refunds)
+    custom_fields,  # noqa: F401  (the read model's custom field values)
+    estimates,  # noqa: F401  (estimates kept for placement by their id)
     insight,  # noqa: F401  (the read model's analytics and customer tables)
+    invoices,  # noqa: F401  (invoices, numbered once per order and key)
     mail,  # noqa: F401  (the mail lane's tables)
     requests,  # noqa: F401  (customer requests as the API lists them)
     returns,  # noqa: F401  (returns as the API lists them)

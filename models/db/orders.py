@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.db.custom_fields import forget_custom_field_index, with_custom_field, write_custom_field_index
 from models.db.insight import forget_all_facts, write_facts
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 from models.order import FINAL_STATUSES, OrderState
@@ -37,6 +38,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         "delivery_locations": projection.delivery_locations,
         "created_at": projection.created_at,
         "updated_at": now,
+        "fulfil_on": projection.fulfil_on,
         "view": projection.view,
         "seen_event_ids": projection.seen_event_ids,
     }
@@ -55,6 +57,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         session.exec(delete(OrderOpenAlertRow).where(col(OrderOpenAlertRow.order_number) == number))
         for alert_type in sorted(set(projection.open_alert_types)):
             session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
+        write_custom_field_index(session, number, projection.view)
         write_facts(session, projection.view)  # analytics and the customer view, as fresh as the list
         session.flush()
     return written
@@ -119,6 +122,8 @@ def search_orders(
     has_alert: bool | None = None,
     alert_type: str | None = None,
     fulfilment_method: str | None = None,
+    custom_field: tuple[str, str] | None = None,
+    scheduled: bool | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -141,6 +146,11 @@ def search_orders(
     if alert_type:
         alerted = select(OrderOpenAlertRow.order_number).where(OrderOpenAlertRow.alert_type == alert_type)
         conditions.append(col(OrderRecordRow.order_number).in_(alerted))
+    if custom_field is not None:  # (name, value as the index writes it: models/db/custom_fields.py filter_value)
+        conditions.append(with_custom_field(*custom_field))
+    if scheduled is not None:  # still waiting for its date (models/scheduling.py)
+        waiting = col(OrderRecordRow.fulfil_on)
+        conditions.append(waiting.is_not(None) if scheduled else waiting.is_(None))
     if customer:
         pattern = f"%{customer.lower()}%"
         conditions.append(
@@ -221,6 +231,7 @@ def open_order_numbers(session: Session, store_id: str) -> list[str]:
 def forget_all_orders(session: Session) -> None:
     """Empty the read model (and its open-alert index). For scratch databases only: bench/ fills its own."""
     session.exec(delete(OrderOpenAlertRow))
+    forget_custom_field_index(session)
     session.exec(delete(OrderRecordRow))
     forget_all_facts(session)
     session.commit()

@@ -7,8 +7,10 @@ from typing import TypeVar
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from models.charges import ChargePolicy
 from models.db.catalogue import get_store
 from models.db.tables import SettingRow
+from models.order_catalogues import OrderCatalogues
 from models.payment_policy import PaymentPolicy
 from models.requests import RequestPolicy
 from models.returns import ReturnPolicy
@@ -22,6 +24,8 @@ RETURN_SETTING_KEY = "returns"
 REQUEST_SETTING_KEY = "requests"
 SOURCING_SETTING_KEY = "sourcing"
 TAX_SETTING_KEY = "tax"
+CHARGE_SETTING_KEY = "charges"
+CATALOGUES_SETTING_KEY = "order_catalogues"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
@@ -72,6 +76,14 @@ def put_tax_policy(session: Session, policy: TaxPolicy) -> TaxPolicy:
     return _put_setting(session, TAX_SETTING_KEY, policy)
 
 
+def get_charge_policy(session: Session) -> ChargePolicy:
+    return _get_setting(session, CHARGE_SETTING_KEY, ChargePolicy)
+
+
+def put_charge_policy(session: Session, policy: ChargePolicy) -> ChargePolicy:
+    return _put_setting(session, CHARGE_SETTING_KEY, policy)
+
+
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
     store = get_store(session, store_id)
     return effective_policy(get_sla_policy(session), store.sla_overrides if store else None)
@@ -91,3 +103,11 @@ def get_request_policy(session: Session) -> RequestPolicy:
 
 def put_request_policy(session: Session, policy: RequestPolicy) -> RequestPolicy:
     return _put_setting(session, REQUEST_SETTING_KEY, policy)
+
+
+def get_order_catalogues(session: Session) -> OrderCatalogues:
+    return _get_setting(session, CATALOGUES_SETTING_KEY, OrderCatalogues)
+
+
+def put_order_catalogues(session: Session, catalogues: OrderCatalogues) -> OrderCatalogues:
+    return _put_setting(session, CATALOGUES_SETTING_KEY, catalogues)

@@ -165,6 +165,7 @@ class OrderRecordRow(SQLModel, table=True):
     delivery_locations: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(sa_column=utc_column(index=True))
     updated_at: datetime = Field(sa_column=utc_column())
+    fulfil_on: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))  # scheduled
     view: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     # Store event ids the order has seen: a webhook retried after the order's workflow ended is still recognised.
     seen_event_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))

@@ -136,6 +136,7 @@ WAREHOUSE_ID = "W001"
 VALID_FIELDS: dict[str, dict[str, Any]] = {
     "release_hold": {},
     "cancel_order": {},
+    "reschedule": {"fulfil_on": "2026-12-24T00:00:00Z"},
     "cancel_lines": {"lines": [{"line_id": "L1", "quantity": 1}]},
     "change_variant": {"line_id": "L1", "variant": {"sku": "TEE-WHI-L", "style": "TEE", "size": "L", "colour": "white",
                                                     "unit_price": {"amount": 1800, "currency": "GBP"}}},
@@ -157,6 +158,9 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "confirm_payment": {"reference": "BACS-1"},
     "retry_payment": {},
     "override_payment": {"reference": "PDQ-1"},
+    "edit_custom_field": {"name": "po_number", "value": "PO-2",
+                          "definition": {"name": "po_number", "label": "PO number", "type": "text"}},
+    "change_milestone": {"stage": "ready"},
 }
 
 

@@ -41,8 +41,14 @@ SAMPLES: dict[str, list[str]] = {
     "delivery_id": ["D2"],
     "into": ["D3"],
     "location_id": [""],  # move-delivery: left empty, sourcing chooses
+    "field": ["po_number"],  # custom-fields: the field, and its value as typed
+    "value": ["PO-2291"],
+    "stage": ["ready"],
+    "percent_bp": ["1000"],
+    "fulfil_on": ["2026-12-24"],  # reschedule
 }
-LEFT_EMPTY = {("refunds", "lines")}  # a refund is an amount or lines, not both
+# A refund is an amount or lines, not both; a milestone a share or an amount.
+LEFT_EMPTY = {("refunds", "lines"), ("change-milestone", "amount")}
 
 
 def _leaves(fields: tuple[forms.FormField, ...]) -> list[forms.FormField]:

@@ -212,6 +212,7 @@ async def test_order_page_offers_a_form_for_each_action_valid_now(page: Page, li
     await page.goto(f"/ui/orders/{number}")
     forms = page.locator("#head-office-actions form")
     ids = await forms.evaluate_all("forms => forms.map(f => f.id)")
+    offered = [a for a in offered if a.name != "edit_custom_field"]  # offered once custom fields are defined
     assert ids == [f"action-{action.path}" for action in offered]
     for action in offered:
         drawer = page.locator(f"details[data-action='{action.path}']")

@@ -52,8 +52,10 @@ with workflow.unsafe.imports_passed_through():
     from models.views import OrderView, for_api
     from workflows import search_attributes as sa
     from workflows.order import calls
+    from workflows.order.invoicing import Invoicing
     from workflows.order.notices import NoticeSignals
     from workflows.order.resourcing import Resourcing
+    from workflows.order.scheduling import Scheduling
 
 # Before CLOSE_WHEN_SETTLED: after it completes or is cancelled an order stays open this long for refunds and notes.
 REFUND_WINDOW = timedelta(days=30)
@@ -71,7 +73,7 @@ WAIT_CLOCKS = "backorder-preorder-clocks"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
-class OrderWorkflow(NoticeSignals, Resourcing):
+class OrderWorkflow(NoticeSignals, Resourcing, Invoicing, Scheduling):
     @workflow.init
     def __init__(self, state: OrderState, carried: CarriedOver | None = None) -> None:
         # Started with the order alone (by the API), the SDK decodes it untyped: its type hints count two arguments
@@ -171,6 +173,9 @@ class OrderWorkflow(NoticeSignals, Resourcing):
         version = self._state.version
         effects = rule(workflow.now()) or Effects()
         effects.then(clearance.clear_for_store(self._state, workflow.now()))
+        await self._follow_queue()  # stages reached, invoices due (a final one before the completion it allows)
+        if effects.send_to_store:
+            await self._source_on_the_day()  # a scheduled order is sourced on its date
         while effects.send_to_store:  # again when a further delivery short of stock was backordered on its own
             effects.send_to_store = False
             if await self._send_to_store(effects):
@@ -201,6 +206,7 @@ class OrderWorkflow(NoticeSignals, Resourcing):
         if outcome.reserved:
             self._state, self._policy = sent, outcome.policy or self._policy
             self._upsert_search_attributes()
+            await self._follow_queue_once_sent()
             return True
         short = ReservationOutcome(reserved=False, detail=outcome.detail, location_id=outcome.short_at)
         effects.then(clearance.after_reservation(self._state, short, workflow.now()))
