@@ -53,9 +53,9 @@ def estimate(session: Session, holder: str, request: EstimateRequest, scope: Est
         created_at=now,
         expires_at=now + ESTIMATE_VALID_FOR,
         request=estimated_part(order),
-        locked=Locked(prices={line.sku: line.unit_price for line in order.lines}, charges=checked.charges).model_dump(
-            mode="json"
-        ),
+        locked=Locked(
+            prices={line.sku: line.unit_price for line in order.lines}, charges=checked.charges, tax=checked.tax
+        ).model_dump(mode="json"),
     )
     estimates_db.keep(session, row)
     return Estimate(

@@ -189,7 +189,7 @@ def check(
     if locked is not None:
         products = with_locked_prices(products, locked)
     policy = policies.get_payment_policy(session)
-    tax = policies.get_tax_policy(session)
+    tax = locked.tax if locked is not None and locked.tax is not None else policies.get_tax_policy(session)
     fields = get_custom_fields(session)
     if problems := fulfilment_problems(order):
         raise PlacementRefused(problems)

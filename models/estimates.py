@@ -18,6 +18,7 @@ from models.catalogue import Product
 from models.charges import ChargeDecision
 from models.money import Money
 from models.placing import PlaceOrder
+from models.tax import TaxPolicy
 
 ESTIMATE_VALID_FOR = timedelta(hours=2)
 
@@ -45,10 +46,11 @@ def estimated_part(order: PlaceOrder) -> dict[str, Any]:
 
 
 class Locked(BaseModel):
-    """What an estimate locks for its placement: each SKU's unit price and the charges."""
+    """What an estimate locks for its placement: each SKU's unit price, the charges and the tax rates."""
 
     prices: dict[str, Money]
     charges: list[ChargeDecision]
+    tax: TaxPolicy | None = None  # None: kept before tax was locked; placed under the rates of the day
 
 
 def with_locked_prices(products: dict[str, Product], locked: Locked) -> dict[str, Product]:

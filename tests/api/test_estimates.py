@@ -64,6 +64,8 @@ async def test_an_estimate_placed_by_its_id_keeps_its_prices_after_a_price_chang
     with Session(stack.engine) as session:  # the catalogue's price of the tee rises after the estimate
         session.exec(update(ProductRow).where(col(ProductRow.sku) == TEE).values(price_amount=PRICES[TEE] + 500))
         session.commit()
+    cheaper_tax = {"rates": [{"tax_class": "standard", "country": "*", "rate_bp": 1000}]}  # and tax rates change
+    assert (await stack.http.put("/settings/tax", json=cheaper_tax, headers=HO)).status_code == 200
     stale = await stack.http.post("/orders", json=_paid(body, TOTAL - 1000), headers=CHANNEL)
     assert stale.status_code == 422 and stale.json()["errors"][0]["field"] == "lines[0].unit_price.amount"
 
@@ -73,6 +75,7 @@ async def test_an_estimate_placed_by_its_id_keeps_its_prices_after_a_price_chang
     view = placed.json()
     assert [line["unit_price"]["amount"] for line in view["lines"]] == [PRICES[TEE], PRICES[JEANS]]
     assert view["total"]["amount"] == TOTAL - 1000
+    assert [line["tax_rate_bp"] for line in view["lines"]] == [2000, 2000]  # the rates of the estimate
     await wait_for_status(stack.http, view["order_number"], "awaiting_acknowledgement")
 
     # Retried with the same key: the same order. Placed again under another key: the estimate is used.
