@@ -64,18 +64,22 @@ def build_extract(
 
 def validate_extract(payload: bytes) -> None:
     """Raise ExtractInvalid unless `payload` is a well-formed document of the extract schema."""
+    _validate(payload, _schema(), f"extract does not match {SCHEMA_FILE}")
+
+
+def _validate(payload: bytes, schema: etree.XMLSchema, mismatch: str) -> None:
+    """Parse without entities or network, then check against `schema`; ExtractInvalid saying the first problems."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         document = etree.fromstring(payload, parser)
     except etree.XMLSyntaxError as error:
         raise ExtractInvalid(f"not well-formed XML: {error}") from None
-    schema = _schema()
     if not schema.validate(document):
         errors = list(schema.error_log)
         problems = "; ".join(f"line {e.line}: {e.message}" for e in errors[:5])
         if len(errors) > 5:
             problems += f"; and {len(errors) - 5} more"
-        raise ExtractInvalid(f"extract does not match {SCHEMA_FILE}: {problems}")
+        raise ExtractInvalid(f"{mismatch}: {problems}")
 
 
 def utc_timestamp(moment: datetime) -> str:
@@ -241,15 +245,7 @@ def invoice_xml(invoice: Invoice) -> bytes:
 
 def validate_invoice_xml(payload: bytes) -> None:
     """Raise ExtractInvalid unless `payload` is a well-formed document of the invoice schema."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        document = etree.fromstring(payload, parser)
-    except etree.XMLSyntaxError as error:
-        raise ExtractInvalid(f"not well-formed XML: {error}") from None
-    schema = _invoice_schema()
-    if not schema.validate(document):
-        problems = "; ".join(f"line {e.line}: {e.message}" for e in list(schema.error_log)[:5])
-        raise ExtractInvalid(f"invoice does not match {INVOICE_SCHEMA_FILE}: {problems}")
+    _validate(payload, _invoice_schema(), f"invoice does not match {INVOICE_SCHEMA_FILE}")
 
 
 def invoice_schema_text() -> bytes:

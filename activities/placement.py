@@ -23,7 +23,7 @@ from models.db import catalogue, orders, placements, policies
 from models.db import estimates as estimates_db
 from models.db import sourcing as sourcing_db
 from models.db.custom_fields import get_custom_fields
-from models.db.queue_settings import get_queue_settings
+from models.db.policies import get_queue_settings
 from models.db.store_links import link_state
 from models.deliveries import Delivery, build, group_lines, line_id
 from models.delivery_placement import Location

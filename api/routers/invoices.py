@@ -14,7 +14,7 @@ from api.deps import Caller, HeadOffice, OrderPlacer, SessionDep
 from api.params import OrderNumber
 from api.problems import NotFound, problem_responses
 from models.db import invoices
-from models.db.queue_settings import get_queue_settings, put_queue_settings
+from models.db.policies import get_queue_settings, put_queue_settings
 from models.invoice_documents import Invoice
 from models.queues import QueueSettings
 

@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, Index, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.custom_fields import MAX_TEXT, CustomFieldSettings, as_text, filter_text
-from models.db.tables import OrderRecordRow, SettingRow
+from models.db.policies import get_setting, put_setting
+from models.db.tables import OrderRecordRow
 
 CUSTOM_FIELDS_SETTING_KEY = "custom_fields"
 ORDER = ""  # the line_id of the order's own values
@@ -31,16 +32,11 @@ class OrderCustomFieldRow(SQLModel, table=True):
 
 
 def get_custom_fields(session: Session) -> CustomFieldSettings:
-    row = session.get(SettingRow, CUSTOM_FIELDS_SETTING_KEY)
-    return CustomFieldSettings.model_validate(row.value) if row else CustomFieldSettings()
+    return get_setting(session, CUSTOM_FIELDS_SETTING_KEY, CustomFieldSettings)
 
 
 def put_custom_fields(session: Session, settings: CustomFieldSettings) -> CustomFieldSettings:
-    row = session.get(SettingRow, CUSTOM_FIELDS_SETTING_KEY) or SettingRow(key=CUSTOM_FIELDS_SETTING_KEY)
-    row.value = settings.model_dump(mode="json")
-    session.add(row)
-    session.commit()
-    return settings
+    return put_setting(session, CUSTOM_FIELDS_SETTING_KEY, settings)
 
 
 def write_custom_field_index(session: Session, order_number: str, view: dict[str, Any]) -> None:

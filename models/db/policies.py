@@ -12,6 +12,7 @@ from models.db.catalogue import get_store
 from models.db.tables import SettingRow
 from models.order_catalogues import OrderCatalogues
 from models.payment_policy import PaymentPolicy
+from models.queues import QueueSettings
 from models.requests import RequestPolicy
 from models.returns import ReturnPolicy
 from models.sla import SlaPolicy, effective_policy, stored_durations
@@ -26,16 +27,18 @@ SOURCING_SETTING_KEY = "sourcing"
 TAX_SETTING_KEY = "tax"
 CHARGE_SETTING_KEY = "charges"
 CATALOGUES_SETTING_KEY = "order_catalogues"
+QUEUE_SETTING_KEY = "queues"
 
 SettingT = TypeVar("SettingT", bound=BaseModel)
 
 
-def _get_setting(session: Session, key: str, model: type[SettingT]) -> SettingT:
+def get_setting(session: Session, key: str, model: type[SettingT]) -> SettingT:
+    """A Head Office settings document, or the model's defaults when none was put."""
     row = session.get(SettingRow, key)
     return model.model_validate(row.value) if row else model()
 
 
-def _put_setting(session: Session, key: str, value: SettingT) -> SettingT:
+def put_setting(session: Session, key: str, value: SettingT) -> SettingT:
     row = session.get(SettingRow, key) or SettingRow(key=key)
     row.value = value.model_dump(mode="json")
     session.add(row)
@@ -49,39 +52,39 @@ def get_sla_policy(session: Session) -> SlaPolicy:
 
 
 def put_sla_policy(session: Session, policy: SlaPolicy) -> SlaPolicy:
-    return _put_setting(session, SLA_SETTING_KEY, policy)
+    return put_setting(session, SLA_SETTING_KEY, policy)
 
 
 def get_payment_policy(session: Session) -> PaymentPolicy:
-    return _get_setting(session, PAYMENT_SETTING_KEY, PaymentPolicy)
+    return get_setting(session, PAYMENT_SETTING_KEY, PaymentPolicy)
 
 
 def put_payment_policy(session: Session, policy: PaymentPolicy) -> PaymentPolicy:
-    return _put_setting(session, PAYMENT_SETTING_KEY, policy)
+    return put_setting(session, PAYMENT_SETTING_KEY, policy)
 
 
 def get_sourcing_policy(session: Session) -> SourcingPolicy:
-    return _get_setting(session, SOURCING_SETTING_KEY, SourcingPolicy)
+    return get_setting(session, SOURCING_SETTING_KEY, SourcingPolicy)
 
 
 def put_sourcing_policy(session: Session, policy: SourcingPolicy) -> SourcingPolicy:
-    return _put_setting(session, SOURCING_SETTING_KEY, policy)
+    return put_setting(session, SOURCING_SETTING_KEY, policy)
 
 
 def get_tax_policy(session: Session) -> TaxPolicy:
-    return _get_setting(session, TAX_SETTING_KEY, TaxPolicy)
+    return get_setting(session, TAX_SETTING_KEY, TaxPolicy)
 
 
 def put_tax_policy(session: Session, policy: TaxPolicy) -> TaxPolicy:
-    return _put_setting(session, TAX_SETTING_KEY, policy)
+    return put_setting(session, TAX_SETTING_KEY, policy)
 
 
 def get_charge_policy(session: Session) -> ChargePolicy:
-    return _get_setting(session, CHARGE_SETTING_KEY, ChargePolicy)
+    return get_setting(session, CHARGE_SETTING_KEY, ChargePolicy)
 
 
 def put_charge_policy(session: Session, policy: ChargePolicy) -> ChargePolicy:
-    return _put_setting(session, CHARGE_SETTING_KEY, policy)
+    return put_setting(session, CHARGE_SETTING_KEY, policy)
 
 
 def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
@@ -90,24 +93,32 @@ def policy_for_store(session: Session, store_id: str) -> SlaPolicy:
 
 
 def get_return_policy(session: Session) -> ReturnPolicy:
-    return _get_setting(session, RETURN_SETTING_KEY, ReturnPolicy)
+    return get_setting(session, RETURN_SETTING_KEY, ReturnPolicy)
 
 
 def put_return_policy(session: Session, policy: ReturnPolicy) -> ReturnPolicy:
-    return _put_setting(session, RETURN_SETTING_KEY, policy)
+    return put_setting(session, RETURN_SETTING_KEY, policy)
 
 
 def get_request_policy(session: Session) -> RequestPolicy:
-    return _get_setting(session, REQUEST_SETTING_KEY, RequestPolicy)
+    return get_setting(session, REQUEST_SETTING_KEY, RequestPolicy)
 
 
 def put_request_policy(session: Session, policy: RequestPolicy) -> RequestPolicy:
-    return _put_setting(session, REQUEST_SETTING_KEY, policy)
+    return put_setting(session, REQUEST_SETTING_KEY, policy)
 
 
 def get_order_catalogues(session: Session) -> OrderCatalogues:
-    return _get_setting(session, CATALOGUES_SETTING_KEY, OrderCatalogues)
+    return get_setting(session, CATALOGUES_SETTING_KEY, OrderCatalogues)
 
 
 def put_order_catalogues(session: Session, catalogues: OrderCatalogues) -> OrderCatalogues:
-    return _put_setting(session, CATALOGUES_SETTING_KEY, catalogues)
+    return put_setting(session, CATALOGUES_SETTING_KEY, catalogues)
+
+
+def get_queue_settings(session: Session) -> QueueSettings:
+    return get_setting(session, QUEUE_SETTING_KEY, QueueSettings)
+
+
+def put_queue_settings(session: Session, settings: QueueSettings) -> QueueSettings:
+    return put_setting(session, QUEUE_SETTING_KEY, settings)
