@@ -27,6 +27,7 @@ from activities.requests import RequestActivities
 from activities.returns import ReturnActivities
 from activities.scheduling import SchedulingActivities
 from activities.store_links import StoreLinkActivities
+from activities.subscriptions import SubscriptionActivities
 from activities.sweep import SweepActivities
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
@@ -38,6 +39,7 @@ from workflows.refunds import RefundWorkflow
 from workflows.requests import CustomerRequestWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.store_link import StoreLinkWorkflow
+from workflows.subscriptions import SubscriptionWorkflow
 from workflows.sweep import StuckOrderSweepWorkflow, ensure_sweep_schedule
 from workflows.telemetry import configure_tracing, start_health_server, worker_runtime
 
@@ -49,6 +51,7 @@ WORKFLOWS = [
     ReturnWorkflow,
     CustomerRequestWorkflow,
     RefundWorkflow,
+    SubscriptionWorkflow,
 ]
 # Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
 # activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
@@ -97,6 +100,9 @@ def build_activities(
         activities.append(returns.place_replacement)
         requests = RequestActivities(engine, client, settings.task_queue, projection)
         activities += [requests.save_request, requests.tell_order, requests.carry_out]
+        renewals = SubscriptionActivities(engine, client, settings.payment_gateway)
+        activities += [renewals.place_renewal, renewals.renewal_outcome]
+        activities += [renewals.retry_renewal_payment, renewals.cancel_renewal]
     return activities
 
 

@@ -35,6 +35,7 @@ from api.routers import (
     returns,
     store_links,
     stores,
+    subscriptions,
     webhook_subscribers,
     webhooks,
 )
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(requests.router)  # customer requests, /settings/requests
     app.include_router(customers.router)  # the customer view: search, profile and order history
     app.include_router(balances.router)  # customers' account credit and wallet funds
+    app.include_router(subscriptions.router)  # /subscriptions: an order every period (workflows/subscriptions.py)
     app.include_router(estimates.router)  # /estimates: an order's amounts and fulfilment before it is placed
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready

@@ -1,0 +1,208 @@
+"""Subscriptions on the real stack with time skipping: a monthly subscription places a normal order each period
+(paid with its card through the normal payment path), a skipped period places nothing, a declined renewal is
+alerted on the subscription and the order and retried, pause/resume and quantity changes shape the next orders,
+and a cancellation stops the renewals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models.subscriptions import RETRY_EVERY, due_at, subscription_workflow_id
+from tests.support import CHANNEL, HO, PRICES, TEE, WEB_ONLY, eventually, gateway_operations
+
+MONTH = "P1M"
+
+
+def subscription_body(**overrides: Any) -> dict:
+    body = {
+        "channel": "web",
+        "customer": {"id": "C42", "name": "Ada Lovelace", "email": "ada@example.com"},
+        "fulfilment": {"method": "click_and_collect", "store_id": "S001"},
+        "lines": [{"sku": TEE, "quantity": 1}],
+        "period": MONTH,
+        "token": "tok_approve",
+    }
+    return {**body, **overrides}
+
+
+async def _subscription(stack, subscription_id: str) -> dict:
+    response = await stack.http.get(f"/subscriptions/{subscription_id}", headers=HO)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _period(stack, subscription_id: str, index: int, status: str, timeout: float = 30.0) -> dict:
+    async def reached() -> dict | None:
+        view = await _subscription(stack, subscription_id)
+        found = [p for p in view["periods"] if p["index"] == index]
+        return found[0] if found and found[0]["status"] == status else None
+
+    return await eventually(reached, timeout)
+
+
+async def _change(stack, subscription_id: str, change: str, body: dict | None = None, headers=CHANNEL) -> dict:
+    response = await stack.http.post(f"/subscriptions/{subscription_id}/{change}", json=body or {}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _until(stack, moment: datetime) -> None:
+    """Skip virtual time to just past `moment`."""
+    await stack.env.sleep(moment - datetime.now(UTC) + timedelta(minutes=1))
+
+
+async def _order(stack, number: str) -> dict:
+    return (await stack.http.get(f"/orders/{number}", headers=HO)).json()
+
+
+async def test_a_monthly_subscription_over_three_months(skipping_stack):
+    stack = skipping_stack
+    try:
+        await _three_months(stack)
+    finally:
+        await _end(stack)
+
+
+async def _three_months(stack) -> None:
+    created = await stack.http.post("/subscriptions", json=subscription_body(), headers=CHANNEL)
+    assert created.status_code == 201, created.text
+    sid = created.json()["subscription_id"]
+    starts_at = datetime.fromisoformat(created.json()["starts_at"])
+    stack.subscriptions = [sid]
+
+    # Period 0 falls due at once: a normal order, paid through the gateway with the subscription's card.
+    first = await _period(stack, sid, 0, "paid")
+    order = await _order(stack, first["order_number"])
+    assert order["payments"][0]["status"] == "captured" and order["payments"][0]["amount"]["amount"] == PRICES[TEE]
+    assert [(kind, outcome) for kind, outcome, _ in gateway_operations(stack.engine, first["order_number"])] == [
+        ("sale", "approved")
+    ]
+
+    # The customer doubles the quantity and skips the next month; the view says when and what is billed next.
+    view = await _change(stack, sid, "change_quantity", {"sku": TEE, "quantity": 2, "reason": "more tees"})
+    assert view["next_billing"]["amount"] == PRICES[TEE] * 2
+    view = await _change(stack, sid, "skip_next", {"reason": "on holiday"})
+    assert datetime.fromisoformat(view["next_billing"]["at"]) == due_at(starts_at, MONTH, 2)
+    assert [h["action"] for h in view["history"]][-2:] == ["change_quantity", "skip_next"]
+    view = await _change(stack, sid, "change_card", {"token": "tok_decline"})  # a card that will be declined
+
+    await _until(stack, due_at(starts_at, MONTH, 1))
+    assert (await _period(stack, sid, 1, "skipped"))["order_number"] is None
+
+    # Month 2: the card is declined; the order is held with its own alert, the subscription alerts and retries.
+    await _until(stack, due_at(starts_at, MONTH, 2))
+    declined = await _period(stack, sid, 2, "declined")
+    held = await eventually(lambda: _held(stack, declined["order_number"]))
+    assert "payment_declined" in [a["type"] for a in held["alerts"]]
+    view = await _subscription(stack, sid)
+    assert [(a["type"], a["period"], a["resolved_at"]) for a in view["alerts"]] == [("payment_declined", 2, None)]
+
+    await _change(stack, sid, "change_card", {"token": "tok_approve", "reason": "new card"})
+    await stack.env.sleep(RETRY_EVERY + timedelta(minutes=1))
+    paid = await _period(stack, sid, 2, "paid")
+    assert paid["order_number"] == declined["order_number"] and paid["attempts"] == 2
+    order = await _order(stack, paid["order_number"])
+    assert order["payments"][0]["amount"]["amount"] == PRICES[TEE] * 2
+    assert [o for _, o, _ in gateway_operations(stack.engine, paid["order_number"])] == ["declined", "approved"]
+    view = await _subscription(stack, sid)
+    assert view["alerts"][0]["resolved_at"] is not None
+    assert "payment_retried" in [h["action"] for h in view["history"]]
+
+    # Paused over month 3: nothing is placed; resumed, month 3 is passed over and month 4 bills as usual.
+    await _change(stack, sid, "pause", {"reason": "moving house"})
+    refused = await stack.http.post(f"/subscriptions/{sid}/pause", json={}, headers=CHANNEL)
+    assert refused.status_code == 409 and refused.json()["rule"] == "already_paused", refused.text
+    await _until(stack, due_at(starts_at, MONTH, 3))
+    view = await _subscription(stack, sid)
+    assert [p["index"] for p in view["periods"]] == [0, 1, 2]
+    view = await _change(stack, sid, "resume", {}, headers=HO)
+    assert view["periods"][-1]["index"] == 3 and view["periods"][-1]["status"] == "paused"
+    assert datetime.fromisoformat(view["next_billing"]["at"]) == due_at(starts_at, MONTH, 4)
+    await _until(stack, due_at(starts_at, MONTH, 4))
+    fourth = await _period(stack, sid, 4, "paid")
+    numbers = [p["order_number"] for p in (await _subscription(stack, sid))["periods"] if p["order_number"]]
+    assert len(set(numbers)) == 3 and fourth["order_number"] == numbers[-1]  # one order per billed period
+
+    # Cancelled: no more renewals, and no more changes.
+    view = await _change(stack, sid, "cancel", {"reason": "no longer needed"})
+    assert view["status"] == "cancelled" and view["next_billing"]["at"] is None
+    await _until(stack, due_at(starts_at, MONTH, 6))
+    view = await _subscription(stack, sid)
+    assert [p["index"] for p in view["periods"]] == [0, 1, 2, 3, 4]
+    refused = await stack.http.post(f"/subscriptions/{sid}/resume", json={}, headers=CHANNEL)
+    assert refused.status_code in (409,) and refused.json()["rule"] in ("subscription_cancelled",), refused.text
+
+
+async def _held(stack, number: str) -> dict | None:
+    order = await _order(stack, number)
+    return order if order["status"] == "on_hold" else None
+
+
+async def test_renewal_retries_give_up_then_the_next_period_goes_on(skipping_stack):
+    stack = skipping_stack
+    try:
+        created = await stack.http.post(
+            "/subscriptions", json=subscription_body(token="tok_decline", period="P1W"), headers=HO
+        )
+        assert created.status_code == 201, created.text
+        sid = created.json()["subscription_id"]
+        stack.subscriptions = [sid]
+        await _period(stack, sid, 0, "declined")
+        await stack.env.sleep(RETRY_EVERY * 3 + timedelta(minutes=5))
+        failed = await _period(stack, sid, 0, "failed")
+        assert failed["attempts"] == 4
+        view = await _subscription(stack, sid)
+        assert [a["type"] for a in view["alerts"]] == ["payment_declined", "renewal_failed"]
+        assert (await eventually(lambda: _cancelled(stack, failed["order_number"])))["status"] == "cancelled"
+        await _change(stack, sid, "change_card", {"token": "tok_approve"}, headers=HO)
+        await stack.env.sleep(timedelta(days=4))  # a week after the start
+        assert (await _period(stack, sid, 1, "paid"))["order_number"] != failed["order_number"]
+    finally:
+        await _end(stack)
+
+
+async def _cancelled(stack, number: str) -> dict | None:
+    order = await _order(stack, number)
+    return order if order["status"] == "cancelled" else None
+
+
+async def test_bad_subscriptions_and_changes_are_refused_naming_the_field_or_rule(skipping_stack):
+    stack = skipping_stack
+    try:
+        bad = await stack.http.post("/subscriptions", json=subscription_body(period="P1Y"), headers=CHANNEL)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "period", bad.text
+        unknown = subscription_body(lines=[{"sku": "NOPE", "quantity": 1}])
+        bad = await stack.http.post("/subscriptions", json=unknown, headers=CHANNEL)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "lines[0].sku", bad.text
+        later = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+        created = await stack.http.post(
+            "/subscriptions", json=subscription_body(starts_at=later), headers={**CHANNEL, "Idempotency-Key": "k1"}
+        )
+        again = await stack.http.post(
+            "/subscriptions", json=subscription_body(starts_at=later), headers={**CHANNEL, "Idempotency-Key": "k1"}
+        )
+        sid = created.json()["subscription_id"]
+        stack.subscriptions = [sid]
+        assert again.json()["subscription_id"] == sid
+        assert (await stack.http.get(f"/subscriptions/{sid}", headers=WEB_ONLY)).status_code == 404  # not theirs
+        refused = await stack.http.post(f"/subscriptions/{sid}/resume", json={}, headers=CHANNEL)
+        assert refused.status_code == 409 and refused.json()["rule"] == "not_paused", refused.text
+        refused = await stack.http.post(
+            f"/subscriptions/{sid}/change_quantity", json={"sku": "JEAN-IND-32", "quantity": 2}, headers=CHANNEL
+        )
+        assert refused.status_code == 409 and refused.json()["rule"] == "unknown_line", refused.text
+        view = await _subscription(stack, sid)
+        assert view["periods"] == [] and view["next_billing"]["amount"] == PRICES[TEE]
+        assert [h["action"] for h in view["history"]] == ["subscribed"]  # refused changes leave no trace
+    finally:
+        await _end(stack)
+
+
+async def _end(stack) -> None:
+    """Leave no subscription running: the next test's time-skipping server must not wait on this one's worker."""
+    for sid in getattr(stack, "subscriptions", []):
+        try:
+            await stack.client.get_workflow_handle(subscription_workflow_id(sid)).terminate("test finished")
+        except Exception:  # noqa: BLE001 - already closed
+            pass
