@@ -27,6 +27,7 @@ from models.subscriptions import SUBSCRIPTION_HOLDER, SubscriptionState, renewal
 
 LOCKED_OFFER = "subscription-locked-price"
 Outcome = Literal["paid", "declined", "pending", "closed"]
+OUTCOME_WAIT = 20.0  # seconds an outcome activity waits for the gateway before the workflow looks again later
 
 
 class RenewalAsk(BaseModel):
@@ -124,20 +125,27 @@ class SubscriptionActivities:
 
     @activity.defn
     async def renewal_outcome(self, order_number: str) -> Outcome:
-        """How the order's payment stands, asked of its workflow (the live state, not the read model)."""
+        """How the order's payment stands, asked of its workflow (the live state, not the read model); waits up to
+        OUTCOME_WAIT for a gateway answer (in real time: the gateway call is the order's own activity)."""
         handle = self._client.get_workflow_handle(order_workflow_id(order_number))
-        try:
-            view = await handle.query("view")
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                return "closed"
-            raise
-        statuses = [payment["status"] for payment in view["payments"]]
-        if "declined" in statuses:
-            return "declined"
-        if any(status in ("pending", "unknown") for status in statuses):
-            return "pending"
-        return "paid"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + OUTCOME_WAIT
+        while True:
+            try:
+                view = await handle.query("view")
+            except RPCError as error:
+                if error.status is RPCStatusCode.NOT_FOUND:
+                    return "closed"
+                raise
+            statuses = [payment["status"] for payment in view["payments"]]
+            if "declined" in statuses:
+                return "declined"
+            if not any(status in ("pending", "unknown") for status in statuses):
+                return "paid"
+            if loop.time() >= deadline:
+                return "pending"
+            activity.heartbeat()
+            await asyncio.sleep(0.2)
 
     @activity.defn
     async def retry_renewal_payment(self, ask: OrderAsk) -> str:

@@ -34,7 +34,8 @@ with workflow.unsafe.imports_passed_through():
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
-POLL_EVERY = timedelta(seconds=10)  # while a renewal's payment is at the gateway
+OUTCOME_TIMEOUT = timedelta(minutes=1)  # the outcome activity waits for the gateway itself (OUTCOME_WAIT)
+POLL_EVERY = timedelta(minutes=1)  # then, while a renewal's payment is still at the gateway
 POLL_FOR = timedelta(hours=1)  # then the period counts as placed; the order's own alerts take it from there
 KEPT_PERIODS = 24  # periods carried into a new run (older ones are in the orders themselves)
 
@@ -140,7 +141,11 @@ class SubscriptionWorkflow:
         waited = timedelta(0)
         while True:
             outcome: str = await workflow.execute_activity_method(
-                SubscriptionActivities.renewal_outcome, order_number, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+                SubscriptionActivities.renewal_outcome,
+                order_number,
+                start_to_close_timeout=OUTCOME_TIMEOUT,
+                heartbeat_timeout=TIMEOUT,
+                retry_policy=RETRY,
             )
             if outcome != "pending" or waited >= POLL_FOR:
                 return outcome

@@ -48,8 +48,8 @@ async def _change(stack, subscription_id: str, change: str, body: dict | None = 
 
 
 async def _until(stack, moment: datetime) -> None:
-    """Skip virtual time to just past `moment`."""
-    await stack.env.sleep(moment - datetime.now(UTC) + timedelta(minutes=1))
+    """Skip virtual time (ahead of the wall clock after the first skip) to just past `moment`."""
+    await stack.env.sleep(moment - await stack.env.get_current_time() + timedelta(minutes=1))
 
 
 async def _order(stack, number: str) -> dict:
