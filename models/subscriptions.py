@@ -19,7 +19,7 @@ from models.placing import Channel, Customer, Fulfilment
 from models.text import Line
 
 SUBSCRIPTION_WORKFLOW = "Subscription"
-SUBSCRIPTION_HOLDER = "subscription"  # the placement holder of renewal orders (their idempotency keys)
+SUBSCRIPTION_HOLDER = "baton:subscription"  # the placement holder of renewal orders (their idempotency keys)
 PERIOD_PATTERN = r"^P([1-9][0-9]?)([MWD])$"
 _LIMITS = {"M": 12, "W": 52, "D": 365}
 

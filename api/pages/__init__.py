@@ -28,6 +28,7 @@ from api.pages import (
     session,
     store,
     store_returns,
+    subscriptions,
 )
 from api.pages.security import CrossSiteRefused, SecurityHeaders, refuse_cross_site
 from api.pages.session import Redirect, SignInRequired
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
         customers,
         analytics,
         calendars,
+        subscriptions,
     ):
         app.include_router(module.router, dependencies=[Depends(refuse_cross_site)])
     app.mount("/ui/static", StaticFiles(directory=API_DIR / "static"), name="ui-static")

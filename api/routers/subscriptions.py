@@ -116,7 +116,7 @@ async def subscribe(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    return await _view(session, temporal, subscription_id, caller)
+    return await subscription_view(session, temporal, subscription_id, caller)
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionView, responses=problem_responses(404))
@@ -125,7 +125,7 @@ async def get_subscription(
 ) -> SubscriptionView:
     """The subscription, its periods (with their orders), alerts, history and `next_billing` (date and amount at
     today's catalogue prices, or the locked ones)."""
-    return await _view(session, temporal, subscription_id, caller)
+    return await subscription_view(session, temporal, subscription_id, caller)
 
 
 @router.post(
@@ -142,7 +142,7 @@ async def change_subscription(
     caller: Caller,
 ) -> SubscriptionView:
     """pause | resume | skip_next | change_quantity {sku, quantity} | change_card {token} | cancel."""
-    await _view(session, temporal, subscription_id, caller)  # 404 unless the caller may see it
+    await subscription_view(session, temporal, subscription_id, caller)  # 404 unless the caller may see it
     command = Change(kind=change, actor=actor_of(caller), **body.model_dump())  # type: ignore[arg-type]
     handle = temporal.get_workflow_handle(subscription_workflow_id(subscription_id))
     try:
@@ -158,7 +158,7 @@ async def change_subscription(
                 "the subscription has ended", type_="subscription_cancelled", rule="subscription_cancelled"
             ) from error
         raise
-    return await _view(session, temporal, subscription_id, caller)
+    return await subscription_view(session, temporal, subscription_id, caller)
 
 
 async def subscription_state(temporal: Client, subscription_id: str) -> SubscriptionState | None:
@@ -176,7 +176,9 @@ def _may_see(caller: ApiKeyHolder, state: SubscriptionState) -> bool:
     return caller.role is Role.head_office or (caller.role is Role.channel and state.owner == actor_of(caller))
 
 
-async def _view(session: SessionDep, temporal: Client, subscription_id: str, caller: ApiKeyHolder) -> SubscriptionView:
+async def subscription_view(
+    session: SessionDep, temporal: Client, subscription_id: str, caller: ApiKeyHolder
+) -> SubscriptionView:
     state = await subscription_state(temporal, subscription_id)
     if state is None or not _may_see(caller, state):
         raise NotFound(f"no subscription {subscription_id}")

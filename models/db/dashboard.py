@@ -13,11 +13,13 @@ from sqlmodel import Session, col, select
 
 from models.db.custom_fields import with_custom_field
 from models.db.orders import CLOSED_STATUSES
+from models.db.placements import ORDER_NUMBER_BASE
 from models.db.returns import ReturnRow
-from models.db.tables import OrderOpenAlertRow, OrderRecordRow
+from models.db.tables import OrderOpenAlertRow, OrderPlacementRow, OrderRecordRow
 from models.order import OrderStatus
 from models.returns import FINAL, ReturnStatus
 from models.sla import CLOCK_STATUS
+from models.subscriptions import SUBSCRIPTION_HOLDER
 
 # Columns the "all orders" view sorts by (the "needs attention" view sorts by urgency).
 SORTS: dict[str, Any] = {
@@ -48,6 +50,7 @@ class DashboardFilter:
     # A custom field's (name, value as the index writes it): orders whose own or a line's field has it.
     custom_field: tuple[str, str] | None = None
     scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
+    subscription: bool = False  # only orders a subscription placed (models/subscriptions.py)
 
 
 def _like(text: str) -> str:
@@ -93,10 +96,18 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(with_custom_field(*f.custom_field))
     if f.scheduled:
         where.append(col(OrderRecordRow.fulfil_on).is_not(None))
+    if f.subscription:
+        where.append(col(OrderRecordRow.order_number).in_(_placed_by(SUBSCRIPTION_HOLDER)))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))
     return where
+
+
+def _placed_by(holder: str) -> Any:
+    """The numbers of the orders this holder placed (a number is its placement row's id above the base)."""
+    number = cast(col(OrderPlacementRow.id) + ORDER_NUMBER_BASE, String)
+    return select(number).where(col(OrderPlacementRow.holder) == holder)
 
 
 def _with_open_returns() -> Any:

@@ -8,8 +8,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlmodel import Session
+
+from models.db.dashboard import DashboardFilter, dashboard_rows
 from models.subscriptions import RETRY_EVERY, due_at, subscription_workflow_id
-from tests.support import CHANNEL, HO, PRICES, TEE, WEB_ONLY, eventually, gateway_operations
+from tests.support import (
+    CHANNEL,
+    HO,
+    HO_KEY,
+    PRICES,
+    TEE,
+    WEB_ONLY,
+    eventually,
+    gateway_operations,
+    place,
+    ui_sign_in,
+)
 
 MONTH = "P1M"
 
@@ -124,6 +138,8 @@ async def _three_months(stack) -> None:
     numbers = [p["order_number"] for p in (await _subscription(stack, sid))["periods"] if p["order_number"]]
     assert len(set(numbers)) == 3 and fourth["order_number"] == numbers[-1]  # one order per billed period
 
+    await _pages_show(stack, sid, numbers)
+
     # Cancelled: no more renewals, and no more changes.
     view = await _change(stack, sid, "cancel", {"reason": "no longer needed"})
     assert view["status"] == "cancelled" and view["next_billing"]["at"] is None
@@ -132,6 +148,19 @@ async def _three_months(stack) -> None:
     assert [p["index"] for p in view["periods"]] == [0, 1, 2, 3, 4]
     refused = await stack.http.post(f"/subscriptions/{sid}/resume", json={}, headers=CHANNEL)
     assert refused.status_code in (409,) and refused.json()["rule"] in ("subscription_cancelled",), refused.text
+
+
+async def _pages_show(stack, sid: str, numbers: list[str]) -> None:
+    """The subscription's page lists its orders; the dashboard's filter finds them and no other order."""
+    other = await place(stack.http)
+    with Session(stack.engine) as session:
+        rows, _total = dashboard_rows(session, DashboardFilter(subscription=True))
+    assert sorted(row.order_number for row in rows) == sorted(numbers)
+    assert (await ui_sign_in(stack.http, HO_KEY)).status_code == 303
+    html = (await stack.http.get(f"/ui/subscriptions/{sid}")).text
+    assert all(f"/ui/orders/{n}" in html for n in numbers) and 'id="schedule"' in html
+    listed = (await stack.http.get("/ui/orders?view=all&origin=subscription")).text
+    assert all(n in listed for n in numbers) and other not in listed
 
 
 async def _held(stack, number: str) -> dict | None:
