@@ -11,7 +11,8 @@ from typing import Any
 from sqlmodel import Session
 
 from models.db.dashboard import DashboardFilter, dashboard_rows
-from models.subscriptions import RETRY_EVERY, due_at, subscription_workflow_id
+from models.subscriptions import PERIODS_PER_RUN, RETRY_EVERY, due_at, subscription_workflow_id
+from tests.api.test_deliveries import ADDRESS
 from tests.support import (
     CHANNEL,
     HO,
@@ -235,3 +236,25 @@ async def _end(stack) -> None:
             await stack.client.get_workflow_handle(subscription_workflow_id(sid)).terminate("test finished")
         except Exception:  # noqa: BLE001 - already closed
             pass
+
+
+async def test_a_long_running_subscription_continues_as_new_and_keeps_renewing(skipping_stack):
+    stack = skipping_stack
+    try:
+        fulfilment = {"method": "home_delivery", "address": ADDRESS}  # from the warehouse: stock for every day
+        created = await stack.http.post(
+            "/subscriptions", json=subscription_body(period="P1D", fulfilment=fulfilment), headers=HO
+        )
+        assert created.status_code == 201, created.text
+        sid = created.json()["subscription_id"]
+        stack.subscriptions = [sid]
+        starts_at = datetime.fromisoformat(created.json()["starts_at"])
+        await _until(stack, due_at(starts_at, "P1D", PERIODS_PER_RUN))
+        last = await _period(stack, sid, PERIODS_PER_RUN, "paid")
+        view = await _subscription(stack, sid)
+        assert view["runs"] == 2  # continued as new after PERIODS_PER_RUN periods, its state carried over
+        assert [p["index"] for p in view["periods"]] == list(range(PERIODS_PER_RUN + 1))
+        assert len({p["order_number"] for p in view["periods"]}) == PERIODS_PER_RUN + 1
+        assert last["order_number"] == view["periods"][-1]["order_number"]
+    finally:
+        await _end(stack)
