@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, update
 
 from models.db.dashboard import DashboardFilter, dashboard_rows
+from models.db.tables import ProductRow
 from models.subscriptions import PERIODS_PER_RUN, RETRY_EVERY, due_at, subscription_workflow_id
 from tests.api.test_deliveries import ADDRESS
 from tests.support import (
@@ -257,4 +258,29 @@ async def test_a_long_running_subscription_continues_as_new_and_keeps_renewing(s
         assert len({p["order_number"] for p in view["periods"]}) == PERIODS_PER_RUN + 1
         assert last["order_number"] == view["periods"][-1]["order_number"]
     finally:
+        await _end(stack)
+
+
+async def test_a_locked_price_is_kept_when_the_catalogue_price_rises(skipping_stack):
+    stack = skipping_stack
+    try:
+        created = await stack.http.post("/subscriptions", json=subscription_body(price_terms="locked"), headers=CHANNEL)
+        assert created.status_code == 201, created.text
+        sid, starts_at = created.json()["subscription_id"], datetime.fromisoformat(created.json()["starts_at"])
+        stack.subscriptions = [sid]
+        await _period(stack, sid, 0, "paid")
+        with Session(stack.engine) as session:
+            session.exec(update(ProductRow).where(col(ProductRow.sku) == TEE).values(price_amount=PRICES[TEE] + 500))
+            session.commit()
+        assert (await _subscription(stack, sid))["next_billing"]["amount"] == PRICES[TEE]
+        await _until(stack, due_at(starts_at, MONTH, 1))
+        renewed = await _period(stack, sid, 1, "paid")
+        order = await _order(stack, renewed["order_number"])
+        assert order["payments"][0]["amount"]["amount"] == PRICES[TEE]  # the price when subscribed
+        assert order["lines"][0]["unit_price"]["amount"] == PRICES[TEE] + 500  # placed at the catalogue's price...
+        assert [o["code"] for o in order["loyalty_offers"]] == ["subscription-locked-price"]  # ...less the lock
+    finally:
+        with Session(stack.engine) as session:
+            session.exec(update(ProductRow).where(col(ProductRow.sku) == TEE).values(price_amount=PRICES[TEE]))
+            session.commit()
         await _end(stack)
