@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
@@ -42,6 +42,8 @@ from models.text import Line
 router = APIRouter(tags=["subscriptions"])
 
 SubscriptionId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]
+STARTS_LEEWAY = timedelta(minutes=5)  # a client's clock a little behind ours
+STARTS_WITHIN = timedelta(days=365)
 CHANGES = ("pause", "resume", "skip_next", "change_quantity", "change_card", "cancel")
 
 
@@ -62,6 +64,10 @@ def _checked(session: SessionDep, body: NewSubscription, gateway: str) -> NewSub
     """Refused now, naming the field, when its first order could not be placed; locked prices kept."""
     if problem := period_problem(body.period):
         raise InvalidInput([{"field": "period", "message": problem}])
+    now = datetime.now(UTC)
+    if body.starts_at is not None and not now - STARTS_LEEWAY <= body.starts_at <= now + STARTS_WITHIN:
+        # A start in the past would bill every period since at once.
+        raise InvalidInput([{"field": "starts_at", "message": "from now to a year ahead"}])
     prices = _prices(session, {line.sku for line in body.lines})
     unknown = [
         {"field": f"lines[{i}].sku", "message": f"unknown SKU {line.sku}"}

@@ -203,6 +203,9 @@ async def test_bad_subscriptions_and_changes_are_refused_naming_the_field_or_rul
     try:
         bad = await stack.http.post("/subscriptions", json=subscription_body(period="P1Y"), headers=CHANNEL)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "period", bad.text
+        past = subscription_body(starts_at=(datetime.now(UTC) - timedelta(days=60)).isoformat())
+        bad = await stack.http.post("/subscriptions", json=past, headers=CHANNEL)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "starts_at", bad.text
         unknown = subscription_body(lines=[{"sku": "NOPE", "quantity": 1}])
         bad = await stack.http.post("/subscriptions", json=unknown, headers=CHANNEL)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "lines[0].sku", bad.text
