@@ -26,7 +26,7 @@ from models.placing import LineRequest, LoyaltyOffer, PaymentRequest, PlaceOrder
 from models.subscriptions import SUBSCRIPTION_HOLDER, SubscriptionState, renewal_key, unit_price
 
 LOCKED_OFFER = "subscription-locked-price"
-Outcome = Literal["paid", "declined", "pending", "closed"]
+Outcome = Literal["paid", "declined", "cancelled", "pending", "closed"]
 OUTCOME_WAIT = 20.0  # seconds an outcome activity waits for the gateway before the workflow looks again later
 
 
@@ -138,6 +138,8 @@ class SubscriptionActivities:
                     return "closed"
                 raise
             statuses = [payment["status"] for payment in view["payments"]]
+            if view["status"] == "cancelled" and "declined" in statuses:
+                return "cancelled"  # the payment policy cancels declined orders: nothing left to retry
             if "declined" in statuses:
                 return "declined"
             if not any(status in ("pending", "unknown") for status in statuses):

@@ -114,6 +114,10 @@ class SubscriptionWorkflow:
                 )
             )
             outcome = await self._outcome(placed.order_number)
+        if outcome == "cancelled":  # the payment policy cancels a declined order: no retries on it
+            record.status, record.detail = "failed", "declined; the order was cancelled by the payment policy"
+            rules.raise_alert(state, self._alert("renewal_failed", period, f"period {period} failed: {record.detail}"))
+            return
         if outcome == "declined":
             record.status, record.detail = "failed", f"declined {record.attempts} times"
             message = f"period {period} failed: the card was declined {record.attempts} times"

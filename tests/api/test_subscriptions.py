@@ -8,11 +8,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, update
+from sqlmodel import Session, col, select, update
+from temporalio.testing import ActivityEnvironment
 
+from activities.subscriptions import RenewalAsk, SubscriptionActivities
 from models.db.dashboard import DashboardFilter, dashboard_rows
-from models.db.tables import ProductRow
-from models.subscriptions import PERIODS_PER_RUN, RETRY_EVERY, due_at, subscription_workflow_id
+from models.db.tables import OrderPlacementRow, ProductRow
+from models.subscriptions import (
+    PERIODS_PER_RUN,
+    RETRY_EVERY,
+    SUBSCRIPTION_HOLDER,
+    SubscriptionState,
+    due_at,
+    subscription_workflow_id,
+)
 from tests.api.test_deliveries import ADDRESS
 from tests.support import (
     CHANNEL,
@@ -286,4 +295,45 @@ async def test_a_locked_price_is_kept_when_the_catalogue_price_rises(skipping_st
         with Session(stack.engine) as session:
             session.exec(update(ProductRow).where(col(ProductRow.sku) == TEE).values(price_amount=PRICES[TEE]))
             session.commit()
+        await _end(stack)
+
+
+async def test_when_the_policy_cancels_declined_orders_the_period_fails_at_once(skipping_stack):
+    stack = skipping_stack
+    try:
+        policy = (await stack.http.get("/settings/payments", headers=HO)).json()
+        saved = await stack.http.put("/settings/payments", json={**policy, "on_decline": "cancel"}, headers=HO)
+        assert saved.status_code == 200, saved.text
+        created = await stack.http.post("/subscriptions", json=subscription_body(token="tok_decline"), headers=HO)
+        sid = created.json()["subscription_id"]
+        stack.subscriptions = [sid]
+        failed = await _period(stack, sid, 0, "failed")
+        assert failed["attempts"] == 1 and "payment policy" in failed["detail"]
+        assert (await _order(stack, failed["order_number"]))["status"] == "cancelled"
+        assert [a["type"] for a in (await _subscription(stack, sid))["alerts"]] == ["renewal_failed"]
+    finally:
+        await _end(stack)
+
+
+async def test_placing_a_period_again_answers_the_order_placed_the_first_time(skipping_stack):
+    stack = skipping_stack
+    try:
+        created = await stack.http.post("/subscriptions", json=subscription_body(), headers=CHANNEL)
+        sid = created.json()["subscription_id"]
+        stack.subscriptions = [sid]
+        first = await _period(stack, sid, 0, "paid")
+        state = SubscriptionState.model_validate(await _subscription(stack, sid))
+        renewals = SubscriptionActivities(stack.engine, stack.client, "test")
+        again = await ActivityEnvironment().run(renewals.place_renewal, RenewalAsk(state=state, period=0))
+        assert again.order_number == first["order_number"]  # a retried placement: the same order
+        with Session(stack.engine) as session:
+            placed = session.exec(
+                select(OrderPlacementRow).where(
+                    OrderPlacementRow.holder == SUBSCRIPTION_HOLDER,
+                    col(OrderPlacementRow.idempotency_key).startswith(f"{sid}:"),
+                )
+            )
+            assert len(placed.all()) == 1  # one number claimed for the subscription
+        assert [kind for kind, _, _ in gateway_operations(stack.engine, first["order_number"])] == ["sale"]
+    finally:
         await _end(stack)
