@@ -96,9 +96,16 @@ class SubscriptionWorkflow:
         while outcome == "declined" and record.attempts <= rules.RENEWAL_RETRIES:
             record.status = "declined"
             if record.attempts == 1:
-                message = f"the card was declined for order {placed.order_number}; retrying every {rules.RETRY_EVERY}"
+                retries = f"retried {rules.RENEWAL_RETRIES} times, every {rules.RETRY_EVERY.total_seconds() / 3600:g}h"
+                message = f"the card was declined for order {placed.order_number}; {retries}"
                 rules.raise_alert(state, self._alert("payment_declined", period, message))
-            await workflow.sleep(rules.RETRY_EVERY)
+            try:  # a cancellation stops the retries too (its order is cancelled below)
+                await workflow.wait_condition(
+                    lambda: state.status is SubscriptionStatus.cancelled, timeout=rules.RETRY_EVERY
+                )
+                break
+            except TimeoutError:
+                pass
             ask = self._ask(placed.order_number, f"retry-{record.attempts}", "renewal payment retried")
             ask.token = state.token  # the card on file now (the customer may have changed it)
             refused = await workflow.execute_activity_method(

@@ -337,3 +337,20 @@ async def test_placing_a_period_again_answers_the_order_placed_the_first_time(sk
         assert [kind for kind, _, _ in gateway_operations(stack.engine, first["order_number"])] == ["sale"]
     finally:
         await _end(stack)
+
+
+async def test_a_cancellation_stops_the_retries_of_a_declined_renewal(skipping_stack):
+    stack = skipping_stack
+    try:
+        created = await stack.http.post("/subscriptions", json=subscription_body(token="tok_decline"), headers=CHANNEL)
+        sid = created.json()["subscription_id"]
+        stack.subscriptions = [sid]
+        declined = await _period(stack, sid, 0, "declined")
+        await _change(stack, sid, "cancel", {"reason": "customer left"})
+        failed = await _period(stack, sid, 0, "failed")
+        assert failed["attempts"] == 1
+        assert (await eventually(lambda: _cancelled(stack, declined["order_number"])))["status"] == "cancelled"
+        await stack.env.sleep(RETRY_EVERY * 2)
+        assert [o for _, o, _ in gateway_operations(stack.engine, declined["order_number"])] == ["declined"]
+    finally:
+        await _end(stack)
