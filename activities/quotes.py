@@ -113,27 +113,32 @@ def place_accepted(
 ) -> tuple[OrderState, bool]:
     """Place the accepted quote's order at its quoted prices (whether new: else the order its acceptance placed
     before) and record it on the quote. Refused (QuoteRefused) when declined, expired, not priced, or accepted
-    already under another key; PlacementRefused when the payments do not pay it."""
-    retried = quote.status is QuoteStatus.accepted and key is not None and _accept_key(session, quote) == key
-    if not retried and (rule := refusal(quote, now)) is not None:
-        raise QuoteRefused(*rule)
+    already under another key; PlacementRefused when the payments do not pay it (the offer then stands)."""
     row = quotes_db.find(session, quote.quote_id)
-    assert row is not None and row.locked is not None
-    order = accepted_order(quote, body)
+    assert row is not None
+    retried = quote.status is QuoteStatus.accepted and key is not None and row.accept_key == key
+    claim = key if key is not None else f"once:{uuid4().hex}"
+    if not retried:
+        if (rule := refusal(quote, now)) is not None:
+            raise QuoteRefused(*rule)
+        if not quotes_db.claim_acceptance(session, quote.quote_id, claim, now):
+            answered = found(session, quote.quote_id)
+            assert answered is not None
+            raise QuoteRefused(*(refusal(answered, now) or ("quote-answered", "the quote was answered meanwhile")))
+    assert row.locked is not None
     try:
         state, created = prepare(
-            session, f"quote:{quote.quote_id}", order, ACCEPTANCE_KEY, gateway, Locked.model_validate(row.locked)
-        )
+            session, f"quote:{quote.quote_id}", accepted_order(quote, body), ACCEPTANCE_KEY, gateway,
+            Locked.model_validate(row.locked),
+        )  # fmt: skip
     except KeyReused as reused:
         raise QuoteRefused("quote-accepted", f"quote {quote.quote_id} was accepted with other payments") from reused
-    if not retried and not quotes_db.accept(session, quote.quote_id, state.order_number, key, now):
-        raise QuoteRefused("quote-answered", f"quote {quote.quote_id} was answered meanwhile")
+    except PlacementRefused:
+        if not retried:
+            quotes_db.release_acceptance(session, quote.quote_id, claim)
+        raise
+    quotes_db.record_order(session, quote.quote_id, claim, state.order_number)
     return state, created
-
-
-def _accept_key(session: Session, quote: Quote) -> str | None:
-    row = quotes_db.find(session, quote.quote_id)
-    return row.accept_key if row is not None else None
 
 
 def decline_quote(session: Session, quote: Quote, reason: str, now: datetime) -> Quote:

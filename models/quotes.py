@@ -164,7 +164,8 @@ def refusal(quote: Quote, now: datetime) -> tuple[str, str] | None:
     if quote.status is QuoteStatus.declined:
         return "quote-declined", f"quote {quote.quote_id} was declined: {quote.answer}"
     if quote.status is QuoteStatus.accepted:
-        return "quote-accepted", f"quote {quote.quote_id} was already accepted: order {quote.order_number}"
+        placed = f"order {quote.order_number}" if quote.order_number else "its order is being placed"
+        return "quote-accepted", f"quote {quote.quote_id} was already accepted: {placed}"
     assert quote.offer is not None
     if quote.status is QuoteStatus.expired or now >= quote.offer.valid_until:
         return "quote-expired", f"quote {quote.quote_id} expired at {quote.offer.valid_until.isoformat()}"

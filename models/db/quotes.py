@@ -98,19 +98,33 @@ def price(session: Session, quote_id: str, offer: dict[str, Any], locked: dict[s
     )
 
 
-def accept(session: Session, quote_id: str, order_number: str, key: str | None, now: datetime) -> bool:
-    """Record the order the acceptance placed. An acceptance judged within the validity wins over an expiry that
-    fired while it was placing."""
-    return _move(
-        session,
-        quote_id,
-        {QuoteStatus.quoted, QuoteStatus.expired},
-        status="accepted",
-        order_number=order_number,
-        accept_key=key,
-        answered_at=now,
-        answer=None,
+def claim_acceptance(session: Session, quote_id: str, claim: str, now: datetime) -> bool:
+    """Claim the quote for one acceptance (its Idempotency-Key, or a token of its own) before its order is placed:
+    an expiry or a decline at the same moment then finds it answered, and a second acceptance finds it taken."""
+    return _move(session, quote_id, {QuoteStatus.quoted}, status="accepted", accept_key=claim, answered_at=now)
+
+
+def release_acceptance(session: Session, quote_id: str, claim: str) -> None:
+    """The claimed acceptance placed no order (its payments were refused): the offer stands again."""
+    session.execute(
+        update(QuoteRow)
+        .where(
+            col(QuoteRow.quote_id) == quote_id,
+            col(QuoteRow.accept_key) == claim,
+            col(QuoteRow.order_number).is_(None),
+        )
+        .values(status="quoted", accept_key=None, answered_at=None)
     )
+    session.commit()
+
+
+def record_order(session: Session, quote_id: str, claim: str, order_number: str) -> None:
+    session.execute(
+        update(QuoteRow)
+        .where(col(QuoteRow.quote_id) == quote_id, col(QuoteRow.accept_key) == claim)
+        .values(order_number=order_number)
+    )
+    session.commit()
 
 
 def decline(session: Session, quote_id: str, reason: str, now: datetime) -> bool:
