@@ -4,6 +4,7 @@ quote cannot be accepted; an unanswered quote expires on its workflow's timer (t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -156,3 +157,16 @@ async def test_an_unanswered_quote_expires_on_its_timer_and_is_then_refused(skip
     refused = await _accept(stack, quote["quote_id"], prices[0] * 20 + prices[1] * 5)
     assert refused.status_code == 409, refused.text
     assert refused.json()["rule"] == "quote-expired" and "expired" in refused.json()["detail"]
+
+
+async def test_two_acceptances_at_once_place_one_order(stack):
+    quote = await _requested(stack, _request([(TEE, 4)]))
+    await _priced(stack, quote["quote_id"], [PRICES[TEE] - 50])
+    total = (PRICES[TEE] - 50) * 4
+    answers = await asyncio.gather(
+        *(_accept(stack, quote["quote_id"], total, f"accept-{uuid.uuid4().hex}") for _ in range(3))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
+    with Session(stack.engine) as session:
+        placed = session.exec(select(OrderPlacementRow).where(OrderPlacementRow.holder == f"quote:{quote['quote_id']}"))
+        assert len(list(placed)) == 1
