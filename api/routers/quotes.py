@@ -88,17 +88,10 @@ async def get_quote(quote_id: QuoteId, session: SessionDep, caller: Caller) -> Q
     return await in_threadpool(session, _quote, session, quote_id, caller)
 
 
-@router.post("/quotes/{quote_id}/price", response_model=Quote, responses=problem_responses(404, 409))
-async def price_quote(
-    quote_id: QuoteId,
-    body: PriceQuote,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    caller: HeadOffice,
+async def price_and_start_clock(
+    session: Session, temporal: Client, task_queue: str, caller: ApiKeyHolder, quote_id: str, body: PriceQuote
 ) -> Quote:
-    """Price each requested line (in order), valid until a date (at most 90 days ahead); a new price before the
-    answer replaces the offer. `409` once the quote is answered."""
+    """Make (or replace) the offer and start (or move) the quote's clock; the API and the Head Office page share it."""
 
     def work() -> Quote:
         try:
@@ -115,11 +108,25 @@ async def price_quote(
         QuoteWorkflow.run,
         quote_id,
         id=quote_workflow_id(quote_id),
-        task_queue=settings.task_queue,
+        task_queue=task_queue,
         start_signal="priced",
         start_signal_args=[priced.offer.valid_until],
     )
     return priced
+
+
+@router.post("/quotes/{quote_id}/price", response_model=Quote, responses=problem_responses(404, 409))
+async def price_quote(
+    quote_id: QuoteId,
+    body: PriceQuote,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    caller: HeadOffice,
+) -> Quote:
+    """Price each requested line (in order), valid until a date (at most 90 days ahead); a new price before the
+    answer replaces the offer. `409` once the quote is answered."""
+    return await price_and_start_clock(session, temporal, settings.task_queue, caller, quote_id, body)
 
 
 async def _tell_answered(temporal: Client, quote_id: str) -> None:
