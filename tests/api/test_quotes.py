@@ -170,3 +170,20 @@ async def test_two_acceptances_at_once_place_one_order(stack):
     with Session(stack.engine) as session:
         placed = session.exec(select(OrderPlacementRow).where(OrderPlacementRow.holder == f"quote:{quote['quote_id']}"))
         assert len(list(placed)) == 1
+
+
+async def test_a_repricing_moves_the_quotes_clock(skipping_stack):
+    stack = skipping_stack
+    quote = await _requested(stack, _request([(TEE, 2)]))
+    await _priced(stack, quote["quote_id"], [PRICES[TEE] - 10], valid_for=timedelta(days=2))
+    await stack.env.sleep(timedelta(days=1))
+    await _priced(stack, quote["quote_id"], [PRICES[TEE] - 20], valid_for=timedelta(days=5))
+    await stack.env.sleep(timedelta(days=2))  # past the first offer's validity
+    view = (await stack.http.get(f"/quotes/{quote['quote_id']}", headers=HO)).json()
+    assert view["status"] == "quoted"
+    await stack.env.sleep(timedelta(days=3))
+
+    async def expired() -> bool:
+        return (await stack.http.get(f"/quotes/{quote['quote_id']}", headers=HO)).json()["status"] == "expired"
+
+    await eventually(expired)
