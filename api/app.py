@@ -30,6 +30,7 @@ from api.routers import (
     invoices,
     mail,
     orders,
+    quotes,
     requests,
     return_webhooks,
     returns,
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(requests.router)  # customer requests, /settings/requests
     app.include_router(customers.router)  # the customer view: search, profile and order history
     app.include_router(balances.router)  # customers' account credit and wallet funds
+    app.include_router(quotes.router)  # requests for quote: priced by Head Office, accepted as an order
     app.include_router(estimates.router)  # /estimates: an order's amounts and fulfilment before it is placed
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready

@@ -25,6 +25,7 @@ from api.pages import (
     mail,
     order,
     order_after_sales,
+    quotes,
     session,
     store,
     store_returns,
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
         customers,
         analytics,
         calendars,
+        quotes,
     ):
         app.include_router(module.router, dependencies=[Depends(refuse_cross_site)])
     app.mount("/ui/static", StaticFiles(directory=API_DIR / "static"), name="ui-static")
