@@ -111,20 +111,20 @@ async def place_marketplace_order(
     if caller.channels is not None and basket.channel not in caller.channels:
         raise Forbidden(f"this key places orders for {', '.join(caller.channels)} only", type_="channel-not-allowed")
 
-    def prepare() -> tuple[MarketplaceOrderRow, list[tuple[ChildBasket, Any]], bool]:
+    def prepare() -> tuple[str, list[tuple[ChildBasket, Any]], bool]:
         try:
             existed = key is not None and merchants.find_parent(session, caller.name, key) is not None
             parent, prepared = _prepare(session, caller, basket, key, settings.payment_gateway)
-            return parent, prepared, not existed
+            return parent.parent_id, prepared, not existed
         except placement.KeyReused as reused:
             raise field_error("Idempotency-Key", str(reused)) from None
         finally:
             session.close()
 
-    parent, prepared, created = await run_in_threadpool(prepare)
+    parent_id, prepared, created = await run_in_threadpool(prepare)
     for _child, state in prepared:
         await placement.start_order(temporal, state, settings.task_queue)
-    return await run_in_threadpool(_view_closing, session, parent.parent_id), created
+    return await run_in_threadpool(_view_closing, session, parent_id), created
 
 
 def _view_closing(session: Session, parent_id: str) -> dict[str, Any]:
