@@ -77,7 +77,8 @@ async def test_a_two_merchant_basket_becomes_two_orders_fulfilled_apart_and_the_
     assert tee_order["store_id"] == "S002" and [line["sku"] for line in tee_order["lines"]] == [TEE]
     assert jean_order["store_id"] == "S003" and [line["sku"] for line in jean_order["lines"]] == [JEANS]
     assert tee_order["total"]["amount"] == PRICES[TEE] * 2 and jean_order["total"]["amount"] == PRICES[JEANS]
-    assert sum(p["amount"]["amount"] for p in tee_order["payments"] + jean_order["payments"]) == parent["total"]["amount"]
+    shares = [payment["amount"]["amount"] for payment in tee_order["payments"] + jean_order["payments"]]
+    assert sum(shares) == parent["total"]["amount"]  # one payment, shared
 
     # Each child is fulfilled by its own store's events; the parent waits for both.
     await make_ready(http, tees, "S002")
@@ -109,8 +110,14 @@ async def test_a_two_merchant_basket_becomes_two_orders_fulfilled_apart_and_the_
 async def test_cancelling_the_parent_cancels_the_children_before_their_point_of_no_return_and_reports_the_rest(stack):
     http = stack.http
     await _marketplace(http)
-    queue = {"name": "no-return", "invoicing": "upfront", "stages": [
-        {"name": "placed", "event": "placed"}, {"name": "accepted", "event": "accepted", "point_of_no_return": True}]}
+    queue = {
+        "name": "no-return",
+        "invoicing": "upfront",
+        "stages": [
+            {"name": "placed", "event": "placed"},
+            {"name": "accepted", "event": "accepted", "point_of_no_return": True},
+        ],
+    }
     settings = {"queues": [queue], "rules": [{"queue": "no-return"}]}  # fmt: skip
     assert (await http.put("/settings/queues", json=settings, headers=HO)).status_code == 200
     parent = await _place(http, "basket-mp-2")
