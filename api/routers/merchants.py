@@ -4,21 +4,29 @@ merchant) and the merchant ledger (what each merchant is owed)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from temporalio.client import Client
 
 from api import marketplace_service
 from api.deps import HeadOffice, OrderPlacer, SessionDep, SettingsDep, TemporalDep, in_threadpool
 from api.params import IdempotencyKey
-from api.problems import NotFound, problem_responses
+from api.problems import NotFound, field_error, problem_responses
 from api.responses import JSONBody
 from api.targets import check_target
-from models.db import merchants
+from models.db import merchants, outbound
+from models.events import OrderEventType
 from models.marketplace import Merchant, MerchantSettings
+from models.outbox import subscriber_lane
 from models.placing import PlaceOrder
+from models.sealing import SecretSeal, subscriber_secret_owner
+from models.settings import Settings
 from models.text import Line
+from workflows.outbox import start_lane
 
 router = APIRouter(tags=["merchants and marketplace orders"])
 
@@ -44,10 +52,38 @@ async def put_merchant(
     its orders' events (delivered through the outbox like any webhook subscriber's)."""
     if body.webhook_url:
         await check_target(body.webhook_url, "webhook_url", baton)
-    merchant, created = await in_threadpool(session, merchants.put_merchant, session, merchant_id, body, None)
+    url, subscriber_id = await in_threadpool(session, merchants.merchant_subscriber, session, merchant_id)
+    if body.webhook_url is None or body.webhook_url != url or body.webhook_secret is not None:
+        if subscriber_id is not None:  # its old webhook hears nothing more
+            await in_threadpool(session, outbound.deactivate_subscriber, session, subscriber_id)
+        subscriber_id = None
+        if body.webhook_url is not None:
+            if body.webhook_secret is None:
+                raise field_error("webhook_secret", "a new webhook URL needs its secret")
+            subscriber_id = await _subscribe(
+                session, temporal, baton, merchant_id, body.webhook_url, body.webhook_secret
+            )
+    merchant, created = await in_threadpool(session, merchants.put_merchant, session, merchant_id, body, subscriber_id)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return merchant
+
+
+async def _subscribe(
+    session: Session, temporal: Client, baton: Settings, merchant_id: str, url: str, secret: str
+) -> str:
+    """The merchant's order events go out as any webhook subscriber's do (the outbox, signed with its secret); its
+    lane hears of its own child orders only (activities/outbound.py)."""
+    box = SecretSeal.from_settings(baton)
+
+    def seal(plain: str, subscriber_id: str) -> str:
+        return box.seal(plain, subscriber_secret_owner(subscriber_id))
+
+    events = [event.value for event in OrderEventType]
+    name, now = f"merchant:{merchant_id}", datetime.now(UTC)
+    row = await in_threadpool(session, outbound.create_subscriber, session, name, url, events, now, secret, seal)
+    await start_lane(temporal, baton, subscriber_lane(row.subscriber_id))
+    return row.subscriber_id
 
 
 @router.get("/merchants/{merchant_id}", response_model=Merchant)

@@ -30,7 +30,6 @@ def upgrade() -> None:
         sa.Column("payout_account", Text(length=120), nullable=False),
         sa.Column("commission_bp", sa.Integer(), nullable=False),
         sa.Column("webhook_url", Text(), nullable=True),
-        sa.Column("webhook_secret", Text(), nullable=True),
         sa.Column("subscriber_id", Text(length=64), nullable=True),
         sa.PrimaryKeyConstraint("merchant_id"),
     )

@@ -23,7 +23,6 @@ class MerchantRow(SQLModel, table=True):
     payout_account: str = Field(max_length=120)
     commission_bp: int
     webhook_url: str | None = None
-    webhook_secret: str | None = None
     subscriber_id: str | None = Field(default=None, max_length=64)  # its outbound webhook subscriber
 
 
@@ -99,7 +98,7 @@ def _merchant(row: MerchantRow) -> Merchant:
         payout_account=row.payout_account,
         commission_bp=row.commission_bp,
         webhook_url=row.webhook_url,
-        webhook_secret_set=row.webhook_secret is not None,
+        webhook_secret_set=row.subscriber_id is not None,
         subscriber_id=row.subscriber_id,
     )
 
@@ -119,8 +118,6 @@ def put_merchant(
         row = MerchantRow(merchant_id=merchant_id, name=settings.name, payout_account="", commission_bp=0)
     row.name, row.payout_account, row.commission_bp = settings.name, settings.payout_account, settings.commission_bp
     row.webhook_url = settings.webhook_url
-    if settings.webhook_secret is not None:
-        row.webhook_secret = settings.webhook_secret
     row.subscriber_id = subscriber_id
     session.add(row)
     session.commit()
@@ -128,9 +125,10 @@ def put_merchant(
     return _merchant(row), created
 
 
-def merchant_secret(session: Session, merchant_id: str) -> str | None:
+def merchant_subscriber(session: Session, merchant_id: str) -> tuple[str | None, str | None]:
+    """The merchant's webhook URL and the subscriber its order events go through (None, None: no merchant)."""
     row = session.get(MerchantRow, merchant_id)
-    return row.webhook_secret if row is not None else None
+    return (row.webhook_url, row.subscriber_id) if row is not None else (None, None)
 
 
 def set_location_owner(session: Session, store_id: str, merchant_id: str | None) -> None:
@@ -231,6 +229,18 @@ def children(session: Session, parent_id: str) -> list[MarketplaceChildRow]:
 
 def child(session: Session, order_number: str) -> MarketplaceChildRow | None:
     return session.get(MarketplaceChildRow, order_number)
+
+
+def subscriber_orders_among(session: Session, subscriber_id: str, order_numbers: set[str]) -> set[str] | None:
+    """Of these orders, those of the merchant whose webhook subscriber this is; None for any other subscriber."""
+    merchant = session.exec(select(MerchantRow).where(MerchantRow.subscriber_id == subscriber_id)).first()
+    if merchant is None:
+        return None
+    statement = select(MarketplaceChildRow.order_number).where(
+        MarketplaceChildRow.merchant_id == merchant.merchant_id,
+        col(MarketplaceChildRow.order_number).in_(order_numbers),
+    )
+    return set(session.exec(statement).all())
 
 
 def merchant_order_numbers(session: Session, merchant_id: str) -> Any:

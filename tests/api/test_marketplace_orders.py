@@ -5,6 +5,14 @@ their point of no return and reports the one that is."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from models.signing import verify
+from tests.http_receiver import Receiver, http_receiver
 from tests.support import (
     CHANNEL,
     HO,
@@ -20,6 +28,7 @@ from tests.support import (
 )
 
 ACME, BOLT = "acme", "bolt"
+ACME_SECRET = "acme-webhook-secret-0123456789"
 
 
 async def _marketplace(http) -> None:
@@ -101,7 +110,7 @@ async def test_a_two_merchant_basket_becomes_two_orders_fulfilled_apart_and_the_
         (jeans, jean_sale - (jean_sale * 250 + 5000) // 10_000)
     ]
     # A note on a completed child writes its projection again: still one ledger entry.
-    noted = await http.post(f"/orders/{tees}/add-note", json={"text": "merchant paid"}, headers=HO)
+    noted = await http.post(f"/orders/{tees}/notes", json={"text": "merchant paid"}, headers=HO)
     assert noted.status_code == 200, noted.text
     again = (await http.get(f"/merchants/{ACME}/ledger", headers=HO)).json()
     assert len(again["entries"]) == 1 and again["owed"] == acme["owed"]
@@ -149,3 +158,43 @@ async def test_a_basket_of_one_owner_or_an_unknown_merchant_is_refused_naming_th
     store = await http.put("/stores/S004", json={"name": "Bristol", "merchant_id": "nobody"}, headers=HO)
     assert store.status_code == 422 and store.json()["errors"][0]["field"] == "merchant_id", store.text
     assert (await http.get("/merchants/nobody/ledger", headers=HO)).status_code == 404
+
+
+@pytest.fixture
+def acme_endpoint() -> Iterator[Receiver]:
+    with http_receiver(path="/acme/orders") as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def stack_settings() -> dict[str, Any]:
+    return {"outbox_poll_seconds": 0.05}
+
+
+async def test_a_merchant_hears_of_its_own_child_orders_only_signed_with_its_secret(stack, acme_endpoint):
+    http = stack.http
+    await _marketplace(http)
+    no_secret = {"name": "Acme", "payout_account": "iban:acme", "commission_bp": 1000, "webhook_url": acme_endpoint.url}
+    refused = await http.put(f"/merchants/{ACME}", json=no_secret, headers=HO)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "webhook_secret", refused.text
+    with_hook = {**no_secret, "webhook_secret": ACME_SECRET}
+    acme = await http.put(f"/merchants/{ACME}", json=with_hook, headers=HO)
+    assert acme.status_code == 200 and acme.json()["webhook_secret_set"], acme.text
+    assert ACME_SECRET not in acme.text
+    parent = await _place(http, "basket-mp-3")
+    children = {child["merchant_id"]: child["order_number"] for child in parent["children"]}
+    await wait_for_status(http, children[BOLT], "awaiting_acknowledgement")
+    await store_says(http, children[BOLT], "acknowledged", "S003")  # BOLT's events come first in the outbox
+    await wait_for_status(http, children[BOLT], "acknowledged")
+    await wait_for_status(http, children[ACME], "awaiting_acknowledgement")
+    await store_says(http, children[ACME], "acknowledged", "S002")
+
+    async def heard() -> list[dict] | None:
+        placed = [r.json for r in acme_endpoint.accepted if r.json["type"] == "acknowledged"]
+        return placed or None
+
+    events = await eventually(heard)
+    assert {event["order_number"] for event in events} == {children[ACME]}
+    assert all(r.json["order_number"] == children[ACME] for r in acme_endpoint.accepted)  # never BOLT's child
+    for request in acme_endpoint.accepted:
+        verify(ACME_SECRET, request.headers.get("baton-signature"), request.body, time.time())
