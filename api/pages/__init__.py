@@ -23,6 +23,7 @@ from api.pages import (
     customers,
     dashboard,
     mail,
+    marketplace,
     order,
     order_after_sales,
     session,
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
         customers,
         analytics,
         calendars,
+        marketplace,
     ):
         app.include_router(module.router, dependencies=[Depends(refuse_cross_site)])
     app.mount("/ui/static", StaticFiles(directory=API_DIR / "static"), name="ui-static")

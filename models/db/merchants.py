@@ -243,7 +243,7 @@ def subscriber_orders_among(session: Session, subscriber_id: str, order_numbers:
     return set(session.exec(statement).all())
 
 
-def merchant_order_numbers(session: Session, merchant_id: str) -> Any:
+def merchant_order_numbers(merchant_id: str) -> Any:
     """A subquery of the child order numbers of one merchant (the dashboard's merchant filter)."""
     return select(MarketplaceChildRow.order_number).where(MarketplaceChildRow.merchant_id == merchant_id)
 

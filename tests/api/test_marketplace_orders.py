@@ -16,6 +16,7 @@ from tests.http_receiver import Receiver, http_receiver
 from tests.support import (
     CHANNEL,
     HO,
+    HO_KEY,
     JEANS,
     PRICES,
     TEE,
@@ -24,6 +25,7 @@ from tests.support import (
     make_ready,
     order_body,
     store_says,
+    ui_sign_in,
     wait_for_status,
 )
 
@@ -114,6 +116,15 @@ async def test_a_two_merchant_basket_becomes_two_orders_fulfilled_apart_and_the_
     assert noted.status_code == 200, noted.text
     again = (await http.get(f"/merchants/{ACME}/ledger", headers=HO)).json()
     assert len(again["entries"]) == 1 and again["owed"] == acme["owed"]
+
+    # Pages: the parent lists its children with their statuses; the dashboard filters by merchant.
+    assert (await ui_sign_in(http, HO_KEY)).status_code == 303
+    page = (await http.get(f"/ui/marketplace-orders/{parent['marketplace_order_id']}")).text
+    assert 'data-parent-status="completed"' in page
+    assert f'data-child="{tees}"' in page and f'data-child="{jeans}"' in page
+    assert page.count('data-child-status="completed"') == 2
+    listed = (await http.get("/ui/orders", params={"view": "all", "merchant": ACME})).text
+    assert f"/ui/orders/{tees}" in listed and f"/ui/orders/{jeans}" not in listed
 
 
 async def test_cancelling_the_parent_cancels_the_children_before_their_point_of_no_return_and_reports_the_rest(stack):
