@@ -60,11 +60,11 @@ def _prepare(
     """Split the basket, judge every child before any is kept (one refused child refuses the basket, naming the
     child's field), then keep the parent and each child's first state."""
     request_hash = hashlib.sha256(basket.model_dump_json().encode()).hexdigest()
-    if key is not None and (found := merchants.find_parent(session, caller.name, key)) is not None:
-        if found.request_hash != request_hash:
-            raise field_error("Idempotency-Key", "this key placed a different marketplace order")
+    found = merchants.find_parent(session, caller.name, key) if key is not None else None
+    if found is not None and found.request_hash != request_hash:
+        raise field_error("Idempotency-Key", "this key placed a different marketplace order")
     children = _split(session, basket)
-    for index, child in enumerate(children):
+    for index, child in enumerate(children if found is None else []):  # a retry is not judged again
         try:
             placement.check(session, child.order, frozenset({gateway}))
         except placement.PlacementRefused as refused:

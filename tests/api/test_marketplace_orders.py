@@ -62,6 +62,9 @@ async def _place(http, key: str) -> dict:
     again = await http.post("/marketplace-orders", json=body, headers={**CHANNEL, "Idempotency-Key": key})
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json()["marketplace_order_id"] == placed.json()["marketplace_order_id"]
+    other = {**body, "notes": ["another basket"]}
+    reused = await http.post("/marketplace-orders", json=other, headers={**CHANNEL, "Idempotency-Key": key})
+    assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "Idempotency-Key", reused.text
     return placed.json()
 
 
