@@ -67,7 +67,11 @@ class SubscriberLane:
         events = await in_db(self._engine, lambda s: outbox.events_after(s, position, self._batch))
         numbers = {event.order_number for event in events}
         # A merchant's subscriber hears of its own child orders only (models/db/merchants.py); others of every order.
-        mine = await in_db(self._engine, lambda s: merchants.subscriber_orders_among(s, self._id, numbers))
+        mine = (
+            await in_db(self._engine, lambda s: merchants.subscriber_orders_among(s, self._id, numbers))
+            if events
+            else None
+        )
         step.more = len(events) == self._batch
         done = position  # the last event this step is finished with
         for event in events:

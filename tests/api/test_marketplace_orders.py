@@ -126,6 +126,8 @@ async def test_a_two_merchant_basket_becomes_two_orders_fulfilled_apart_and_the_
     assert 'data-parent-status="completed"' in page
     assert f'data-child="{tees}"' in page and f'data-child="{jeans}"' in page
     assert page.count('data-child-status="completed"') == 2
+    child_page = (await http.get(f"/ui/orders/{tees}")).text
+    assert f'/ui/marketplace-orders/{parent["marketplace_order_id"]}' in child_page
     listed = (await http.get("/ui/orders", params={"view": "all", "merchant": ACME})).text
     assert f"/ui/orders/{tees}" in listed and f"/ui/orders/{jeans}" not in listed
 
