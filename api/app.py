@@ -29,6 +29,7 @@ from api.routers import (
     interventions,
     invoices,
     mail,
+    merchants,
     orders,
     quotes,
     requests,
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(invoices.router)  # /settings/queues, /orders/{n}/invoices (JSON and XML)
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
+    app.include_router(merchants.router)  # merchants, marketplace orders, the merchant ledger
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
     app.include_router(returns.router)  # returns (RMA), /settings/returns
     app.include_router(return_webhooks.router)  # /webhooks/stores/{id}/returns: a return received, signed

@@ -23,6 +23,7 @@ from api.pages import (
     customers,
     dashboard,
     mail,
+    marketplace,
     order,
     order_after_sales,
     quotes,
@@ -60,6 +61,7 @@ def install(app: FastAPI) -> None:
         customers,
         analytics,
         calendars,
+        marketplace,
         quotes,
     ):
         app.include_router(module.router, dependencies=[Depends(refuse_cross_site)])

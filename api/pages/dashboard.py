@@ -88,6 +88,7 @@ class Filters:
     returns: str = ""  # "open": orders with a return not yet done
     field: str = ""  # a custom field's value, name:value (models/db/custom_fields.py)
     scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
+    merchant: str = ""  # a merchant id: its marketplace child orders
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -115,6 +116,7 @@ class Filters:
             returns="open" if q.get("returns") == "open" else "",
             field=q.get("field", "").strip()[:541] if parse_filter(q.get("field", "")) else "",
             scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
+            merchant=q.get("merchant", "").strip()[:32],
         )
 
     def query(self, **changes: Any) -> str:
@@ -147,6 +149,7 @@ class Filters:
             returns=self.returns,
             custom_field=parse_filter(self.field),
             scheduled=self.scheduled == "scheduled",
+            merchant_id=self.merchant,
         )
 
     def typed(self, session: Session) -> Filters:

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from models.db.custom_fields import with_custom_field
+from models.db.merchants import merchant_order_numbers
 from models.db.orders import CLOSED_STATUSES
 from models.db.returns import ReturnRow
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
@@ -48,6 +49,7 @@ class DashboardFilter:
     # A custom field's (name, value as the index writes it): orders whose own or a line's field has it.
     custom_field: tuple[str, str] | None = None
     scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
+    merchant_id: str = ""  # only this merchant's marketplace child orders (models/db/merchants.py)
 
 
 def _like(text: str) -> str:
@@ -93,6 +95,8 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(with_custom_field(*f.custom_field))
     if f.scheduled:
         where.append(col(OrderRecordRow.fulfil_on).is_not(None))
+    if f.merchant_id:
+        where.append(col(OrderRecordRow.order_number).in_(merchant_order_numbers(f.merchant_id)))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))
