@@ -22,6 +22,7 @@ from activities.invoices import InvoiceActivities
 from activities.outbox import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
+from activities.quotes import QuoteActivities
 from activities.refunds import RefundActivities
 from activities.requests import RequestActivities
 from activities.returns import ReturnActivities
@@ -35,6 +36,7 @@ from models.settings import Settings, get_settings
 from workflows.client import connect_temporal
 from workflows.order import OrderWorkflow
 from workflows.outbox import OutboxLaneWorkflow, ensure_lanes
+from workflows.quotes import QuoteWorkflow
 from workflows.refunds import RefundWorkflow
 from workflows.requests import CustomerRequestWorkflow
 from workflows.returns import ReturnWorkflow
@@ -52,6 +54,7 @@ WORKFLOWS = [
     CustomerRequestWorkflow,
     RefundWorkflow,
     SubscriptionWorkflow,
+    QuoteWorkflow,
 ]
 # Every outbox lane keeps one relay activity running (mostly waiting on its table), so the worker takes many
 # activities at once. Its regular activities are async; the sync ones (database work) run as local activities,
@@ -88,6 +91,7 @@ def build_activities(
         refunds.claim_late_refund,
         refunds.settle_late_refund,
         refunds.note_late_refund_unknown,
+        QuoteActivities(engine).expire_quote,  # a quote's validity ends
         store_links.load_store_link,
         store_links.record_store_link,
         store_links.tell_open_orders,

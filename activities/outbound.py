@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from activities.delivery import Posted, Step, in_db, out_of_time, post
 from activities.extracts import extract_documents
-from models.db import exports, extracts, outbound, outbox
+from models.db import exports, extracts, merchants, outbound, outbox
 from models.db.orders import get_order_record
 from models.db.tables import OrderEventRow, OrderExportRow, WebhookDeliveryRow, WebhookSubscriberRow
 from models.exporting import ExporterConfig, base_state, delivery_of
@@ -65,6 +65,13 @@ class SubscriberLane:
                 return step
         position = await in_db(self._engine, self._position)
         events = await in_db(self._engine, lambda s: outbox.events_after(s, position, self._batch))
+        numbers = {event.order_number for event in events}
+        # A merchant's subscriber hears of its own child orders only (models/db/merchants.py); others of every order.
+        mine = (
+            await in_db(self._engine, lambda s: merchants.subscriber_orders_among(s, self._id, numbers))
+            if events
+            else None
+        )
         step.more = len(events) == self._batch
         done = position  # the last event this step is finished with
         for event in events:
@@ -72,7 +79,7 @@ class SubscriberLane:
                 step.more = True
                 break
             number = event.id or 0
-            if event.type not in subscriber.event_types:
+            if event.type not in subscriber.event_types or (mine is not None and event.order_number not in mine):
                 step.skipped, done = step.skipped + 1, number
                 continue
 

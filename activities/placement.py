@@ -241,12 +241,15 @@ def check(
     return Checked(products, policy, tax, sourced, deliveries, charges)
 
 
-def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, gateway: str) -> tuple[OrderState, bool]:
+def prepare(
+    session: Session, holder: str, order: PlaceOrder, key: str | None, gateway: str, quoted: Locked | None = None
+) -> tuple[OrderState, bool]:
     """The order's first state, kept with its number and read-model row; whether it is new (else the state the
-    holder's key placed before). An order naming an `estimation_id` places that estimate, once."""
+    holder's key placed before). An order naming an `estimation_id` places that estimate, once; `quoted`: the prices
+    an accepted quote locked (activities/quotes.py)."""
     if key is not None and (state := _replay(session, holder, key, order, gateway)) is not None:
         return state, False
-    locked = estimated(session, order) if order.estimation_id is not None else None
+    locked = estimated(session, order) if order.estimation_id is not None else quoted
     checked = check(session, order, frozenset({gateway}), locked)
     if order.estimation_id is not None:
         placing = f"{holder}:{key}" if key is not None else f"{holder}:{uuid4().hex}"
@@ -254,7 +257,7 @@ def prepare(session: Session, holder: str, order: PlaceOrder, key: str | None, g
             raise _estimate_refused(f"estimate {order.estimation_id} was already placed")
     number = placements.claim_order_number(session, holder, key, request_hash(order))
     if number is None:  # a concurrent request with the same key claimed it: answer as it will
-        return prepare(session, holder, order, key, gateway)
+        return prepare(session, holder, order, key, gateway, quoted)
     now = datetime.now(UTC)
     charges = placement_charges(checked.charges, checked.tax, now)
     state = new_order(

@@ -29,7 +29,9 @@ from api.routers import (
     interventions,
     invoices,
     mail,
+    merchants,
     orders,
+    quotes,
     requests,
     return_webhooks,
     returns,
@@ -83,6 +85,7 @@ def create_app(
     app.include_router(invoices.router)  # /settings/queues, /orders/{n}/invoices (JSON and XML)
     app.include_router(webhook_subscribers.router)  # outbound webhooks, delivery log, order exports
     app.include_router(mail.router)  # e-mail sent about orders, customers' mail preferences
+    app.include_router(merchants.router)  # merchants, marketplace orders, the merchant ledger
     app.include_router(diagnosis.router)  # /orders/{n}/diagnosis
     app.include_router(returns.router)  # returns (RMA), /settings/returns
     app.include_router(return_webhooks.router)  # /webhooks/stores/{id}/returns: a return received, signed
@@ -90,6 +93,7 @@ def create_app(
     app.include_router(customers.router)  # the customer view: search, profile and order history
     app.include_router(balances.router)  # customers' account credit and wallet funds
     app.include_router(subscriptions.router)  # /subscriptions: an order every period (workflows/subscriptions.py)
+    app.include_router(quotes.router)  # requests for quote: priced by Head Office, accepted as an order
     app.include_router(estimates.router)  # /estimates: an order's amounts and fulfilment before it is placed
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready

@@ -33,6 +33,7 @@ class Store(BaseModel):
     webhook_url: str | None = None
     webhook_secret_set: bool = False
     sla_overrides: SlaOverrides = Field(default_factory=SlaOverrides)
+    merchant_id: str | None = None  # the merchant it belongs to (None: the retailer's own)
 
 
 class StoreSettings(BaseModel):
@@ -48,6 +49,9 @@ class StoreSettings(BaseModel):
         default=None, min_length=16, max_length=200, description="Shared HMAC secret; kept when omitted"
     )
     sla_overrides: SlaOverrides = Field(default_factory=SlaOverrides)
+    merchant_id: str | None = Field(
+        default=None, min_length=1, max_length=32, description="The merchant it belongs to (left out: the retailer's)"
+    )
 
 
 class StockAtLocation(BaseModel):

@@ -30,7 +30,9 @@ class MethodFee(BaseModel):
 class DistanceBand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    up_to_km: int | None = Field(ge=0, description="The band's upper bound, inclusive; null: every distance beyond")
+    up_to_km: int | None = Field(
+        ge=0, le=40_000, description="The band's upper bound, inclusive; null: every distance beyond"
+    )
     amount: Money
 
 

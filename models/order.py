@@ -293,6 +293,7 @@ class OrderState(BaseModel):
     published_history: int = 0  # history entries already turned into outbound events
     published_events: int = 0  # the sequence number of the last outbound event
     replaces: Replaces | None = None  # an exchange's replacement order: the order and return it replaces
+    quote_id: str | None = None  # an accepted quote's order: the quote it was placed from (models/quotes.py)
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
     queue: OrderQueue | None = None  # the queue it follows (models/queues.py), locked at placement
     invoices: list[Invoice] = Field(default_factory=list)  # issued so far (models/invoicing.py)

@@ -45,7 +45,7 @@ class OrderCatalogue(BaseModel):
     available_until: AwareDatetime | None = Field(default=None, description="Orderable until (not at) this moment")
     days: list[Weekday] = Field(default_factory=list, max_length=7, description="Only on these weekdays (any: empty)")
     hours: Span | None = Field(default=None, description="Only between these local times (any time: left out)")
-    timezone: Annotated[str, AfterValidator(_zone)] = Field(default="UTC", max_length=64, examples=["Europe/London"])
+    timezone: Annotated[Line, AfterValidator(_zone)] = Field(default="UTC", max_length=64, examples=["Europe/London"])
     supply_methods: list[SupplyMethod] = Field(default_factory=list, max_length=3, description="Any: empty")
     locations: list[Annotated[Line, Field(min_length=1, max_length=32)]] = Field(
         default_factory=list, max_length=500, description="Fulfilling locations (any: empty)"

@@ -367,6 +367,7 @@ def new_order(
         custom_fields=dict(order.custom_fields),
     )
     scheduling.scheduled(state, order)  # a scheduled order waits for its date as a preorder for its release
+    state.quote_id = getattr(order, "quote_id", None)  # an accepted quote's order (models/placing.py PlaceQuoted)
     if isinstance(order, PlaceReplacement):  # nothing to pay and nothing to approve: the return decided it
         state.replaces = order.replaces
     else:

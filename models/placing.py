@@ -205,3 +205,10 @@ class PlaceReplacement(PlaceOrder):
     zero settles it, so nothing is captured or refunded for it. Placed by the return, never through `POST /orders`."""
 
     replaces: Replaces
+
+
+class PlaceQuoted(PlaceOrder):
+    """An accepted quote's order (models/quotes.py): its lines at the quoted prices, locked as an estimate locks its
+    prices. Placed by the quote's acceptance, never through `POST /orders`."""
+
+    quote_id: str

@@ -131,7 +131,7 @@ class QueueRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    queue: str
+    queue: Line = Field(min_length=1, max_length=64)
     channel: Channel | None = None
     supply_method: str | None = Field(
         default=None,

@@ -76,6 +76,7 @@ class OrderView(BaseModel):
     approval_reason: str | None = None
     fulfil_on: datetime | None = Field(default=None, description="A scheduled order: the date it is fulfilled on")
     replaces: Replaces | None = None  # an exchange's replacement: the order and return it replaces
+    quote_id: str | None = Field(default=None, description="The quote this order was placed from (GET /quotes/{id})")
     transfers: list[Transfer]
     delivery_address: DeliveryAddress | None
     dispatch_location: str | None
@@ -148,6 +149,7 @@ def for_api(state: OrderState) -> OrderView:
         balance=outstanding,
         approval_reason=state.approval_reason,
         replaces=state.replaces,
+        quote_id=state.quote_id,
         transfers=state.transfers,
         delivery_address=state.delivery_address,
         dispatch_location=state.dispatch_location,

@@ -28,6 +28,7 @@ from models.db.custom_fields import OrderCustomFieldRow
 from models.db.demo import seed_demo
 from models.db.insight import forget_all_facts
 from models.db.mail import MailDeliveryRow, MailPreferencesRow
+from models.db.quotes import QuoteRow
 from models.db.requests import CustomerRequestRow
 from models.db.returns import ReturnRow
 from models.db.staff import StaffUserRow
@@ -138,6 +139,7 @@ def db(engine: Engine) -> Engine:
             FeedMessageRow,
             ReturnRow,
             CustomerRequestRow,
+            QuoteRow,
             StaffUserRow,
             ClosedOrderRow,
         ):

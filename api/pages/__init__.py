@@ -23,8 +23,10 @@ from api.pages import (
     customers,
     dashboard,
     mail,
+    marketplace,
     order,
     order_after_sales,
+    quotes,
     session,
     store,
     store_returns,
@@ -61,6 +63,8 @@ def install(app: FastAPI) -> None:
         analytics,
         calendars,
         subscriptions,
+        marketplace,
+        quotes,
     ):
         app.include_router(module.router, dependencies=[Depends(refuse_cross_site)])
     app.mount("/ui/static", StaticFiles(directory=API_DIR / "static"), name="ui-static")

@@ -89,6 +89,7 @@ class Filters:
     field: str = ""  # a custom field's value, name:value (models/db/custom_fields.py)
     scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
     origin: str = ""  # "subscription": orders a subscription placed
+    merchant: str = ""  # a merchant id: its marketplace child orders
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -117,6 +118,7 @@ class Filters:
             field=q.get("field", "").strip()[:541] if parse_filter(q.get("field", "")) else "",
             scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
             origin="subscription" if q.get("origin") == "subscription" else "",
+            merchant=q.get("merchant", "").strip()[:32],
         )
 
     def query(self, **changes: Any) -> str:
@@ -150,6 +152,7 @@ class Filters:
             custom_field=parse_filter(self.field),
             scheduled=self.scheduled == "scheduled",
             subscription=self.origin == "subscription",
+            merchant_id=self.merchant,
         )
 
     def typed(self, session: Session) -> Filters:

@@ -29,6 +29,7 @@ from api.routers.interventions import body_model, perform
 from models.actions import BY_PATH, Action
 from models.calendar import location_time
 from models.catalogue import LocationKind
+from models.db import merchants
 from models.db.catalogue import list_products, list_stores
 from models.db.custom_fields import get_custom_fields
 from models.db.extracts import get_extract, list_extracts
@@ -109,6 +110,7 @@ def _context(session: Session, settings: Settings, view: OrderView, user: ApiKey
         "products": list_products(session),
         "exports": exports_for_order(session, view.order_number),
         "field_labels": labels,
+        "marketplace": merchants.child(session, view.order_number),  # a marketplace child links to its parent
         "extracts": list_extracts(session, order_number=view.order_number),
         "result": None,
         "values": FormData(),

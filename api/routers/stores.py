@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
+from sqlmodel import Session
 
 from api.deps import HEAD_OFFICE, Caller, HeadOffice, SessionDep, SettingsDep, TemporalDep, has_role, in_threadpool
 from api.params import Sku, search_text
-from api.problems import NotFound
+from api.problems import NotFound, field_error
 from api.targets import check_target
 from models.catalogue import LocationKind, Product, StockHolding, Store, StoreSettings
-from models.db import catalogue
+from models.db import catalogue, merchants
 from models.outbox import store_lane
 from models.sealing import SecretSeal, store_secret_owner
 from models.settings import ApiKeyHolder
@@ -26,7 +27,11 @@ StoreId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 def list_stores(session: SessionDep, caller: Caller, kind: LocationKind | None = None) -> list[Store]:
     """All stores and warehouses (filter with ?kind=store or ?kind=warehouse); a store's webhook URL is shown to
     Head Office and to that store only."""
-    return [_as_seen_by(caller, store) for store in catalogue.list_stores(session, kind)]
+    owners = merchants.location_owners(session)
+    stores = catalogue.list_stores(session, kind)
+    return [
+        _as_seen_by(caller, store.model_copy(update={"merchant_id": owners.get(store.store_id)})) for store in stores
+    ]
 
 
 @router.get("/stores/{store_id}", response_model=Store)
@@ -35,7 +40,7 @@ def get_store(store_id: StoreId, session: SessionDep, caller: Caller) -> Store:
     store = catalogue.get_store(session, store_id)
     if store is None:
         raise NotFound(f"store {store_id} not found", type_="store-not-found")
-    return _as_seen_by(caller, store)
+    return _as_seen_by(caller, store.model_copy(update={"merchant_id": merchants.location_owner(session, store_id)}))
 
 
 def _as_seen_by(caller: ApiKeyHolder, store: Store) -> Store:
@@ -65,12 +70,21 @@ async def put_store(
     if settings.webhook_secret is not None:  # kept sealed with the codec key, when one is set (models/sealing.py)
         sealed = SecretSeal.from_settings(baton).seal(settings.webhook_secret, store_secret_owner(store_id))
         settings = settings.model_copy(update={"webhook_secret": sealed})
-    store, created = await in_threadpool(session, catalogue.put_store, session, store_id, settings)
+    store, created = await in_threadpool(session, _put_store, session, store_id, settings)
     if store.webhook_url:  # the store's messages go out through its lane; without a webhook it reads the API
         await start_lane(temporal, baton, store_lane(store_id))
     if created:
         response.status_code = status.HTTP_201_CREATED
     return store
+
+
+def _put_store(session: Session, store_id: str, settings: StoreSettings) -> tuple[Store, bool]:
+    """The store's settings and the merchant it belongs to (422 naming merchant_id when there is no such merchant)."""
+    if settings.merchant_id is not None and merchants.get_merchant(session, settings.merchant_id) is None:
+        raise field_error("merchant_id", f"unknown merchant {settings.merchant_id}")
+    merchants.set_location_owner(session, store_id, settings.merchant_id)
+    store, created = catalogue.put_store(session, store_id, settings)  # commits the owner with the settings
+    return store.model_copy(update={"merchant_id": settings.merchant_id}), created
 
 
 @router.get("/products", response_model=list[Product])

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from models.db.custom_fields import with_custom_field
+from models.db.merchants import merchant_order_numbers
 from models.db.orders import CLOSED_STATUSES
 from models.db.placements import ORDER_NUMBER_BASE
 from models.db.returns import ReturnRow
@@ -51,6 +52,7 @@ class DashboardFilter:
     custom_field: tuple[str, str] | None = None
     scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
     subscription: bool = False  # only orders a subscription placed (models/subscriptions.py)
+    merchant_id: str = ""  # only this merchant's marketplace child orders (models/db/merchants.py)
 
 
 def _like(text: str) -> str:
@@ -98,6 +100,8 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.fulfil_on).is_not(None))
     if f.subscription:
         where.append(col(OrderRecordRow.order_number).in_(_placed_by(SUBSCRIPTION_HOLDER)))
+    if f.merchant_id:
+        where.append(col(OrderRecordRow.order_number).in_(merchant_order_numbers(f.merchant_id)))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))

@@ -23,6 +23,8 @@ from models.db import (
     insight,  # noqa: F401  (the read model's analytics and customer tables)
     invoices,  # noqa: F401  (invoices, numbered once per order and key)
     mail,  # noqa: F401  (the mail lane's tables)
+    merchants,  # noqa: F401  (merchants, marketplace orders and the merchant ledger)
+    quotes,  # noqa: F401  (requests for quote)
     requests,  # noqa: F401  (customer requests as the API lists them)
     returns,  # noqa: F401  (returns as the API lists them)
     staff,  # noqa: F401  (staff accounts)

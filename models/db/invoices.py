@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -17,6 +17,9 @@ from models.invoice_documents import Invoice, InvoiceDraft
 # Two orders issuing at the same moment may both read the same highest number: the unique number refuses the
 # second, which reads again. A handful of rounds is plenty; past them the activity fails and Temporal retries it.
 _ROUNDS = 10
+# PostgreSQL: numbering transactions take this advisory lock in turn, so max + 1 is read and written by one at a
+# time (an aggregate cannot be locked FOR UPDATE). SQLite already lets one writer at a time; a clash is retried.
+_NUMBERING_LOCK = 0x1A7015
 
 
 class InvoiceRow(SQLModel, table=True):
@@ -45,8 +48,12 @@ def _issued(session: Session, order_number: str, key: str) -> InvoiceRow | None:
 def issue(session: Session, draft: InvoiceDraft, now: datetime) -> Invoice:
     """The draft issued under the next number, or the invoice issued before for the same order and key."""
     for _ in range(_ROUNDS):
+        if session.get_bind().dialect.name == "postgresql":
+            session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_NUMBERING_LOCK))  # type: ignore[call-overload]
         if (row := _issued(session, draft.order_number, draft.key)) is not None:
-            return _invoice(row)
+            issued = _invoice(row)
+            session.rollback()  # ends the transaction, and the lock with it
+            return issued
         number = (session.exec(select(func.max(col(InvoiceRow.number)))).one() or 0) + 1
         invoice = Invoice(**draft.model_dump(), number=number, issued_at=now)
         session.add(

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from models.db.custom_fields import forget_custom_field_index, with_custom_field, write_custom_field_index
 from models.db.insight import forget_all_facts, write_facts
+from models.db.merchants import record_completed_child
 from models.db.tables import OrderOpenAlertRow, OrderRecordRow
 from models.order import FINAL_STATUSES, OrderState
 from models.transition import Projection, projection_of
@@ -59,6 +60,8 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
             session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
         write_custom_field_index(session, number, projection.view)
         write_facts(session, projection.view)  # analytics and the customer view, as fresh as the list
+        if projection.status == "completed":
+            record_completed_child(session, number, projection.view, now)  # a marketplace merchant's due, once
         session.flush()
     return written
 

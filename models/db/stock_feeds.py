@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from models.db import stock_ledger
+from models.db import merchants, stock_ledger
 from models.db.tables import LocationRow, ProductRow, StockLevelRow, StockReservationRow
 from models.feeds import CountShortfall, FeedError, ProductItem, StockCount, StockMovement, movement_problem
 
@@ -31,6 +31,11 @@ def upsert_products(
     session: Session, message_id: str, products: list[ProductItem], actor: str, now: datetime
 ) -> dict[str, Any]:
     created = updated = 0
+    owners = {item.merchant_id for item in products if item.merchant_id}
+    known = merchants.known_merchants(session, owners) if owners else set()
+    for index, item in enumerate(products):  # a product of an unknown merchant refuses the whole message
+        if item.merchant_id and item.merchant_id not in known:
+            raise FeedError(f"products[{index}].merchant_id", f"unknown merchant {item.merchant_id}")
     for item in products:
         row = session.get(ProductRow, item.sku)
         if row is None:
@@ -44,6 +49,8 @@ def upsert_products(
             row.electronic = item.electronic
         if item.tax_class is not None:
             row.tax_class = item.tax_class
+        if item.merchant_id is not None:
+            merchants.set_product_owner(session, item.sku, item.merchant_id)
         session.add(row)
     outcome = {"message_id": message_id, "created": created, "updated": updated}
     stock_ledger.remember(session, message_id, "products", actor, outcome, now)
