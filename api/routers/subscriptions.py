@@ -30,6 +30,7 @@ from models.subscriptions import (
     SUBSCRIPTION_WORKFLOW,
     Change,
     NewSubscription,
+    NextBilling,
     SubscriptionState,
     SubscriptionView,
     new_subscription,
@@ -123,6 +124,31 @@ async def subscribe(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     return await subscription_view(session, temporal, subscription_id, caller)
+
+
+class SubscriptionEstimate(BaseModel):
+    """What subscribing would bill: the first period's date and amount (due then, charged to the card at once), and
+    the one after it, at today's catalogue prices."""
+
+    first_billing: NextBilling
+    then: NextBilling
+    period: str
+
+
+@router.post("/subscriptions/estimate", response_model=SubscriptionEstimate, responses=problem_responses(403))
+async def estimate_subscription(
+    body: NewSubscription, session: SessionDep, settings: SettingsDep, caller: Caller
+) -> SubscriptionEstimate:
+    """The billing estimate of a subscription before it is made: `POST /subscriptions`'s body, judged by the same
+    rules (422 naming the field), answering when the first and second periods are billed and how much. Nothing is
+    kept."""
+    require_role(caller, ORDER_PLACERS, lambda: Forbidden("a channel or Head Office subscribes customers"))
+    body = await in_threadpool(session, _checked, session, body, settings.payment_gateway)
+    trial = new_subscription("estimate", actor_of(caller), body, datetime.now(UTC))
+    prices = await in_threadpool(session, _prices, session, {line.sku for line in body.lines})
+    first = next_billing(trial, prices)
+    trial.next_period += 1
+    return SubscriptionEstimate(first_billing=first, then=next_billing(trial, prices), period=body.period)
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionView, responses=problem_responses(404))

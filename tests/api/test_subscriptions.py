@@ -354,3 +354,18 @@ async def test_a_cancellation_stops_the_retries_of_a_declined_renewal(skipping_s
         assert [o for _, o, _ in gateway_operations(stack.engine, declined["order_number"])] == ["declined"]
     finally:
         await _end(stack)
+
+
+async def test_the_estimate_shows_the_first_and_next_billing_date_and_amount(stack):
+    starts = (datetime.now(UTC) + timedelta(days=40)).replace(day=15, hour=9, minute=0, second=0, microsecond=0)
+    a_month_on = starts.replace(year=starts.year + starts.month // 12, month=starts.month % 12 + 1)
+    body = subscription_body(lines=[{"sku": TEE, "quantity": 2}], starts_at=starts.isoformat())
+    answer = await stack.http.post("/subscriptions/estimate", json=body, headers=CHANNEL)
+    assert answer.status_code == 200, answer.text
+    estimate = answer.json()
+    assert estimate["period"] == MONTH
+    assert datetime.fromisoformat(estimate["first_billing"]["at"]) == starts
+    assert datetime.fromisoformat(estimate["then"]["at"]) == a_month_on
+    assert estimate["first_billing"]["amount"] == estimate["then"]["amount"] == PRICES[TEE] * 2
+    bad = await stack.http.post("/subscriptions/estimate", json=subscription_body(period="P1Y"), headers=CHANNEL)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "period"
