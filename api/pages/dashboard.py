@@ -88,6 +88,8 @@ class Filters:
     returns: str = ""  # "open": orders with a return not yet done
     field: str = ""  # a custom field's value, name:value (models/db/custom_fields.py)
     scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
+    reference: str = ""  # a B2B reference (customer reference, PO number, third-party invoice)
+    b2b_account: str = ""  # a B2B account's buyers' orders
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -115,6 +117,8 @@ class Filters:
             returns="open" if q.get("returns") == "open" else "",
             field=q.get("field", "").strip()[:541] if parse_filter(q.get("field", "")) else "",
             scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
+            reference=q.get("reference", "").strip()[:64],
+            b2b_account=q.get("b2b_account", "").strip()[:64],
         )
 
     def query(self, **changes: Any) -> str:
@@ -147,6 +151,8 @@ class Filters:
             returns=self.returns,
             custom_field=parse_filter(self.field),
             scheduled=self.scheduled == "scheduled",
+            reference=self.reference,
+            b2b_account=self.b2b_account,
         )
 
     def typed(self, session: Session) -> Filters:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlmodel import Session, col, select
 
+from models.db.b2b import with_account, with_reference
 from models.db.custom_fields import with_custom_field
 from models.db.orders import CLOSED_STATUSES
 from models.db.returns import ReturnRow
@@ -48,6 +49,8 @@ class DashboardFilter:
     # A custom field's (name, value as the index writes it): orders whose own or a line's field has it.
     custom_field: tuple[str, str] | None = None
     scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
+    reference: str = ""  # a B2B reference: customer reference, PO number or third-party invoice (models/db/b2b.py)
+    b2b_account: str = ""  # orders placed by a buyer of this B2B account
 
 
 def _like(text: str) -> str:
@@ -93,6 +96,10 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(with_custom_field(*f.custom_field))
     if f.scheduled:
         where.append(col(OrderRecordRow.fulfil_on).is_not(None))
+    if f.reference:
+        where.append(with_reference(f.reference))
+    if f.b2b_account:
+        where.append(with_account(f.b2b_account))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))
