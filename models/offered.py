@@ -130,6 +130,8 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         for p in v.payments
     ),
     "edit_custom_field": lambda v: not _final(v),
+    # The order page offers it on B2B orders (the API takes it for any order).
+    "add_third_party_invoice": lambda v: v.b2b is not None and v.status is not OrderStatus.awaiting_approval,
 }
 assert set(_OFFERED) == {action.name for action in ACTIONS}, "every action needs its predicate"
 
