@@ -86,6 +86,8 @@ def refusal_for_add_third_party_invoice(state: OrderState, command: AddThirdPart
         return Refusal("invoice_known", f"invoice {command.number} is already on the order")
     if len(known) >= MAX_INVOICES:
         return Refusal("too_many_invoices", f"an order keeps up to {MAX_INVOICES} third-party invoice numbers")
+    if state.status is OrderStatus.cancelled:
+        return Refusal("order_cancelled", "a cancelled order is invoiced by no one")
     if state.status is OrderStatus.awaiting_approval:
         return Refusal("order_not_approved", "an order awaiting approval is invoiced once it is approved")
     return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from models.actions import ACTIONS, Action
+from models.b2b_orders import MAX_INVOICES
 from models.deliveries import DeliveryStatus
 from models.delivery_actions import MOVABLE as MOVABLE_DELIVERY
 from models.fulfilment_actions import MOVABLE
@@ -130,8 +131,10 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         for p in v.payments
     ),
     "edit_custom_field": lambda v: not _final(v),
-    # The order page offers it on B2B orders (the API takes it for any order).
-    "add_third_party_invoice": lambda v: v.b2b is not None and v.status is not OrderStatus.awaiting_approval,
+    "add_third_party_invoice": lambda v: (
+        v.status not in (OrderStatus.awaiting_approval, OrderStatus.cancelled)
+        and (v.b2b is None or len(v.b2b.third_party_invoices) < MAX_INVOICES)
+    ),
 }
 assert set(_OFFERED) == {action.name for action in ACTIONS}, "every action needs its predicate"
 
