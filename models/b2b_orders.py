@@ -81,7 +81,9 @@ class AddThirdPartyInvoice(_Command):
 
 
 def refusal_for_add_third_party_invoice(state: OrderState, command: AddThirdPartyInvoice) -> Refusal | None:
-    known = state.b2b.third_party_invoices if state.b2b is not None else []
+    if state.b2b is None:
+        return Refusal("not_a_b2b_order", "only a B2B order (placed for an account, or with a reference) is invoiced")
+    known = state.b2b.third_party_invoices
     if any(invoice.number == command.number for invoice in known):
         return Refusal("invoice_known", f"invoice {command.number} is already on the order")
     if len(known) >= MAX_INVOICES:
@@ -94,8 +96,7 @@ def refusal_for_add_third_party_invoice(state: OrderState, command: AddThirdPart
 
 
 def apply_add_third_party_invoice(state: OrderState, command: AddThirdPartyInvoice, now: datetime) -> Effects:
-    if state.b2b is None:
-        state.b2b = B2BOrder()
+    assert state.b2b is not None  # the refusal said so
     state.b2b.third_party_invoices.append(ThirdPartyInvoice(number=command.number, system=command.system))
     record(state, now, command, ADDED, f"{command.system or 'invoice'} {command.number}")
     return Effects()

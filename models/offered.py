@@ -132,8 +132,9 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
     ),
     "edit_custom_field": lambda v: not _final(v),
     "add_third_party_invoice": lambda v: (
-        v.status not in (OrderStatus.awaiting_approval, OrderStatus.cancelled)
-        and (v.b2b is None or len(v.b2b.third_party_invoices) < MAX_INVOICES)
+        v.b2b is not None
+        and v.status not in (OrderStatus.awaiting_approval, OrderStatus.cancelled)
+        and len(v.b2b.third_party_invoices) < MAX_INVOICES
     ),
 }
 assert set(_OFFERED) == {action.name for action in ACTIONS}, "every action needs its predicate"

@@ -99,12 +99,15 @@ def test_only_a_listed_approver_answers_an_order_waiting_for_its_account() -> No
 
 
 def test_third_party_invoices_are_kept_once_each_and_audited() -> None:
-    state = cleared_state()
+    assert refused_by("add_third_party_invoice", cleared_state()) == "not_a_b2b_order"
+    state = cleared_state(b2b=B2BOrder(purchase_order_number="PO-1"))
     applied("add_third_party_invoice", state)
     assert state.b2b is not None and state.b2b.third_party_invoices == [ThirdPartyInvoice(number="INV-1", system="SAP")]
     assert state.history[-1].action == ADDED
     assert refused_by("add_third_party_invoice", state) == "invoice_known"
     state.b2b.third_party_invoices = [ThirdPartyInvoice(number=f"I{i}") for i in range(MAX_INVOICES)]
     assert refused_by("add_third_party_invoice", state) == "too_many_invoices"
-    assert refused_by("add_third_party_invoice", cleared_state(OrderStatus.awaiting_approval)) == "order_not_approved"
-    assert refused_by("add_third_party_invoice", cleared_state(OrderStatus.cancelled)) == "order_cancelled"
+    waiting = cleared_state(OrderStatus.awaiting_approval, b2b=B2BOrder(account_id="ACME"))
+    assert refused_by("add_third_party_invoice", waiting) == "order_not_approved"
+    cancelled = cleared_state(OrderStatus.cancelled, b2b=B2BOrder(account_id="ACME"))
+    assert refused_by("add_third_party_invoice", cancelled) == "order_cancelled"

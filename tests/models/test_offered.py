@@ -78,10 +78,9 @@ def test_an_action_is_offered_exactly_when_its_rules_accept_it(name: str, state:
     assert not disagree, f"offered {sorted(offered)}; the rules disagree on {disagree}"
 
 
-def test_a_completed_order_offers_only_a_note_a_refund_and_a_third_party_invoice():
+def test_a_completed_order_offers_only_a_note_and_a_refund():
     state = cleared_state(OrderStatus.completed, payments=[captured()])
-    # Another system's invoice (B2B) may come after the order completed.
-    assert [a.name for a in offered_actions(for_api(state))] == ["add_note", "refund", "add_third_party_invoice"]
+    assert [a.name for a in offered_actions(for_api(state))] == ["add_note", "refund"]
 
 
 def test_a_cancelled_order_still_offers_notes_and_refunds_of_money_kept():
