@@ -45,8 +45,8 @@ def put_account(account_id: AccountId, account: B2BAccount, session: SessionDep,
     if elsewhere := b2b_db.buyers_elsewhere(session, account_id, account):
         taken = ", ".join(f"{buyer} (account {other})" for buyer, other in sorted(elsewhere.items()))
         raise field_error("buyers", f"already buying for another account: {taken}")
-    b2b_db.put_account(session, account_id, account)
-    session.commit()
+    if not b2b_db.put_account(session, account_id, account):  # a concurrent PUT took one of these buyers first
+        raise field_error("buyers", "a buyer was just given to another account; read it and try again")
     return account
 
 

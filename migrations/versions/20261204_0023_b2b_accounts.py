@@ -39,7 +39,7 @@ def upgrade() -> None:
         "order_b2b",
         sa.Column("order_number", sa.String(length=32), nullable=False),
         sa.Column("account_id", sa.String(length=64), nullable=True),
-        sa.Column("references", sa.Text(), nullable=False),
+        sa.Column("search_references", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("order_number"),
     )
     op.create_index("ix_order_b2b_account_id", "order_b2b", ["account_id"])

@@ -1,13 +1,14 @@
 """B2B accounts (b2b_accounts, each buyer once in b2b_buyers) and the read model's B2B index (order_b2b: each order's
 account and references, written with its projection) that `GET /orders` and the dashboard filter by. Each query
-takes an open Session; the caller commits."""
+takes an open Session; the caller commits (put_account commits itself)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, Text, delete, func
+from sqlalchemy import JSON, Column, ColumnElement, Text, delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.b2b import B2BAccount, B2BOrder
@@ -37,8 +38,9 @@ class OrderB2BRow(SQLModel, table=True):
 
     order_number: str = Field(primary_key=True, max_length=32)
     account_id: str | None = Field(default=None, max_length=64, index=True)
-    # Every reference, lower-cased, each between newlines: a LIKE '%\nref\n%' finds one exactly.
-    references: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # Every reference, lower-cased, each between newlines: a LIKE '%\nref\n%' finds one exactly. (Not named
+    # `references`: an SQL keyword.)
+    search_references: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 def get_account(session: Session, account_id: str) -> B2BAccount | None:
@@ -56,8 +58,9 @@ def buyers_elsewhere(session: Session, account_id: str, account: B2BAccount) -> 
     return {row.customer_id: row.account_id for row in rows}
 
 
-def put_account(session: Session, account_id: str, account: B2BAccount) -> None:
-    """Keep the account as given, its buyers replacing the ones it had (the caller checked `buyers_elsewhere`)."""
+def put_account(session: Session, account_id: str, account: B2BAccount) -> bool:
+    """Keep the account as given, its buyers replacing the ones it had (the caller checked `buyers_elsewhere`), and
+    commit; False (rolled back) when a concurrent writer gave one of its buyers to another account first."""
     document, now = account.model_dump(mode="json"), datetime.now(UTC)
     row = session.get(B2BAccountRow, account_id) or B2BAccountRow(
         account_id=account_id, document=document, updated_at=now
@@ -66,6 +69,12 @@ def put_account(session: Session, account_id: str, account: B2BAccount) -> None:
     session.add(row)
     session.exec(delete(B2BBuyerRow).where(col(B2BBuyerRow.account_id) == account_id))
     session.add_all(B2BBuyerRow(customer_id=buyer, account_id=account_id) for buyer in account.buyers)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def account_of_buyer(session: Session, customer_id: str) -> tuple[str, B2BAccount] | None:
@@ -87,7 +96,7 @@ def write_b2b_index(session: Session, order_number: str, view: dict[str, Any]) -
     b2b = B2BOrder.model_validate(view["b2b"])
     references = "".join(f"\n{reference.lower()}\n" for reference in b2b.references())
     row = row or OrderB2BRow(order_number=order_number)
-    row.account_id, row.references = b2b.account_id, references
+    row.account_id, row.search_references = b2b.account_id, references
     session.add(row)
 
 
@@ -95,7 +104,7 @@ def with_reference(reference: str) -> ColumnElement[bool]:
     """Orders one of whose references (customer reference, PO number, third-party invoice) is `reference`."""
     escaped = reference.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     found = select(OrderB2BRow.order_number).where(
-        func.lower(OrderB2BRow.references).like(f"%\n{escaped}\n%", escape="\\")
+        col(OrderB2BRow.search_references).like(f"%\n{escaped}\n%", escape="\\")
     )
     return col(OrderRecordRow.order_number).in_(found)
 
