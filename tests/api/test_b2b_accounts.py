@@ -32,9 +32,10 @@ def _store_messages(stack, number: str) -> list[str]:
         return [row.type for row in rows]
 
 
-async def _approval(http, number: str, approver: str, decision: str = "approve"):
+async def _approval(http, number: str, approver: str, decision: str = "approve", key: str | None = None):
     body = {"approver_id": approver, "decision": decision, "reason": "within budget"}
-    return await http.post(f"/orders/{number}/contact-approval", json=body, headers=CHANNEL)
+    headers = {**CHANNEL, "Idempotency-Key": key} if key else CHANNEL
+    return await http.post(f"/orders/{number}/contact-approval", json=body, headers=headers)
 
 
 async def test_head_office_keeps_an_account_and_bad_fields_are_named(stack):
@@ -80,8 +81,11 @@ async def test_a_buyers_order_waits_for_the_accounts_approver_then_goes_to_the_s
     assert (await _approval(http, number, "")).status_code == 422
     assert (await http.get(f"/orders/{number}", headers=HO)).json()["status"] == "awaiting_approval"
 
-    answer = await _approval(http, number, BOSS)
+    answer = await _approval(http, number, BOSS, key="approve-1")
     assert answer.status_code == 200, answer.text
+    retried = await _approval(http, number, BOSS, key="approve-1")  # a retry answers the approval, applied once
+    assert retried.status_code == 200, retried.text
+    assert [e["action"] for e in retried.json()["history"]].count("order_approved") == 1
     approved = next(entry for entry in answer.json()["history"] if entry["action"] == "order_approved")
     assert approved["actor"] == "approver:C-BOSS (account ACME)"
     assert approved["detail"] == "within budget"
