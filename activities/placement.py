@@ -16,9 +16,10 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from models import queues
+from models import b2b_orders, queues
 from models.catalogue import Product
 from models.charges import CHARGE_ACTOR, ChargeDecision, delivery_charges, placement_charges
+from models.db import b2b as b2b_db
 from models.db import catalogue, orders, placements, policies
 from models.db import estimates as estimates_db
 from models.db import sourcing as sourcing_db
@@ -68,7 +69,14 @@ class StillPlacing(Exception):
 
 
 # Fields PlaceOrder gained after keys were first kept: an order that leaves them out hashes as it did then.
-_ADDED_LATER = ("custom_fields", "estimation_id", "fulfil_on")
+_ADDED_LATER = (
+    "custom_fields",
+    "estimation_id",
+    "fulfil_on",
+    "customer_reference",
+    "purchase_order_number",
+    "unit_cost",
+)
 
 
 def request_hash(order: PlaceOrder) -> str:
@@ -251,6 +259,10 @@ def prepare(
         return state, False
     locked = estimated(session, order) if order.estimation_id is not None else quoted
     checked = check(session, order, frozenset({gateway}), locked)
+    # The B2B account its customer buys for (an exchange's replacement: the return decided it, nothing to judge).
+    account = None if isinstance(order, PlaceReplacement) else b2b_db.account_of_buyer(session, order.customer.id)
+    if problems := b2b_orders.placement_problems(order, order.given_payments[0][1].amount.currency, account):
+        raise PlacementRefused(problems)
     if order.estimation_id is not None:
         placing = f"{holder}:{key}" if key is not None else f"{holder}:{uuid4().hex}"
         if not estimates_db.use(session, order.estimation_id, placing):
@@ -263,6 +275,7 @@ def prepare(
     state = new_order(
         number, order, checked.products, now, checked.policy, gateway, checked.sourced, checked.tax, charges
     )
+    b2b_orders.b2b_at_placement(state, order, account)
     state.queue = queues.lock(get_queue_settings(session), state.channel.value, state.fulfilment_method)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})

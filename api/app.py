@@ -18,6 +18,7 @@ from api.problems import install_problem_handlers
 from api.rate_limits import install_rate_limits
 from api.routers import (
     analytics,
+    b2b,
     balances,
     calendars,
     customers,
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(balances.router)  # customers' account credit and wallet funds
     app.include_router(subscriptions.router)  # /subscriptions: an order every period (workflows/subscriptions.py)
     app.include_router(quotes.router)  # requests for quote: priced by Head Office, accepted as an order
+    app.include_router(b2b.router)  # /b2b/accounts, /orders/{n}/contact-approval: B2B accounts and their approvers
     app.include_router(estimates.router)  # /estimates: an order's amounts and fulfilment before it is placed
     app.include_router(analytics.router)  # analytics for Head Office and BI tools (JSON and CSV)
     app.include_router(health.router)  # /health/live, /health/ready

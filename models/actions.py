@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from models import b2b_orders as b2b
 from models import custom_field_actions as custom
 from models import delivery_actions as deliveries
 from models import fulfilment_actions as fulfilment
@@ -288,6 +289,15 @@ ACTIONS: tuple[Action, ...] = (
         "Set or clear one custom field of the order or of a line, checked against its definition; audited.",
         custom.refusal_for_edit_custom_field,
         custom.apply_edit_custom_field,
+    ),
+    Action(
+        "add_third_party_invoice",
+        "third-party-invoices",
+        b2b.AddThirdPartyInvoice,
+        "Add a third-party invoice",
+        "Add an invoice number another system (ERP, accounting) gave the order; it is found by `reference=`.",
+        b2b.refusal_for_add_third_party_invoice,
+        b2b.apply_add_third_party_invoice,
     ),
     Action(
         "change_milestone",

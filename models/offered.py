@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from models.actions import ACTIONS, Action
+from models.b2b_orders import MAX_INVOICES
 from models.deliveries import DeliveryStatus
 from models.delivery_actions import MOVABLE as MOVABLE_DELIVERY
 from models.fulfilment_actions import MOVABLE
@@ -130,6 +131,11 @@ _OFFERED: dict[str, Callable[[OrderView], bool]] = {
         for p in v.payments
     ),
     "edit_custom_field": lambda v: not _final(v),
+    "add_third_party_invoice": lambda v: (
+        v.b2b is not None
+        and v.status not in (OrderStatus.awaiting_approval, OrderStatus.cancelled)
+        and len(v.b2b.third_party_invoices) < MAX_INVOICES
+    ),
 }
 assert set(_OFFERED) == {action.name for action in ACTIONS}, "every action needs its predicate"
 

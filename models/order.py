@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.b2b import B2BOrder
 from models.custom_fields import CustomValue
 from models.deliveries import Delivery
 from models.invoice_documents import Invoice
@@ -151,6 +152,7 @@ class OrderLine(BaseModel):
     tax_class: str = "standard"
     tax_rate_bp: int = 0
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
+    unit_cost: Money | None = None  # a B2B item cost given at placement (models/b2b.py)
 
     @property
     def total(self) -> Money:
@@ -297,6 +299,7 @@ class OrderState(BaseModel):
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict)  # models/custom_fields.py
     queue: OrderQueue | None = None  # the queue it follows (models/queues.py), locked at placement
     invoices: list[Invoice] = Field(default_factory=list)  # issued so far (models/invoicing.py)
+    b2b: B2BOrder | None = None  # its B2B account and references (models/b2b.py)
 
     @property
     def has_open_alert(self) -> bool:

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from models.b2b import Reference
 from models.custom_fields import CustomValues
 from models.money import Money
 from models.payments import GATEWAY_MODES, PaymentMode
@@ -92,6 +93,7 @@ class LineRequest(_Strict):
         description="A preorder line of a further home delivery: that delivery alone is reserved on this date",
     )
     custom_fields: CustomValues = Field(default_factory=dict)
+    unit_cost: Money | None = Field(default=None, description="B2B: the item's cost to the customer's account")
 
     def fulfilled_by(self, default: Fulfilment) -> Fulfilment:
         return self.fulfilment or default
@@ -168,6 +170,8 @@ class PlaceOrder(_Strict):
         max_length=40,
         description="Place exactly this estimate (POST /estimates): its prices, charges and discounts, within 2 hours",
     )
+    customer_reference: Reference | None = Field(default=None, description="B2B: the customer's own reference")
+    purchase_order_number: Reference | None = Field(default=None, description="B2B: the customer's purchase order")
 
     @model_validator(mode="after")
     def _one_way_to_give_payments(self) -> Self:

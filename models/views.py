@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.b2b import B2BOrder
 from models.collection import collection_code
 from models.custom_fields import CustomValue
 from models.delivery_views import DeliveryView, deliveries_of
@@ -94,6 +95,7 @@ class OrderView(BaseModel):
     )
     queue: OrderQueue | None = Field(default=None, description="Its queue: each stage and when it was reached")
     invoice_numbers: list[int] = Field(default_factory=list, description="Its invoices (GET /orders/{n}/invoices)")
+    b2b: B2BOrder | None = Field(default=None, description="Its B2B account and references (README: B2B accounts)")
     version: int
 
 
@@ -162,6 +164,7 @@ def for_api(state: OrderState) -> OrderView:
         custom_fields=state.custom_fields,
         queue=state.queue,
         invoice_numbers=[invoice.number for invoice in state.invoices],
+        b2b=state.b2b,
         version=state.version,
     )
 

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.targets import outbound_client
 from models.db import create_tables, make_engine
+from models.db.b2b import B2BAccountRow, B2BBuyerRow, OrderB2BRow
 from models.db.closed_orders import ClosedOrderRow
 from models.db.custom_fields import OrderCustomFieldRow
 from models.db.demo import seed_demo
@@ -142,6 +143,9 @@ def db(engine: Engine) -> Engine:
             QuoteRow,
             StaffUserRow,
             ClosedOrderRow,
+            B2BAccountRow,
+            B2BBuyerRow,
+            OrderB2BRow,
         ):
             session.exec(delete(table))  # type: ignore[call-overload]
         forget_all_facts(session)  # the read model's analytics and customer tables

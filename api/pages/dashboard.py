@@ -90,6 +90,8 @@ class Filters:
     scheduled: str = ""  # "scheduled": scheduled orders still waiting for their date
     origin: str = ""  # "subscription": orders a subscription placed
     merchant: str = ""  # a merchant id: its marketplace child orders
+    reference: str = ""  # a B2B reference (customer reference, PO number, third-party invoice)
+    b2b_account: str = ""  # a B2B account's buyers' orders
     page: int = 1
     as_of: str = ""  # the snapshot moment (ISO): set on the first page, carried by paging and polls
 
@@ -119,6 +121,8 @@ class Filters:
             scheduled="scheduled" if q.get("scheduled") == "scheduled" else "",
             origin="subscription" if q.get("origin") == "subscription" else "",
             merchant=q.get("merchant", "").strip()[:32],
+            reference=q.get("reference", "").strip()[:64],
+            b2b_account=q.get("b2b_account", "").strip()[:64],
         )
 
     def query(self, **changes: Any) -> str:
@@ -153,6 +157,8 @@ class Filters:
             scheduled=self.scheduled == "scheduled",
             subscription=self.origin == "subscription",
             merchant_id=self.merchant,
+            reference=self.reference,
+            b2b_account=self.b2b_account,
         )
 
     def typed(self, session: Session) -> Filters:

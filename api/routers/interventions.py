@@ -249,6 +249,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "retry_payment": {"token": "tok_approve"},
     "override_payment": {"reference": "taken by phone, PDQ 7781"},
     "edit_custom_field": {"field": "po_number", "value": "PO-2291"},
+    "add_third_party_invoice": {"number": "INV-7781", "system": "SAP"},
 }
 
 

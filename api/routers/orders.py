@@ -62,6 +62,10 @@ def list_orders(
         str | None, search_text("a custom field's value, name:value (po_number:PO-1); the order's or a line's", 541)
     ] = None,
     scheduled: Annotated[bool | None, Query(description="true: scheduled orders still waiting for their date")] = None,
+    reference: Annotated[
+        str | None, search_text("a B2B reference: customer reference, PO number or third-party invoice", 64)
+    ] = None,
+    b2b_account: Annotated[str | None, search_text("orders of this B2B account's buyers", 64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -85,6 +89,8 @@ def list_orders(
         fulfilment_method=fulfilment_method.value if fulfilment_method else None,
         custom_field=_custom_field(session, field),
         scheduled=scheduled,
+        reference=reference,
+        b2b_account=b2b_account,
         limit=limit,
         offset=offset,
     )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlmodel import Session, col, select
 
+from models.db.b2b import with_account, with_reference
 from models.db.custom_fields import with_custom_field
 from models.db.merchants import merchant_order_numbers
 from models.db.orders import CLOSED_STATUSES
@@ -53,6 +54,8 @@ class DashboardFilter:
     scheduled: bool = False  # only scheduled orders still waiting for their date (models/scheduling.py)
     subscription: bool = False  # only orders a subscription placed (models/subscriptions.py)
     merchant_id: str = ""  # only this merchant's marketplace child orders (models/db/merchants.py)
+    reference: str = ""  # a B2B reference: customer reference, PO number or third-party invoice (models/db/b2b.py)
+    b2b_account: str = ""  # orders placed by a buyer of this B2B account
 
 
 def _like(text: str) -> str:
@@ -102,6 +105,10 @@ def conditions(f: DashboardFilter) -> list[ColumnElement[bool]]:
         where.append(col(OrderRecordRow.order_number).in_(_placed_by(SUBSCRIPTION_HOLDER)))
     if f.merchant_id:
         where.append(col(OrderRecordRow.order_number).in_(merchant_order_numbers(f.merchant_id)))
+    if f.reference:
+        where.append(with_reference(f.reference))
+    if f.b2b_account:
+        where.append(with_account(f.b2b_account))
     if f.attention:
         where.append(col(OrderRecordRow.status).not_in(CLOSED_STATUSES))
         where.append(or_(col(OrderRecordRow.has_alert), col(OrderRecordRow.status).in_(_WATCHED)))

@@ -16,6 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from models.db import (
+    b2b,  # noqa: F401  (B2B accounts and the read model's B2B references)
     balances,  # noqa: F401  (customers' balance ledger)
     closed_orders,  # noqa: F401  (closed orders' final state, for late refunds)
     custom_fields,  # noqa: F401  (the read model's custom field values)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.db.b2b import with_account, with_reference, write_b2b_index
 from models.db.custom_fields import forget_custom_field_index, with_custom_field, write_custom_field_index
 from models.db.insight import forget_all_facts, write_facts
 from models.db.merchants import record_completed_child
@@ -59,6 +60,7 @@ def write_projection(session: Session, projection: Projection, now: datetime) ->
         for alert_type in sorted(set(projection.open_alert_types)):
             session.add(OrderOpenAlertRow(order_number=number, alert_type=alert_type, store_id=projection.store_id))
         write_custom_field_index(session, number, projection.view)
+        write_b2b_index(session, number, projection.view)
         write_facts(session, projection.view)  # analytics and the customer view, as fresh as the list
         if projection.status == "completed":
             record_completed_child(session, number, projection.view, now)  # a marketplace merchant's due, once
@@ -127,6 +129,8 @@ def search_orders(
     fulfilment_method: str | None = None,
     custom_field: tuple[str, str] | None = None,
     scheduled: bool | None = None,
+    reference: str | None = None,
+    b2b_account: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OrderRecordRow], int]:
@@ -154,6 +158,10 @@ def search_orders(
     if scheduled is not None:  # still waiting for its date (models/scheduling.py)
         waiting = col(OrderRecordRow.fulfil_on)
         conditions.append(waiting.is_not(None) if scheduled else waiting.is_(None))
+    if reference:  # a B2B reference: customer reference, PO number or third-party invoice (models/db/b2b.py)
+        conditions.append(with_reference(reference))
+    if b2b_account:
+        conditions.append(with_account(b2b_account))
     if customer:
         pattern = f"%{customer.lower()}%"
         conditions.append(

@@ -161,6 +161,7 @@ VALID_FIELDS: dict[str, dict[str, Any]] = {
     "edit_custom_field": {"name": "po_number", "value": "PO-2",
                           "definition": {"name": "po_number", "label": "PO number", "type": "text"}},
     "change_milestone": {"stage": "ready"},
+    "add_third_party_invoice": {"number": "INV-1", "system": "SAP"},
 }
 
 

@@ -46,6 +46,8 @@ SAMPLES: dict[str, list[str]] = {
     "stage": ["ready"],
     "percent_bp": ["1000"],
     "fulfil_on": ["2026-12-24"],  # reschedule
+    "number": ["INV-7781"],  # third-party-invoices: the invoice number and its system
+    "system": ["SAP"],
 }
 # A refund is an amount or lines, not both; a milestone a share or an amount.
 LEFT_EMPTY = {("refunds", "lines"), ("change-milestone", "amount")}
