@@ -49,7 +49,7 @@ class StoreSettings(BaseModel):
         default=None, min_length=16, max_length=200, description="Shared HMAC secret; kept when omitted"
     )
     sla_overrides: SlaOverrides = Field(default_factory=SlaOverrides)
-    merchant_id: str | None = Field(
+    merchant_id: Line | None = Field(
         default=None, min_length=1, max_length=32, description="The merchant it belongs to (left out: the retailer's)"
     )
 

@@ -40,7 +40,7 @@ class ProductItem(_Strict):
     tax_class: TaxClass | None = Field(
         default=None, description="Chooses its tax rate with the destination (/settings/tax); left out: unchanged"
     )
-    merchant_id: str | None = Field(
+    merchant_id: Line | None = Field(
         default=None, max_length=32, description='The merchant it belongs to ("": the retailer\'s); left out: unchanged'
     )
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from models.money import MAX_AMOUNT
 from models.placing import Channel, Customer, Fulfilment
 from models.text import Line
 
@@ -69,7 +70,9 @@ class SubscriptionLine(BaseModel):
 
     sku: Line = Field(min_length=1, max_length=64)
     quantity: int = Field(ge=1, le=999)
-    locked_price: int | None = Field(default=None, description="Minor units: the price kept when terms are locked")
+    locked_price: int | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, description="Minor units: the price kept when terms are locked"
+    )
 
 
 class NewSubscription(BaseModel):
@@ -81,7 +84,7 @@ class NewSubscription(BaseModel):
     customer: Customer
     fulfilment: Fulfilment
     lines: list[SubscriptionLine] = Field(min_length=1, max_length=20)
-    period: Annotated[str, Field(examples=["P1M"], max_length=4)]
+    period: Annotated[Line, Field(examples=["P1M"], max_length=5)]
     price_terms: Literal["catalogue", "locked"] = Field(
         default="catalogue", description="catalogue: the price at each renewal; locked: the price when subscribed"
     )
