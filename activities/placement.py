@@ -17,6 +17,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models import b2b_orders, queues
+from models.b2b import B2BAccount
 from models.catalogue import Product
 from models.charges import CHARGE_ACTOR, ChargeDecision, delivery_charges, placement_charges
 from models.db import b2b as b2b_db
@@ -39,7 +40,7 @@ from models.placement import (
     initial_payments,
     new_order,
     order_problems,
-    placement_problems,
+    paying_problems,
 )
 from models.placing import PlaceOrder, PlaceReplacement
 from models.sourcing import LineToSource, SourcingDecision, source
@@ -181,6 +182,7 @@ class Checked:
     sourced: dict[int, SourcingDecision]
     deliveries: list[Delivery]
     charges: list[ChargeDecision]
+    account: tuple[str, B2BAccount] | None  # the B2B account whose buyer places it
 
     @property
     def charged(self) -> int:
@@ -215,38 +217,20 @@ def check(
         charges = delivery_charges(charge_policy, deliveries, currency, sourcing_policy)
     charged = sum(charge.amount.amount for charge in charges)
     catalogues, now = policies.get_order_catalogues(session), datetime.now(UTC)
-    if gateways is None:
-        problems = order_problems(
-            order,
-            products,
-            currency,
-            locations=locations,
-            tax=tax,
-            fields=fields,
-            catalogues=catalogues,
-            now=now,
-            sourced=sourced,
-        )
-    else:
-        problems = placement_problems(
-            order,
-            products,
-            None,
-            policy,
-            gateways,
-            locations=locations,
-            tax=tax,
-            fields=fields,
-            charges=charged,
-            catalogues=catalogues,
-            now=now,
-            sourced=sourced,
-        )
+    problems = order_problems(
+        order, products, currency, locations=locations, tax=tax, fields=fields,
+        catalogues=catalogues, now=now, sourced=sourced,
+    )  # fmt: skip
+    if gateways is not None:  # an order, not an estimate: its payments too
+        problems += paying_problems(order, policy, gateways, charged, order_fine=not problems)
+    # The B2B account its customer buys for (an exchange's replacement: the return decided it, nothing to judge).
+    account = None if isinstance(order, PlaceReplacement) else b2b_db.account_of_buyer(session, order.customer.id)
+    problems += b2b_orders.placement_problems(order, currency, account)
     if not problems and order.total() + charged > MAX_AMOUNT:
         problems.append(FieldProblem("lines", f"with its charges the order comes to more than {MAX_AMOUNT}"))
     if problems:
         raise PlacementRefused(problems)
-    return Checked(products, policy, tax, sourced, deliveries, charges)
+    return Checked(products, policy, tax, sourced, deliveries, charges, account)
 
 
 def prepare(
@@ -259,10 +243,6 @@ def prepare(
         return state, False
     locked = estimated(session, order) if order.estimation_id is not None else quoted
     checked = check(session, order, frozenset({gateway}), locked)
-    # The B2B account its customer buys for (an exchange's replacement: the return decided it, nothing to judge).
-    account = None if isinstance(order, PlaceReplacement) else b2b_db.account_of_buyer(session, order.customer.id)
-    if problems := b2b_orders.placement_problems(order, order.given_payments[0][1].amount.currency, account):
-        raise PlacementRefused(problems)
     if order.estimation_id is not None:
         placing = f"{holder}:{key}" if key is not None else f"{holder}:{uuid4().hex}"
         if not estimates_db.use(session, order.estimation_id, placing):
@@ -275,7 +255,7 @@ def prepare(
     state = new_order(
         number, order, checked.products, now, checked.policy, gateway, checked.sourced, checked.tax, charges
     )
-    b2b_orders.b2b_at_placement(state, order, account)
+    b2b_orders.b2b_at_placement(state, order, checked.account)
     state.queue = queues.lock(get_queue_settings(session), state.channel.value, state.fulfilment_method)
     placements.keep_initial_state(
         session, number, state.model_dump(mode="json", exclude={"payments": {"__all__": {"token"}}})

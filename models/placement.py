@@ -54,16 +54,27 @@ def placement_problems(
     """Everything wrong with an order before anything starts; empty when it may be placed: `order_problems`, then
     its payments. `charges`: what the charges decided at placement come to (models/charges.py), which the payments
     cover with the lines."""
-    given = order.given_payments
-    currency = given[0][1].amount.currency
+    currency = order.given_payments[0][1].amount.currency
     problems = order_problems(
         order, products, currency, store, link, locations, tax, fields, catalogues=catalogues, now=now, sourced=sourced
     )
-    for path, payment in given[1:]:
-        if payment.amount.currency != currency:
-            problems.append(FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}"))
-    if not problems:
-        problems.extend(payment_problems(order, policy or PaymentPolicy(), gateways, charges))
+    return problems + paying_problems(order, policy or PaymentPolicy(), gateways, charges, order_fine=not problems)
+
+
+def paying_problems(
+    order: PlaceOrder, policy: PaymentPolicy, gateways: frozenset[str], charges: int, order_fine: bool
+) -> list[FieldProblem]:
+    """What is wrong with how an order is paid: every payment in its first payment's currency and, when nothing is
+    wrong with the order itself (`order_fine`), `payment_problems`."""
+    given = order.given_payments
+    currency = given[0][1].amount.currency
+    problems = [
+        FieldProblem(f"{path}.amount.currency", f"every amount must be in {currency}")
+        for path, payment in given[1:]
+        if payment.amount.currency != currency
+    ]
+    if order_fine and not problems:
+        problems.extend(payment_problems(order, policy, gateways, charges))
     return problems
 
 

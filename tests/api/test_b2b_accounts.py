@@ -188,3 +188,17 @@ async def test_references_find_the_order_in_the_list_and_on_the_dashboard(stack)
     order_page = (await http.get(f"/ui/orders/{first}")).text
     assert "PO PO-2291" in order_page and "invoice INV-7781 (SAP)" in order_page
     assert "(cost £7.00)" in order_page
+
+
+async def test_an_estimate_above_the_block_limit_is_refused_as_the_order_would_be(stack):
+    """The block limit is a placement rule: an estimate (a quotation the buyer could place) meets it too."""
+    http = stack.http
+    body = order_body()
+    total = body["payment"]["amount"]["amount"]
+    await _keep(http, approval_above=total, block_above=total - 1)
+    answer = await http.post("/estimates", json={k: v for k, v in body.items() if k != "payment"}, headers=CHANNEL)
+    assert answer.status_code == 422, answer.text
+    assert [error["field"] for error in answer.json()["errors"]] == ["lines"]
+    assert "block limit" in answer.json()["errors"][0]["message"]
+    await _keep(http, approval_above=total, block_above=total)
+    assert (await http.post("/estimates", json=body, headers=CHANNEL)).status_code == 200
