@@ -10,11 +10,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.money import BASIS_POINTS
 from models.order import OrderStatus
 from models.placing import Fulfilment, PlaceOrder
 from models.text import Line
 
-BASIS_POINTS = 10_000
 MerchantIdField = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 RETAILER = ""  # the owner of products and locations that belong to no merchant: the retailer itself
 

@@ -12,9 +12,9 @@ from pydantic import Field, model_validator
 from models import invoicing, journey
 from models.effects import Effects, Refusal
 from models.intervention_commands import _Command
-from models.money import Money
+from models.money import BASIS_POINTS, Money
 from models.order import OrderState
-from models.queues import FULL_BP, InvoicingModel, Milestone
+from models.queues import InvoicingModel, Milestone
 from models.text import Line
 
 
@@ -22,7 +22,7 @@ class ChangeMilestone(_Command):
     """Change (or remove) a milestone of the order's queue before its stage is reached."""
 
     stage: Line = Field(min_length=1, max_length=40, description="The stage of the order's queue")
-    percent_bp: int | None = Field(default=None, ge=1, le=FULL_BP, description="Its new share, 2500 = 25%")
+    percent_bp: int | None = Field(default=None, ge=1, le=BASIS_POINTS, description="Its new share, 2500 = 25%")
     amount: Money | None = Field(default=None, description="Or its new fixed amount (neither: no milestone)")
 
     @model_validator(mode="after")
@@ -56,7 +56,7 @@ def refusal_for_change_milestone(state: OrderState, command: ChangeMilestone) ->
     whole = sum(item.gross for item in invoicing.items(state))
     shares = sum(m.percent_bp or 0 for m in milestones if m is not None)
     amounts = sum(m.of(whole) for m in milestones if m is not None)
-    if shares > FULL_BP or amounts > whole:
+    if shares > BASIS_POINTS or amounts > whole:
         return Refusal("milestones_exceed_order", "the milestones would total more than the order")
     return None
 

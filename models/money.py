@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # The largest amount Baton takes anywhere (minor units): 10^11, a billion in a two-decimal currency. Sums of many
 # lines stay far below 2^63, so every amount fits the 64-bit columns that store it.
 MAX_AMOUNT = 10**11
+# Rates and shares (tax, commission, milestones) are whole basis points: 2000 is 20%.
+BASIS_POINTS = 10_000
 
 # ISO 4217 minor-unit exponents that differ from the usual 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}

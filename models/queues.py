@@ -20,11 +20,10 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from models.money import MAX_AMOUNT, Money
+from models.money import BASIS_POINTS, MAX_AMOUNT, Money
 from models.placing import Channel
 from models.text import Line
 
-FULL_BP = 10_000  # 100% in basis points
 POINT_OF_NO_RETURN = "point_of_no_return"  # the rule a refused cancellation or return names
 
 
@@ -75,7 +74,7 @@ class Milestone(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    percent_bp: int | None = Field(default=None, ge=1, le=FULL_BP, description="Share of the order, 2500 = 25%")
+    percent_bp: int | None = Field(default=None, ge=1, le=BASIS_POINTS, description="Share of the order, 2500 = 25%")
     amount: Money | None = Field(default=None, description="A fixed amount")
 
     @model_validator(mode="after")
@@ -89,7 +88,7 @@ class Milestone(BaseModel):
         if self.amount is not None:
             return min(self.amount.amount, order_total)
         assert self.percent_bp is not None
-        return order_total * self.percent_bp // FULL_BP
+        return order_total * self.percent_bp // BASIS_POINTS
 
 
 class QueueStage(BaseModel):
@@ -117,7 +116,7 @@ class Queue(BaseModel):
         milestones = [stage.milestone for stage in self.stages if stage.milestone is not None]
         if milestones and self.invoicing is not InvoicingModel.milestone:
             raise ValueError("milestones need invoicing `milestone`")
-        if sum(m.percent_bp or 0 for m in milestones) > FULL_BP:
+        if sum(m.percent_bp or 0 for m in milestones) > BASIS_POINTS:
             raise ValueError("milestones total more than 100% of the order")
         if len({m.amount.currency for m in milestones if m.amount is not None}) > 1:
             raise ValueError("fixed milestones are in one currency")

@@ -21,9 +21,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.money import BASIS_POINTS
 from models.text import Line
-
-BASIS = 10_000  # basis points in one whole
 
 TaxClass = Annotated[Line, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")]
 Country = Annotated[str, Field(pattern=r"^([A-Z]{2}|\*)$", description="ISO 3166-1 alpha-2, or * for any")]
@@ -34,7 +33,7 @@ class TaxRate(BaseModel):
 
     tax_class: TaxClass
     country: Country
-    rate_bp: int = Field(ge=0, le=BASIS, description="Basis points: 2000 is 20%")
+    rate_bp: int = Field(ge=0, le=BASIS_POINTS, description="Basis points: 2000 is 20%")
 
 
 class TaxPolicy(BaseModel):
@@ -86,9 +85,9 @@ class TaxSplit(BaseModel):
 
 def split_gross(gross: int, rate_bp: int) -> TaxSplit:
     """The tax inside a tax-inclusive amount, rounded half up to the minor unit; the net is what is left."""
-    if gross < 0 or not 0 <= rate_bp <= BASIS:
+    if gross < 0 or not 0 <= rate_bp <= BASIS_POINTS:
         raise ValueError(f"cannot split {gross} at {rate_bp} basis points")
-    divisor = BASIS + rate_bp
+    divisor = BASIS_POINTS + rate_bp
     tax = (2 * gross * rate_bp + divisor) // (2 * divisor)
     return TaxSplit(net=gross - tax, tax=tax, gross=gross)
 

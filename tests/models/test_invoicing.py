@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from models import invoicing, queues
 from models.invoice_documents import Invoice, InvoiceKind
-from models.money import Money
+from models.money import BASIS_POINTS, Money
 from models.order import OrderLine, OrderState, OrderStatus
 from models.payments import Charge, PaymentRecord
 from models.placing import LoyaltyOffer
@@ -54,7 +54,7 @@ def orders(draw: st.DrawFn) -> OrderState:
 @st.composite
 def milestone_queues(draw: st.DrawFn) -> Queue:
     count = draw(st.integers(1, 5))
-    left = queues.FULL_BP
+    left = BASIS_POINTS
     stages = []
     for i in range(count):
         if draw(st.booleans()):
